@@ -1,0 +1,45 @@
+# Everything the project needs is installed from here: a fresh machine needs only python3.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PIPELINES_HOME ?= $(CURDIR)/.pipelines
+
+.PHONY: install run test lint typecheck validate unit clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==26.3
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	# bqemulator loads DuckDB's spatial extension at start and cannot download it offline:
+	# copy the file shipped by the pinned PyPI package to where DuckDB looks for it.
+	$(BIN)/python -c "import duckdb, pathlib, shutil, duckdb_extension_spatial as s; \
+	  v = duckdb.__version__; plat = duckdb.sql('PRAGMA platform').fetchone()[0]; \
+	  src = next(pathlib.Path(s.__file__).parent.glob('extensions/*/spatial.duckdb_extension')); \
+	  dst = pathlib.Path.home() / '.duckdb' / 'extensions' / f'v{v}' / plat; \
+	  dst.mkdir(parents=True, exist_ok=True); shutil.copy2(src, dst / src.name)"
+	touch $(STAMP)
+
+run: install
+	$(BIN)/pipelines demo
+
+validate: install
+	$(BIN)/pipelines validate
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+test: install validate lint typecheck
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .pipelines .pytest_cache .mypy_cache .ruff_cache
