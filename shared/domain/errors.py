@@ -1,0 +1,98 @@
+"""Every error a user can cause, with the HTTP status it maps to.
+
+Handlers raise these; the HTTP layer turns them into
+``{"error": {"code", "message", "details"}}`` with ``http_status``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PipelineError(Exception):
+    """Base class: a clear, user-facing failure. Never carries secrets."""
+
+    http_status = 500
+    code = "internal"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class BadRequest(PipelineError):
+    http_status = 400
+    code = "bad_request"
+
+
+class ConfigError(BadRequest):
+    """A pipeline config (or registry file) is invalid: says which file and field."""
+
+    code = "invalid_config"
+
+    def __init__(self, file: str, field: str, message: str) -> None:
+        location = f"{file}: {field}" if field else file
+        super().__init__(f"{location}: {message}", file=file, field=field)
+        self.file = file
+        self.field = field
+        self.reason = message
+
+
+class PayloadTooLarge(BadRequest):
+    http_status = 413
+    code = "payload_too_large"
+
+
+class TemplateError(BadRequest):
+    code = "invalid_template"
+
+
+class Unauthorized(PipelineError):
+    http_status = 401
+    code = "unauthorized"
+
+
+class Forbidden(PipelineError):
+    http_status = 403
+    code = "forbidden"
+
+
+class NotFound(PipelineError):
+    http_status = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(PipelineError):
+    http_status = 405
+    code = "method_not_allowed"
+
+
+class Conflict(PipelineError):
+    http_status = 409
+    code = "conflict"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+class QuotaExceeded(PipelineError):
+    http_status = 429
+    code = "quota_exceeded"
+
+
+class DependencyUnavailable(PipelineError):
+    http_status = 503
+    code = "dependency_unavailable"
+
+
+class StepFailure(Exception):
+    """Raised by a processor. ``retryable`` tells the coordinator whether to try again."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
