@@ -26,7 +26,9 @@ class StateStore(Protocol):
     """Organisations, quota, runs, steps, transitions and logs.
 
     Every mutating call is atomic. Methods that take an ``org_slug`` never return
-    another org's records: reads are scoped to the caller's org.
+    another org's records: reads are scoped to the caller's org. Step-level methods
+    take a run_id the caller has already read through its org. Writes that name a
+    missing org, run or step raise NotFound.
     """
 
     # -- organisations -------------------------------------------------------

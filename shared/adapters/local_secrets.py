@@ -9,18 +9,12 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from shared.domain.errors import PipelineError
+from shared.domain.errors import SecretBoxError
 
 _VERSION = b"\x01"
 _NONCE_BYTES = 12  # 96-bit random nonces: the GCM standard size
 _TAG_BYTES = 16
 _KEY_BYTES = 32  # AES-256
-
-
-class SecretBoxError(PipelineError):
-    """A key or ciphertext problem. Messages never include plaintext or key material."""
-
-    code = "secret_box_error"
 
 
 class LocalKeySecretBox:

@@ -90,6 +90,12 @@ class DependencyUnavailable(PipelineError):
     code = "dependency_unavailable"
 
 
+class SecretBoxError(PipelineError):
+    """A key or ciphertext problem (any secret box). Never includes plaintext or keys."""
+
+    code = "secret_box_error"
+
+
 class StepFailure(Exception):
     """Raised by a processor. ``retryable`` tells the coordinator whether to try again."""
 
