@@ -1,0 +1,330 @@
+"""The Warehouse port over the official BigQuery client.
+
+The same class runs against BigQuery in production and bqemulator locally, so it uses
+only what both support: load jobs with NDJSON (never streaming inserts, which block DML
+for ~30 minutes on BigQuery), single statements with named parameters, and scripts whose
+values are already literals (the emulator rejects parameters inside scripts and CALL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from google.api_core import exceptions as gexc
+from google.cloud import bigquery
+
+from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
+from shared.domain.errors import BadRequest, DependencyUnavailable, NotFound
+from shared.domain.focus import LINEAGE_COLUMN_NAMES
+from shared.domain.sql import table_ref, validate_identifier, validate_project_id
+from shared.ports import Column, LineageKey
+
+REPLACE_SLICE_SQL = PROCEDURES_DIR / "engine" / "replace_slice.sql"
+
+# Python type -> query parameter type. Order matters: bool is an int, datetime is a date.
+_PARAM_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "BOOL"),
+    (int, "INT64"),
+    (float, "FLOAT64"),
+    (Decimal, "NUMERIC"),
+    (datetime, "TIMESTAMP"),
+    (date, "DATE"),
+    (str, "STRING"),
+)
+# BigQuery answers 403 (not 429) when a rate or quota limit is hit: transient all the same.
+_TRANSIENT_403_REASONS = frozenset({"rateLimitExceeded", "quotaExceeded", "backendError"})
+_NOT_IDENTIFIER_CHARS = re.compile(r"[^A-Za-z0-9_]")
+
+RowCheck = Callable[[int, Mapping[str, Any]], None]
+
+
+class BigQueryWarehouse:
+    """Warehouse (shared.ports) on a ``bigquery.Client``; datasets live in ``project_id``."""
+
+    def __init__(
+        self, client: bigquery.Client, project_id: str, *, location: str | None = None
+    ) -> None:
+        self.project_id = validate_project_id(project_id)
+        self._client = client
+        self._location = location
+
+    # -- DDL -------------------------------------------------------------------------
+    def ensure_dataset(self, dataset: str) -> None:
+        ref = bigquery.DatasetReference(self.project_id, validate_identifier(dataset, "dataset"))
+        spec = bigquery.Dataset(ref)
+        if self._location:
+            spec.location = self._location
+        with _translated_errors():
+            self._client.create_dataset(spec, exists_ok=True)
+
+    def ensure_table(self, dataset: str, table: str, columns: Sequence[Column]) -> None:
+        """Create the table if missing; an existing table is left as it is."""
+        spec = bigquery.Table(self._table_id(dataset, table), schema=_schema(columns))
+        with _translated_errors():
+            self._client.create_table(spec, exists_ok=True)
+
+    # -- SQL -------------------------------------------------------------------------
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        config = bigquery.QueryJobConfig(
+            query_parameters=[_parameter(name, value) for name, value in (params or {}).items()]
+        )
+        with _translated_errors():
+            job = self._client.query(sql, job_config=config, location=self._location)
+            return [dict(row.items()) for row in job.result()]
+
+    def run_script(self, sql: str) -> None:
+        with _translated_errors():
+            self._client.query(sql, location=self._location).result()
+
+    # -- loads -----------------------------------------------------------------------
+    def load_rows(
+        self,
+        dataset: str,
+        table: str,
+        columns: Sequence[Column],
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        replace: bool = True,
+    ) -> int:
+        """Load rows with a load job, for tables without lineage (an org's own inputs).
+
+        ``replace`` truncates the table first and gives it ``columns`` as its schema;
+        otherwise rows are appended. Returns the number of rows loaded.
+        """
+        payload, count = _to_ndjson(columns, rows)
+        self._load(dataset, table, columns, payload, count, replace=replace)
+        return count
+
+    def replace_slice(
+        self,
+        dataset: str,
+        table: str,
+        columns: Sequence[Column],
+        rows: Iterable[Mapping[str, Any]],
+        key: LineageKey,
+        *,
+        job_tag: str,
+    ) -> int:
+        missing = [name for name in LINEAGE_COLUMN_NAMES if name not in {c.name for c in columns}]
+        if missing:
+            raise BadRequest(f"{table}: columns lack the lineage columns {missing}", table=table)
+        if key.end_date < key.start_date:
+            raise BadRequest(
+                f"lineage key range is empty: {key.start_date} is after {key.end_date}",
+                field="end_date",
+            )
+        # Every row is checked while it is serialised, so a bad row fails the write before
+        # anything reaches BigQuery.
+        payload, count = _to_ndjson(columns, rows, check=_lineage_check(key))
+        staging = f"_stg_{table}_{_NOT_IDENTIFIER_CHARS.sub('_', job_tag)}"
+        script = render_sql(
+            REPLACE_SLICE_SQL,
+            identifiers={
+                "project_id": self.project_id,
+                "dataset": dataset,
+                "target_table": table,
+                "staging_table": staging,
+            },
+            identifier_lists={"columns": [c.name for c in columns]},
+            literals={
+                "org_slug": key.org_slug,
+                "pipeline_id": key.pipeline_id,
+                "credential_id": key.credential_id,
+                "start_date": key.start_date,
+                "end_date": key.end_date,
+            },
+        )
+        try:
+            self._load(dataset, staging, columns, payload, count, replace=True)
+            self.run_script(script)
+        except BaseException:
+            # Keep the original error; a staging table left behind is overwritten by the
+            # next attempt with the same tag.
+            with contextlib.suppress(Exception):
+                self._drop_table(dataset, staging)
+            raise
+        self._drop_table(dataset, staging)
+        return count
+
+    def _load(
+        self,
+        dataset: str,
+        table: str,
+        columns: Sequence[Column],
+        payload: bytes,
+        count: int,
+        *,
+        replace: bool,
+    ) -> None:
+        table_id = self._table_id(dataset, table)
+        if count == 0:
+            # An empty load job fails on the emulator (resumable upload of 0 bytes), so an
+            # empty load is "make sure the table exists (and is empty when replacing)".
+            self.ensure_table(dataset, table, columns)
+            if replace:
+                target = table_ref(self.project_id, dataset, table)
+                self.run_script(f"DELETE FROM {target} WHERE TRUE")
+            return
+        config = bigquery.LoadJobConfig(
+            source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
+            schema=_schema(columns),
+            write_disposition=(
+                bigquery.WriteDisposition.WRITE_TRUNCATE
+                if replace
+                else bigquery.WriteDisposition.WRITE_APPEND
+            ),
+        )
+        with _translated_errors():
+            job = self._client.load_table_from_file(
+                io.BytesIO(payload), table_id, job_config=config, location=self._location
+            )
+            job.result()
+
+    def _drop_table(self, dataset: str, table: str) -> None:
+        with _translated_errors():
+            self._client.delete_table(self._table_id(dataset, table), not_found_ok=True)
+
+    def _table_id(self, dataset: str, table: str) -> str:
+        validate_identifier(dataset, "dataset")
+        validate_identifier(table, "table")
+        return f"{self.project_id}.{dataset}.{table}"
+
+
+def _schema(columns: Sequence[Column]) -> list[bigquery.SchemaField]:
+    return [
+        bigquery.SchemaField(validate_identifier(c.name, "column"), c.type, mode=c.mode)
+        for c in columns
+    ]
+
+
+def _parameter(name: str, value: Any) -> bigquery.ScalarQueryParameter:
+    validate_identifier(name, "query parameter")
+    bq_type = next((bq for py, bq in _PARAM_TYPES if isinstance(value, py)), None)
+    if bq_type is None:
+        raise BadRequest(
+            f"query parameter @{name}: cannot infer a BigQuery type for {type(value).__name__}",
+            field=name,
+        )
+    return bigquery.ScalarQueryParameter(name, bq_type, value)
+
+
+# -- NDJSON ------------------------------------------------------------------------------
+def _to_ndjson(
+    columns: Sequence[Column], rows: Iterable[Mapping[str, Any]], check: RowCheck | None = None
+) -> tuple[bytes, int]:
+    """One pass: check each row, then write it as one JSON line. Nulls are left out."""
+    json_columns = {c.name for c in columns if c.type.upper() == "JSON"}
+    known = {c.name for c in columns}
+    lines: list[str] = []
+    for index, row in enumerate(rows):
+        if check is not None:
+            check(index, row)
+        record: dict[str, Any] = {}
+        for name, value in row.items():
+            if name not in known:
+                raise BadRequest(f"row {index}: {name!r} is not a column", row=index, field=name)
+            if value is None:
+                continue
+            if name in json_columns and isinstance(value, str):
+                value = _parse_json_text(value, index, name)
+            record[name] = value
+        try:
+            lines.append(
+                json.dumps(record, default=_json_default, allow_nan=False, separators=(",", ":"))
+            )
+        except (TypeError, ValueError) as exc:  # a value JSON (or BigQuery) cannot hold
+            raise BadRequest(f"row {index}: {exc}", row=index) from exc
+    return "\n".join(lines).encode("utf-8"), len(lines)
+
+
+def _json_default(value: object) -> object:
+    # NUMERIC travels as a string so no digit is lost to a float on the way.
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):  # datetime included
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _parse_json_text(value: str, index: int, name: str) -> Any:
+    # A JSON column takes the JSON value itself; text given for it must be JSON.
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise BadRequest(f"row {index}: {name} is not valid JSON", row=index, field=name) from exc
+
+
+def _lineage_check(key: LineageKey) -> RowCheck:
+    expected = {
+        "x_org_slug": key.org_slug,
+        "x_pipeline_id": key.pipeline_id,
+        "x_credential_id": key.credential_id,
+    }
+
+    def check(index: int, row: Mapping[str, Any]) -> None:
+        for name in LINEAGE_COLUMN_NAMES:
+            if row.get(name) is None:
+                raise BadRequest(
+                    f"row {index}: lineage field {name} is missing", row=index, field=name
+                )
+        # A row outside the key would survive the next replace of its slice: a duplicate.
+        for name, want in expected.items():
+            if row[name] != want:
+                raise BadRequest(
+                    f"row {index}: {name} is {row[name]!r} but this write replaces {want!r}",
+                    row=index,
+                    field=name,
+                )
+        raw = row["x_pipeline_run_date"]
+        day = _as_date(raw)
+        if day is None:
+            problem = f"is not a date: {raw!r}"
+        elif not key.start_date <= day <= key.end_date:
+            problem = f"{day} is outside {key.start_date}..{key.end_date}"
+        else:
+            return
+        raise BadRequest(
+            f"row {index}: x_pipeline_run_date {problem}", row=index, field="x_pipeline_run_date"
+        )
+
+    return check
+
+
+def _as_date(value: object) -> date | None:
+    if isinstance(value, datetime):
+        return None  # a DATE column takes a date, not a point in time
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+# -- errors ------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _translated_errors() -> Iterator[None]:
+    """Turn client errors into ours: 400 keeps BigQuery's message, outages become 503."""
+    try:
+        yield
+    except gexc.BadRequest as exc:
+        raise BadRequest(exc.message) from exc
+    except gexc.NotFound as exc:
+        raise NotFound(exc.message) from exc
+    except gexc.Forbidden as exc:
+        if not {e.get("reason") for e in exc.errors or []} & _TRANSIENT_403_REASONS:
+            raise
+        raise DependencyUnavailable(f"BigQuery is throttling: {exc.message}") from exc
+    except (gexc.TooManyRequests, gexc.ServerError, gexc.RetryError) as exc:
+        raise DependencyUnavailable(f"BigQuery is unavailable: {exc}") from exc
+    except OSError as exc:  # connection refused/reset, timeouts (requests' errors are OSErrors)
+        raise DependencyUnavailable(f"cannot reach BigQuery: {exc}") from exc

@@ -1,0 +1,68 @@
+"""Fill the ``{name}`` placeholders of the GoogleSQL files under ``procedures/``.
+
+SQL for BigQuery lives in files; this is the one way values get into them. Identifiers are
+validated (never quoted into shape) and values become literals, so a file can only ever
+receive safe tokens. Braces that do not hold a bare name (JSON text, say) are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from shared.domain.errors import BadRequest
+from shared.domain.sql import literal, validate_identifier, validate_project_id
+
+PROCEDURES_DIR = Path(__file__).resolve().parents[2] / "procedures"
+
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def render_sql(
+    path: Path,
+    *,
+    identifiers: Mapping[str, str] | None = None,
+    literals: Mapping[str, object] | None = None,
+    identifier_lists: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """The file's SQL with every placeholder filled.
+
+    ``identifiers``: validated names (``project_id`` as a GCP project id, any other as a
+    dataset/table/column name). ``literals``: values written with ``literal()``.
+    ``identifier_lists``: comma-separated validated names (column lists). Raises
+    BadRequest if the file has a placeholder with no value, or a value has no placeholder.
+    """
+    values: dict[str, str] = {}
+    for name, value in (identifiers or {}).items():
+        _put(values, name, _identifier(name, value))
+    for name, items in (identifier_lists or {}).items():
+        if not items:
+            raise BadRequest(f"SQL placeholder {{{name}}} needs at least one name", field=name)
+        _put(values, name, ", ".join(validate_identifier(item, name) for item in items))
+    for name, raw in (literals or {}).items():
+        _put(values, name, literal(raw))
+
+    text = path.read_text(encoding="utf-8")
+    wanted = set(_PLACEHOLDER.findall(text))
+    missing, unknown = wanted - values.keys(), values.keys() - wanted
+    if missing or unknown:
+        raise BadRequest(
+            f"{path.name}: placeholders without a value: {sorted(missing)}; "
+            f"values without a placeholder: {sorted(unknown)}",
+            file=str(path),
+        )
+    # One pass over the original text: a filled value is never scanned again.
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+
+
+def _identifier(name: str, value: str) -> str:
+    if name == "project_id":
+        return validate_project_id(value)
+    return validate_identifier(value, name)
+
+
+def _put(values: dict[str, str], name: str, rendered: str) -> None:
+    if name in values:
+        raise BadRequest(f"SQL placeholder {{{name}}} is given twice", field=name)
+    values[name] = rendered

@@ -1,0 +1,205 @@
+"""Dispatcher -> step runner -> coordinator on the embedded runtime, with test processors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.domain.errors import QuotaExceeded, TemplateError
+from shared.domain.models import Org, Run
+from shared.domain.states import RunStatus, StepStatus
+from shared.handlers.dispatch import RunRequest, dispatch_run
+from shared.runtime import EmbeddedRuntime
+from tests.support.processors import RecordingProcessor
+from tests.support.runtime import make_runtime, new_org, write_configs
+
+
+def _step(step_id: str, *deps: str, **config: Any) -> dict[str, Any]:
+    return {
+        "step_id": step_id,
+        "ps_type": "test.record",
+        "depends_on": list(deps),
+        "retry": {"max_attempts": 3, "backoff_seconds": 0.01},
+        "timeout_seconds": 5,
+        "config": config,
+    }
+
+
+def _pipeline(name: str, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "pipeline_id": name,
+        "name": name,
+        "provider": "subscription",
+        "domain": "costs",
+        "version": "1.0.0",
+        "steps": steps,
+    }
+
+
+PIPELINES = {
+    "subscription/costs/diamond": _pipeline(
+        "diamond",
+        [
+            _step("extract"),
+            _step("left", "extract"),
+            _step("right", "extract"),
+            _step("merge", "left", "right"),
+        ],
+    ),
+    "subscription/costs/flaky": _pipeline(
+        "flaky", [_step("first", fail_times=2), _step("second", "first")]
+    ),
+    "subscription/costs/broken": _pipeline(
+        "broken",
+        [
+            _step("ok"),
+            _step("bad", "ok", fail_permanently=True),
+            _step("after", "bad"),
+            _step("sibling", "ok"),
+        ],
+    ),
+    "subscription/costs/slow": _pipeline(
+        "slow",
+        [
+            {
+                **_step("sleepy", sleep_seconds=3),
+                "timeout_seconds": 1,
+                "retry": {"max_attempts": 1, "backoff_seconds": 0},
+            },
+        ],
+    ),
+    "subscription/costs/templated": _pipeline(
+        "templated", [_step("uses_vars", label="{{org_dataset}}:${start_date}")]
+    ),
+    "subscription/costs/bad_template": _pipeline(
+        "bad_template", [_step("oops", label="{{no_such_variable}}")]
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_configs(tmp_path_factory.mktemp("orchestration"), PIPELINES)
+
+
+@pytest.fixture(params=["clean", "chaos"])
+def runtime(
+    request: pytest.FixtureRequest, tmp_path: Path, configs: Path, session_warehouse: Any
+) -> Iterator[EmbeddedRuntime]:
+    with make_runtime(
+        tmp_path, configs, warehouse=session_warehouse, chaos=request.param == "chaos"
+    ) as rt:
+        yield rt
+
+
+def _run(rt: EmbeddedRuntime, org: Org, pipeline: str) -> Run:
+    run = dispatch_run(
+        rt.services,
+        org,
+        RunRequest(
+            org.org_slug, "subscription", "costs", pipeline, date(2026, 10, 1), date(2026, 10, 3)
+        ),
+    )
+    assert rt.bus.drain(30)
+    final = rt.services.store.get_run(org.org_slug, run.run_id)
+    assert final is not None
+    return final
+
+
+def _concurrent_in_use(rt: EmbeddedRuntime, org: Org) -> int:
+    return rt.services.store.quota_usage(org.org_slug, rt.services.clock.now()).concurrent
+
+
+def test_diamond_runs_in_dependency_order(runtime: EmbeddedRuntime) -> None:
+    org, _ = new_org(runtime, "diamond_org")
+    run = _run(runtime, org, "diamond")
+    assert run.status is RunStatus.COMPLETED
+    order = RecordingProcessor.steps_run(run.run_id)
+    assert sorted(order) == ["extract", "left", "merge", "right"]  # each exactly once
+    assert order[0] == "extract"
+    assert order[-1] == "merge"
+    assert all(s.status is StepStatus.SUCCEEDED for s in run.steps.values())
+    assert _concurrent_in_use(runtime, org) == 0
+
+
+def test_transient_failures_are_retried_with_backoff(runtime: EmbeddedRuntime) -> None:
+    org, _ = new_org(runtime, "flaky_org")
+    run = _run(runtime, org, "flaky")
+    assert run.status is RunStatus.COMPLETED
+    assert run.steps["first"].attempt == 3
+    logs = [e.message for e in runtime.services.store.list_logs(org.org_slug, run.run_id)]
+    assert sum("retrying in" in m for m in logs) == 2
+
+
+def test_permanent_failure_skips_dependents_and_fails_run(runtime: EmbeddedRuntime) -> None:
+    org, _ = new_org(runtime, "broken_org")
+    run = _run(runtime, org, "broken")
+    assert run.status is RunStatus.FAILED
+    assert "bad failed on purpose" in (run.error or "")
+    statuses = {s.step_id: s.status for s in run.steps.values()}
+    assert statuses == {
+        "ok": StepStatus.SUCCEEDED,
+        "bad": StepStatus.FAILED,
+        "after": StepStatus.SKIPPED,
+        "sibling": StepStatus.SUCCEEDED,
+    }
+    assert run.steps["bad"].attempt == 1  # not retryable: tried once
+    assert _concurrent_in_use(runtime, org) == 0
+
+
+def test_step_timeout_fails_the_step(runtime: EmbeddedRuntime) -> None:
+    org, _ = new_org(runtime, "slow_org")
+    run = _run(runtime, org, "slow")
+    assert run.status is RunStatus.FAILED
+    assert "timed out after 1 s" in (run.steps["sleepy"].error or "")
+
+
+def test_templates_resolve_before_the_processor_sees_them(runtime: EmbeddedRuntime) -> None:
+    org, _ = new_org(runtime, "tmpl_org")
+    run = _run(runtime, org, "templated")
+    assert run.status is RunStatus.COMPLETED
+    labels = [label for rid, _, label in RecordingProcessor.calls if rid == run.run_id]
+    assert labels == ["tmpl_org_test:2026-10-01"]
+
+
+def test_unknown_template_variable_fails_run_in_validation(runtime: EmbeddedRuntime) -> None:
+    org, _ = new_org(runtime, "badtmpl_org")
+    with pytest.raises(TemplateError, match="no_such_variable"):
+        dispatch_run(
+            runtime.services,
+            org,
+            RunRequest(
+                org.org_slug,
+                "subscription",
+                "costs",
+                "bad_template",
+                date(2026, 10, 1),
+                date(2026, 10, 1),
+            ),
+        )
+    [run] = runtime.services.store.list_runs(org.org_slug)
+    assert run.status is RunStatus.FAILED
+    transitions = [
+        t.to_status
+        for t in runtime.services.store.list_transitions(org.org_slug, run.run_id)
+        if t.step_id is None
+    ]
+    assert transitions == ["pending", "validating", "failed"]
+    assert _concurrent_in_use(runtime, org) == 0
+
+
+def test_concurrent_limit_refuses_with_429_detail(runtime: EmbeddedRuntime) -> None:
+    org, _ = new_org(runtime, "tiny_org", plan="starter")  # concurrent limit 1
+    request = RunRequest(
+        org.org_slug, "subscription", "costs", "slow", date(2026, 10, 1), date(2026, 10, 1)
+    )
+    dispatch_run(runtime.services, org, request)
+    with pytest.raises(QuotaExceeded) as refused:
+        dispatch_run(runtime.services, org, request)
+    assert refused.value.http_status == 429
+    assert refused.value.details["limit"] == "concurrent"
+    assert runtime.bus.drain(30)
