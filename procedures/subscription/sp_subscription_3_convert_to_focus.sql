@@ -1,0 +1,144 @@
+-- sp_subscription_3_convert_to_focus: daily SaaS subscription costs -> FOCUS 1.3 rows.
+--
+-- Reads the slice of `subscription_costs_daily` written by sp_subscription_2 for the same
+-- (org, pipeline, credential, date range) and replaces the same slice of
+-- `cost_data_standard_1_3` with one atomic MERGE ... ON FALSE (see sp_subscription_2 for
+-- why not a transaction): rerunning it leaves the same rows.
+--
+-- Mapping decisions (one FOCUS row per plan per day):
+-- * ChargeCategory 'Purchase', ChargeFrequency 'Recurring', PricingCategory 'Standard': a
+--   subscription is bought for a period, not metered (so no ConsumedQuantity/Unit), and
+--   recurs every period - the FOCUS SaaS examples model licence fees as Purchase rows. Each
+--   row is that purchase's share for one day (ChargePeriod = the day).
+-- * BilledCost = EffectiveCost = ContractedCost = the day's discounted cost; ListCost = the
+--   day's share before the discount. We have no invoice feed, so the daily share stands in
+--   for what is billed; the days of a period add up exactly to the period's price.
+-- * PricingQuantity = seats (per_seat) or 1 (flat), priced per day: PricingUnit
+--   'Seat-Days' / 'Subscription-Days' (FOCUS unit format "<unit>-<plural time unit>"), and
+--   ListUnitPrice / ContractedUnitPrice are the prices of one seat (or the plan) for one day
+--   of its billing period, so ListCost ~= ListUnitPrice x PricingQuantity (to 1e-9 per seat).
+-- * Vendor in every provider role: ServiceProviderName, HostProviderName (a directly bought
+--   SaaS is hosted by its vendor as far as the bill shows), InvoiceIssuerName, and the
+--   deprecated ProviderName / PublisherName (1.3 asks generators to still emit them).
+-- * BillingAccountId/Name = the org; SubAccount = the team or cost centre paying for it.
+-- * Left null: AvailabilityZone, Region*, CapacityReservation*, CommitmentDiscount*,
+--   Consumed*, ChargeClass, InvoiceId, BillingAccountType, PricingCurrency* (priced in the
+--   billing currency), ContractApplied and Allocated* (no contracts or split allocation).
+CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_subscription_3_convert_to_focus(
+  p_org_slug STRING,
+  p_start_date DATE,
+  p_end_date DATE,
+  p_pipeline_id STRING,
+  p_credential_id STRING,
+  p_run_id STRING
+)
+BEGIN
+  SELECT IF(
+    p_org_slug IS NOT NULL AND p_pipeline_id IS NOT NULL AND p_credential_id IS NOT NULL
+      AND p_run_id IS NOT NULL AND p_start_date <= p_end_date,
+    0,
+    ERROR('sp_subscription_3_convert_to_focus: every argument is required and p_start_date must not be after p_end_date')
+  ) AS arguments_ok;
+
+  MERGE `{project_id}.{dataset}.cost_data_standard_1_3` AS target
+  USING (
+    SELECT
+      d.daily_cost AS BilledCost,
+      p_org_slug AS BillingAccountId,
+      p_org_slug AS BillingAccountName,
+      d.currency AS BillingCurrency,
+      -- Billing period: the calendar month, end exclusive.
+      TIMESTAMP(DATE_ADD(DATE_TRUNC(d.cost_date, MONTH), INTERVAL 1 MONTH)) AS BillingPeriodEnd,
+      TIMESTAMP(DATE_TRUNC(d.cost_date, MONTH)) AS BillingPeriodStart,
+      'Purchase' AS ChargeCategory,
+      CONCAT(
+        d.product, ' ', d.plan_name, ' - ', d.billing_cycle, ' subscription',
+        IF(d.pricing_model = 'per_seat', CONCAT(', ', CAST(d.quantity AS STRING), ' seats'), ''),
+        ' (daily share)'
+      ) AS ChargeDescription,
+      'Recurring' AS ChargeFrequency,
+      -- Charge period: the day, 00:00 UTC to the next day 00:00 UTC (exclusive).
+      TIMESTAMP(DATE_ADD(d.cost_date, INTERVAL 1 DAY)) AS ChargePeriodEnd,
+      TIMESTAMP(d.cost_date) AS ChargePeriodStart,
+      d.daily_cost AS ContractedCost,
+      d.unit_price * (1 - IFNULL(d.discount_pct, 0) / 100) / d.period_days AS ContractedUnitPrice,
+      d.daily_cost AS EffectiveCost,
+      d.provider AS HostProviderName,
+      d.provider AS InvoiceIssuerName,
+      d.list_cost AS ListCost,
+      d.unit_price / d.period_days AS ListUnitPrice,
+      'Standard' AS PricingCategory,
+      d.quantity AS PricingQuantity,
+      IF(d.pricing_model = 'per_seat', 'Seat-Days', 'Subscription-Days') AS PricingUnit,
+      d.provider AS ProviderName,
+      d.provider AS PublisherName,
+      d.subscription_id AS ResourceId,
+      CONCAT(d.product, ' ', d.plan_name) AS ResourceName,
+      'Subscription' AS ResourceType,
+      d.category AS ServiceCategory,
+      d.product AS ServiceName,
+      d.provider AS ServiceProviderName,
+      d.subcategory AS ServiceSubcategory,
+      CONCAT(d.provider, ':', d.plan_name) AS SkuId,
+      IF(d.pricing_model = 'per_seat', 'Seats', 'Subscription') AS SkuMeter,
+      JSON_OBJECT('x_BillingCycle', d.billing_cycle, 'x_PricingModel', d.pricing_model)
+        AS SkuPriceDetails,
+      CONCAT(d.provider, ':', d.plan_name, ':', d.billing_cycle, ':', d.currency) AS SkuPriceId,
+      d.sub_account_id AS SubAccountId,
+      d.sub_account_name AS SubAccountName,
+      IF(d.sub_account_id IS NULL, NULL, 'Team') AS SubAccountType,
+      d.tags AS Tags,
+      d.subscription_id AS x_subscription_id,
+      d.plan_name AS x_plan_name,
+      d.billing_cycle AS x_billing_cycle,
+      p_org_slug AS x_org_slug,
+      p_pipeline_id AS x_pipeline_id,
+      p_credential_id AS x_credential_id,
+      d.cost_date AS x_pipeline_run_date,
+      p_run_id AS x_run_id,
+      CURRENT_TIMESTAMP() AS x_ingested_at,
+      'subscription' AS x_source_system
+    FROM `{project_id}.{dataset}.subscription_costs_daily` AS d
+    WHERE d.x_org_slug = p_org_slug
+      AND d.x_pipeline_id = p_pipeline_id
+      AND d.x_credential_id = p_credential_id
+      AND d.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+  ) AS source
+  -- Nothing matches: old rows of the slice are deleted, every source row is inserted.
+  ON FALSE
+  WHEN NOT MATCHED BY SOURCE
+    AND target.x_org_slug = p_org_slug
+    AND target.x_pipeline_id = p_pipeline_id
+    AND target.x_credential_id = p_credential_id
+    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+    THEN DELETE
+  WHEN NOT MATCHED THEN INSERT (
+    BilledCost, BillingAccountId, BillingAccountName, BillingCurrency,
+    BillingPeriodEnd, BillingPeriodStart,
+    ChargeCategory, ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart,
+    ContractedCost, ContractedUnitPrice, EffectiveCost,
+    HostProviderName, InvoiceIssuerName, ListCost, ListUnitPrice,
+    PricingCategory, PricingQuantity, PricingUnit, ProviderName, PublisherName,
+    ResourceId, ResourceName, ResourceType,
+    ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId,
+    SubAccountId, SubAccountName, SubAccountType, Tags,
+    x_subscription_id, x_plan_name, x_billing_cycle,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  ) VALUES (
+    BilledCost, BillingAccountId, BillingAccountName, BillingCurrency,
+    BillingPeriodEnd, BillingPeriodStart,
+    ChargeCategory, ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart,
+    ContractedCost, ContractedUnitPrice, EffectiveCost,
+    HostProviderName, InvoiceIssuerName, ListCost, ListUnitPrice,
+    PricingCategory, PricingQuantity, PricingUnit, ProviderName, PublisherName,
+    ResourceId, ResourceName, ResourceType,
+    ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId,
+    SubAccountId, SubAccountName, SubAccountType, Tags,
+    x_subscription_id, x_plan_name, x_billing_cycle,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  );
+END;
