@@ -187,6 +187,18 @@ class Warehouse(Protocol):
         """A multi-statement script or CALL; values must already be safe literals."""
         ...
 
+    def load_rows(
+        self,
+        dataset: str,
+        table: str,
+        columns: Sequence[Column],
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        replace: bool = True,
+    ) -> int:
+        """Load job for tables without lineage (an org's own inputs, e.g. its SaaS plans)."""
+        ...
+
     def replace_slice(
         self,
         dataset: str,

@@ -1,0 +1,1 @@
+"""The logic of the three functions, written against the ports only."""

@@ -1,0 +1,105 @@
+"""Coordinator: record an attempt's outcome once, retry or give up, advance the DAG, finish."""
+
+from __future__ import annotations
+
+import logging
+
+from shared.domain.config import PipelineConfig
+from shared.domain.dag import blocked_steps
+from shared.domain.messages import StepEvent, StepRequest
+from shared.domain.models import Run
+from shared.domain.retry import backoff_delay, should_retry
+from shared.domain.states import RunStatus, StepStatus
+from shared.handlers.dispatch import publish_ready
+from shared.handlers.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def coordinate(services: Services, event: StepEvent) -> None:
+    store, clock = services.store, services.clock
+    run = store.get_run(event.org_slug, event.run_id)
+    if run is None:
+        log.warning("event for unknown run %s: dropped", event.run_id)
+        return
+    config = services.catalog.get(*run.pipeline_ref.split("/"))
+    step = config.step(event.step_id)
+    now = clock.now()
+
+    if event.succeeded:
+        store.finish_step_attempt(
+            run.run_id,
+            step.step_id,
+            event.attempt,
+            StepStatus.SUCCEEDED,
+            now,
+            rows_written=event.rows_written,
+            metrics=event.metrics,
+        )
+    elif not run.status.terminal and should_retry(
+        event.attempt, step.retry.max_attempts, retryable=event.retryable
+    ):
+        recorded = store.finish_step_attempt(
+            run.run_id, step.step_id, event.attempt, None, now, error=event.error
+        )
+        delay = backoff_delay(event.attempt, step.retry.backoff_seconds)
+        if recorded:
+            store.append_log(
+                run.run_id,
+                step.step_id,
+                "WARNING",
+                f"attempt {event.attempt} failed, retrying in {delay:g} s: {event.error}",
+                now,
+            )
+        # Published even for a duplicate event: the first delivery may have died after
+        # recording. A second request for the same attempt is refused by its claim.
+        services.bus.publish(
+            StepRequest(run.run_id, run.org_slug, step.step_id, event.attempt + 1),
+            delay_seconds=delay,
+        )
+        return
+    else:
+        store.finish_step_attempt(
+            run.run_id, step.step_id, event.attempt, StepStatus.FAILED, now, error=event.error
+        )
+    # Advance even when the outcome was already recorded: a coordinator that died
+    # between recording and publishing is finished by the redelivery.
+    advance(services, run, config, finished_step=step.step_id)
+
+
+def advance(services: Services, run: Run, config: PipelineConfig, *, finished_step: str) -> None:
+    store = services.store
+    if run.status.terminal:
+        return
+    statuses = {s.step_id: s.status for s in store.get_steps(run.run_id).values()}
+    for step_id in blocked_steps(config.steps, statuses):
+        store.transition_step(
+            run.run_id,
+            step_id,
+            StepStatus.SKIPPED,
+            "an upstream step failed",
+            services.clock.now(),
+        )
+    if publish_ready(services, run, config, after=finished_step):
+        return
+    finish_if_done(services, run)
+
+
+def finish_if_done(services: Services, run: Run) -> None:
+    store, now = services.store, services.clock.now()
+    steps = store.get_steps(run.run_id)
+    if not all(s.status.terminal for s in steps.values()):
+        return
+    failed = [s for s in steps.values() if s.status is StepStatus.FAILED]
+    if failed:
+        error = "; ".join(f"{s.step_id}: {s.error}" for s in failed)
+        moved = store.transition_run(
+            run.org_slug, run.run_id, RunStatus.FAILED, "a step failed", now, error=error
+        )
+    else:
+        moved = store.transition_run(
+            run.org_slug, run.run_id, RunStatus.COMPLETED, "all steps succeeded", now
+        )
+    store.release_concurrent(run.org_slug, run.run_id)
+    if moved:
+        log.info("run %s finished", run.run_id)

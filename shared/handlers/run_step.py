@@ -1,0 +1,118 @@
+"""Step runner: one message = one step attempt. Claims it, runs the processor, reports."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import timedelta
+
+from shared.domain.errors import DependencyUnavailable, PipelineError, StepFailure
+from shared.domain.messages import StepEvent, StepRequest
+from shared.domain.templates import resolve
+from shared.handlers.services import Services
+from shared.handlers.step_variables import step_variables
+from shared.processors import PROCESSORS, StepContext, StepResult
+
+log = logging.getLogger(__name__)
+
+LEASE_GRACE_SECONDS = 30  # a claimed attempt is presumed dead this long after its timeout
+
+# Processors run here so the runner can stop waiting at the step's timeout. Threads
+# cannot be killed: a timed-out processor sees should_stop() turn True and must return.
+_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="processor")
+
+
+def run_step(services: Services, request: StepRequest) -> StepEvent | None:
+    """Run one attempt; returns the published event, or None when the message was dropped."""
+    store, clock = services.store, services.clock
+    run = store.get_run(request.org_slug, request.run_id)
+    if run is None:
+        log.warning("step request for unknown run %s: dropped", request.run_id)
+        return None
+    if run.status.terminal:
+        log.info("run %s is %s: step %s dropped", run.run_id, run.status, request.step_id)
+        return None
+    config = services.catalog.get(*run.pipeline_ref.split("/"))
+    step = config.step(request.step_id)
+    now = clock.now()
+    lease_until = now + timedelta(seconds=step.timeout_seconds + LEASE_GRACE_SECONDS)
+    if (
+        store.claim_step_attempt(run.run_id, step.step_id, request.attempt, lease_until, now)
+        is None
+    ):
+        log.info(
+            "%s/%s attempt %d already taken: dropped", run.run_id, step.step_id, request.attempt
+        )
+        return None
+
+    def note(message: str) -> None:
+        store.append_log(run.run_id, step.step_id, "INFO", message, clock.now())
+
+    note(f"attempt {request.attempt} started ({step.ps_type})")
+    stop = threading.Event()
+    try:
+        variables = step_variables(services.settings, run)
+        resolved = resolve(step.config, variables, path="config")
+        processor = PROCESSORS[step.ps_type]
+        ctx = StepContext(
+            run=run,
+            step_id=step.step_id,
+            config=resolved,
+            variables=variables,
+            warehouse=services.warehouse,
+            log=note,
+            should_stop=stop.is_set,
+            source_system=config.provider,
+        )
+        result = _run_with_timeout(lambda: processor.run(ctx), step.timeout_seconds, stop)
+        event = StepEvent(
+            run.run_id,
+            run.org_slug,
+            step.step_id,
+            request.attempt,
+            succeeded=True,
+            rows_written=result.rows_written,
+            metrics=result.metrics,
+        )
+        note(f"attempt {request.attempt} succeeded: {result.rows_written} rows")
+    except Exception as exc:  # every failure becomes an event; the coordinator decides
+        error, retryable = describe_failure(exc)
+        store.append_log(run.run_id, step.step_id, "ERROR", error, clock.now())
+        event = StepEvent(
+            run.run_id,
+            run.org_slug,
+            step.step_id,
+            request.attempt,
+            succeeded=False,
+            error=error,
+            retryable=retryable,
+        )
+    services.bus.publish(event)
+    return event
+
+
+def describe_failure(exc: BaseException) -> tuple[str, bool]:
+    """A message for the user and whether trying again could help."""
+    if isinstance(exc, StepFailure):
+        return str(exc), exc.retryable
+    if isinstance(exc, TimeoutError):
+        return str(exc), True
+    if isinstance(exc, DependencyUnavailable):
+        return exc.message, True
+    if isinstance(exc, PipelineError):
+        return exc.message, False  # bad config or data: the same input fails again
+    return f"{type(exc).__name__}: {exc}", True
+
+
+def _run_with_timeout(
+    work: Callable[[], StepResult], timeout_seconds: int, stop: threading.Event
+) -> StepResult:
+    future: Future[StepResult] = _executor.submit(work)
+    try:
+        return future.result(timeout=timeout_seconds)
+    except FutureTimeout:
+        stop.set()
+        raise TimeoutError(f"step timed out after {timeout_seconds} s") from None

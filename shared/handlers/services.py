@@ -1,0 +1,20 @@
+"""What every handler is given: the ports, the catalog and the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.catalog import PipelineCatalog
+from shared.ports import Clock, MessageBus, SecretBox, StateStore, Warehouse
+from shared.settings import Settings
+
+
+@dataclass(slots=True)
+class Services:
+    store: StateStore
+    bus: MessageBus
+    warehouse: Warehouse
+    secrets: SecretBox
+    catalog: PipelineCatalog
+    clock: Clock
+    settings: Settings

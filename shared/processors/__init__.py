@@ -1,0 +1,19 @@
+"""Processors: one module per ``ps_type``, registered by name.
+
+A processor turns a resolved step config into rows (or runs SQL). It never
+touches the bus or the state store: it gets a StepContext and returns a StepResult.
+"""
+
+from __future__ import annotations
+
+from shared.processors.base import PROCESSORS, Processor, StepContext, StepResult, register
+from shared.processors.procedure_executor import ProcedureExecutor
+
+__all__ = [
+    "PROCESSORS",
+    "ProcedureExecutor",
+    "Processor",
+    "StepContext",
+    "StepResult",
+    "register",
+]

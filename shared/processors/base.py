@@ -1,0 +1,72 @@
+"""The processor contract and registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared.domain.errors import StepFailure
+from shared.domain.models import Run
+from shared.ports import LineageKey, Warehouse
+
+
+@dataclass(slots=True)
+class StepContext:
+    run: Run
+    step_id: str
+    config: Mapping[str, Any]  # the step's config, templates already resolved
+    variables: Mapping[str, str]  # the template variables (org_dataset, project_id, ...)
+    warehouse: Warehouse
+    log: Callable[[str], None]
+    should_stop: Callable[[], bool]  # True once the step timed out or the run was cancelled
+    source_system: str
+
+    @property
+    def lineage_key(self) -> LineageKey:
+        return LineageKey(
+            org_slug=self.run.org_slug,
+            pipeline_id=self.run.pipeline_id,
+            credential_id=self.run.credential_id,
+            start_date=self.run.start_date,
+            end_date=self.run.end_date,
+        )
+
+
+@dataclass(slots=True)
+class StepResult:
+    rows_written: int = 0
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+class ProcessorConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Processor(Protocol):
+    ps_type: ClassVar[str]
+    Config: ClassVar[type[ProcessorConfig]]
+
+    def run(self, ctx: StepContext) -> StepResult: ...
+
+
+PROCESSORS: dict[str, Processor] = {}
+P = TypeVar("P", bound=Processor)
+C = TypeVar("C", bound=ProcessorConfig)
+
+
+def register(cls: type[P]) -> type[P]:
+    PROCESSORS[cls.ps_type] = cls()
+    return cls
+
+
+def parse_config(model: type[C], config: Mapping[str, Any]) -> C:
+    """Validate a step's resolved config; a bad one fails the step, not retried."""
+    try:
+        return model.model_validate(config)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "config"
+        raise StepFailure(f"config.{where}: {first['msg']}", retryable=False) from exc

@@ -1,0 +1,20 @@
+"""Every table the pipelines write to in an org's dataset, and its columns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
+from shared.domain.saas_subscriptions import (
+    DAILY_COSTS_COLUMNS,
+    DAILY_COSTS_TABLE,
+    PLANS_COLUMNS,
+    PLANS_TABLE,
+)
+from shared.ports import Column
+
+ORG_TABLES: dict[str, Sequence[Column]] = {
+    PLANS_TABLE: PLANS_COLUMNS,
+    DAILY_COSTS_TABLE: DAILY_COSTS_COLUMNS,
+    COST_TABLE: COST_TABLE_COLUMNS,
+}
