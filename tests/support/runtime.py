@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -11,14 +13,16 @@ from shared.catalog import PipelineCatalog
 from shared.domain.models import Org
 from shared.domain.quota import SubscriptionStatus
 from shared.handlers.onboarding import create_org
+from shared.ports import Clock, Warehouse
 from shared.processors import PROCESSORS
 from shared.runtime import EmbeddedRuntime
 from shared.settings import Settings
+from tests.support import processors as _test_processors  # noqa: F401 - registers test ps_types
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def write_configs(root: Path, pipelines: dict[str, dict[str, object]]) -> Path:
+def write_configs(root: Path, pipelines: Mapping[str, Mapping[str, Any]]) -> Path:
     """A configs tree with the real registry plus the given pipelines (key: p/d/name)."""
     configs = root / "configs"
     shutil.copytree(REPO / "configs" / "system", configs / "system")
@@ -29,10 +33,17 @@ def write_configs(root: Path, pipelines: dict[str, dict[str, object]]) -> Path:
     return configs
 
 
-def make_runtime(home: Path, configs: Path | None = None, **kwargs: object) -> EmbeddedRuntime:
-    settings = Settings(home=home, env="test", project_id="local", runtime="embedded")
+def make_runtime(
+    home: Path,
+    configs: Path | None = None,
+    *,
+    warehouse: Warehouse,
+    chaos: bool = False,
+    clock: Clock | None = None,
+) -> EmbeddedRuntime:
+    settings = Settings(home=home, env="test", project_id=warehouse.project_id, runtime="embedded")
     catalog = PipelineCatalog(configs, ps_types=PROCESSORS.keys()) if configs else None
-    return EmbeddedRuntime(settings, catalog=catalog, **kwargs)  # type: ignore[arg-type]
+    return EmbeddedRuntime(settings, warehouse=warehouse, catalog=catalog, chaos=chaos, clock=clock)
 
 
 def new_org(

@@ -1,0 +1,33 @@
+"""HTTP entry point (Cloud Function ``api``): decode the request, call the API, encode."""
+
+from __future__ import annotations
+
+import functools
+
+import flask
+import functions_framework
+
+from shared.api import MAX_BODY_BYTES, HttpRequest, handle
+from shared.handlers.services import Services
+from shared.runtime import build_services
+
+
+@functools.cache
+def _services() -> Services:
+    return build_services()
+
+
+@functions_framework.http
+def api(request: flask.Request) -> tuple[flask.Response, int]:
+    response = handle(
+        _services(),
+        HttpRequest(
+            method=request.method,
+            path=request.path,
+            headers={name.lower(): value for name, value in request.headers.items()},
+            query=request.args,
+            # Bounded read: a huge body is refused without being held in memory.
+            body=request.stream.read(MAX_BODY_BYTES + 1),
+        ),
+    )
+    return flask.jsonify(response.body), response.status
