@@ -1,16 +1,19 @@
-"""``pipelines``: the operator's command line over the embedded runtime."""
+"""pipelines: the operator's command line over the embedded runtime."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
-import re
+import pkgutil
 import sys
 import time
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from shared import commands
+from shared.console import print_table
 from shared.domain.errors import BadRequest, PipelineError
 from shared.domain.quota import SubscriptionStatus
 from shared.domain.run_window import parse_run_window
@@ -75,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="seed a demo org and run the subscription pipeline")
     p.set_defaults(func=cmd_demo)
+
+    # Feature areas add their verbs from shared/commands/<area>.py (each has register()).
+    for info in pkgutil.iter_modules(commands.__path__):
+        importlib.import_module(f"{commands.__name__}.{info.name}").register(sub)
     return parser
 
 
@@ -220,37 +227,6 @@ def _params(pairs: Sequence[str]) -> dict[str, Any]:
             raise BadRequest(f"--param must be KEY=VALUE, got {pair!r}")
         params[key] = value
     return params
-
-
-_NUMBER = re.compile(r"-?[\d,]+(\.\d+)?")
-
-
-def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
-    if not rows:
-        print("(no rows)")
-        return
-    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    # Numbers right-aligned so digits line up; everything else left-aligned.
-    numeric = [all(_NUMBER.fullmatch(r[i]) or not r[i] for r in cells) for i in range(len(columns))]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(
-            v.rjust(w) if num else v.ljust(w)
-            for v, w, num in zip(values, widths, numeric, strict=True)
-        ).rstrip()
-
-    print(line(columns))
-    print(line(["-" * w for w in widths]))
-    for row in cells:
-        print(line(row))
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    text = str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 if __name__ == "__main__":

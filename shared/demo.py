@@ -11,7 +11,8 @@ from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
 
-from shared.cli import print_table, run_and_wait
+from shared.cli import run_and_wait
+from shared.console import print_table
 from shared.demo_data import sample_subscription_plans
 from shared.domain.focus import COST_TABLE
 from shared.domain.quota import SubscriptionStatus
