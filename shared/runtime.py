@@ -7,8 +7,8 @@ under ``$PIPELINES_HOME``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+
+from google.cloud import bigquery
 
 from shared.adapters.bigquery_warehouse import BigQueryWarehouse
 from shared.adapters.bq_emulator import EmbeddedBigQuery
@@ -21,75 +21,9 @@ from shared.domain.messages import Message, StepEvent, StepRequest, Topic
 from shared.handlers.coordinate import coordinate
 from shared.handlers.run_step import run_step
 from shared.handlers.services import Services
-from shared.ports import Clock, Column, LineageKey, Warehouse
+from shared.ports import Clock, Warehouse
 from shared.processors import PROCESSORS
 from shared.settings import Settings
-
-
-class LazyEmbeddedWarehouse:
-    """Starts the embedded BigQuery on first use: status and history never pay for it."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.project_id = settings.project_id
-        self._settings = settings
-        self._lock = threading.Lock()
-        self._emulator: EmbeddedBigQuery | None = None
-        self._warehouse: BigQueryWarehouse | None = None
-
-    @property
-    def started(self) -> bool:
-        return self._warehouse is not None
-
-    def _get(self) -> BigQueryWarehouse:
-        with self._lock:
-            if self._warehouse is None:
-                self._emulator = EmbeddedBigQuery(
-                    self._settings.home / "warehouse", project_id=self.project_id
-                )
-                self._emulator.start()
-                self._warehouse = BigQueryWarehouse(self._emulator.client(), self.project_id)
-            return self._warehouse
-
-    def close(self) -> None:
-        with self._lock:
-            if self._emulator is not None:
-                self._emulator.stop()
-            self._emulator = self._warehouse = None
-
-    def ensure_dataset(self, dataset: str) -> None:
-        self._get().ensure_dataset(dataset)
-
-    def ensure_table(self, dataset: str, table: str, columns: Sequence[Column]) -> None:
-        self._get().ensure_table(dataset, table, columns)
-
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        return self._get().query(sql, params)
-
-    def run_script(self, sql: str) -> None:
-        self._get().run_script(sql)
-
-    def load_rows(
-        self,
-        dataset: str,
-        table: str,
-        columns: Sequence[Column],
-        rows: Iterable[Mapping[str, Any]],
-        *,
-        replace: bool = True,
-    ) -> int:
-        return self._get().load_rows(dataset, table, columns, rows, replace=replace)
-
-    def replace_slice(
-        self,
-        dataset: str,
-        table: str,
-        columns: Sequence[Column],
-        rows: Iterable[Mapping[str, Any]],
-        key: LineageKey,
-        *,
-        job_tag: str,
-    ) -> int:
-        return self._get().replace_slice(dataset, table, columns, rows, key, job_tag=job_tag)
 
 
 class EmbeddedRuntime:
@@ -107,8 +41,13 @@ class EmbeddedRuntime:
     ) -> None:
         self.settings = settings or Settings.from_env()
         self.settings.home.mkdir(parents=True, exist_ok=True)
-        self._own_warehouse = warehouse is None
-        self.warehouse: Warehouse = warehouse or LazyEmbeddedWarehouse(self.settings)
+        self._emulator: EmbeddedBigQuery | None = None
+        if warehouse is None:
+            self._emulator = EmbeddedBigQuery(
+                self.settings.home / "warehouse", project_id=self.settings.project_id
+            )
+            warehouse = BigQueryWarehouse(self._start_emulator, self.settings.project_id)
+        self.warehouse = warehouse
         self.bus = InProcessBus(workers=workers, chaos=chaos)
         clock = clock or SystemClock()
         self.services = Services(
@@ -123,6 +62,11 @@ class EmbeddedRuntime:
         self.bus.subscribe(Topic.STEP_REQUESTS, self._on_step_request)
         self.bus.subscribe(Topic.STEP_EVENTS, self._on_step_event)
 
+    def _start_emulator(self) -> bigquery.Client:
+        assert self._emulator is not None
+        self._emulator.start()  # idempotent
+        return self._emulator.client()
+
     def _on_step_request(self, message: Message) -> None:
         assert isinstance(message, StepRequest)
         run_step(self.services, message)
@@ -133,8 +77,8 @@ class EmbeddedRuntime:
 
     def close(self) -> None:
         self.bus.close()
-        if self._own_warehouse and isinstance(self.warehouse, LazyEmbeddedWarehouse):
-            self.warehouse.close()
+        if self._emulator is not None:
+            self._emulator.stop()
 
     def __enter__(self) -> EmbeddedRuntime:
         return self

@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -49,11 +50,25 @@ class BigQueryWarehouse:
     """Warehouse (shared.ports) on a ``bigquery.Client``; datasets live in ``project_id``."""
 
     def __init__(
-        self, client: bigquery.Client, project_id: str, *, location: str | None = None
+        self,
+        client: bigquery.Client | Callable[[], bigquery.Client],
+        project_id: str,
+        *,
+        location: str | None = None,
     ) -> None:
+        """``client`` may be a factory: it is then called on first use (the embedded
+        runtime starts its emulator only when a command touches the warehouse)."""
         self.project_id = validate_project_id(project_id)
-        self._client = client
+        self._client_or_factory = client
+        self._client_lock = threading.Lock()
         self._location = location
+
+    @property
+    def _client(self) -> bigquery.Client:
+        with self._client_lock:
+            if not isinstance(self._client_or_factory, bigquery.Client):
+                self._client_or_factory = self._client_or_factory()
+            return self._client_or_factory
 
     # -- DDL -------------------------------------------------------------------------
     def ensure_dataset(self, dataset: str) -> None:
