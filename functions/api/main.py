@@ -9,11 +9,14 @@ import functions_framework
 
 from shared.api import MAX_BODY_BYTES, HttpRequest, handle
 from shared.handlers.services import Services
-from shared.runtime import build_services
 
 
 @functools.cache
 def _services() -> Services:
+    # Imported on first request: the runtime pulls in the BigQuery client (~0.5 s), which
+    # would otherwise count against every cold start before the function can answer.
+    from shared.runtime import build_services
+
     return build_services()
 
 
