@@ -7,10 +7,13 @@ touches the bus or the state store: it gets a StepContext and returns a StepResu
 from __future__ import annotations
 
 from shared.processors.base import PROCESSORS, Processor, StepContext, StepResult, register
+from shared.processors.genai_admin import AnthropicAdminReport, OpenAIAdminReport
 from shared.processors.procedure_executor import ProcedureExecutor
 
 __all__ = [
     "PROCESSORS",
+    "AnthropicAdminReport",
+    "OpenAIAdminReport",
     "ProcedureExecutor",
     "Processor",
     "StepContext",
