@@ -48,7 +48,7 @@ def _fast(pipeline: str) -> dict[str, Any]:
     )
     for step in body["steps"]:
         step["retry"] = {"max_attempts": 1, "backoff_seconds": 0}
-        if step["ps_type"] != "generic.procedure_executor":
+        if step["ps_type"] in ("genai.openai_admin", "genai.anthropic_admin"):
             step["config"].update(max_attempts=3, backoff_seconds=0.01, max_delay_seconds=2)
     return body
 
@@ -57,7 +57,7 @@ def _fast(pipeline: str) -> dict[str, Any]:
 def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_configs(
         tmp_path_factory.mktemp("genai"),
-        {f"genai/payg/{p}": _fast(p) for p in ("openai", "anthropic")},
+        {f"genai/payg/{p}": _fast(p) for p in ("openai", "anthropic", "deepseek")},
     )
 
 
@@ -190,6 +190,13 @@ def test_a_month_of_both_providers_reconciles_to_the_cent_and_reruns_cleanly(
     assert counts_after == counts_before  # the same days again: replaced, not duplicated
     assert _focus_by_day(runtime, slug) == source
 
+    # The price cross-check: the sample server bills at the price table's prices.
+    openai_run = runtime.services.store.list_runs(slug, limit=5)[-1]
+    check = openai_run.steps["cross_check_prices"].metrics["cross_check"]
+    assert check["unpriced"] == []
+    assert abs(Decimal(check["USD"]["difference"])) < CENT
+    assert Decimal(check["USD"]["reported_token_cost"]) > 0
+
 
 def test_429_then_success_honours_retry_after(
     runtime: EmbeddedRuntime, server: SampleGenAIServer
@@ -301,3 +308,71 @@ def test_a_rejected_key_is_reported_without_leaking_it(
     text = _all_log_text(runtime, slug, run)
     assert OPENAI_KEY not in text
     assert ANTHROPIC_KEY not in text
+
+
+DEEPSEEK_CSV = """date,model,sub_account_id,input_tokens,cached_input_tokens,output_tokens
+2026-10-01,deepseek-chat,key_web,1200000,300000,250000
+2026-10-01,deepseek-reasoner,key_web,400000,0,900000
+2026-10-02,deepseek-chat,,77777,1,123
+2026-10-02,deepseek-chat,,3,0,0
+2026-11-01,deepseek-chat,key_web,999,999,999
+"""
+
+
+def test_deepseek_usage_file_is_priced_from_the_table_into_focus(
+    runtime: EmbeddedRuntime,
+) -> None:
+    slug = "genai_deepseek"
+    new_org(runtime, slug)
+    set_credential(runtime.services, slug, "deepseek", "sk-deepseek-lineage-only")
+    inbox = runtime.settings.home / "inbox" / slug
+    inbox.mkdir(parents=True)
+    (inbox / "deepseek_usage.csv").write_text(DEEPSEEK_CSV)
+    run = _run(runtime, slug, "deepseek", date(2026, 10, 1), date(2026, 10, 31))
+    assert run.status is RunStatus.COMPLETED, run.error
+    assert run.steps["extract_usage"].metrics["rows_outside"] == 1
+    # deepseek-chat / -reasoner: input 0.28, cached 0.028, output 0.42 USD per 1M tokens.
+    day1 = (
+        Decimal("1.2") * Decimal("0.28")
+        + Decimal("0.3") * Decimal("0.028")
+        + Decimal("0.25") * Decimal("0.42")
+        + Decimal("0.4") * Decimal("0.28")
+        + Decimal("0.9") * Decimal("0.42")
+    )
+    day2 = (Decimal(77780) * Decimal("0.28") + Decimal("0.028") + 123 * Decimal("0.42")) / 10**6
+    assert _focus_by_day(runtime, slug) == {
+        ("deepseek", date(2026, 10, 1)): day1.quantize(CENT),
+        ("deepseek", date(2026, 10, 2)): day2.quantize(CENT),
+    }
+    focus = _query(
+        runtime,
+        slug,
+        COST_TABLE,
+        "ServiceName, ServiceProviderName, x_genai_cost_source, SUM(BilledCost) AS cost,"
+        " SUM(ConsumedQuantity) AS tokens",
+        "GROUP BY 1, 2, 3",
+    )
+    assert len(focus) == 1
+    assert focus[0]["ServiceName"] == "DeepSeek API"
+    assert focus[0]["ServiceProviderName"] == "DeepSeek"
+    assert focus[0]["x_genai_cost_source"] == "price_table"
+    assert Decimal(focus[0]["cost"]) == day1 + day2  # exact: priced at 1e-9
+    assert int(focus[0]["tokens"]) == 1_200_000 + 300_000 + 250_000 + 400_000 + 900_000 + 77_904
+
+
+def test_deepseek_unpriced_model_fails_naming_it(runtime: EmbeddedRuntime) -> None:
+    slug = "genai_deepseek_unpriced"
+    new_org(runtime, slug)
+    set_credential(runtime.services, slug, "deepseek", "sk-deepseek-lineage-only")
+    inbox = runtime.settings.home / "inbox" / slug
+    inbox.mkdir(parents=True)
+    (inbox / "deepseek_usage.csv").write_text(
+        "date,model,input_tokens\n2026-10-03,deepseek-coder-9000,10\n"
+    )
+    run = _run(runtime, slug, "deepseek", date(2026, 10, 1), date(2026, 10, 31))
+    assert run.status is RunStatus.FAILED
+    error = run.steps["price_usage"].error
+    assert error is not None
+    assert "no deepseek price" in error
+    assert "deepseek-coder-9000 input on 2026-10-03" in error
+    assert _query(runtime, slug, COSTS_RAW_TABLE, "COUNT(*) AS n")[0]["n"] == 0
