@@ -66,11 +66,11 @@ def dispatch_run(services: Services, org: Org, request: RunRequest) -> Run:
         )
     config = services.catalog.get(request.provider, request.domain, request.pipeline)
     parameters = coerce_parameters(config, request.parameters)
-    # Before quota: a run that cannot authenticate to its provider must not use a slot.
-    credential_id = credentials.run_credential_id(services, org.org_slug, config, request.pipeline)
     run_id = request.run_id or str(uuid.uuid4())
     if request.run_id is not None and (existing := store.get_run(org.org_slug, run_id)):
         return existing  # a redelivered request: the run exists already
+    # Before quota: a run that cannot authenticate to its provider must not use a slot.
+    credential_id = credentials.run_credential_id(services, org.org_slug, config, request.pipeline)
 
     now = clock.now()
     decision = store.reserve_quota(org.org_slug, run_id, org.limits, now)
