@@ -18,6 +18,7 @@ from shared.domain.focus import COST_TABLE
 from shared.domain.quota import SubscriptionStatus
 from shared.domain.saas_subscriptions import PLANS_COLUMNS, PLANS_TABLE
 from shared.domain.sql import table_ref
+from shared.genai_demo import ingest_sample_genai
 from shared.handlers.onboarding import create_org, ensure_org_dataset
 from shared.handlers.services import Services
 from shared.runtime import EmbeddedRuntime
@@ -50,6 +51,7 @@ def run_demo() -> int:
             {},
             trigger="demo",
         )
+        status = ingest_sample_genai(services, DEMO_ORG, month_start, month_end) or status
         print()
         _print_focus_summary(services, dataset, month_start, month_end)
         print(f"\ndone in {time.monotonic() - started:.1f} s")
@@ -68,19 +70,21 @@ def _ensure_demo_org(services: Services) -> None:
 
 def _print_focus_summary(services: Services, dataset: str, start: date, end: date) -> None:
     rows = services.warehouse.query(
-        "SELECT DATE(ChargePeriodStart) AS day, ServiceName AS service,"
+        "SELECT DATE(ChargePeriodStart) AS day, ServiceCategory AS category,"
+        " ServiceName AS service,"
         " BillingCurrency AS currency, SUM(BilledCost) AS cost, COUNT(*) AS n"
         f" FROM {table_ref(services.warehouse.project_id, dataset, COST_TABLE)}"
         " WHERE x_org_slug = @org AND ChargePeriodStart >= TIMESTAMP(@start)"
         " AND ChargePeriodStart < TIMESTAMP(DATE_ADD(@end, INTERVAL 1 DAY))"
-        " GROUP BY day, service, currency ORDER BY service, day",
+        " GROUP BY day, category, service, currency ORDER BY service, day",
         {"org": DEMO_ORG, "start": start, "end": end},
     )
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     shown = days[:SHOWN_DAYS]
-    per_service: dict[tuple[str, str], dict[date, Decimal]] = defaultdict(dict)
+    per_service: dict[tuple[str, str, str], dict[date, Decimal]] = defaultdict(dict)
     for row in rows:
-        per_service[(row["service"], row["currency"])][row["day"]] = Decimal(row["cost"])
+        key = (row["category"], row["service"], row["currency"])
+        per_service[key][row["day"]] = Decimal(row["cost"])
     total_rows = sum(int(r["n"]) for r in rows)
     print(
         f"FOCUS 1.3 summary: {dataset}.{COST_TABLE}, {total_rows} rows, "
@@ -88,18 +92,19 @@ def _print_focus_summary(services: Services, dataset: str, start: date, end: dat
     )
     table = []
     totals: dict[str, Decimal] = defaultdict(Decimal)
-    for (service, currency), by_day in sorted(per_service.items()):
+    for (category, service, currency), by_day in sorted(per_service.items()):
         month_total = sum(by_day.values(), Decimal(0))
         totals[currency] += month_total
         table.append(
             {
+                "category": category,
                 "service": service,
                 "cur": currency,
                 **{f"{d:%d %b}": _money(by_day.get(d)) for d in shown},
                 "month": _money(month_total),
             }
         )
-    print_table(table, ["service", "cur", *(f"{d:%d %b}" for d in shown), "month"])
+    print_table(table, ["category", "service", "cur", *(f"{d:%d %b}" for d in shown), "month"])
     for currency, total in sorted(totals.items()):
         print(f"total {currency}: {_money(total)}")
 

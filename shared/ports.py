@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from shared.domain.credentials import CredentialInfo, StoredCredential
 from shared.domain.messages import Message
 from shared.domain.models import LogEntry, Org, Run, StepRun, Transition
 from shared.domain.quota import QuotaDecision, QuotaLimits, QuotaUsage
@@ -222,6 +223,36 @@ class SecretBox(Protocol):
     def encrypt(self, plaintext: bytes, *, associated_data: bytes) -> bytes: ...
 
     def decrypt(self, ciphertext: bytes, *, associated_data: bytes) -> bytes: ...
+
+
+class CredentialStore(Protocol):
+    """Provider credentials per (org, provider), stored only as SecretBox ciphertext.
+
+    Every read is scoped to the org; ``list`` never returns ciphertext. Encryption and
+    decryption happen outside the store (its rows are useless without the key).
+    """
+
+    def put(
+        self,
+        org_slug: str,
+        provider: str,
+        credential_id: str,
+        ciphertext: bytes,
+        metadata: Mapping[str, str],
+        at: datetime,
+    ) -> None:
+        """Create or replace the org's credential for ``provider`` (keeps created_at)."""
+        ...
+
+    def get(self, org_slug: str, provider: str) -> StoredCredential | None: ...
+
+    def list(self, org_slug: str) -> list[CredentialInfo]:
+        """The org's credentials without their secrets, sorted by provider."""
+        ...
+
+    def delete(self, org_slug: str, provider: str) -> bool:
+        """False if there was none."""
+        ...
 
 
 Handler = Callable[[Message], None]

@@ -5,6 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
+from shared.domain.genai import (
+    COSTS_RAW_COLUMNS,
+    COSTS_RAW_TABLE,
+    USAGE_DAILY_COLUMNS,
+    USAGE_DAILY_TABLE,
+    USAGE_RAW_COLUMNS,
+    USAGE_RAW_TABLE,
+)
 from shared.domain.saas_subscriptions import (
     DAILY_COSTS_COLUMNS,
     DAILY_COSTS_TABLE,
@@ -17,4 +25,7 @@ ORG_TABLES: dict[str, Sequence[Column]] = {
     PLANS_TABLE: PLANS_COLUMNS,
     DAILY_COSTS_TABLE: DAILY_COSTS_COLUMNS,
     COST_TABLE: COST_TABLE_COLUMNS,
+    USAGE_RAW_TABLE: USAGE_RAW_COLUMNS,
+    COSTS_RAW_TABLE: COSTS_RAW_COLUMNS,
+    USAGE_DAILY_TABLE: USAGE_DAILY_COLUMNS,
 }

@@ -105,6 +105,11 @@ EXTENSION_COLUMNS: tuple[Column, ...] = (
     Column("x_subscription_id", _S),
     Column("x_plan_name", _S),
     Column("x_billing_cycle", _S),
+    # GenAI (procedures/genai/sp_genai_3_convert_to_focus.sql); FOCUS <= 1.4 has no token columns.
+    Column("x_genai_provider", _S),  # openai | anthropic | deepseek ...
+    Column("x_genai_model", _S),
+    Column("x_genai_token_type", _S),  # input | cached_input | cache_write_5m | ... | output
+    Column("x_genai_cost_source", _S),  # provider | price_table | none
 )
 
 COST_TABLE_COLUMNS: tuple[Column, ...] = FOCUS_1_3_COLUMNS + EXTENSION_COLUMNS + LINEAGE_COLUMNS

@@ -25,12 +25,14 @@ from shared.domain.models import Org, Run, StepRun
 from shared.domain.sql import validate_org_slug
 from shared.domain.states import RunStatus, StepStatus
 from shared.domain.templates import resolve
+from shared.handlers import credentials
 from shared.handlers.services import Services
 from shared.handlers.step_variables import step_variables
 
 log = logging.getLogger(__name__)
 
-INTERNAL_CREDENTIAL = "internal"  # lineage value for pipelines that need no provider credential
+# The lineage value for pipelines that need no provider credential.
+INTERNAL_CREDENTIAL = credentials.INTERNAL_CREDENTIAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,8 @@ def dispatch_run(services: Services, org: Org, request: RunRequest) -> Run:
     run_id = request.run_id or str(uuid.uuid4())
     if request.run_id is not None and (existing := store.get_run(org.org_slug, run_id)):
         return existing  # a redelivered request: the run exists already
+    # Before quota: a run that cannot authenticate to its provider must not use a slot.
+    credential_id = credentials.run_credential_id(services, org.org_slug, config, request.pipeline)
 
     now = clock.now()
     decision = store.reserve_quota(org.org_slug, run_id, org.limits, now)
@@ -84,7 +88,7 @@ def dispatch_run(services: Services, org: Org, request: RunRequest) -> Run:
         trigger=request.trigger,
         start_date=request.start_date,
         end_date=request.end_date,
-        credential_id=INTERNAL_CREDENTIAL,
+        credential_id=credential_id,
         parameters=dict(parameters),
         created_at=now,
         steps={s.step_id: StepRun(run_id=run_id, step_id=s.step_id) for s in config.steps},

@@ -12,6 +12,7 @@ from datetime import timedelta
 from shared.domain.errors import DependencyUnavailable, PipelineError, StepFailure
 from shared.domain.messages import StepEvent, StepRequest
 from shared.domain.templates import resolve
+from shared.handlers.credentials import load_credential
 from shared.handlers.services import Services
 from shared.handlers.step_variables import step_variables
 from shared.processors import PROCESSORS, StepContext, StepResult
@@ -66,6 +67,9 @@ def run_step(services: Services, request: StepRequest) -> StepEvent | None:
             log=note,
             should_stop=stop.is_set,
             source_system=config.provider,
+            credential=lambda: load_credential(
+                services, run.org_slug, config, run.pipeline_ref.split("/")[2], run.credential_id
+            ),
         )
         result = _run_with_timeout(lambda: processor.run(ctx), step.timeout_seconds, stop)
         event = StepEvent(

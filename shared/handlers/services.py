@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.catalog import PipelineCatalog
-from shared.ports import Clock, MessageBus, SecretBox, StateStore, Warehouse
+from shared.ports import Clock, CredentialStore, MessageBus, SecretBox, StateStore, Warehouse
 from shared.settings import Settings
 
 
@@ -18,3 +18,4 @@ class Services:
     catalog: PipelineCatalog
     clock: Clock
     settings: Settings
+    credentials: CredentialStore  # provider credentials, ciphertext only

@@ -8,7 +8,7 @@ from shared.settings import Settings
 
 
 def step_variables(settings: Settings, run: Run) -> dict[str, str]:
-    return build_variables(
+    variables = build_variables(
         org_slug=run.org_slug,
         env=settings.env,
         project_id=settings.project_id,
@@ -18,3 +18,6 @@ def step_variables(settings: Settings, run: Run) -> dict[str, str]:
         pipeline_id=run.pipeline_id,
         credential_id=run.credential_id,
     )
+    # Where file-based sources find their inputs (e.g. a GenAI usage CSV); configs only.
+    variables["pipelines_home"] = str(settings.home)
+    return variables

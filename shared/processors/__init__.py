@@ -7,10 +7,16 @@ touches the bus or the state store: it gets a StepContext and returns a StepResu
 from __future__ import annotations
 
 from shared.processors.base import PROCESSORS, Processor, StepContext, StepResult, register
+from shared.processors.genai_admin import AnthropicAdminReport, OpenAIAdminReport
+from shared.processors.genai_payg import PaygCost, PaygUsageFile
 from shared.processors.procedure_executor import ProcedureExecutor
 
 __all__ = [
     "PROCESSORS",
+    "AnthropicAdminReport",
+    "OpenAIAdminReport",
+    "PaygCost",
+    "PaygUsageFile",
     "ProcedureExecutor",
     "Processor",
     "StepContext",

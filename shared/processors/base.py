@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from shared.domain.credentials import Credential
 from shared.domain.errors import StepFailure
 from shared.domain.models import Run
 from shared.ports import LineageKey, Warehouse
@@ -23,6 +24,9 @@ class StepContext:
     log: Callable[[str], None]
     should_stop: Callable[[], bool]  # True once the step timed out or the run was cancelled
     source_system: str
+    # Decrypts the run's provider credential on demand: the key exists in clear only
+    # inside the step that calls it.
+    credential: Callable[[], Credential] = field(default=lambda: _no_credential())
 
     @property
     def lineage_key(self) -> LineageKey:
@@ -33,6 +37,10 @@ class StepContext:
             start_date=self.run.start_date,
             end_date=self.run.end_date,
         )
+
+
+def _no_credential() -> Credential:
+    raise StepFailure("this step has no provider credential", retryable=False)
 
 
 @dataclass(slots=True)

@@ -1,0 +1,105 @@
+-- sp_genai_1_consolidate_usage_daily: raw GenAI usage + costs -> one row per org, provider,
+-- sub-account (project/workspace), model, day and token type.
+--
+-- Reads the run's lineage slice of `genai_payg_usage_raw` (quantities) and
+-- `genai_payg_costs_raw` (money: reported by the provider, or priced from
+-- configs/pricing by genai.payg_cost) and replaces the same slice of `genai_usage_daily`
+-- with one atomic MERGE ... ON FALSE (no transaction: the emulator cannot hold one in a
+-- procedure body). A FULL OUTER JOIN keeps both sides: usage with no cost line (cost 0,
+-- cost_source 'none') and cost with no usage (quantity null, e.g. a tool fee), so the
+-- day's cost here always equals the raw cost rows' sum.
+CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_genai_1_consolidate_usage_daily(
+  p_org_slug STRING,
+  p_start_date DATE,
+  p_end_date DATE,
+  p_pipeline_id STRING,
+  p_credential_id STRING,
+  p_run_id STRING
+)
+BEGIN
+  SELECT IF(
+    p_org_slug IS NOT NULL AND p_pipeline_id IS NOT NULL AND p_credential_id IS NOT NULL
+      AND p_run_id IS NOT NULL AND p_start_date <= p_end_date,
+    0,
+    ERROR('sp_genai_1_consolidate_usage_daily: every argument is required and p_start_date must not be after p_end_date')
+  ) AS arguments_ok;
+
+  MERGE `{project_id}.{dataset}.genai_usage_daily` AS target
+  USING (
+    WITH usage_agg AS (
+      SELECT
+        u.usage_date, u.provider, u.sub_account_id, u.model, u.token_type,
+        MAX(u.unit) AS unit,
+        MAX(u.pricing_unit) AS pricing_unit,
+        SUM(u.quantity) AS quantity,
+        SUM(u.pricing_quantity) AS pricing_quantity
+      FROM `{project_id}.{dataset}.genai_payg_usage_raw` AS u
+      WHERE u.x_org_slug = p_org_slug
+        AND u.x_pipeline_id = p_pipeline_id
+        AND u.x_credential_id = p_credential_id
+        AND u.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+      GROUP BY u.usage_date, u.provider, u.sub_account_id, u.model, u.token_type
+    ),
+    cost_agg AS (
+      SELECT
+        c.cost_date AS usage_date, c.provider, c.sub_account_id, c.model, c.token_type,
+        c.currency,
+        MAX(c.cost_source) AS cost_source,
+        SUM(c.amount) AS cost
+      FROM `{project_id}.{dataset}.genai_payg_costs_raw` AS c
+      WHERE c.x_org_slug = p_org_slug
+        AND c.x_pipeline_id = p_pipeline_id
+        AND c.x_credential_id = p_credential_id
+        AND c.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+      GROUP BY c.cost_date, c.provider, c.sub_account_id, c.model, c.token_type, c.currency
+    ),
+    slice_currency AS (
+      SELECT IFNULL(MAX(currency), 'USD') AS currency FROM cost_agg
+    )
+    SELECT
+      COALESCE(u.usage_date, c.usage_date) AS usage_date,
+      COALESCE(u.provider, c.provider) AS provider,
+      COALESCE(u.sub_account_id, c.sub_account_id) AS sub_account_id,
+      COALESCE(u.model, c.model) AS model,
+      COALESCE(u.token_type, c.token_type) AS token_type,
+      u.unit,
+      u.quantity,
+      u.pricing_quantity,
+      u.pricing_unit,
+      IFNULL(c.cost, 0) AS cost,
+      COALESCE(c.currency, (SELECT currency FROM slice_currency)) AS currency,
+      IFNULL(c.cost_source, 'none') AS cost_source,
+      p_org_slug AS x_org_slug,
+      p_pipeline_id AS x_pipeline_id,
+      p_credential_id AS x_credential_id,
+      COALESCE(u.usage_date, c.usage_date) AS x_pipeline_run_date,
+      p_run_id AS x_run_id,
+      CURRENT_TIMESTAMP() AS x_ingested_at,
+      COALESCE(u.provider, c.provider) AS x_source_system
+    FROM usage_agg AS u
+    FULL OUTER JOIN cost_agg AS c
+      ON u.usage_date = c.usage_date
+      AND u.provider = c.provider
+      AND IFNULL(u.sub_account_id, '') = IFNULL(c.sub_account_id, '')
+      AND IFNULL(u.model, '') = IFNULL(c.model, '')
+      AND u.token_type = c.token_type
+  ) AS source
+  ON FALSE
+  WHEN NOT MATCHED BY SOURCE
+    AND target.x_org_slug = p_org_slug
+    AND target.x_pipeline_id = p_pipeline_id
+    AND target.x_credential_id = p_credential_id
+    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+    THEN DELETE
+  WHEN NOT MATCHED THEN INSERT (
+    usage_date, provider, sub_account_id, model, token_type, unit, quantity,
+    pricing_quantity, pricing_unit, cost, currency, cost_source,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  ) VALUES (
+    usage_date, provider, sub_account_id, model, token_type, unit, quantity,
+    pricing_quantity, pricing_unit, cost, currency, cost_source,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  );
+END;

@@ -1,0 +1,129 @@
+"""Provider credentials: records, validation and the rules that pick a run's credential.
+
+Pure: no I/O. The secret itself only exists encrypted (``StoredCredential.ciphertext``)
+until a step asks for it; then it travels as a :class:`Secret`, whose ``repr``/``str``
+never show the value, so a stray log line or f-string cannot leak it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from shared.domain.errors import BadRequest
+from shared.domain.sql import validate_org_slug
+
+PROVIDER_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+METADATA_KEYS = frozenset({"base_url"})  # what a credential may carry besides its secret
+MAX_SECRET_BYTES = 8192
+
+
+class Secret:
+    """A credential value that does not print itself."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialInfo:
+    """What may be shown about a credential: everything but the secret."""
+
+    org_slug: str
+    provider: str
+    credential_id: str
+    metadata: Mapping[str, str]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCredential:
+    info: CredentialInfo
+    ciphertext: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A decrypted credential, handed to a processor inside its step only."""
+
+    provider: str
+    credential_id: str
+    api_key: Secret
+    base_url: str | None = None
+
+
+def associated_data(org_slug: str, provider: str) -> bytes:
+    """Binds a ciphertext to its org and provider: moved elsewhere, it fails to decrypt."""
+    return f"credential\x00{org_slug}\x00{provider}".encode()
+
+
+def validate_provider(provider: str) -> str:
+    if not PROVIDER_RE.fullmatch(provider):
+        raise BadRequest(f"invalid provider name {provider!r}", field="provider")
+    return provider
+
+
+def validate_secret(secret: str) -> str:
+    value = secret.strip()
+    if not value:
+        raise BadRequest("the API key is empty", field="api_key")
+    if len(value.encode()) > MAX_SECRET_BYTES:
+        raise BadRequest(f"the API key is longer than {MAX_SECRET_BYTES} bytes", field="api_key")
+    if any(ch.isspace() for ch in value):
+        raise BadRequest("the API key contains whitespace", field="api_key")
+    return value
+
+
+def validate_metadata(metadata: Mapping[str, str | None]) -> dict[str, str]:
+    """Known keys only; ``base_url`` must be an http(s) URL without credentials or query."""
+    clean: dict[str, str] = {}
+    for key, value in metadata.items():
+        if key not in METADATA_KEYS:
+            raise BadRequest(f"unknown credential metadata {key!r}", field=key)
+        if value is None:
+            continue
+        if key == "base_url":
+            value = validate_base_url(value)
+        clean[key] = value
+    return clean
+
+
+def validate_base_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadRequest(f"base_url must be an http(s) URL, got {url!r}", field="base_url")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        # Secrets belong in the encrypted key, never in metadata that is listed in clear.
+        raise BadRequest(
+            "base_url must not carry user info, a query or a fragment", field="base_url"
+        )
+    return url.rstrip("/")
+
+
+def validate_scope(org_slug: str, provider: str) -> None:
+    validate_org_slug(org_slug)
+    validate_provider(provider)
+
+
+def credential_provider(config_provider: str, pipeline: str, registry: Mapping[str, object]) -> str:
+    """Whose credential a pipeline uses.
+
+    GenAI pipelines share the path provider ``genai`` (configs/genai/payg/{vendor}.yml): the
+    pipeline name is the vendor when it is a registered provider; otherwise it is the
+    config's own provider.
+    """
+    return pipeline if pipeline in registry else config_provider

@@ -1,0 +1,231 @@
+"""``genai.openai_admin`` and ``genai.anthropic_admin``: usage and cost reports of the
+providers' Admin APIs into ``genai_payg_usage_raw`` / ``genai_payg_costs_raw``.
+
+One step = one report (``report: usage`` or ``costs``) = one table slice. Pages stream
+straight into ``warehouse.replace_slice`` through a generator: rows are parsed as the
+load serialises them, never collected in lists, and nothing is written unless every page
+of every endpoint was fetched and parsed (a failure mid-way leaves the slice as it was).
+Rerunning the same days replaces the same slice: no duplicates.
+
+API shapes: ../shared/reference/SOURCES_AND_FOCUS.md section 3.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
+
+import httpx
+from pydantic import Field, field_validator
+
+from shared.adapters.http_pages import Fetcher, RetryPolicy
+from shared.domain.credentials import Credential
+from shared.domain.errors import StepFailure
+from shared.domain.genai import (
+    COSTS_RAW_COLUMNS,
+    COSTS_RAW_TABLE,
+    OPENAI_USAGE_ENDPOINTS,
+    USAGE_RAW_COLUMNS,
+    USAGE_RAW_TABLE,
+    PageError,
+    PagePosition,
+    Window,
+    anthropic_cost_rows,
+    anthropic_usage_rows,
+    openai_cost_rows,
+    openai_usage_rows,
+    with_lineage,
+)
+from shared.domain.sql import IDENTIFIER_RE
+from shared.processors.base import (
+    ProcessorConfig,
+    StepContext,
+    StepResult,
+    parse_config,
+    register,
+)
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"  # a credential's base_url replaces it
+ANTHROPIC_BASE_URL = "https://api.anthropic.com"
+ANTHROPIC_VERSION = "2023-06-01"
+
+Parser = Callable[[Any, PagePosition], Iterator[tuple[str, dict[str, Any]]]]
+Request = tuple[str, list[tuple[str, str | int]], str, Parser]  # url, params, label, parser
+
+
+class AdminReportConfig(ProcessorConfig):
+    report: Literal["usage", "costs"]
+    dataset: str = Field(pattern=IDENTIFIER_RE.pattern)
+    # OpenAI usage endpoints to read (default: all of OPENAI_USAGE_ENDPOINTS).
+    endpoints: list[str] | None = Field(default=None, min_length=1)
+    page_limit: int = Field(default=31, ge=1, le=31)  # buckets per page (1d max is 31)
+    max_attempts: int = Field(default=5, ge=1, le=10)  # per page, for 429/5xx/network
+    backoff_seconds: float = Field(default=1.0, ge=0, le=60)
+    max_delay_seconds: float = Field(default=60.0, ge=0, le=600)
+    http_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+
+    @field_validator("endpoints")
+    @classmethod
+    def _known_endpoints(cls, value: list[str] | None) -> list[str] | None:
+        for name in value or []:
+            if name not in OPENAI_USAGE_ENDPOINTS:
+                raise ValueError(
+                    f"unknown endpoint {name!r}; known: {list(OPENAI_USAGE_ENDPOINTS)}"
+                )
+        return value
+
+
+class _AdminReport:
+    provider: ClassVar[str]
+    default_base_url: ClassVar[str]
+    Config: ClassVar[type[ProcessorConfig]] = AdminReportConfig
+
+    def headers(self, credential: Credential) -> dict[str, str]:
+        raise NotImplementedError
+
+    def requests(self, base: str, config: AdminReportConfig, window: Window) -> list[Request]:
+        raise NotImplementedError
+
+    def run(self, ctx: StepContext) -> StepResult:
+        config = parse_config(AdminReportConfig, ctx.config)
+        credential = ctx.credential()
+        window = Window(ctx.run.start_date, ctx.run.end_date)
+        base = credential.base_url or self.default_base_url
+        table, columns = (
+            (USAGE_RAW_TABLE, USAGE_RAW_COLUMNS)
+            if config.report == "usage"
+            else (COSTS_RAW_TABLE, COSTS_RAW_COLUMNS)
+        )
+        lineage = {
+            "x_org_slug": ctx.run.org_slug,
+            "x_pipeline_id": ctx.run.pipeline_id,
+            "x_credential_id": ctx.run.credential_id,
+            "x_run_id": ctx.run.run_id,
+            "x_ingested_at": datetime.now(UTC),
+            "x_source_system": self.provider,
+        }
+        pages: Counter[str] = Counter()
+        totals: dict[str, Decimal] = {}
+
+        def rows(fetcher: Fetcher) -> Iterator[dict[str, Any]]:
+            for url, params, label, parse in self.requests(base, config, window):
+                for pos, page in fetcher.pages(url, params, label):
+                    pages[label] += 1
+                    try:
+                        for _, row in parse(page, pos):
+                            if "amount" in row:
+                                totals[row["currency"]] = (
+                                    totals.get(row["currency"], Decimal(0)) + row["amount"]
+                                )
+                            day = row.get("usage_date") or row["cost_date"]
+                            yield with_lineage(row, day, lineage)
+                    except PageError as exc:
+                        raise StepFailure(f"malformed page: {exc}", retryable=False) from None
+
+        with httpx.Client(timeout=config.http_timeout_seconds) as client:
+            fetcher = Fetcher(
+                client,
+                self.headers(credential),
+                RetryPolicy(config.max_attempts, config.backoff_seconds, config.max_delay_seconds),
+                redact=(credential.api_key.reveal(),),
+                should_stop=ctx.should_stop,
+            )
+            written = ctx.warehouse.replace_slice(
+                config.dataset,
+                table,
+                columns,
+                rows(fetcher),
+                ctx.lineage_key,
+                job_tag=f"{ctx.run.run_id}_{ctx.step_id}",
+            )
+        ctx.log(f"{self.provider} {config.report}: {sum(pages.values())} pages, {written} rows")
+        metrics: dict[str, Any] = {"table": table, "pages": dict(pages)}
+        if config.report == "costs":
+            metrics["cost_totals"] = {cur: str(total) for cur, total in sorted(totals.items())}
+        return StepResult(rows_written=written, metrics=metrics)
+
+
+@register
+class OpenAIAdminReport(_AdminReport):
+    """OpenAI Admin API: /organization/usage/{endpoint} and /organization/costs."""
+
+    ps_type: ClassVar[str] = "genai.openai_admin"
+    provider: ClassVar[str] = "openai"
+    default_base_url: ClassVar[str] = OPENAI_BASE_URL
+
+    def headers(self, credential: Credential) -> dict[str, str]:
+        return {"Authorization": f"Bearer {credential.api_key.reveal()}"}
+
+    def requests(self, base: str, config: AdminReportConfig, window: Window) -> list[Request]:
+        span: list[tuple[str, str | int]] = [
+            ("start_time", int(window.start_at.timestamp())),
+            ("end_time", int(window.end_at.timestamp())),
+            ("bucket_width", "1d"),
+            ("limit", config.page_limit),
+        ]
+        if config.report == "costs":
+            params = [*span, ("group_by[]", "project_id"), ("group_by[]", "line_item")]
+            return [
+                (
+                    f"{base}/organization/costs",
+                    params,
+                    "costs",
+                    lambda page, pos: openai_cost_rows(page, pos, window),
+                )
+            ]
+        params = [*span, ("group_by[]", "project_id"), ("group_by[]", "model")]
+        return [
+            (
+                f"{base}/organization/usage/{name}",
+                params,
+                f"usage/{name}",
+                _usage_parser(name, window),
+            )
+            for name in config.endpoints or OPENAI_USAGE_ENDPOINTS
+        ]
+
+
+def _usage_parser(endpoint: str, window: Window) -> Parser:
+    return lambda page, pos: openai_usage_rows(endpoint, page, pos, window)
+
+
+@register
+class AnthropicAdminReport(_AdminReport):
+    """Anthropic Admin API: usage_report/messages and cost_report."""
+
+    ps_type: ClassVar[str] = "genai.anthropic_admin"
+    provider: ClassVar[str] = "anthropic"
+    default_base_url: ClassVar[str] = ANTHROPIC_BASE_URL
+
+    def headers(self, credential: Credential) -> dict[str, str]:
+        return {"x-api-key": credential.api_key.reveal(), "anthropic-version": ANTHROPIC_VERSION}
+
+    def requests(self, base: str, config: AdminReportConfig, window: Window) -> list[Request]:
+        span: list[tuple[str, str | int]] = [
+            ("starting_at", f"{window.start_at:%Y-%m-%dT%H:%M:%SZ}"),
+            ("ending_at", f"{window.end_at:%Y-%m-%dT%H:%M:%SZ}"),
+            ("bucket_width", "1d"),
+            ("limit", config.page_limit),
+        ]
+        if config.report == "costs":
+            params = [*span, ("group_by[]", "workspace_id"), ("group_by[]", "description")]
+            return [
+                (
+                    f"{base}/v1/organizations/cost_report",
+                    params,
+                    "cost_report",
+                    lambda page, pos: anthropic_cost_rows(page, pos, window),
+                )
+            ]
+        params = [*span, ("group_by[]", "workspace_id"), ("group_by[]", "model")]
+        return [
+            (
+                f"{base}/v1/organizations/usage_report/messages",
+                params,
+                "usage_report/messages",
+                lambda page, pos: anthropic_usage_rows(page, pos, window),
+            )
+        ]

@@ -1,0 +1,378 @@
+"""OpenAI and Anthropic pipelines over HTTP against the local sample server, end to end.
+
+Dispatcher -> runner -> coordinator on the embedded runtime; the processors fetch real
+HTTP pages (multi-page), the procedures write FOCUS rows. The pipelines are the real
+configs with fast retry settings (the real ones wait seconds between attempts).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from shared.domain.focus import COST_TABLE
+from shared.domain.genai import COSTS_RAW_TABLE, USAGE_RAW_TABLE
+from shared.domain.models import Run
+from shared.domain.sql import table_ref
+from shared.domain.states import RunStatus, StepStatus
+from shared.genai_sample_server import (
+    SampleGenAIServer,
+    Scripted,
+    anthropic_costs,
+    anthropic_usage,
+    openai_costs,
+)
+from shared.handlers.credentials import set_credential
+from shared.handlers.dispatch import RunRequest, dispatch_run
+from shared.runtime import EmbeddedRuntime
+from tests.support.runtime import REPO, make_runtime, new_org, write_configs
+
+pytestmark = pytest.mark.warehouse
+
+OPENAI_KEY = "sk-admin-openai-PLANTED-7f3a9c"
+ANTHROPIC_KEY = "sk-ant-admin01-PLANTED-b81e44"
+CENT = Decimal("0.01")
+
+
+def _fast(pipeline: str) -> dict[str, Any]:
+    """The real pipeline config, with retries that do not wait."""
+    body: dict[str, Any] = yaml.safe_load(
+        (REPO / "configs" / "genai" / "payg" / f"{pipeline}.yml").read_text()
+    )
+    for step in body["steps"]:
+        step["retry"] = {"max_attempts": 1, "backoff_seconds": 0}
+        if step["ps_type"] in ("genai.openai_admin", "genai.anthropic_admin"):
+            step["config"].update(max_attempts=3, backoff_seconds=0.01, max_delay_seconds=2)
+    return body
+
+
+@pytest.fixture(scope="module")
+def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_configs(
+        tmp_path_factory.mktemp("genai"),
+        {f"genai/payg/{p}": _fast(p) for p in ("openai", "anthropic", "deepseek")},
+    )
+
+
+@pytest.fixture
+def server() -> Iterator[SampleGenAIServer]:
+    with SampleGenAIServer(openai_key=OPENAI_KEY, anthropic_key=ANTHROPIC_KEY, page_size=7) as srv:
+        yield srv
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, configs: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
+    with make_runtime(tmp_path, configs, warehouse=session_warehouse) as rt:
+        yield rt
+
+
+def _org(rt: EmbeddedRuntime, slug: str, server: SampleGenAIServer) -> None:
+    new_org(rt, slug)
+    set_credential(rt.services, slug, "openai", OPENAI_KEY, base_url=server.openai_base_url)
+    set_credential(
+        rt.services, slug, "anthropic", ANTHROPIC_KEY, base_url=server.anthropic_base_url
+    )
+
+
+def _run(rt: EmbeddedRuntime, slug: str, vendor: str, start: date, end: date) -> Run:
+    org = rt.services.store.get_org(slug)
+    assert org is not None
+    run = dispatch_run(rt.services, org, RunRequest(slug, "genai", "payg", vendor, start, end))
+    assert rt.bus.drain(120)
+    final = rt.services.store.get_run(slug, run.run_id)
+    assert final is not None
+    return final
+
+
+def _query(
+    rt: EmbeddedRuntime, slug: str, table: str, select: str, tail: str = ""
+) -> list[dict[str, Any]]:
+    ref = table_ref(rt.warehouse.project_id, rt.settings.org_dataset(slug), table)
+    return rt.warehouse.query(
+        f"SELECT {select} FROM {ref} WHERE x_org_slug = @org {tail}", {"org": slug}
+    )
+
+
+def _focus_by_day(rt: EmbeddedRuntime, slug: str) -> dict[tuple[str, date], Decimal]:
+    rows = _query(
+        rt,
+        slug,
+        COST_TABLE,
+        "x_genai_provider AS p, DATE(ChargePeriodStart) AS d, SUM(BilledCost) AS cost",
+        "GROUP BY p, d",
+    )
+    return {(r["p"], r["d"]): Decimal(r["cost"]).quantize(CENT) for r in rows}
+
+
+def _source_by_day(start: date, end: date) -> dict[tuple[str, date], Decimal]:
+    totals: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
+    day = start
+    while day <= end:
+        for row in openai_costs(day):
+            totals[("openai", day)] += Decimal(str(row["amount"]["value"]))
+        for row in anthropic_costs(day):
+            totals[("anthropic", day)] += Decimal(row["amount"]) / 100  # cents
+        day += timedelta(days=1)
+    return {k: v.quantize(CENT) for k, v in totals.items()}
+
+
+def _all_log_text(rt: EmbeddedRuntime, slug: str, run: Run) -> str:
+    logs = rt.services.store.list_logs(slug, run.run_id)
+    transitions = rt.services.store.list_transitions(slug, run.run_id)
+    return " ".join(
+        [e.message for e in logs] + [t.reason for t in transitions] + [repr(run.to_public())]
+    )
+
+
+def test_a_month_of_both_providers_reconciles_to_the_cent_and_reruns_cleanly(
+    runtime: EmbeddedRuntime, server: SampleGenAIServer
+) -> None:
+    slug = "genai_month"
+    _org(runtime, slug, server)
+    start, end = date(2026, 10, 1), date(2026, 10, 31)
+    for vendor in ("openai", "anthropic"):
+        run = _run(runtime, slug, vendor, start, end)
+        assert run.status is RunStatus.COMPLETED, run.error
+        assert all(s.status is StepStatus.SUCCEEDED for s in run.steps.values())
+
+    # Multi-page: 31 daily buckets at 7 per page = 5 pages per endpoint, cursors followed.
+    costs = server.requests_to("/v1/organization/costs")
+    assert len(costs) == 5
+    assert [r.query.get("page") for r in costs] == [
+        None, ["page_7"], ["page_14"], ["page_21"], ["page_28"],
+    ]  # fmt: skip
+    assert costs[0].query["bucket_width"] == ["1d"]
+    assert costs[0].query["group_by[]"] == ["project_id", "line_item"]
+    usage = server.requests_to("/v1/organization/usage/completions")
+    assert usage[0].query["group_by[]"] == ["project_id", "model"]
+    assert len(server.requests_to("/v1/organizations/usage_report/messages")) == 5
+    messages = server.requests_to("/v1/organizations/usage_report/messages")[0].query
+    assert messages["starting_at"] == ["2026-10-01T00:00:00Z"]
+    assert messages["ending_at"] == ["2026-11-01T00:00:00Z"]
+
+    # FOCUS totals = source totals, per provider and day, to the cent; empty days included.
+    source = _source_by_day(start, end)
+    focus = _focus_by_day(runtime, slug)
+    assert focus == source
+    assert ("anthropic", date(2026, 10, 10)) not in focus  # an empty bucket: no rows
+
+    # Token quantities survive too: Anthropic output tokens per month.
+    want_output = sum(
+        u["output_tokens"] for d in range(31) for u in anthropic_usage(start + timedelta(days=d))
+    )
+    output_rows = _query(
+        runtime,
+        slug,
+        COST_TABLE,
+        "SUM(ConsumedQuantity) AS q, MAX(ConsumedUnit) AS unit, MAX(PricingUnit) AS pu",
+        "AND x_genai_provider = 'anthropic' AND x_genai_token_type = 'output'",
+    )
+    assert int(output_rows[0]["q"]) == want_output
+    assert (output_rows[0]["unit"], output_rows[0]["pu"]) == ("Tokens", "1M Tokens")
+
+    counts_before = {
+        t: _query(runtime, slug, t, "COUNT(*) AS n")[0]["n"]
+        for t in (USAGE_RAW_TABLE, COSTS_RAW_TABLE, COST_TABLE)
+    }
+    rerun = _run(runtime, slug, "openai", date(2026, 10, 5), date(2026, 10, 12))
+    assert rerun.status is RunStatus.COMPLETED
+    counts_after = {
+        t: _query(runtime, slug, t, "COUNT(*) AS n")[0]["n"]
+        for t in (USAGE_RAW_TABLE, COSTS_RAW_TABLE, COST_TABLE)
+    }
+    assert counts_after == counts_before  # the same days again: replaced, not duplicated
+    assert _focus_by_day(runtime, slug) == source
+
+    # The price cross-check: the sample server bills at the price table's prices.
+    openai_run = runtime.services.store.list_runs(slug, limit=5)[-1]
+    check = openai_run.steps["cross_check_prices"].metrics["cross_check"]
+    assert check["unpriced"] == []
+    assert abs(Decimal(check["USD"]["difference"])) < CENT
+    assert Decimal(check["USD"]["reported_token_cost"]) > 0
+
+
+def test_429_then_success_honours_retry_after(
+    runtime: EmbeddedRuntime, server: SampleGenAIServer
+) -> None:
+    slug = "genai_429"
+    _org(runtime, slug, server)
+    path = "/v1/organizations/cost_report"
+    server.script(
+        path, [Scripted(429, {"error": {"type": "rate_limit_error"}}, {"Retry-After": "1"})]
+    )
+    run = _run(runtime, slug, "anthropic", date(2026, 10, 1), date(2026, 10, 3))
+    assert run.status is RunStatus.COMPLETED, run.error
+    first, second = server.requests_to(path)[:2]
+    assert second.at - first.at >= 1.0  # backoff alone would have waited 0.01 s
+    assert second.query == first.query  # the same page asked again
+    anthropic_days = {k: v for k, v in _focus_by_day(runtime, slug).items() if k[0] == "anthropic"}
+    assert anthropic_days == {
+        k: v
+        for k, v in _source_by_day(date(2026, 10, 1), date(2026, 10, 3)).items()
+        if k[0] == "anthropic"
+    }
+
+
+def test_500_storm_fails_the_step_clearly_and_writes_nothing(
+    runtime: EmbeddedRuntime, server: SampleGenAIServer
+) -> None:
+    slug = "genai_storm"
+    _org(runtime, slug, server)
+    # Page 1 is fine, page 2 never recovers: page 1's rows must not be written either.
+    server.script(
+        "/v1/organization/usage/completions",
+        [None, *[Scripted(500, {"error": {"message": "upstream"}}) for _ in range(3)]],
+    )
+    run = _run(runtime, slug, "openai", date(2026, 10, 1), date(2026, 10, 14))
+    assert run.status is RunStatus.FAILED
+    step = run.steps["extract_usage"]
+    assert step.status is StepStatus.FAILED
+    assert step.error is not None
+    assert "usage/completions page 2: gave up after 3 attempts: HTTP 500" in step.error
+    assert _query(runtime, slug, USAGE_RAW_TABLE, "COUNT(*) AS n")[0]["n"] == 0
+    assert _query(runtime, slug, COST_TABLE, "COUNT(*) AS n")[0]["n"] == 0
+    assert run.steps["consolidate_usage_daily"].status is StepStatus.SKIPPED
+
+
+@pytest.mark.parametrize(
+    ("page", "message"),
+    [
+        ("not json at all", "usage_report/messages page 2: malformed page (not JSON)"),
+        (
+            {"data": [{"starting_at": "yesterday", "results": []}], "has_more": False},
+            "usage_report/messages page 2 bucket 0: starting_at 'yesterday' is not an RFC 3339",
+        ),
+        (
+            {
+                "data": [
+                    {
+                        "starting_at": "2026-10-08T00:00:00Z",
+                        "results": [{"uncached_input_tokens": 5}, {"output_tokens": "many"}],
+                    }
+                ],
+                "has_more": False,
+            },
+            "usage_report/messages page 2 bucket 0 row 1: output_tokens is not a non-negative",
+        ),
+    ],
+)
+def test_a_malformed_page_fails_with_its_position(
+    runtime: EmbeddedRuntime, server: SampleGenAIServer, page: Any, message: str
+) -> None:
+    slug = f"genai_bad_{abs(hash(message)) % 10**6}"
+    _org(runtime, slug, server)
+    server.script("/v1/organizations/usage_report/messages", [None, Scripted(200, page)])
+    run = _run(runtime, slug, "anthropic", date(2026, 10, 1), date(2026, 10, 14))
+    assert run.status is RunStatus.FAILED
+    error = run.steps["extract_usage"].error
+    assert error is not None
+    assert message in error
+    assert _query(runtime, slug, USAGE_RAW_TABLE, "COUNT(*) AS n")[0]["n"] == 0
+
+
+def test_empty_buckets_complete_with_no_rows(
+    runtime: EmbeddedRuntime, server: SampleGenAIServer
+) -> None:
+    slug = "genai_empty"
+    _org(runtime, slug, server)
+    run = _run(runtime, slug, "anthropic", date(2026, 10, 20), date(2026, 10, 20))
+    assert run.status is RunStatus.COMPLETED, run.error
+    assert run.steps["extract_usage"].rows_written == 0
+    assert run.steps["convert_to_focus"].rows_written == 0
+    assert _query(runtime, slug, COST_TABLE, "COUNT(*) AS n")[0]["n"] == 0
+
+
+def test_a_rejected_key_is_reported_without_leaking_it(
+    runtime: EmbeddedRuntime, server: SampleGenAIServer
+) -> None:
+    slug = "genai_401"
+    _org(runtime, slug, server)
+    # A proxy that echoes the key it was given: the message must not carry it on.
+    server.script(
+        "/v1/organization/usage/completions",
+        [Scripted(401, {"error": {"message": f"Incorrect API key provided: {OPENAI_KEY}"}})],
+    )
+    run = _run(runtime, slug, "openai", date(2026, 10, 1), date(2026, 10, 2))
+    assert run.status is RunStatus.FAILED
+    error = run.steps["extract_usage"].error
+    assert error is not None
+    assert "usage/completions page 1: HTTP 401" in error
+    assert "***" in error
+    text = _all_log_text(runtime, slug, run)
+    assert OPENAI_KEY not in text
+    assert ANTHROPIC_KEY not in text
+
+
+DEEPSEEK_CSV = """date,model,sub_account_id,input_tokens,cached_input_tokens,output_tokens
+2026-10-01,deepseek-chat,key_web,1200000,300000,250000
+2026-10-01,deepseek-reasoner,key_web,400000,0,900000
+2026-10-02,deepseek-chat,,77777,1,123
+2026-10-02,deepseek-chat,,3,0,0
+2026-11-01,deepseek-chat,key_web,999,999,999
+"""
+
+
+def test_deepseek_usage_file_is_priced_from_the_table_into_focus(
+    runtime: EmbeddedRuntime,
+) -> None:
+    slug = "genai_deepseek"
+    new_org(runtime, slug)
+    set_credential(runtime.services, slug, "deepseek", "sk-deepseek-lineage-only")
+    inbox = runtime.settings.home / "inbox" / slug
+    inbox.mkdir(parents=True)
+    (inbox / "deepseek_usage.csv").write_text(DEEPSEEK_CSV)
+    run = _run(runtime, slug, "deepseek", date(2026, 10, 1), date(2026, 10, 31))
+    assert run.status is RunStatus.COMPLETED, run.error
+    assert run.steps["extract_usage"].metrics["rows_outside"] == 1
+    # deepseek-chat / -reasoner: input 0.28, cached 0.028, output 0.42 USD per 1M tokens.
+    day1 = (
+        Decimal("1.2") * Decimal("0.28")
+        + Decimal("0.3") * Decimal("0.028")
+        + Decimal("0.25") * Decimal("0.42")
+        + Decimal("0.4") * Decimal("0.28")
+        + Decimal("0.9") * Decimal("0.42")
+    )
+    day2 = (Decimal(77780) * Decimal("0.28") + Decimal("0.028") + 123 * Decimal("0.42")) / 10**6
+    assert _focus_by_day(runtime, slug) == {
+        ("deepseek", date(2026, 10, 1)): day1.quantize(CENT),
+        ("deepseek", date(2026, 10, 2)): day2.quantize(CENT),
+    }
+    focus = _query(
+        runtime,
+        slug,
+        COST_TABLE,
+        "ServiceName, ServiceProviderName, x_genai_cost_source, SUM(BilledCost) AS cost,"
+        " SUM(ConsumedQuantity) AS tokens",
+        "GROUP BY 1, 2, 3",
+    )
+    assert len(focus) == 1
+    assert focus[0]["ServiceName"] == "DeepSeek API"
+    assert focus[0]["ServiceProviderName"] == "DeepSeek"
+    assert focus[0]["x_genai_cost_source"] == "price_table"
+    assert Decimal(focus[0]["cost"]) == day1 + day2  # exact: priced at 1e-9
+    assert int(focus[0]["tokens"]) == 1_200_000 + 300_000 + 250_000 + 400_000 + 900_000 + 77_904
+
+
+def test_deepseek_unpriced_model_fails_naming_it(runtime: EmbeddedRuntime) -> None:
+    slug = "genai_deepseek_unpriced"
+    new_org(runtime, slug)
+    set_credential(runtime.services, slug, "deepseek", "sk-deepseek-lineage-only")
+    inbox = runtime.settings.home / "inbox" / slug
+    inbox.mkdir(parents=True)
+    (inbox / "deepseek_usage.csv").write_text(
+        "date,model,input_tokens\n2026-10-03,deepseek-coder-9000,10\n"
+    )
+    run = _run(runtime, slug, "deepseek", date(2026, 10, 1), date(2026, 10, 31))
+    assert run.status is RunStatus.FAILED
+    error = run.steps["price_usage"].error
+    assert error is not None
+    assert "no deepseek price" in error
+    assert "deepseek-coder-9000 input on 2026-10-03" in error
+    assert _query(runtime, slug, COSTS_RAW_TABLE, "COUNT(*) AS n")[0]["n"] == 0
