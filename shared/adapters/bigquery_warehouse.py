@@ -22,7 +22,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import bigquery
 
 from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
-from shared.domain.errors import BadRequest, DependencyUnavailable, NotFound
+from shared.domain.errors import BadRequest, Conflict, DependencyUnavailable, NotFound
 from shared.domain.focus import LINEAGE_COLUMN_NAMES
 from shared.domain.sql import table_ref, validate_identifier, validate_project_id
 from shared.ports import Column, LineageKey
@@ -80,10 +80,37 @@ class BigQueryWarehouse:
             self._client.create_dataset(spec, exists_ok=True)
 
     def ensure_table(self, dataset: str, table: str, columns: Sequence[Column]) -> None:
-        """Create the table if missing; an existing table is left as it is."""
-        spec = bigquery.Table(self._table_id(dataset, table), schema=_schema(columns))
+        """Create the table if missing; add the columns a newer release declares.
+
+        Added columns are nullable, so existing rows read NULL; nothing is changed or
+        dropped. Adding a column is a metadata update on BigQuery.
+        """
+        table_id = self._table_id(dataset, table)
         with _translated_errors():
-            self._client.create_table(spec, exists_ok=True)
+            existing = self._client.create_table(
+                bigquery.Table(table_id, schema=_schema(columns)), exists_ok=True
+            )
+            present = {field.name for field in existing.schema}
+            missing = [c for c in columns if c.name not in present]
+            if not missing:
+                return
+            old_schema = list(existing.schema)
+            existing.schema = [*old_schema, *_schema(missing)]
+            existing = self._client.update_table(existing, ["schema"])
+            names = ", ".join(c.name for c in missing)
+            try:
+                self._client.query(f"SELECT {names} FROM `{table_id}` LIMIT 0").result()
+            except gexc.BadRequest:
+                # bqemulator records the new schema but not its storage: put the recorded
+                # schema back (so the next call sees the gap again) and say how to rebuild.
+                existing.schema = old_schema
+                self._client.update_table(existing, ["schema"])
+                raise Conflict(
+                    f"{dataset}.{table} lacks columns {names} and this warehouse cannot add "
+                    "them in place; on the embedded runtime delete $PIPELINES_HOME/warehouse "
+                    "(make clean) and rerun the pipelines",
+                    table=f"{dataset}.{table}",
+                ) from None
 
     # -- SQL -------------------------------------------------------------------------
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import pytest
 from google.cloud import bigquery
 
 from shared.adapters.bigquery_warehouse import BigQueryWarehouse
-from shared.domain.errors import BadRequest, NotFound
+from shared.domain.errors import BadRequest, Conflict, NotFound
 from shared.domain.focus import LINEAGE_COLUMNS
 from shared.domain.sql import table_ref
 from shared.ports import Column, LineageKey
@@ -82,6 +82,30 @@ def test_ensure_dataset_and_table_are_idempotent(
         ("labels", "JSON"),
     ]
     assert len(schema) == len(COLUMNS)
+
+
+def test_ensure_table_adds_new_columns_or_says_it_cannot(
+    warehouse: BigQueryWarehouse, dataset: str, bq_client: bigquery.Client
+) -> None:
+    """A newer release's extra columns: added in place, or a clear 409 and no half-change."""
+    warehouse.ensure_table(dataset, TABLE, COLUMNS[:2])
+    refusal: Conflict | None = None
+    try:
+        warehouse.ensure_table(dataset, TABLE, COLUMNS)
+    except Conflict as exc:
+        refusal = exc
+    schema = [
+        f.name for f in bq_client.get_table(f"{warehouse.project_id}.{dataset}.{TABLE}").schema
+    ]
+    if refusal is not None:
+        assert "lacks columns used_at" in refusal.message
+        assert schema == [c.name for c in COLUMNS[:2]]
+    else:
+        names = ", ".join(c.name for c in COLUMNS)
+        assert (
+            warehouse.query(f"SELECT {names} FROM `{warehouse.project_id}.{dataset}.{TABLE}`") == []
+        )
+        assert schema == [c.name for c in COLUMNS]
 
 
 def test_ensure_table_rejects_unsafe_names(warehouse: BigQueryWarehouse, dataset: str) -> None:
