@@ -6,6 +6,7 @@ Every error has one shape: ``{"error": {"code", "message", "details"}}``.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -24,8 +25,11 @@ from shared.domain.errors import (
     PayloadTooLarge,
     PipelineError,
 )
+from shared.domain.models import Run
 from shared.domain.run_window import parse_run_window
 from shared.domain.states import RunStatus
+from shared.handlers.access import authenticate_key
+from shared.handlers.cancel import cancel_run
 from shared.handlers.dispatch import RunRequest, authenticate, dispatch_run
 from shared.handlers.services import Services
 
@@ -47,7 +51,10 @@ class HttpRequest:
 @dataclass(frozen=True, slots=True)
 class HttpResponse:
     status: int
-    body: dict[str, Any]
+    body: dict[str, Any]  # sent as JSON unless ``raw`` is set
+    raw: bytes | None = None  # a non-JSON body (a file download), sent as is
+    content_type: str = "application/json"
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 Route = Callable[[Services, HttpRequest, Mapping[str, Any]], HttpResponse]
@@ -62,6 +69,21 @@ _URLS = Map(
         ),
         Rule("/api/v1/pipelines/status/<org>/<run_id>", endpoint="status", methods=["GET"]),
         Rule("/api/v1/pipelines/history/<org>", endpoint="history", methods=["GET"]),
+        Rule("/api/v1/pipelines/runs", endpoint="runs", methods=["GET"]),
+        Rule("/api/v1/pipelines/runs/<run_id>", endpoint="run_detail", methods=["GET"]),
+        Rule("/api/v1/pipelines/logs/<org>/<run_id>", endpoint="logs", methods=["GET"]),
+        Rule("/api/v1/pipelines/logs/<org>/<run_id>/steps", endpoint="log_steps", methods=["GET"]),
+        Rule(
+            "/api/v1/pipelines/logs/<org>/<run_id>/transitions",
+            endpoint="log_transitions",
+            methods=["GET"],
+        ),
+        Rule(
+            "/api/v1/pipelines/logs/<org>/<run_id>/download",
+            endpoint="log_download",
+            methods=["GET"],
+        ),
+        Rule("/api/v1/pipelines/cancel/<org>/<run_id>", endpoint="cancel", methods=["POST"]),
     ],
     strict_slashes=False,
 )
@@ -94,13 +116,7 @@ def _health(services: Services, request: HttpRequest, args: Mapping[str, Any]) -
 def _run(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
     org = authenticate(services, args["org"], request.headers.get("x-api-key"))
     body = _json_body(request)
-    unknown = sorted(set(body) - RUN_BODY_KEYS)
-    if unknown:
-        raise BadRequest(
-            f"unknown field(s) in body: {', '.join(unknown)}",
-            field=unknown[0],
-            allowed=sorted(RUN_BODY_KEYS),
-        )
+    _only_keys(body, RUN_BODY_KEYS)
     parameters = body.get("parameters", {})
     if not isinstance(parameters, dict):
         raise BadRequest("parameters must be an object", field="parameters")
@@ -141,34 +157,169 @@ def _status(services: Services, request: HttpRequest, args: Mapping[str, Any]) -
 
 def _history(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
     org = authenticate(services, args["org"], request.headers.get("x-api-key"))
-    query = request.query
+    return HttpResponse(200, _runs_page(services, org.org_slug, request.query))
+
+
+def _runs(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
+    org = authenticate_key(services, request.headers.get("x-api-key"))
+    return HttpResponse(200, _runs_page(services, org.org_slug, request.query))
+
+
+def _run_detail(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
+    org = authenticate_key(services, request.headers.get("x-api-key"))
+    return HttpResponse(200, _org_run(services, org.org_slug, args["run_id"]).to_public())
+
+
+def _runs_page(services: Services, org_slug: str, query: Mapping[str, str]) -> dict[str, Any]:
+    """One page of an org's runs, newest first; ``cursor`` (or legacy ``before``) pages."""
     limit = _int_param(query, "limit", default=20, low=1, high=200)
     status = query.get("status")
     if status is not None and status not in RunStatus.__members__.values():
         raise BadRequest(
             f"status must be one of {', '.join(s.value for s in RunStatus)}", field="status"
         )
-    before = None
-    if "before" in query:
+    before, before_run_id = None, None
+    if "cursor" in query:
+        before, before_run_id = _decode_cursor(query["cursor"])
+    elif "before" in query:
         try:
-            before = datetime.fromisoformat(query["before"])
+            before = _aware(datetime.fromisoformat(query["before"]))
         except ValueError:
             raise BadRequest("before must be an ISO-8601 timestamp", field="before") from None
     runs = services.store.list_runs(
-        org.org_slug,
+        org_slug,
         provider=query.get("provider"),
         status=RunStatus(status) if status else None,
         limit=limit + 1,
         before=before,
+        before_run_id=before_run_id,
     )
     page, more = runs[:limit], len(runs) > limit
+    return {
+        "runs": [r.to_public() for r in page],
+        "next_cursor": _encode_cursor(page[-1]) if more else None,
+        "next_before": page[-1].created_at.isoformat() if more else None,  # legacy paging
+    }
+
+
+def _encode_cursor(run: Run) -> str:
+    raw = f"{run.created_at.isoformat()}|{run.run_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, run_id = text.split("|", 1)
+        return _aware(datetime.fromisoformat(created)), run_id
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise BadRequest("cursor is not a cursor this API returned", field="cursor") from None
+
+
+def _aware(value: datetime) -> datetime:
+    if value.utcoffset() is None:
+        raise ValueError("timestamp needs a UTC offset")
+    return value
+
+
+def _org_run(services: Services, org_slug: str, run_id: str) -> Run:
+    run = services.store.get_run(org_slug, run_id)
+    if run is None:
+        raise NotFound(f"run {run_id} not found", run_id=run_id)
+    return run
+
+
+def _logs(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
+    org = authenticate(services, args["org"], request.headers.get("x-api-key"))
+    run = _org_run(services, org.org_slug, args["run_id"])
+    entries = services.store.list_logs(org.org_slug, run.run_id)
     return HttpResponse(
         200,
         {
-            "runs": [r.to_public() for r in page],
-            "next_before": page[-1].created_at.isoformat() if more else None,
+            "run_id": run.run_id,
+            "logs": [
+                {
+                    "at": e.at.isoformat(),
+                    "step_id": e.step_id,
+                    "level": e.level,
+                    "message": e.message,
+                }
+                for e in entries
+            ],
         },
     )
+
+
+def _log_steps(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
+    org = authenticate(services, args["org"], request.headers.get("x-api-key"))
+    public = _org_run(services, org.org_slug, args["run_id"]).to_public()
+    return HttpResponse(200, {"run_id": public["run_id"], "steps": public["steps"]})
+
+
+def _log_transitions(
+    services: Services, request: HttpRequest, args: Mapping[str, Any]
+) -> HttpResponse:
+    org = authenticate(services, args["org"], request.headers.get("x-api-key"))
+    run = _org_run(services, org.org_slug, args["run_id"])
+    return HttpResponse(
+        200,
+        {
+            "run_id": run.run_id,
+            "transitions": [
+                {
+                    "at": t.at.isoformat(),
+                    "step_id": t.step_id,
+                    "from_status": t.from_status,
+                    "to_status": t.to_status,
+                    "reason": t.reason,
+                }
+                for t in services.store.list_transitions(org.org_slug, run.run_id)
+            ],
+        },
+    )
+
+
+def _log_download(
+    services: Services, request: HttpRequest, args: Mapping[str, Any]
+) -> HttpResponse:
+    org = authenticate(services, args["org"], request.headers.get("x-api-key"))
+    run = _org_run(services, org.org_slug, args["run_id"])
+    lines = [f"# run {run.run_id} {run.pipeline_ref} {run.status.value}"]
+    lines += [
+        f"{e.at.isoformat()} {e.level:<7} [{e.step_id or 'run'}] {e.message}"
+        for e in services.store.list_logs(org.org_slug, run.run_id)
+    ]
+    return HttpResponse(
+        200,
+        {},
+        raw=("\n".join(lines) + "\n").encode(),
+        content_type="text/plain; charset=utf-8",
+        # run ids are UUIDs or derived ids of [a-z0-9-]: safe inside the quoted filename
+        headers={"Content-Disposition": f'attachment; filename="{run.run_id}.log"'},
+    )
+
+
+def _cancel(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
+    org = authenticate(services, args["org"], request.headers.get("x-api-key"))
+    body = _json_body(request)
+    _only_keys(body, {"reason"})
+    reason = body.get("reason", "cancelled through the API")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+        raise BadRequest(
+            "reason must be a non-empty string of at most 500 characters", field="reason"
+        )
+    run = cancel_run(services, org.org_slug, args["run_id"], reason=reason.strip())
+    return HttpResponse(200, run.to_public())
+
+
+def _only_keys(body: Mapping[str, Any], allowed: set[str] | frozenset[str]) -> None:
+    unknown = sorted(set(body) - set(allowed))
+    if unknown:
+        raise BadRequest(
+            f"unknown field(s) in body: {', '.join(unknown)}",
+            field=unknown[0],
+            allowed=sorted(allowed),
+        )
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
@@ -203,4 +354,11 @@ _ROUTES: dict[str, Route] = {
     "run": _run,
     "status": _status,
     "history": _history,
+    "runs": _runs,
+    "run_detail": _run_detail,
+    "logs": _logs,
+    "log_steps": _log_steps,
+    "log_transitions": _log_transitions,
+    "log_download": _log_download,
+    "cancel": _cancel,
 }

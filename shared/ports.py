@@ -74,8 +74,13 @@ class StateStore(Protocol):
         status: RunStatus | None = None,
         limit: int = 50,
         before: datetime | None = None,
+        before_run_id: str | None = None,
     ) -> list[Run]:
-        """Newest first; ``before`` pages on created_at."""
+        """Newest first (created_at, then run_id, descending).
+
+        ``before`` alone pages on created_at; with ``before_run_id`` it is a keyset
+        cursor on (created_at, run_id), so runs sharing a created_at are not skipped.
+        """
         ...
 
     def transition_run(
@@ -144,6 +149,22 @@ class StateStore(Protocol):
     ) -> None: ...
 
     def list_logs(self, org_slug: str, run_id: str) -> list[LogEntry]: ...
+
+    # -- maintenance (operator jobs, across orgs) ------------------------------
+    def list_orgs(self) -> list[Org]:
+        """Every org, by slug."""
+        ...
+
+    def active_reservations(self) -> list[tuple[str, str, datetime]]:
+        """(org_slug, run_id, reserved_at) of every reservation still holding a slot."""
+        ...
+
+    def purge_reservations(self, before_month: str) -> int:
+        """Delete released reservations of months before ``before_month`` (YYYY-MM).
+
+        They no longer count toward any limit; returns how many were deleted.
+        """
+        ...
 
 
 class MessageBus(Protocol):

@@ -12,6 +12,7 @@ from datetime import timedelta
 from shared.domain.errors import DependencyUnavailable, PipelineError, StepFailure
 from shared.domain.messages import StepEvent, StepRequest
 from shared.domain.templates import resolve
+from shared.handlers.cancel import stop_check
 from shared.handlers.services import Services
 from shared.handlers.step_variables import step_variables
 from shared.processors import PROCESSORS, StepContext, StepResult
@@ -64,7 +65,7 @@ def run_step(services: Services, request: StepRequest) -> StepEvent | None:
             variables=variables,
             warehouse=services.warehouse,
             log=note,
-            should_stop=stop.is_set,
+            should_stop=stop_check(services, run, stop),
             source_system=config.provider,
         )
         result = _run_with_timeout(lambda: processor.run(ctx), step.timeout_seconds, stop)
