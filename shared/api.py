@@ -30,6 +30,7 @@ from shared.domain.run_window import parse_run_window
 from shared.domain.states import RunStatus
 from shared.handlers.access import authenticate_key
 from shared.handlers.cancel import cancel_run
+from shared.handlers.discovery import list_pipelines, would_admit
 from shared.handlers.dispatch import RunRequest, authenticate, dispatch_run
 from shared.handlers.services import Services
 
@@ -84,6 +85,9 @@ _URLS = Map(
             methods=["GET"],
         ),
         Rule("/api/v1/pipelines/cancel/<org>/<run_id>", endpoint="cancel", methods=["POST"]),
+        Rule("/api/v1/validator/pipelines", endpoint="catalog", methods=["GET"]),
+        Rule("/api/v1/validator/pipelines/<provider>", endpoint="catalog", methods=["GET"]),
+        Rule("/api/v1/validator/validate/<org>", endpoint="validate", methods=["POST"]),
     ],
     strict_slashes=False,
 )
@@ -312,6 +316,15 @@ def _cancel(services: Services, request: HttpRequest, args: Mapping[str, Any]) -
     return HttpResponse(200, run.to_public())
 
 
+def _catalog(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
+    return HttpResponse(200, list_pipelines(services, args.get("provider")))
+
+
+def _validate(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
+    org = authenticate(services, args["org"], request.headers.get("x-api-key"))
+    return HttpResponse(200, would_admit(services, org, _json_body(request)))
+
+
 def _only_keys(body: Mapping[str, Any], allowed: set[str] | frozenset[str]) -> None:
     unknown = sorted(set(body) - set(allowed))
     if unknown:
@@ -361,4 +374,6 @@ _ROUTES: dict[str, Route] = {
     "log_transitions": _log_transitions,
     "log_download": _log_download,
     "cancel": _cancel,
+    "catalog": _catalog,
+    "validate": _validate,
 }
