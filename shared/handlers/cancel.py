@@ -56,7 +56,7 @@ def cancel_run(services: Services, org_slug: str, run_id: str, *, reason: str) -
 
 
 def stop_check(services: Services, run: Run, timed_out: threading.Event) -> Callable[[], bool]:
-    """StepContext.should_stop: True once the step timed out or its run was cancelled.
+    """StepContext.should_stop: True once the step timed out or its run ended (cancelled).
 
     Processors may call it in a tight loop, so the store is read at most once per
     CANCEL_POLL_SECONDS; the answer sticks once True.
@@ -73,7 +73,8 @@ def stop_check(services: Services, run: Run, timed_out: threading.Event) -> Call
             if not cancelled and time.monotonic() - checked >= CANCEL_POLL_SECONDS:
                 checked = time.monotonic()
                 current = services.store.get_run(run.org_slug, run.run_id)
-                cancelled = current is None or current.status is RunStatus.CANCELLED
+                # Any end counts: cancelled, or failed by the stale-slot sweeper.
+                cancelled = current is None or current.status.terminal
             return cancelled
 
     return should_stop
