@@ -18,6 +18,7 @@ from werkzeug.exceptions import MethodNotAllowed as RouteMethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import Map, Rule
 
+from shared.domain.bodies import reject_unknown
 from shared.domain.errors import (
     BadRequest,
     MethodNotAllowed,
@@ -28,7 +29,8 @@ from shared.domain.errors import (
 from shared.domain.models import Run
 from shared.domain.run_window import parse_run_window
 from shared.domain.states import RunStatus
-from shared.handlers.access import authenticate_key
+from shared.handlers import scheduler
+from shared.handlers.access import authenticate_key, authenticate_root
 from shared.handlers.cancel import cancel_run
 from shared.handlers.discovery import list_pipelines, would_admit
 from shared.handlers.dispatch import RunRequest, authenticate, dispatch_run
@@ -88,6 +90,15 @@ _URLS = Map(
         Rule("/api/v1/validator/pipelines", endpoint="catalog", methods=["GET"]),
         Rule("/api/v1/validator/pipelines/<provider>", endpoint="catalog", methods=["GET"]),
         Rule("/api/v1/validator/validate/<org>", endpoint="validate", methods=["POST"]),
+        Rule("/api/v1/scheduler/schedules", endpoint="schedules", methods=["GET"]),
+        Rule("/api/v1/scheduler/schedules", endpoint="schedule_create", methods=["POST"]),
+        Rule("/api/v1/scheduler/schedule/<schedule_id>", endpoint="schedule", methods=["GET"]),
+        Rule(
+            "/api/v1/scheduler/schedule/<schedule_id>", endpoint="schedule_update", methods=["PUT"]
+        ),
+        Rule("/api/v1/scheduler/queue", endpoint="scheduler_queue", methods=["GET"]),
+        Rule("/api/v1/scheduler/trigger", endpoint="scheduler_trigger", methods=["POST"]),
+        Rule("/api/v1/scheduler/process-queue", endpoint="process_queue", methods=["POST"]),
     ],
     strict_slashes=False,
 )
@@ -120,7 +131,7 @@ def _health(services: Services, request: HttpRequest, args: Mapping[str, Any]) -
 def _run(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
     org = authenticate(services, args["org"], request.headers.get("x-api-key"))
     body = _json_body(request)
-    _only_keys(body, RUN_BODY_KEYS)
+    reject_unknown(body, RUN_BODY_KEYS)
     parameters = body.get("parameters", {})
     if not isinstance(parameters, dict):
         raise BadRequest("parameters must be an object", field="parameters")
@@ -306,7 +317,7 @@ def _log_download(
 def _cancel(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
     org = authenticate(services, args["org"], request.headers.get("x-api-key"))
     body = _json_body(request)
-    _only_keys(body, {"reason"})
+    reject_unknown(body, {"reason"})
     reason = body.get("reason", "cancelled through the API")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
         raise BadRequest(
@@ -325,14 +336,65 @@ def _validate(services: Services, request: HttpRequest, args: Mapping[str, Any])
     return HttpResponse(200, would_admit(services, org, _json_body(request)))
 
 
-def _only_keys(body: Mapping[str, Any], allowed: set[str] | frozenset[str]) -> None:
-    unknown = sorted(set(body) - set(allowed))
-    if unknown:
-        raise BadRequest(
-            f"unknown field(s) in body: {', '.join(unknown)}",
-            field=unknown[0],
-            allowed=sorted(allowed),
-        )
+def _schedules(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
+    authenticate_root(request.headers.get("x-ca-root-key"))
+    found = scheduler.list_schedules(services, request.query.get("org"))
+    return HttpResponse(200, {"schedules": [s.to_public() for s in found]})
+
+
+def _schedule_create(
+    services: Services, request: HttpRequest, args: Mapping[str, Any]
+) -> HttpResponse:
+    authenticate_root(request.headers.get("x-ca-root-key"))
+    return HttpResponse(201, scheduler.create_schedule(services, _json_body(request)).to_public())
+
+
+def _schedule(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
+    authenticate_root(request.headers.get("x-ca-root-key"))
+    return HttpResponse(200, scheduler.get_schedule(services, args["schedule_id"]).to_public())
+
+
+def _schedule_update(
+    services: Services, request: HttpRequest, args: Mapping[str, Any]
+) -> HttpResponse:
+    authenticate_root(request.headers.get("x-ca-root-key"))
+    body = _json_body(request)
+    return HttpResponse(
+        200, scheduler.update_schedule(services, args["schedule_id"], body).to_public()
+    )
+
+
+def _scheduler_queue(
+    services: Services, request: HttpRequest, args: Mapping[str, Any]
+) -> HttpResponse:
+    authenticate_root(request.headers.get("x-ca-root-key"))
+    return HttpResponse(200, scheduler.queue(services))
+
+
+def _scheduler_trigger(
+    services: Services, request: HttpRequest, args: Mapping[str, Any]
+) -> HttpResponse:
+    """Body {"schedule_id": ...} fires that one now; an empty body fires every due one."""
+    authenticate_root(request.headers.get("x-ca-root-key"))
+    body = _json_body(request)
+    reject_unknown(body, {"schedule_id"})
+    if "schedule_id" in body:
+        if not isinstance(body["schedule_id"], str):
+            raise BadRequest("schedule_id must be a string", field="schedule_id")
+        fire = scheduler.trigger(services, body["schedule_id"])
+        fired = [fire] if fire else []
+    else:
+        fired = scheduler.tick(services)
+    return HttpResponse(200, {"fired": [f.to_public() for f in fired]})
+
+
+def _process_queue(
+    services: Services, request: HttpRequest, args: Mapping[str, Any]
+) -> HttpResponse:
+    authenticate_root(request.headers.get("x-ca-root-key"))
+    return HttpResponse(
+        200, {"processed": [f.to_public() for f in scheduler.process_queue(services)]}
+    )
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
@@ -376,4 +438,11 @@ _ROUTES: dict[str, Route] = {
     "cancel": _cancel,
     "catalog": _catalog,
     "validate": _validate,
+    "schedules": _schedules,
+    "schedule_create": _schedule_create,
+    "schedule": _schedule,
+    "schedule_update": _schedule_update,
+    "scheduler_queue": _scheduler_queue,
+    "scheduler_trigger": _scheduler_trigger,
+    "process_queue": _process_queue,
 }

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from shared.domain.messages import Message
 from shared.domain.models import LogEntry, Org, Run, StepRun, Transition
 from shared.domain.quota import QuotaDecision, QuotaLimits, QuotaUsage
+from shared.domain.schedules import Backfill, FireStatus, Schedule, ScheduleFire
 from shared.domain.states import RunStatus, StepStatus
 
 
@@ -164,6 +165,90 @@ class StateStore(Protocol):
 
         They no longer count toward any limit; returns how many were deleted.
         """
+        ...
+
+
+class ScheduleStore(Protocol):
+    """Schedules and their firings. Every mutating call is atomic."""
+
+    def create_schedule(self, schedule: Schedule) -> None:
+        """Raises Conflict if the id, or the (org, pipeline) pair, is taken."""
+        ...
+
+    def get_schedule(self, schedule_id: str) -> Schedule | None: ...
+
+    def list_schedules(self, org_slug: str | None = None) -> list[Schedule]:
+        """By org, then pipeline; ``org_slug`` narrows to one org."""
+        ...
+
+    def update_schedule(self, schedule: Schedule) -> None:
+        """Replace cron, enabled, parameters, next_fire_at, updated_at. NotFound if absent."""
+        ...
+
+    def due_schedules(self, now: datetime) -> list[Schedule]:
+        """Enabled schedules whose next_fire_at is at or before ``now``."""
+        ...
+
+    def claim_fire(
+        self,
+        schedule_id: str,
+        fire_time: datetime,
+        run_id: str,
+        next_fire_at: datetime | None,
+        at: datetime,
+    ) -> bool:
+        """Record firing (schedule_id, fire_time) as queued, and move the schedule on.
+
+        True for exactly one caller per (schedule_id, fire_time), however many ticks
+        race; the others get False and change nothing. NotFound if the schedule is absent.
+        """
+        ...
+
+    def settle_fire(
+        self,
+        schedule_id: str,
+        fire_time: datetime,
+        status: FireStatus,
+        at: datetime,
+        *,
+        error: str | None = None,
+    ) -> bool:
+        """Record a dispatch attempt's outcome on a queued firing (attempts + 1).
+
+        Returns False, changing nothing, if the firing is not queued any more.
+        """
+        ...
+
+    def get_fire(self, schedule_id: str, fire_time: datetime) -> ScheduleFire | None: ...
+
+    def list_fires(
+        self,
+        *,
+        status: FireStatus | None = None,
+        schedule_id: str | None = None,
+        limit: int = 100,
+    ) -> list[ScheduleFire]:
+        """Oldest fire_time first."""
+        ...
+
+
+class BackfillStore(Protocol):
+    """Backfill records: which day went to which run."""
+
+    def create_backfill(self, backfill: Backfill) -> None:
+        """Raises Conflict if the id exists."""
+        ...
+
+    def get_backfill(self, org_slug: str, backfill_id: str) -> Backfill | None:
+        """None if absent or another org's."""
+        ...
+
+    def set_day_run(self, backfill_id: str, day: date, run_id: str) -> None:
+        """Attach the run dispatched for ``day`` (idempotent for the same run id)."""
+        ...
+
+    def list_backfills(self, org_slug: str, *, limit: int = 50) -> list[Backfill]:
+        """Newest first."""
         ...
 
 

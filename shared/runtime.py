@@ -15,6 +15,7 @@ from shared.adapters.bq_emulator import EmbeddedBigQuery
 from shared.adapters.clock import SystemClock
 from shared.adapters.inprocess_bus import InProcessBus
 from shared.adapters.local_secrets import LocalKeySecretBox
+from shared.adapters.sqlite_ops import SqliteBackfillStore, SqliteScheduleStore
 from shared.adapters.sqlite_state import SqliteStateStore
 from shared.catalog import PipelineCatalog
 from shared.domain.messages import Message, StepEvent, StepRequest, Topic
@@ -119,6 +120,8 @@ class EmbeddedRuntime:
             catalog=catalog or PipelineCatalog(ps_types=PROCESSORS.keys()),
             clock=clock,
             settings=self.settings,
+            schedules=SqliteScheduleStore(self.settings.home / "state.db"),
+            backfills=SqliteBackfillStore(self.settings.home / "state.db"),
         )
         self.bus.subscribe(Topic.STEP_REQUESTS, self._on_step_request)
         self.bus.subscribe(Topic.STEP_EVENTS, self._on_step_event)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from shared.domain.bodies import pipeline_ref, reject_unknown
 from shared.domain.config import PipelineConfig, coerce_parameters
 from shared.domain.errors import BadRequest, ConfigError, NotFound
 from shared.domain.models import Org
@@ -64,17 +65,14 @@ def would_admit(services: Services, org: Org, body: Mapping[str, Any]) -> dict[s
     A malformed request is a 400 naming the field; reasons a well-formed run would
     be refused come back as ``admitted: false`` with every reason, not just the first.
     """
-    unknown = sorted(set(body) - VALIDATE_BODY_KEYS)
-    if unknown:
-        raise BadRequest(f"unknown field(s) in body: {', '.join(unknown)}", field=unknown[0])
-    ref = body.get("pipeline")
-    if not isinstance(ref, str) or len(ref.split("/")) != 3:
-        raise BadRequest("pipeline must be 'provider/domain/pipeline'", field="pipeline")
+    reject_unknown(body, VALIDATE_BODY_KEYS)
+    parts = pipeline_ref(body)
+    ref = "/".join(parts)
     parameters = body.get("parameters", {})
     if not isinstance(parameters, dict):
         raise BadRequest("parameters must be an object", field="parameters")
     start, end = parse_run_window(body, services.clock.now().date())
-    config = services.catalog.get(*ref.split("/"))  # 404 naming the pipeline
+    config = services.catalog.get(*parts)  # 404 naming the pipeline
 
     reasons: list[dict[str, Any]] = []
     if not org.status.may_run:

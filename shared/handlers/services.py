@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.catalog import PipelineCatalog
-from shared.ports import Clock, MessageBus, SecretBox, StateStore, Warehouse
+from shared.ports import (
+    BackfillStore,
+    Clock,
+    MessageBus,
+    ScheduleStore,
+    SecretBox,
+    StateStore,
+    Warehouse,
+)
 from shared.settings import Settings
 
 
@@ -18,3 +26,6 @@ class Services:
     catalog: PipelineCatalog
     clock: Clock
     settings: Settings
+    # Operations stores (scheduler, backfill); None in runtimes that have not wired them.
+    schedules: ScheduleStore | None = None
+    backfills: BackfillStore | None = None
