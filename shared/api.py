@@ -29,7 +29,7 @@ from shared.domain.errors import (
 from shared.domain.models import Run
 from shared.domain.run_window import parse_run_window
 from shared.domain.states import RunStatus
-from shared.handlers import scheduler
+from shared.handlers import backfill, scheduler
 from shared.handlers.access import authenticate_key, authenticate_root
 from shared.handlers.cancel import cancel_run
 from shared.handlers.discovery import list_pipelines, would_admit
@@ -87,6 +87,16 @@ _URLS = Map(
             methods=["GET"],
         ),
         Rule("/api/v1/pipelines/cancel/<org>/<run_id>", endpoint="cancel", methods=["POST"]),
+        Rule(
+            "/api/v1/pipelines/backfill/<org>/<provider>/<domain>/<pipeline>",
+            endpoint="backfill",
+            methods=["POST"],
+        ),
+        Rule(
+            "/api/v1/pipelines/backfill/<org>/<backfill_id>",
+            endpoint="backfill_progress",
+            methods=["GET"],
+        ),
         Rule("/api/v1/validator/pipelines", endpoint="catalog", methods=["GET"]),
         Rule("/api/v1/validator/pipelines/<provider>", endpoint="catalog", methods=["GET"]),
         Rule("/api/v1/validator/validate/<org>", endpoint="validate", methods=["POST"]),
@@ -327,6 +337,23 @@ def _cancel(services: Services, request: HttpRequest, args: Mapping[str, Any]) -
     return HttpResponse(200, run.to_public())
 
 
+def _backfill(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
+    org = authenticate(services, args["org"], request.headers.get("x-api-key"))
+    started = backfill.start_backfill(
+        services, org, args["provider"], args["domain"], args["pipeline"], _json_body(request)
+    )
+    return HttpResponse(202, started.to_public())
+
+
+def _backfill_progress(
+    services: Services, request: HttpRequest, args: Mapping[str, Any]
+) -> HttpResponse:
+    org = authenticate(services, args["org"], request.headers.get("x-api-key"))
+    return HttpResponse(
+        200, backfill.progress(services, org.org_slug, args["backfill_id"]).to_public()
+    )
+
+
 def _catalog(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
     return HttpResponse(200, list_pipelines(services, args.get("provider")))
 
@@ -392,8 +419,17 @@ def _process_queue(
     services: Services, request: HttpRequest, args: Mapping[str, Any]
 ) -> HttpResponse:
     authenticate_root(request.headers.get("x-ca-root-key"))
+    fires = scheduler.process_queue(services)
+    backfills = backfill.advance_open(services)  # backfills move on the same tick
     return HttpResponse(
-        200, {"processed": [f.to_public() for f in scheduler.process_queue(services)]}
+        200,
+        {
+            "processed": [f.to_public() for f in fires],
+            "backfills": [
+                {"backfill_id": b.backfill.backfill_id, "done": b.done, **b.counts()}
+                for b in backfills
+            ],
+        },
     )
 
 
@@ -438,6 +474,8 @@ _ROUTES: dict[str, Route] = {
     "cancel": _cancel,
     "catalog": _catalog,
     "validate": _validate,
+    "backfill": _backfill,
+    "backfill_progress": _backfill_progress,
     "schedules": _schedules,
     "schedule_create": _schedule_create,
     "schedule": _schedule,
