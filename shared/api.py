@@ -7,11 +7,14 @@ Every error has one shape: ``{"error": {"code", "message", "details"}}``.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from werkzeug.exceptions import MethodNotAllowed as RouteMethodNotAllowed
@@ -39,6 +42,7 @@ from shared.handlers.services import Services
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+OPENAPI_FILE = Path(__file__).resolve().parent / "openapi.json"
 RUN_BODY_KEYS = frozenset({"date", "start_date", "end_date", "parameters"})
 
 
@@ -65,6 +69,7 @@ Route = Callable[[Services, HttpRequest, Mapping[str, Any]], HttpResponse]
 _URLS = Map(
     [
         Rule("/health", endpoint="health", methods=["GET"]),
+        Rule("/openapi.json", endpoint="openapi", methods=["GET"]),
         Rule(
             "/api/v1/pipelines/run/<org>/<provider>/<domain>/<pipeline>",
             endpoint="run",
@@ -136,6 +141,27 @@ def _error(exc: PipelineError) -> HttpResponse:
 
 def _health(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
     return HttpResponse(200, {"status": "ok", "runtime": services.settings.runtime})
+
+
+def _openapi(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
+    return HttpResponse(200, openapi_document())
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3 document kept next to this module (tests keep it in step with routes)."""
+    document: dict[str, Any] = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
+    return document
+
+
+def routes() -> set[tuple[str, str]]:
+    """Every (method, path) served, paths in OpenAPI form (``{org}``)."""
+    return {
+        (method, re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule))
+        for rule in _URLS.iter_rules()
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    }
 
 
 def _run(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
@@ -462,6 +488,7 @@ def _int_param(query: Mapping[str, str], name: str, *, default: int, low: int, h
 
 _ROUTES: dict[str, Route] = {
     "health": _health,
+    "openapi": _openapi,
     "run": _run,
     "status": _status,
     "history": _history,
