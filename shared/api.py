@@ -32,7 +32,7 @@ from shared.domain.errors import (
 from shared.domain.models import Run
 from shared.domain.run_window import parse_run_window
 from shared.domain.states import RunStatus
-from shared.handlers import backfill, scheduler
+from shared.handlers import backfill, notify, scheduler
 from shared.handlers.access import authenticate_key, authenticate_root
 from shared.handlers.cancel import cancel_run
 from shared.handlers.discovery import list_pipelines, would_admit
@@ -105,6 +105,18 @@ _URLS = Map(
         Rule("/api/v1/validator/pipelines", endpoint="catalog", methods=["GET"]),
         Rule("/api/v1/validator/pipelines/<provider>", endpoint="catalog", methods=["GET"]),
         Rule("/api/v1/validator/validate/<org>", endpoint="validate", methods=["POST"]),
+        Rule("/api/v1/notifications/<org>/settings", endpoint="notify_settings", methods=["GET"]),
+        Rule(
+            "/api/v1/notifications/<org>/settings",
+            endpoint="notify_settings_update",
+            methods=["PUT"],
+        ),
+        Rule(
+            "/api/v1/notifications/<org>/deliveries",
+            endpoint="notify_deliveries",
+            methods=["GET"],
+        ),
+        Rule("/api/v1/notifications/<org>/test", endpoint="notify_test", methods=["POST"]),
         Rule("/api/v1/scheduler/schedules", endpoint="schedules", methods=["GET"]),
         Rule("/api/v1/scheduler/schedules", endpoint="schedule_create", methods=["POST"]),
         Rule("/api/v1/scheduler/schedule/<schedule_id>", endpoint="schedule", methods=["GET"]),
@@ -389,6 +401,47 @@ def _validate(services: Services, request: HttpRequest, args: Mapping[str, Any])
     return HttpResponse(200, would_admit(services, org, _json_body(request)))
 
 
+def _notify_settings(
+    services: Services, request: HttpRequest, args: Mapping[str, Any]
+) -> HttpResponse:
+    org = authenticate(services, args["org"], request.headers.get("x-api-key"))
+    sink = notify.notifier(services)
+    return HttpResponse(
+        200,
+        notify.public_settings(
+            sink.settings_for(org.org_slug), sink.store.get_org_settings(org.org_slug)
+        ),
+    )
+
+
+def _notify_settings_update(
+    services: Services, request: HttpRequest, args: Mapping[str, Any]
+) -> HttpResponse:
+    org = authenticate(services, args["org"], request.headers.get("x-api-key"))
+    override = _json_body(request)
+    sink = notify.notifier(services)
+    merged = sink.set_org_settings(org.org_slug, override)
+    return HttpResponse(200, notify.public_settings(merged, override))
+
+
+def _notify_deliveries(
+    services: Services, request: HttpRequest, args: Mapping[str, Any]
+) -> HttpResponse:
+    org = authenticate(services, args["org"], request.headers.get("x-api-key"))
+    limit = _int_param(request.query, "limit", default=50, low=1, high=500)
+    found = notify.notifier(services).store.list_deliveries(org.org_slug, limit=limit)
+    return HttpResponse(200, {"deliveries": [d.to_public() for d in found]})
+
+
+def _notify_test(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
+    """Deliver a sample event now through the org's settings (cooldown applies)."""
+    org = authenticate(services, args["org"], request.headers.get("x-api-key"))
+    body = _json_body(request)
+    reject_unknown(body, {"event"})
+    sent = notify.send_test(services, org.org_slug, body.get("event", "PIPELINE_FAILURE"))
+    return HttpResponse(200, {"deliveries": [d.to_public() for d in sent]})
+
+
 def _schedules(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
     authenticate_root(request.headers.get("x-ca-root-key"))
     found = scheduler.list_schedules(services, request.query.get("org"))
@@ -503,6 +556,10 @@ _ROUTES: dict[str, Route] = {
     "validate": _validate,
     "backfill": _backfill,
     "backfill_progress": _backfill_progress,
+    "notify_settings": _notify_settings,
+    "notify_settings_update": _notify_settings_update,
+    "notify_deliveries": _notify_deliveries,
+    "notify_test": _notify_test,
     "schedules": _schedules,
     "schedule_create": _schedule_create,
     "schedule": _schedule,

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from shared.domain.messages import Message
 from shared.domain.models import LogEntry, Org, Run, StepRun, Transition
+from shared.domain.notifications import Delivery, PipelineEvent
 from shared.domain.quota import QuotaDecision, QuotaLimits, QuotaUsage
 from shared.domain.schedules import Backfill, FireStatus, Schedule, ScheduleFire
 from shared.domain.states import RunStatus, StepStatus
@@ -250,6 +251,43 @@ class BackfillStore(Protocol):
     def list_backfills(self, org_slug: str, *, limit: int = 50) -> list[Backfill]:
         """Newest first."""
         ...
+
+
+class NotificationStore(Protocol):
+    """Per-org notification settings, cooldowns and the delivery history."""
+
+    def get_org_settings(self, org_slug: str) -> dict[str, Any] | None:
+        """The org's override of the root settings (None: no override)."""
+        ...
+
+    def set_org_settings(
+        self, org_slug: str, settings: Mapping[str, Any], at: datetime
+    ) -> None: ...
+
+    def claim_cooldown(
+        self, org_slug: str, channel: str, trigger_key: str, now: datetime, cooldown_seconds: int
+    ) -> bool:
+        """Atomically: False if this trigger was sent on this channel within the cooldown,
+        else note ``now`` as its last send and return True."""
+        ...
+
+    def release_cooldown(
+        self, org_slug: str, channel: str, trigger_key: str, claimed: datetime
+    ) -> None:
+        """Undo a claim made at ``claimed`` (the send failed), unless a later one replaced it."""
+        ...
+
+    def record_delivery(self, delivery: Delivery) -> None: ...
+
+    def list_deliveries(self, org_slug: str, *, limit: int = 50) -> list[Delivery]:
+        """Newest first."""
+        ...
+
+
+class EventSink(Protocol):
+    """Where pipeline events go (notifications). Must not raise into the pipeline."""
+
+    def emit(self, event: PipelineEvent) -> None: ...
 
 
 class MessageBus(Protocol):

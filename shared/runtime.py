@@ -15,11 +15,16 @@ from shared.adapters.bq_emulator import EmbeddedBigQuery
 from shared.adapters.clock import SystemClock
 from shared.adapters.inprocess_bus import InProcessBus
 from shared.adapters.local_secrets import LocalKeySecretBox
-from shared.adapters.sqlite_ops import SqliteBackfillStore, SqliteScheduleStore
+from shared.adapters.sqlite_ops import (
+    SqliteBackfillStore,
+    SqliteNotificationStore,
+    SqliteScheduleStore,
+)
 from shared.adapters.sqlite_state import SqliteStateStore
 from shared.catalog import PipelineCatalog
 from shared.domain.messages import Message, StepEvent, StepRequest, Topic
 from shared.handlers.coordinate import coordinate
+from shared.handlers.notify import Notifier
 from shared.handlers.run_step import run_step
 from shared.handlers.services import Services
 from shared.ports import Clock, Column, LineageKey, Warehouse
@@ -112,16 +117,20 @@ class EmbeddedRuntime:
         self.warehouse: Warehouse = warehouse or LazyEmbeddedWarehouse(self.settings)
         self.bus = InProcessBus(workers=workers, chaos=chaos)
         clock = clock or SystemClock()
+        catalog = catalog or PipelineCatalog(ps_types=PROCESSORS.keys())
+        state_db = self.settings.home / "state.db"
+        self.notifier = Notifier(SqliteNotificationStore(state_db), clock, catalog.configs_dir)
         self.services = Services(
             store=SqliteStateStore(self.settings.home / "state.db", clock=clock),
             bus=self.bus,
             warehouse=self.warehouse,
             secrets=LocalKeySecretBox(self.settings.home / "secret.key"),
-            catalog=catalog or PipelineCatalog(ps_types=PROCESSORS.keys()),
+            catalog=catalog,
             clock=clock,
             settings=self.settings,
-            schedules=SqliteScheduleStore(self.settings.home / "state.db"),
-            backfills=SqliteBackfillStore(self.settings.home / "state.db"),
+            schedules=SqliteScheduleStore(state_db),
+            backfills=SqliteBackfillStore(state_db),
+            events=self.notifier,
         )
         self.bus.subscribe(Topic.STEP_REQUESTS, self._on_step_request)
         self.bus.subscribe(Topic.STEP_EVENTS, self._on_step_event)
@@ -136,6 +145,7 @@ class EmbeddedRuntime:
 
     def close(self) -> None:
         self.bus.close()
+        self.notifier.close()
         if self._own_warehouse and isinstance(self.warehouse, LazyEmbeddedWarehouse):
             self.warehouse.close()
 

@@ -1,4 +1,4 @@
-"""ScheduleStore and BackfillStore on SQLite, in the same state.db as the StateStore.
+"""Schedule, backfill and notification stores on SQLite, in the StateStore's state.db.
 
 Same concurrency model as sqlite_state.py: one connection per thread, WAL, and each
 mutation in a ``BEGIN IMMEDIATE`` transaction so check-then-write cannot interleave,
@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from shared.domain.errors import Conflict, NotFound
+from shared.domain.notifications import Delivery, DeliveryStatus, EventType
 from shared.domain.schedules import Backfill, FireStatus, ReprocessPolicy, Schedule, ScheduleFire
 
 _BUSY_TIMEOUT_S = 30.0
@@ -66,6 +68,35 @@ CREATE TABLE IF NOT EXISTS backfills (
     created_at     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS backfills_by_org ON backfills (org_slug, created_at);
+
+CREATE TABLE IF NOT EXISTS notification_settings (
+    org_slug    TEXT PRIMARY KEY,
+    settings    TEXT NOT NULL,  -- JSON: the org's override of configs/notifications
+    updated_at  TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS notification_cooldowns (
+    org_slug     TEXT NOT NULL,
+    channel      TEXT NOT NULL,
+    trigger_key  TEXT NOT NULL,
+    last_sent_at TEXT NOT NULL,
+    PRIMARY KEY (org_slug, channel, trigger_key)
+);
+
+CREATE TABLE IF NOT EXISTS notification_deliveries (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    org_slug     TEXT NOT NULL,
+    event        TEXT NOT NULL,
+    channel      TEXT NOT NULL,
+    target       TEXT NOT NULL,
+    run_id       TEXT NOT NULL,
+    trigger_key  TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    attempts     INTEGER NOT NULL,
+    error        TEXT,
+    at           TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_org ON notification_deliveries (org_slug, id);
 
 CREATE TABLE IF NOT EXISTS backfill_days (
     backfill_id TEXT NOT NULL REFERENCES backfills (backfill_id) ON DELETE CASCADE,
@@ -363,6 +394,106 @@ class SqliteBackfillStore:
                 (org_slug, limit),
             ).fetchall()
             return [_backfill(conn, row) for row in rows]
+
+
+class SqliteNotificationStore:
+    """The NotificationStore port (see shared/ports.py)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._db = SqliteDatabase(path, _SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def get_org_settings(self, org_slug: str) -> dict[str, Any] | None:
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT settings FROM notification_settings WHERE org_slug = ?", (org_slug,)
+            ).fetchone()
+        if row is None:
+            return None
+        settings: dict[str, Any] = json.loads(row[0])
+        return settings
+
+    def set_org_settings(self, org_slug: str, settings: Mapping[str, Any], at: datetime) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO notification_settings (org_slug, settings, updated_at)"
+                " VALUES (?, ?, ?) ON CONFLICT (org_slug) DO UPDATE"
+                " SET settings = excluded.settings, updated_at = excluded.updated_at",
+                (org_slug, json.dumps(dict(settings)), _ts(at)),
+            )
+
+    def claim_cooldown(
+        self, org_slug: str, channel: str, trigger_key: str, now: datetime, cooldown_seconds: int
+    ) -> bool:
+        key = (org_slug, channel, trigger_key)
+        with self._db.write() as conn:
+            row = conn.execute(
+                "SELECT last_sent_at FROM notification_cooldowns"
+                " WHERE org_slug = ? AND channel = ? AND trigger_key = ?",
+                key,
+            ).fetchone()
+            if row is not None and (now - _dt(row[0])).total_seconds() < cooldown_seconds:
+                return False
+            conn.execute(
+                "INSERT INTO notification_cooldowns (org_slug, channel, trigger_key, last_sent_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (org_slug, channel, trigger_key)"
+                " DO UPDATE SET last_sent_at = excluded.last_sent_at",
+                (*key, _ts(now)),
+            )
+            return True
+
+    def release_cooldown(
+        self, org_slug: str, channel: str, trigger_key: str, claimed: datetime
+    ) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "DELETE FROM notification_cooldowns WHERE org_slug = ? AND channel = ?"
+                " AND trigger_key = ? AND last_sent_at = ?",
+                (org_slug, channel, trigger_key, _ts(claimed)),
+            )
+
+    def record_delivery(self, delivery: Delivery) -> None:
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO notification_deliveries (org_slug, event, channel, target, run_id,"
+                " trigger_key, status, attempts, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    delivery.org_slug,
+                    delivery.event.value,
+                    delivery.channel,
+                    delivery.target,
+                    delivery.run_id,
+                    delivery.trigger_key,
+                    delivery.status.value,
+                    delivery.attempts,
+                    delivery.error,
+                    _ts(delivery.at),
+                ),
+            )
+
+    def list_deliveries(self, org_slug: str, *, limit: int = 50) -> list[Delivery]:
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM notification_deliveries WHERE org_slug = ? ORDER BY id DESC LIMIT ?",
+                (org_slug, limit),
+            ).fetchall()
+        return [
+            Delivery(
+                org_slug=row["org_slug"],
+                event=EventType(row["event"]),
+                channel=row["channel"],
+                target=row["target"],
+                run_id=row["run_id"],
+                trigger_key=row["trigger_key"],
+                status=DeliveryStatus(row["status"]),
+                attempts=row["attempts"],
+                error=row["error"],
+                at=_dt(row["at"]),
+            )
+            for row in rows
+        ]
 
 
 def _schedule(row: sqlite3.Row) -> Schedule:

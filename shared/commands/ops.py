@@ -1,4 +1,4 @@
-"""Operating verbs: logs, cancel, schedules, backfill, quota upkeep."""
+"""Operating verbs: logs, cancel, schedules, backfill, notifications, quota upkeep."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from shared.cli import _params, _split_pipeline
 from shared.console import print_table
 from shared.domain.errors import NotFound
-from shared.handlers import backfill, maintenance, scheduler
+from shared.handlers import backfill, maintenance, notify, scheduler
 from shared.handlers.cancel import cancel_run
 from shared.handlers.services import Services
 from shared.runtime import EmbeddedRuntime
@@ -65,6 +65,18 @@ def register(sub: Any) -> None:
     p.add_argument("--max-concurrent", type=int)
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     p.set_defaults(func=cmd_backfill)
+
+    notifications = sub.add_parser("notifications", help="notification delivery").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    p = notifications.add_parser("test", help="send a test notification through an org's settings")
+    p.add_argument("org")
+    p.add_argument("--event", default="PIPELINE_FAILURE")
+    p.set_defaults(func=cmd_notifications_test)
+    p = notifications.add_parser("history", help="an org's delivery history, newest first")
+    p.add_argument("org")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=cmd_notifications_history)
 
     p = sub.add_parser("quotas", help="quota upkeep: daily/monthly rollover, stale slots")
     p.add_argument("job", choices=["daily", "monthly", "sweep"])
@@ -248,6 +260,29 @@ def _progress_line(current: backfill.Progress) -> str:
         f"[{bar}] {finished}/{total}  running {c['in_flight']}  completed {c['completed']}"
         f"  failed {c['failed']}{blocked}"
     )
+
+
+_DELIVERY_COLUMNS = ["at", "event", "channel", "target", "status", "attempts", "error"]
+
+
+def cmd_notifications_test(args: argparse.Namespace) -> int:
+    def send(services: Services) -> int:
+        if services.store.get_org(args.org) is None:
+            raise NotFound(f"organization {args.org} does not exist")
+        sent = notify.send_test(services, args.org, args.event)
+        print_table([d.to_public() for d in sent], _DELIVERY_COLUMNS)
+        return 0 if sent and all(d.status.value == "sent" for d in sent) else 1
+
+    return _with_services(send)
+
+
+def cmd_notifications_history(args: argparse.Namespace) -> int:
+    def show(services: Services) -> int:
+        found = notify.notifier(services).store.list_deliveries(args.org, limit=args.limit)
+        print_table([d.to_public() for d in found], _DELIVERY_COLUMNS)
+        return 0
+
+    return _with_services(show)
 
 
 def cmd_quotas(args: argparse.Namespace) -> int:

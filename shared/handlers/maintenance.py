@@ -17,9 +17,11 @@ from typing import Any
 from shared.domain.config import PipelineConfig
 from shared.domain.errors import IllegalTransition, PipelineError
 from shared.domain.models import Run
+from shared.domain.notifications import EventType
 from shared.domain.quota import day_bucket, month_bucket
 from shared.domain.retry import backoff_delay
 from shared.domain.states import RunStatus, StepStatus
+from shared.handlers.notify import emit
 from shared.handlers.run_step import LEASE_GRACE_SECONDS
 from shared.handlers.services import Services
 
@@ -177,4 +179,6 @@ def _fail_stale(services: Services, run: Run, reason: str, now: datetime) -> boo
                 store.transition_step(run.run_id, step.step_id, target[step.status], reason, now)
             except IllegalTransition:
                 continue
+    if moved:
+        emit(services, EventType.PIPELINE_FAILURE, run, f"run failed: {reason}")
     return moved

@@ -8,6 +8,7 @@ from shared.catalog import PipelineCatalog
 from shared.ports import (
     BackfillStore,
     Clock,
+    EventSink,
     MessageBus,
     ScheduleStore,
     SecretBox,
@@ -29,3 +30,4 @@ class Services:
     # Operations stores (scheduler, backfill); None in runtimes that have not wired them.
     schedules: ScheduleStore | None = None
     backfills: BackfillStore | None = None
+    events: EventSink | None = None  # pipeline events -> notifications

@@ -149,3 +149,23 @@ def test_quota_jobs(runtime: EmbeddedRuntime, capsys: pytest.CaptureFixture[str]
     assert "purged 0 released reservation rows" in capsys.readouterr().out
     assert main(["quotas", "sweep"]) == 0
     assert "(no rows)" in capsys.readouterr().out
+
+
+def test_notifications_test_and_history(
+    runtime: EmbeddedRuntime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support.receivers import webhook_receiver
+
+    with webhook_receiver() as hook:
+        runtime.notifier.set_org_settings(
+            "acme", {"events": {"STEP_FAILURE": ["slack"]}, "slack": {"webhook_url": hook.url}}
+        )
+        assert main(["notifications", "test", "acme", "--event", "STEP_FAILURE"]) == 0
+        assert re.search(
+            r"STEP_FAILURE\s+slack\s+http://127\.0\.0\.1:\d+/…\s+sent\s+1", capsys.readouterr().out
+        )
+        assert len(hook.posts) == 1
+    assert main(["notifications", "history", "acme"]) == 0
+    assert "sent" in capsys.readouterr().out
+    assert main(["notifications", "test", "nobody"]) == 2
+    assert "does not exist" in capsys.readouterr().err
