@@ -32,7 +32,7 @@ from shared.domain.errors import (
 from shared.domain.models import Run
 from shared.domain.run_window import parse_run_window
 from shared.domain.states import RunStatus
-from shared.handlers import backfill, notify, scheduler
+from shared.handlers import backfill, maintenance, notify, scheduler
 from shared.handlers.access import authenticate_key, authenticate_root
 from shared.handlers.cancel import cancel_run
 from shared.handlers.discovery import list_pipelines, would_admit
@@ -117,6 +117,7 @@ _URLS = Map(
             methods=["GET"],
         ),
         Rule("/api/v1/notifications/<org>/test", endpoint="notify_test", methods=["POST"]),
+        Rule("/api/v1/admin/quotas/<job>", endpoint="quota_job", methods=["POST"]),
         Rule("/api/v1/scheduler/schedules", endpoint="schedules", methods=["GET"]),
         Rule("/api/v1/scheduler/schedules", endpoint="schedule_create", methods=["POST"]),
         Rule("/api/v1/scheduler/schedule/<schedule_id>", endpoint="schedule", methods=["GET"]),
@@ -442,6 +443,28 @@ def _notify_test(services: Services, request: HttpRequest, args: Mapping[str, An
     return HttpResponse(200, {"deliveries": [d.to_public() for d in sent]})
 
 
+def _quota_job(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
+    """The quota upkeep jobs, for Cloud Scheduler: daily 00:00 UTC, monthly on the 1st,
+    stale sweep every 15 minutes."""
+    authenticate_root(request.headers.get("x-ca-root-key"))
+    job = args["job"]
+    if job == "reset-daily":
+        return HttpResponse(
+            200, {"orgs": maintenance.as_dicts(maintenance.reset_daily_quotas(services))}
+        )
+    if job == "reset-monthly":
+        report, purged = maintenance.reset_monthly_quotas(services)
+        return HttpResponse(200, {"orgs": maintenance.as_dicts(report), "purged": purged})
+    if job == "reset-stale":
+        swept = maintenance.reset_stale_concurrent_counts(services)
+        return HttpResponse(200, {"released": maintenance.as_dicts(swept)})
+    raise BadRequest(
+        "job must be reset-daily, reset-monthly or reset-stale",
+        field="job",
+        allowed=["reset-daily", "reset-monthly", "reset-stale"],
+    )
+
+
 def _schedules(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
     authenticate_root(request.headers.get("x-ca-root-key"))
     found = scheduler.list_schedules(services, request.query.get("org"))
@@ -560,6 +583,7 @@ _ROUTES: dict[str, Route] = {
     "notify_settings_update": _notify_settings_update,
     "notify_deliveries": _notify_deliveries,
     "notify_test": _notify_test,
+    "quota_job": _quota_job,
     "schedules": _schedules,
     "schedule_create": _schedule_create,
     "schedule": _schedule,

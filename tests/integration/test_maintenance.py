@@ -19,6 +19,7 @@ from shared.handlers.maintenance import (
     reset_stale_concurrent_counts,
 )
 from shared.runtime import EmbeddedRuntime
+from tests.support.http import api_client
 from tests.support.runtime import make_runtime, new_org, write_configs
 
 PIPELINES: dict[str, dict[str, Any]] = {
@@ -160,3 +161,30 @@ def test_stale_slots_are_swept_once(runtime: EmbeddedRuntime, clock: FixedClock)
     assert set(swept) == {"orphan", "busy"}
     assert "without a run" in swept["orphan"]
     assert store.quota_usage("acme", clock.now()).concurrent == 0
+
+
+def test_quota_jobs_over_http(
+    runtime: EmbeddedRuntime, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIPELINES_ROOT_KEY", "root")
+    client = api_client(runtime, monkeypatch)
+    new_org(runtime, "acme", plan="starter")
+    _stored_run(runtime, "silent", RunStatus.RUNNING)
+    clock.advance(46)
+    root = {"X-CA-Root-Key": "root"}
+    daily = client.post("/api/v1/admin/quotas/reset-daily", headers=root).get_json()
+    assert daily["orgs"] == [
+        {"org_slug": "acme", "bucket": "2026-03-09", "used": 0, "limit": 6, "current_used": 1}
+    ]
+    monthly = client.post("/api/v1/admin/quotas/reset-monthly", headers=root).get_json()
+    assert (monthly["orgs"][0]["bucket"], monthly["purged"]) == ("2026-02", 0)
+    stale = client.post("/api/v1/admin/quotas/reset-stale", headers=root).get_json()
+    assert [(r["run_id"], r["run_failed"]) for r in stale["released"]] == [("silent", True)]
+    assert client.post("/api/v1/admin/quotas/reset-stale", headers=root).get_json() == {
+        "released": []
+    }
+    for headers in ({}, {"X-CA-Root-Key": "wrong"}, {"X-API-Key": "root"}):
+        assert client.post("/api/v1/admin/quotas/reset-daily", headers=headers).status_code == 401
+    bad = client.post("/api/v1/admin/quotas/reset-weekly", headers=root)
+    assert bad.status_code == 400
+    assert bad.get_json()["error"]["details"]["field"] == "job"
