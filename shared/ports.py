@@ -201,7 +201,9 @@ class ScheduleStore(Protocol):
         """Record firing (schedule_id, fire_time) as queued, and move the schedule on.
 
         True for exactly one caller per (schedule_id, fire_time), however many ticks
-        race; the others get False and change nothing. NotFound if the schedule is absent.
+        race; the others get False and record nothing, except that a schedule still
+        pointing at or before that firing is moved on to ``next_fire_at``, so it can
+        never stay due for a firing already taken. NotFound if the schedule is absent.
         """
         ...
 

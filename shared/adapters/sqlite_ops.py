@@ -271,7 +271,20 @@ class SqliteScheduleStore:
                 ),
             )
             if cur.rowcount == 0:
-                return False  # another tick claimed this firing
+                # Another tick claimed this firing. If the schedule still points at it (a
+                # concurrent PUT wrote back a stale next time), move it on so it is not
+                # due forever; a normal winner has moved it already, making this a no-op.
+                conn.execute(
+                    "UPDATE schedules SET next_fire_at = ? WHERE schedule_id = ?"
+                    " AND next_fire_at <= ? AND ? > next_fire_at",
+                    (
+                        _ts_or_none(next_fire_at),
+                        schedule_id,
+                        _ts(fire_time),
+                        _ts_or_none(next_fire_at) or "",
+                    ),
+                )
+                return False
             conn.execute(
                 "UPDATE schedules SET next_fire_at = ?, last_fire_at = ?, last_run_id = ?"
                 " WHERE schedule_id = ?",

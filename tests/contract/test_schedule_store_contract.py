@@ -120,6 +120,25 @@ def test_a_firing_is_claimed_once_and_moves_the_schedule(store: ScheduleStore) -
         store.claim_fire("ghost", T0, "r", None, T0)
 
 
+def test_a_refused_claim_moves_a_schedule_stuck_on_a_taken_firing(
+    store: ScheduleStore,
+) -> None:
+    store.create_schedule(make_schedule())
+    nxt = T0 + timedelta(days=1)
+    assert store.claim_fire("s1", T0, "run-a", nxt, T0)
+    stale = make_schedule()  # a concurrent update wrote back the old next time
+    store.update_schedule(stale)
+    assert [s.schedule_id for s in store.due_schedules(T0)] == ["s1"]
+    assert not store.claim_fire("s1", T0, "run-a", nxt, T0)
+    assert store.due_schedules(T0) == []
+    schedule = store.get_schedule("s1")
+    assert schedule is not None
+    assert schedule.next_fire_at == nxt
+    # a manual trigger (next time unchanged) that loses leaves a later next time alone
+    assert not store.claim_fire("s1", T0, "run-a", T0, T0)
+    assert store.get_schedule("s1").next_fire_at == nxt  # type: ignore[union-attr]
+
+
 def test_concurrent_claims_admit_exactly_one(store: ScheduleStore) -> None:
     store.create_schedule(make_schedule())
     barrier = threading.Barrier(8)
