@@ -26,7 +26,7 @@ PIPELINES: dict[str, dict[str, Any]] = {
         "domain": "costs",
         "version": "1.0.0",
         "parameters": {"region": {"type": "string", "choices": ["eu", "us"], "default": "eu"}},
-        "steps": [{"step_id": "only", "ps_type": "test.record", "config": {"sleep_seconds": 0.05}}],
+        "steps": [{"step_id": "only", "ps_type": "test.record", "config": {"sleep_seconds": 0.1}}],
     },
 }
 PATH = "/api/v1/pipelines/backfill/acme/subscription/costs/daily"

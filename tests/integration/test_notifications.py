@@ -141,16 +141,16 @@ def test_failures_reach_smtp_and_webhook_and_cooldown_holds(
     history = client.get(
         "/api/v1/notifications/acme/deliveries", headers={"X-API-Key": key}
     ).get_json()["deliveries"]
-    assert [(d["event"], d["channel"], d["status"]) for d in history[::-1]] == [
-        ("STEP_FAILURE", "slack", "sent"),
-        ("PIPELINE_FAILURE", "email", "sent"),
-        ("PIPELINE_FAILURE", "slack", "sent"),
-        ("STEP_FAILURE", "slack", "suppressed"),
-        ("PIPELINE_FAILURE", "email", "suppressed"),
-        ("PIPELINE_FAILURE", "slack", "suppressed"),
-        ("STEP_FAILURE", "slack", "sent"),
-        ("PIPELINE_FAILURE", "email", "sent"),
-        ("PIPELINE_FAILURE", "slack", "sent"),
+    seen = [(d["event"], d["channel"], d["status"]) for d in history[::-1]]
+    # One group per failing run; within a run the two events are delivered in parallel.
+    groups = [sorted(seen[i : i + 3]) for i in range(0, len(seen), 3)]
+    assert groups == [
+        [
+            ("PIPELINE_FAILURE", "email", status),
+            ("PIPELINE_FAILURE", "slack", status),
+            ("STEP_FAILURE", "slack", status),
+        ]
+        for status in ("sent", "suppressed", "sent")
     ]
     assert all("SECRET" not in d["target"] for d in history)  # the webhook path is a secret
 
