@@ -13,7 +13,9 @@ from typing import Any, Protocol
 from shared.domain.credentials import CredentialInfo, StoredCredential
 from shared.domain.messages import Message
 from shared.domain.models import LogEntry, Org, Run, StepRun, Transition
+from shared.domain.notifications import Delivery, PipelineEvent
 from shared.domain.quota import QuotaDecision, QuotaLimits, QuotaUsage
+from shared.domain.schedules import Backfill, FireStatus, Schedule, ScheduleFire
 from shared.domain.states import RunStatus, StepStatus
 
 
@@ -75,8 +77,13 @@ class StateStore(Protocol):
         status: RunStatus | None = None,
         limit: int = 50,
         before: datetime | None = None,
+        before_run_id: str | None = None,
     ) -> list[Run]:
-        """Newest first; ``before`` pages on created_at."""
+        """Newest first (created_at, then run_id, descending).
+
+        ``before`` alone pages on created_at; with ``before_run_id`` it is a keyset
+        cursor on (created_at, run_id), so runs sharing a created_at are not skipped.
+        """
         ...
 
     def transition_run(
@@ -145,6 +152,145 @@ class StateStore(Protocol):
     ) -> None: ...
 
     def list_logs(self, org_slug: str, run_id: str) -> list[LogEntry]: ...
+
+    # -- maintenance (operator jobs, across orgs) ------------------------------
+    def list_orgs(self) -> list[Org]:
+        """Every org, by slug."""
+        ...
+
+    def active_reservations(self) -> list[tuple[str, str, datetime]]:
+        """(org_slug, run_id, reserved_at) of every reservation still holding a slot."""
+        ...
+
+    def purge_reservations(self, before_month: str) -> int:
+        """Delete released reservations of months before ``before_month`` (YYYY-MM).
+
+        They no longer count toward any limit; returns how many were deleted.
+        """
+        ...
+
+
+class ScheduleStore(Protocol):
+    """Schedules and their firings. Every mutating call is atomic."""
+
+    def create_schedule(self, schedule: Schedule) -> None:
+        """Raises Conflict if the id, or the (org, pipeline) pair, is taken."""
+        ...
+
+    def get_schedule(self, schedule_id: str) -> Schedule | None: ...
+
+    def list_schedules(self, org_slug: str | None = None) -> list[Schedule]:
+        """By org, then pipeline; ``org_slug`` narrows to one org."""
+        ...
+
+    def update_schedule(self, schedule: Schedule) -> None:
+        """Replace cron, enabled, parameters, next_fire_at, updated_at. NotFound if absent."""
+        ...
+
+    def due_schedules(self, now: datetime) -> list[Schedule]:
+        """Enabled schedules whose next_fire_at is at or before ``now``."""
+        ...
+
+    def claim_fire(
+        self,
+        schedule_id: str,
+        fire_time: datetime,
+        run_id: str,
+        next_fire_at: datetime | None,
+        at: datetime,
+    ) -> bool:
+        """Record firing (schedule_id, fire_time) as queued, and move the schedule on.
+
+        True for exactly one caller per (schedule_id, fire_time), however many ticks
+        race; the others get False and record nothing, except that a schedule still
+        pointing at or before that firing is moved on to ``next_fire_at``, so it can
+        never stay due for a firing already taken. NotFound if the schedule is absent.
+        """
+        ...
+
+    def settle_fire(
+        self,
+        schedule_id: str,
+        fire_time: datetime,
+        status: FireStatus,
+        at: datetime,
+        *,
+        error: str | None = None,
+    ) -> bool:
+        """Record a dispatch attempt's outcome on a queued firing (attempts + 1).
+
+        Returns False, changing nothing, if the firing is not queued any more.
+        """
+        ...
+
+    def get_fire(self, schedule_id: str, fire_time: datetime) -> ScheduleFire | None: ...
+
+    def list_fires(
+        self,
+        *,
+        status: FireStatus | None = None,
+        schedule_id: str | None = None,
+        limit: int = 100,
+    ) -> list[ScheduleFire]:
+        """Oldest fire_time first."""
+        ...
+
+
+class BackfillStore(Protocol):
+    """Backfill records: which day went to which run."""
+
+    def create_backfill(self, backfill: Backfill) -> None:
+        """Raises Conflict if the id exists."""
+        ...
+
+    def get_backfill(self, org_slug: str, backfill_id: str) -> Backfill | None:
+        """None if absent or another org's."""
+        ...
+
+    def set_day_run(self, backfill_id: str, day: date, run_id: str) -> None:
+        """Attach the run dispatched for ``day`` (idempotent for the same run id)."""
+        ...
+
+    def list_backfills(self, org_slug: str, *, limit: int = 50) -> list[Backfill]:
+        """Newest first."""
+        ...
+
+
+class NotificationStore(Protocol):
+    """Per-org notification settings, cooldowns and the delivery history."""
+
+    def get_org_settings(self, org_slug: str) -> dict[str, Any] | None:
+        """The org's override of the root settings (None: no override)."""
+        ...
+
+    def set_org_settings(
+        self, org_slug: str, settings: Mapping[str, Any], at: datetime
+    ) -> None: ...
+
+    def claim_cooldown(
+        self, org_slug: str, channel: str, trigger_key: str, now: datetime, cooldown_seconds: int
+    ) -> bool:
+        """Atomically: False if this trigger was sent on this channel within the cooldown,
+        else note ``now`` as its last send and return True."""
+        ...
+
+    def release_cooldown(
+        self, org_slug: str, channel: str, trigger_key: str, claimed: datetime
+    ) -> None:
+        """Undo a claim made at ``claimed`` (the send failed), unless a later one replaced it."""
+        ...
+
+    def record_delivery(self, delivery: Delivery) -> None: ...
+
+    def list_deliveries(self, org_slug: str, *, limit: int = 50) -> list[Delivery]:
+        """Newest first."""
+        ...
+
+
+class EventSink(Protocol):
+    """Where pipeline events go (notifications). Must not raise into the pipeline."""
+
+    def emit(self, event: PipelineEvent) -> None: ...
 
 
 class MessageBus(Protocol):

@@ -16,10 +16,16 @@ from shared.adapters.clock import SystemClock
 from shared.adapters.inprocess_bus import InProcessBus
 from shared.adapters.local_secrets import LocalKeySecretBox
 from shared.adapters.sqlite_credentials import SqliteCredentialStore
+from shared.adapters.sqlite_ops import (
+    SqliteBackfillStore,
+    SqliteNotificationStore,
+    SqliteScheduleStore,
+)
 from shared.adapters.sqlite_state import SqliteStateStore
 from shared.catalog import PipelineCatalog
 from shared.domain.messages import Message, StepEvent, StepRequest, Topic
 from shared.handlers.coordinate import coordinate
+from shared.handlers.notify import Notifier
 from shared.handlers.run_step import run_step
 from shared.handlers.services import Services
 from shared.ports import Clock, Warehouse
@@ -51,15 +57,21 @@ class EmbeddedRuntime:
         self.warehouse = warehouse
         self.bus = InProcessBus(workers=workers, chaos=chaos)
         clock = clock or SystemClock()
+        catalog = catalog or PipelineCatalog(ps_types=PROCESSORS.keys())
+        state_db = self.settings.home / "state.db"
+        self.notifier = Notifier(SqliteNotificationStore(state_db), clock, catalog.configs_dir)
         self.services = Services(
-            store=SqliteStateStore(self.settings.home / "state.db", clock=clock),
+            store=SqliteStateStore(state_db, clock=clock),
             bus=self.bus,
             warehouse=self.warehouse,
             secrets=LocalKeySecretBox(self.settings.home / "secret.key"),
-            catalog=catalog or PipelineCatalog(ps_types=PROCESSORS.keys()),
+            catalog=catalog,
             clock=clock,
             settings=self.settings,
-            credentials=SqliteCredentialStore(self.settings.home / "state.db"),
+            credentials=SqliteCredentialStore(state_db),
+            schedules=SqliteScheduleStore(state_db),
+            backfills=SqliteBackfillStore(state_db),
+            events=self.notifier,
         )
         self.bus.subscribe(Topic.STEP_REQUESTS, self._on_step_request)
         self.bus.subscribe(Topic.STEP_EVENTS, self._on_step_event)
@@ -79,6 +91,7 @@ class EmbeddedRuntime:
 
     def close(self) -> None:
         self.bus.close()
+        self.notifier.close()
         if self._emulator is not None:
             self._emulator.stop()
 

@@ -33,4 +33,13 @@ def api(request: flask.Request) -> tuple[flask.Response, int]:
             body=request.stream.read(MAX_BODY_BYTES + 1),
         ),
     )
-    return flask.jsonify(response.body), response.status
+    if response.raw is not None:  # a file download: the body and headers as the API made them
+        return (
+            flask.Response(
+                response.raw, content_type=response.content_type, headers=dict(response.headers)
+            ),
+            response.status,
+        )
+    encoded = flask.jsonify(response.body)
+    encoded.headers.update(dict(response.headers))
+    return encoded, response.status

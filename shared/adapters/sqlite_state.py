@@ -317,6 +317,7 @@ class SqliteStateStore:
         status: RunStatus | None = None,
         limit: int = 50,
         before: datetime | None = None,
+        before_run_id: str | None = None,
     ) -> list[Run]:
         if limit < 1:
             raise ValueError("limit must be at least 1")
@@ -328,7 +329,11 @@ class SqliteStateStore:
         if status is not None:
             sql += " AND status = ?"
             params.append(RunStatus(status).value)
-        if before is not None:
+        if before is not None and before_run_id is not None:
+            # Keyset cursor on the sort key: runs created in the same microsecond page too.
+            sql += " AND (created_at < ? OR (created_at = ? AND run_id < ?))"
+            params.extend([_ts(before), _ts(before), before_run_id])
+        elif before is not None:
             sql += " AND created_at < ?"  # fixed-width UTC strings sort chronologically
             params.append(_ts(before))
         sql += " ORDER BY created_at DESC, run_id DESC LIMIT ?"
@@ -545,6 +550,29 @@ class SqliteStateStore:
             )
             for row in rows
         ]
+
+    # -- maintenance ---------------------------------------------------------------
+
+    def list_orgs(self) -> list[Org]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT * FROM orgs ORDER BY org_slug").fetchall()
+        return [_org(row) for row in rows]
+
+    def active_reservations(self) -> list[tuple[str, str, datetime]]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT org_slug, run_id, created_at FROM quota_reservations"
+                " WHERE concurrent_active = 1 ORDER BY created_at"
+            ).fetchall()
+        return [(row[0], row[1], _dt(row[2])) for row in rows]
+
+    def purge_reservations(self, before_month: str) -> int:
+        with self._write() as conn:
+            cur = conn.execute(
+                "DELETE FROM quota_reservations WHERE concurrent_active = 0 AND month < ?",
+                (before_month,),
+            )
+            return cur.rowcount
 
 
 # -- helpers (all run inside a caller's transaction) -----------------------------

@@ -8,9 +8,11 @@ from shared.domain.config import PipelineConfig
 from shared.domain.dag import blocked_steps
 from shared.domain.messages import StepEvent, StepRequest
 from shared.domain.models import Run
+from shared.domain.notifications import EventType
 from shared.domain.retry import backoff_delay, should_retry
 from shared.domain.states import RunStatus, StepStatus
 from shared.handlers.dispatch import publish_ready
+from shared.handlers.notify import emit
 from shared.handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -58,10 +60,11 @@ def coordinate(services: Services, event: StepEvent) -> None:
             delay_seconds=delay,
         )
         return
-    else:
-        store.finish_step_attempt(
-            run.run_id, step.step_id, event.attempt, StepStatus.FAILED, now, error=event.error
-        )
+    elif store.finish_step_attempt(
+        run.run_id, step.step_id, event.attempt, StepStatus.FAILED, now, error=event.error
+    ):
+        message = f"step failed after {event.attempt} attempt(s): {event.error}"
+        emit(services, EventType.STEP_FAILURE, run, message, step_id=step.step_id)
     # Advance even when the outcome was already recorded: a coordinator that died
     # between recording and publishing is finished by the redelivery.
     advance(services, run, config, finished_step=step.step_id)
@@ -103,3 +106,7 @@ def finish_if_done(services: Services, run: Run) -> None:
     store.release_concurrent(run.org_slug, run.run_id)
     if moved:
         log.info("run %s finished", run.run_id)
+        if failed:
+            emit(services, EventType.PIPELINE_FAILURE, run, f"run failed: {error}")
+        else:
+            emit(services, EventType.PIPELINE_SUCCESS, run, "run completed")

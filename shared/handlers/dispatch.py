@@ -22,10 +22,12 @@ from shared.domain.errors import (
 )
 from shared.domain.messages import StepRequest
 from shared.domain.models import Org, Run, StepRun
+from shared.domain.notifications import EventType
 from shared.domain.sql import validate_org_slug
 from shared.domain.states import RunStatus, StepStatus
 from shared.domain.templates import resolve
 from shared.handlers import credentials
+from shared.handlers.notify import emit
 from shared.handlers.services import Services
 from shared.handlers.step_variables import step_variables
 
@@ -108,6 +110,7 @@ def dispatch_run(services: Services, org: Org, request: RunRequest) -> Run:
         _fail_before_start(services, run, str(exc))
         raise
     store.transition_run(org.org_slug, run_id, RunStatus.RUNNING, "steps published", clock.now())
+    emit(services, EventType.PIPELINE_STARTED, run, f"run started ({run.trigger})")
     publish_ready(services, run, config)
     started = store.get_run(org.org_slug, run_id)
     if started is None:  # pragma: no cover - the store just wrote it
@@ -145,5 +148,8 @@ def _fail_before_start(services: Services, run: Run, reason: str) -> None:
     if store.get_run(run.org_slug, run.run_id) is not None:
         for step_id in run.steps:
             store.transition_step(run.run_id, step_id, StepStatus.SKIPPED, reason, now)
-        store.transition_run(run.org_slug, run.run_id, RunStatus.FAILED, reason, now, error=reason)
+        if store.transition_run(
+            run.org_slug, run.run_id, RunStatus.FAILED, reason, now, error=reason
+        ):
+            emit(services, EventType.PIPELINE_FAILURE, run, f"run failed before start: {reason}")
     store.release_concurrent(run.org_slug, run.run_id)

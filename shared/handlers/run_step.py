@@ -12,6 +12,7 @@ from datetime import timedelta
 from shared.domain.errors import DependencyUnavailable, PipelineError, StepFailure
 from shared.domain.messages import StepEvent, StepRequest
 from shared.domain.templates import resolve
+from shared.handlers.cancel import stop_check
 from shared.handlers.credentials import load_credential
 from shared.handlers.services import Services
 from shared.handlers.step_variables import step_variables
@@ -65,7 +66,7 @@ def run_step(services: Services, request: StepRequest) -> StepEvent | None:
             variables=variables,
             warehouse=services.warehouse,
             log=note,
-            should_stop=stop.is_set,
+            should_stop=stop_check(services, run, stop),
             source_system=config.provider,
             credential=lambda: load_credential(
                 services, run.org_slug, config, run.pipeline_ref.split("/")[2], run.credential_id

@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.catalog import PipelineCatalog
-from shared.ports import Clock, CredentialStore, MessageBus, SecretBox, StateStore, Warehouse
+from shared.ports import (
+    BackfillStore,
+    Clock,
+    CredentialStore,
+    EventSink,
+    MessageBus,
+    ScheduleStore,
+    SecretBox,
+    StateStore,
+    Warehouse,
+)
 from shared.settings import Settings
 
 
@@ -19,3 +29,7 @@ class Services:
     clock: Clock
     settings: Settings
     credentials: CredentialStore  # provider credentials, ciphertext only
+    # Operations stores (scheduler, backfill); None in runtimes that have not wired them.
+    schedules: ScheduleStore | None = None
+    backfills: BackfillStore | None = None
+    events: EventSink | None = None  # pipeline events -> notifications

@@ -1,0 +1,281 @@
+"""Notifications to a real local SMTP server and a local webhook receiver."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from shared.adapters.clock import FixedClock
+from shared.adapters.sqlite_ops import SqliteNotificationStore
+from shared.domain.notifications import DeliveryStatus, EventType, PipelineEvent
+from shared.handlers.notify import Notifier
+from shared.runtime import EmbeddedRuntime
+from tests.support.http import api_client
+from tests.support.receivers import MailBox, Webhook, smtp_server, webhook_receiver
+from tests.support.runtime import REPO, make_runtime, new_org, write_configs
+
+PIPELINES: dict[str, dict[str, Any]] = {
+    "subscription/costs/broken": {
+        "pipeline_id": "broken",
+        "name": "broken",
+        "provider": "subscription",
+        "domain": "costs",
+        "version": "1.0.0",
+        "steps": [
+            {"step_id": "boom", "ps_type": "test.record", "config": {"fail_permanently": True}}
+        ],
+    },
+    "subscription/costs/fine": {
+        "pipeline_id": "fine",
+        "name": "fine",
+        "provider": "subscription",
+        "domain": "costs",
+        "version": "1.0.0",
+        "steps": [{"step_id": "only", "ps_type": "test.record", "config": {}}],
+    },
+}
+T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def mail() -> Iterator[tuple[MailBox, int]]:
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def hook() -> Iterator[Webhook]:
+    with webhook_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def configs(tmp_path: Path, mail: tuple[MailBox, int]) -> Path:
+    """The real root settings file, pointed at the local SMTP server."""
+    configs = write_configs(tmp_path, PIPELINES)
+    root = configs / "notifications" / "default.yml"
+    root.parent.mkdir()
+    shutil.copy(REPO / "configs" / "notifications" / "default.yml", root)
+    text = root.read_text().replace(
+        "smtp_port: 25", f"smtp_host: 127.0.0.1\n  smtp_port: {mail[1]}"
+    )
+    root.write_text(text.replace("  smtp_host: localhost\n", ""))
+    return configs
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def runtime(
+    tmp_path: Path, configs: Path, clock: FixedClock, session_warehouse: Any
+) -> Iterator[EmbeddedRuntime]:
+    with make_runtime(tmp_path / "home", configs, warehouse=session_warehouse, clock=clock) as rt:
+        yield rt
+
+
+@pytest.fixture
+def client(runtime: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
+    return api_client(runtime, monkeypatch)
+
+
+def _configure(client: FlaskClient, key: str, hook: Webhook, org: str = "acme") -> Any:
+    return client.put(
+        f"/api/v1/notifications/{org}/settings",
+        json={"email": {"to": ["ops@acme.test"]}, "slack": {"webhook_url": hook.url}},
+        headers={"X-API-Key": key},
+    )
+
+
+def _run(client: FlaskClient, key: str, pipeline: str, runtime: EmbeddedRuntime) -> None:
+    response = client.post(
+        f"/api/v1/pipelines/run/acme/subscription/costs/{pipeline}",
+        json={"date": "2026-03-09"},
+        headers={"X-API-Key": key},
+    )
+    assert response.status_code == 202
+    assert runtime.bus.drain(10)
+    assert runtime.notifier.flush(10)
+
+
+def test_failures_reach_smtp_and_webhook_and_cooldown_holds(
+    client: FlaskClient,
+    runtime: EmbeddedRuntime,
+    clock: FixedClock,
+    mail: tuple[MailBox, int],
+    hook: Webhook,
+) -> None:
+    box, _ = mail
+    _, key = new_org(runtime, "acme")
+    assert _configure(client, key, hook).status_code == 200
+
+    _run(client, key, "broken", runtime)
+    [email] = box.messages
+    assert email["Subject"] == "[acme] PIPELINE_FAILURE: subscription/costs/broken"
+    assert email["To"] == "ops@acme.test"
+    assert "boom failed on purpose" in email.get_payload()
+    texts = sorted(p["text"].split("\n")[0] for p in hook.posts)
+    assert texts == [
+        "*[acme] PIPELINE_FAILURE: subscription/costs/broken*",
+        "*[acme] STEP_FAILURE: subscription/costs/broken step boom*",
+    ]
+
+    _run(client, key, "fine", runtime)  # success is routed nowhere by the root file
+    _run(client, key, "broken", runtime)  # within the 900 s cooldown: suppressed
+    assert len(box.messages) == 1
+    assert len(hook.posts) == 2
+
+    clock.advance(901)
+    _run(client, key, "broken", runtime)
+    assert len(box.messages) == 2
+    assert len(hook.posts) == 4
+
+    history = client.get(
+        "/api/v1/notifications/acme/deliveries", headers={"X-API-Key": key}
+    ).get_json()["deliveries"]
+    seen = [(d["event"], d["channel"], d["status"]) for d in history[::-1]]
+    # One group per failing run; within a run the two events are delivered in parallel.
+    groups = [sorted(seen[i : i + 3]) for i in range(0, len(seen), 3)]
+    assert groups == [
+        [
+            ("PIPELINE_FAILURE", "email", status),
+            ("PIPELINE_FAILURE", "slack", status),
+            ("STEP_FAILURE", "slack", status),
+        ]
+        for status in ("sent", "suppressed", "sent")
+    ]
+    assert all("SECRET" not in d["target"] for d in history)  # the webhook path is a secret
+
+
+def _event(at: datetime = T0) -> PipelineEvent:
+    return PipelineEvent(
+        EventType.PIPELINE_FAILURE, "acme", "run-1", "aws/cost/billing", at, "it broke"
+    )
+
+
+@pytest.fixture
+def direct(
+    tmp_path: Path, configs: Path, clock: FixedClock
+) -> Iterator[tuple[Notifier, list[float]]]:
+    sleeps: list[float] = []
+    store = SqliteNotificationStore(tmp_path / "notify.db")
+    notifier = Notifier(store, clock, configs, sleep=sleeps.append)
+    yield notifier, sleeps
+    notifier.close()
+
+
+def test_webhook_retries_with_exponential_backoff(
+    direct: tuple[Notifier, list[float]], hook: Webhook
+) -> None:
+    notifier, sleeps = direct
+    notifier.set_org_settings(
+        "acme",
+        {
+            "events": {"PIPELINE_FAILURE": ["slack"]},
+            "slack": {"webhook_url": hook.url},
+            "retry": {"max_attempts": 4, "backoff_seconds": 0.5},
+        },
+    )
+    hook.fail_next = 2
+    [delivery] = notifier.deliver(_event())
+    assert (delivery.status, delivery.attempts, delivery.error) == (DeliveryStatus.SENT, 3, None)
+    assert sleeps == [0.5, 1.0]
+    assert hook.requests == 3
+
+
+def test_a_delivery_that_never_succeeds_is_failed_and_not_cooled_down(
+    direct: tuple[Notifier, list[float]], hook: Webhook
+) -> None:
+    notifier, sleeps = direct
+    notifier.set_org_settings(
+        "acme", {"events": {"PIPELINE_FAILURE": ["slack"]}, "slack": {"webhook_url": hook.url}}
+    )
+    hook.fail_next = 3
+    [failed] = notifier.deliver(_event())
+    assert (failed.status, failed.attempts) == (DeliveryStatus.FAILED, 3)
+    assert failed.error == "webhook answered HTTP 500"
+    assert sleeps == [2.0, 4.0]  # the root file's 2 s base, doubled
+    [retried] = notifier.deliver(_event())  # not suppressed: nothing was delivered before
+    assert retried.status is DeliveryStatus.SENT
+
+
+def test_unconfigured_channel_is_recorded_as_failed(direct: tuple[Notifier, list[float]]) -> None:
+    notifier, _ = direct
+    deliveries = notifier.deliver(_event())  # root routes email+slack; acme set neither
+    assert [(d.channel, d.status, d.error) for d in deliveries] == [
+        ("email", DeliveryStatus.FAILED, "email is not configured for this org"),
+        ("slack", DeliveryStatus.FAILED, "slack is not configured for this org"),
+    ]
+
+
+def test_settings_api_auth_wrong_org_and_redaction(
+    client: FlaskClient, runtime: EmbeddedRuntime, hook: Webhook, mail: tuple[MailBox, int]
+) -> None:
+    _, acme = new_org(runtime, "acme")
+    _, globex = new_org(runtime, "globex")
+    assert _configure(client, acme, hook).status_code == 200
+    shown = client.get(
+        "/api/v1/notifications/acme/settings", headers={"X-API-Key": acme}
+    ).get_json()
+    assert shown["effective"]["email"]["to"] == ["ops@acme.test"]
+    assert shown["effective"]["cooldown_seconds"] == 900  # from the root file
+    assert "SECRET" not in str(shown)
+    theirs = client.get("/api/v1/notifications/globex/settings", headers={"X-API-Key": globex})
+    assert theirs.get_json()["effective"]["email"]["to"] == []  # acme's override is acme's
+    for path in ("settings", "deliveries"):
+        assert client.get(f"/api/v1/notifications/acme/{path}").status_code == 401
+        assert (
+            client.get(
+                f"/api/v1/notifications/acme/{path}", headers={"X-API-Key": globex}
+            ).status_code
+            == 401
+        )
+    assert _configure(client, globex, hook, org="acme").status_code == 401
+    test = client.post("/api/v1/notifications/acme/test", json={}, headers={"X-API-Key": acme})
+    assert [d["status"] for d in test.get_json()["deliveries"]] == ["sent", "sent"]
+    assert mail[0].messages[0]["Subject"] == "[acme] PIPELINE_FAILURE: test/notification/sample"
+    none = client.get("/api/v1/notifications/globex/deliveries", headers={"X-API-Key": globex})
+    assert none.get_json()["deliveries"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": {"smtp_host": "evil.example"}}, "email.smtp_host"),
+        ({"slack": {"webhook_url": "http://10.0.0.5/hook"}}, "slack.webhook_url"),
+        ({"slack": {"webhook_url": "file:///etc/passwd"}}, "slack.webhook_url"),
+        ({"cooldown_seconds": -1}, "cooldown_seconds"),
+        ({"events": {"SOMETHING": ["email"]}}, "events.SOMETHING.[key]"),
+        ({"events": {"STEP_FAILURE": ["pager"]}}, "events.STEP_FAILURE.0"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_bad_settings_are_400_naming_the_field(
+    client: FlaskClient, runtime: EmbeddedRuntime, body: dict[str, Any], field: str
+) -> None:
+    _, key = new_org(runtime, "acme")
+    response = client.put(
+        "/api/v1/notifications/acme/settings", json=body, headers={"X-API-Key": key}
+    )
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["error"]["details"]["field"] == field
+    assert runtime.notifier.store.get_org_settings("acme") is None
+
+
+def test_test_endpoint_rejects_unknown_events(
+    client: FlaskClient, runtime: EmbeddedRuntime
+) -> None:
+    _, key = new_org(runtime, "acme")
+    response = client.post(
+        "/api/v1/notifications/acme/test", json={"event": "NOPE"}, headers={"X-API-Key": key}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"]["details"]["field"] == "event"
