@@ -66,7 +66,7 @@ class BigQueryWarehouse:
     @property
     def _client(self) -> bigquery.Client:
         with self._client_lock:
-            if not isinstance(self._client_or_factory, bigquery.Client):
+            if callable(self._client_or_factory):  # a client object is not callable
                 self._client_or_factory = self._client_or_factory()
             return self._client_or_factory
 
