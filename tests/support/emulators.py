@@ -1,0 +1,64 @@
+"""Session fixtures for the Firestore and Pub/Sub emulators.
+
+Each emulator starts once per test session, and only if a collected test asks for it.
+Under CI=true an emulator that is missing or fails to start FAILS the tests that need
+it (CI must never pass by skipping); elsewhere those tests are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.emulators import Emulator, EmulatorError, start_firestore, start_pubsub, wipe_firestore
+
+EMULATOR_PROJECT = "pipelines-test"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"emulator unavailable under CI: {reason}", pytrace=False)
+    pytest.skip(f"emulator unavailable: {reason}")
+
+
+def _session_emulator(
+    tmp_path_factory: pytest.TempPathFactory,
+    start: Callable[[Path], Emulator],
+    env_var: str,
+) -> Iterator[Emulator]:
+    try:
+        emulator = start(tmp_path_factory.mktemp("emulator-logs"))
+    except EmulatorError as exc:
+        _unavailable(str(exc))
+        raise AssertionError("unreachable") from exc
+    previous = os.environ.get(env_var)
+    # The official clients find emulators only through these variables.
+    os.environ[env_var] = emulator.host_port
+    try:
+        yield emulator
+    finally:
+        if previous is None:
+            os.environ.pop(env_var, None)
+        else:
+            os.environ[env_var] = previous
+        emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    yield from _session_emulator(tmp_path_factory, start_firestore, "FIRESTORE_EMULATOR_HOST")
+
+
+@pytest.fixture(scope="session")
+def pubsub_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    yield from _session_emulator(tmp_path_factory, start_pubsub, "PUBSUB_EMULATOR_HOST")
+
+
+@pytest.fixture
+def clean_firestore(firestore_emulator: Emulator) -> Emulator:
+    """The Firestore emulator, emptied before the test."""
+    wipe_firestore(firestore_emulator.host_port, EMULATOR_PROJECT)
+    return firestore_emulator
