@@ -21,9 +21,10 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING
 
-from google.api_core import exceptions as gexc
-from google.cloud.pubsub_v1 import PublisherClient
+if TYPE_CHECKING:
+    from google.cloud.pubsub_v1 import PublisherClient
 
 from shared.domain.messages import Message, Topic, attributes, encode
 
@@ -44,6 +45,10 @@ def topic_path(project_id: str, topic: Topic | str) -> str:
     return f"projects/{project_id}/topics/{Topic(topic).value}"
 
 
+def dead_letter_topic_path(project_id: str, topic: Topic | str) -> str:
+    return f"{topic_path(project_id, topic)}-dead-letter"
+
+
 class PubSubBus:
     """The MessageBus port on Pub/Sub topics of one project."""
 
@@ -54,6 +59,10 @@ class PubSubBus:
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        # Imported here: the client costs ~0.5 s to import, and the functions import this
+        # module for the delay helpers on every cold start.
+        from google.cloud.pubsub_v1 import PublisherClient
+
         self.project_id = project_id
         self._publisher = publisher or PublisherClient()
         self._clock = clock
@@ -67,11 +76,25 @@ class PubSubBus:
         )
         future.result(timeout=_PUBLISH_TIMEOUT_S)
 
+    def dead_letter(self, topic: str, data: bytes, attributes: Mapping[str, str]) -> None:
+        """Park a message that can never be handled on ``<topic>-dead-letter``."""
+        future = self._publisher.publish(
+            dead_letter_topic_path(self.project_id, topic), data, **dict(attributes)
+        )
+        future.result(timeout=_PUBLISH_TIMEOUT_S)
+
     def ensure_topics(self, topics: Iterable[Topic | str] = tuple(Topic)) -> None:
-        """Create the topics if absent (emulator and tests; terraform owns them in GCP)."""
+        """Create the topics and their dead-letter topics if absent (emulator and tests;
+        terraform owns them in GCP)."""
+        from google.api_core import exceptions as gexc
+
         for topic in topics:
-            with contextlib.suppress(gexc.AlreadyExists):
-                self._publisher.create_topic(name=topic_path(self.project_id, topic))
+            for path in (
+                topic_path(self.project_id, topic),
+                dead_letter_topic_path(self.project_id, topic),
+            ):
+                with contextlib.suppress(gexc.AlreadyExists):
+                    self._publisher.create_topic(name=path)
 
 
 def seconds_until_due(attrs: Mapping[str, str], now: float | None = None) -> float:
