@@ -18,6 +18,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,14 +104,28 @@ def wait_http(url: str, *, timeout: float, process: subprocess.Popen[bytes] | No
 
 
 def start_process(
-    name: str, argv: list[str], port: int, log_dir: Path, *, timeout: float, ready_path: str = "/"
+    name: str,
+    argv: list[str],
+    port: int,
+    log_dir: Path,
+    *,
+    timeout: float,
+    ready_path: str = "/",
+    env: Mapping[str, str] | None = None,
 ) -> Emulator:
-    """Start ``argv`` in its own process group and wait until ``port`` answers HTTP."""
+    """Start ``argv`` in its own process group and wait until ``port`` answers HTTP.
+
+    ``env`` is added to this process's environment for the child only.
+    """
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **env} if env else None,
         )
     emulator = Emulator(name, port, process, log_path)
     try:

@@ -14,11 +14,14 @@ from pathlib import Path
 import pytest
 
 from shared.emulators import Emulator, EmulatorError, start_firestore, start_pubsub, wipe_firestore
+from shared.stack import Stack, down, up
 
 EMULATOR_PROJECT = "pipelines-test"
+STACK_PROJECT = "pipelines-stack-test"  # the function topology's own project on the emulators
 
 
-def _unavailable(reason: str) -> None:
+def unavailable(reason: str) -> None:
+    """Fail under CI=true, skip elsewhere."""
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"emulator unavailable under CI: {reason}", pytrace=False)
     pytest.skip(f"emulator unavailable: {reason}")
@@ -32,7 +35,7 @@ def _session_emulator(
     try:
         emulator = start(tmp_path_factory.mktemp("emulator-logs"))
     except EmulatorError as exc:
-        _unavailable(str(exc))
+        unavailable(str(exc))
         raise AssertionError("unreachable") from exc
     previous = os.environ.get(env_var)
     # The official clients find emulators only through these variables.
@@ -62,3 +65,23 @@ def clean_firestore(firestore_emulator: Emulator) -> Emulator:
     """The Firestore emulator, emptied before the test."""
     wipe_firestore(firestore_emulator.host_port, EMULATOR_PROJECT)
     return firestore_emulator
+
+
+@pytest.fixture(scope="session")
+def function_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    firestore_emulator: Emulator,
+    pubsub_emulator: Emulator,
+) -> Iterator[Stack]:
+    """The `make up` topology (bqemulator + one functions-framework process per
+    function) on the session's emulators, started once per session."""
+    home = tmp_path_factory.mktemp("stack")
+    try:
+        stack = up(home, STACK_PROJECT, firestore=firestore_emulator, pubsub=pubsub_emulator)
+    except EmulatorError as exc:
+        unavailable(str(exc))
+        raise AssertionError("unreachable") from exc
+    try:
+        yield stack
+    finally:
+        down(home)

@@ -6,6 +6,7 @@ group it started, free the port, and leave every other process alone.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from shared.emulators import EmulatorError, free_port, start_process
+from shared.stack import down
 
 # A "wrapper" that starts a child HTTP server on the port and then just waits, like gcloud.
 WRAPPER = """
@@ -67,3 +69,25 @@ def test_a_process_that_exits_at_once_is_reported_with_its_log(tmp_path: Path) -
     argv = [sys.executable, "-c", "import sys; print('boom: no java'); sys.exit(3)"]
     with pytest.raises(EmulatorError, match="boom: no java"):
         start_process("broken", argv, free_port(), tmp_path, timeout=20)
+
+
+def test_down_stops_what_up_recorded_and_nothing_else(tmp_path: Path) -> None:
+    port = free_port()
+    ours = start_process(
+        "ours", [sys.executable, "-c", WRAPPER, str(port)], port, tmp_path, timeout=20
+    )
+    # A recycled pid: the pid file names a process that is not running our command line.
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    stack_dir = tmp_path / "stack"
+    stack_dir.mkdir()
+    (stack_dir / "ours.pid").write_text(json.dumps({"pid": ours.process.pid, "port": port}))
+    (stack_dir / "stale.pid").write_text(json.dumps({"pid": stranger.pid, "port": 1}))
+    try:
+        assert down(tmp_path) == ["ours"]
+        ours.process.wait(timeout=10)
+        assert not _port_open(port)
+        assert stranger.poll() is None
+        assert list(stack_dir.glob("*.pid")) == []
+    finally:
+        stranger.kill()
+        stranger.wait()
