@@ -13,7 +13,8 @@ import json
 import sys
 import time
 from collections.abc import Mapping
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -24,8 +25,11 @@ from flask.testing import FlaskClient
 
 import shared.handlers.coordinate
 import shared.handlers.run_step
+from shared.adapters.clock import FixedClock
 from shared.domain.errors import BadRequest
 from shared.domain.messages import StepEvent, StepRequest, attributes, encode
+from shared.domain.models import StepRun
+from shared.domain.states import StepStatus
 from shared.handlers.run_requests import parse_run_request
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,13 +71,38 @@ def dead_letters(monkeypatch: pytest.MonkeyPatch) -> RecordingDeadLetters:
     return recorder
 
 
+T0 = datetime(2026, 3, 10, 12, tzinfo=UTC)
+REQUEST = StepRequest("run-1", "acme", "extract", 2)
+
+
+class FakeStore:
+    """Only what the step runner reads after run_step dropped a message."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, StepRun] = {}
+
+    def get_steps(self, run_id: str) -> dict[str, StepRun]:
+        return self.steps
+
+
+@dataclass
+class FakeServices:
+    store: FakeStore = field(default_factory=FakeStore)
+    clock: FixedClock = field(default_factory=lambda: FixedClock(T0))
+
+
+@pytest.fixture
+def services() -> FakeServices:
+    return FakeServices()
+
+
 @pytest.fixture
 def step_runner(
-    monkeypatch: pytest.MonkeyPatch, dead_letters: RecordingDeadLetters
+    monkeypatch: pytest.MonkeyPatch, dead_letters: RecordingDeadLetters, services: FakeServices
 ) -> tuple[FlaskClient, list[Any]]:
     client, module = _load("step_runner", "step_runner")
     monkeypatch.setattr(module, "dead_letters", lambda: dead_letters)
-    monkeypatch.setattr(module, "_services", lambda: "services")
+    monkeypatch.setattr(module, "_services", lambda: services)
     calls: list[Any] = []
     monkeypatch.setattr(
         shared.handlers.run_step, "run_step", lambda services, msg: calls.append((services, msg))
@@ -81,16 +110,34 @@ def step_runner(
     return client, calls
 
 
-REQUEST = StepRequest("run-1", "acme", "extract", 2)
-
-
 def test_a_step_request_reaches_the_handler_decoded(
     step_runner: tuple[FlaskClient, list[Any]], dead_letters: RecordingDeadLetters
 ) -> None:
     client, calls = step_runner
     assert _push(client, "step-requests", encode(REQUEST), attributes(REQUEST)) == 200
-    assert calls == [("services", REQUEST)]
+    assert [message for _, message in calls] == [REQUEST]
     assert dead_letters.parked == []
+
+
+@pytest.mark.parametrize(
+    ("step", "status"),
+    [
+        # Another runner holds attempt 2's live lease (it may have died): redeliver.
+        (StepRun("run-1", "extract", StepStatus.RUNNING, 2, T0 + timedelta(seconds=1)), 500),
+        # Its lease expired: run_step would have reclaimed it; a drop here is final.
+        (StepRun("run-1", "extract", StepStatus.RUNNING, 2, T0 - timedelta(seconds=1)), 200),
+        # Attempt 2 already reported (lease given up) or the step finished: acknowledge.
+        (StepRun("run-1", "extract", StepStatus.RUNNING, 2, None), 200),
+        (StepRun("run-1", "extract", StepStatus.SUCCEEDED, 2, None), 200),
+        (StepRun("run-1", "extract", StepStatus.RUNNING, 3, T0 + timedelta(seconds=1)), 200),
+    ],
+)
+def test_a_dropped_request_is_redelivered_only_while_a_live_lease_holds_it(
+    step_runner: tuple[FlaskClient, list[Any]], services: FakeServices, step: StepRun, status: int
+) -> None:
+    client, _ = step_runner
+    services.store.steps = {"extract": step}
+    assert _push(client, "step-requests", encode(REQUEST), attributes(REQUEST)) == status
 
 
 @pytest.mark.parametrize(
