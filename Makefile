@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PIPELINES_HOME ?= $(CURDIR)/.pipelines
 
-.PHONY: install run test lint typecheck validate unit clean up down
+.PHONY: install run test lint typecheck validate unit clean up down package
 
 install: $(STAMP)
 
@@ -48,5 +48,9 @@ up: install
 down:
 	$(BIN)/python -m shared.stack down
 
+# One deployable zip per function source under dist/functions/ (terraform uploads them).
+package: install
+	$(BIN)/python -m shared.package
+
 clean:
-	rm -rf $(VENV) .pipelines .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pipelines .pytest_cache .mypy_cache .ruff_cache dist
