@@ -31,7 +31,7 @@ from shared.emulators import (
     start_firestore,
     start_process,
     start_pubsub,
-    stop_group,
+    stop_groups,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -252,17 +252,19 @@ def _create_topics_and_subscriptions(stack: Stack) -> None:
 
 def down(home: Path) -> list[str]:
     """Stop every process ``up`` recorded under ``home``; returns their names."""
-    stopped = []
-    for pid_file in sorted(_stack_dir(home).glob("*.pid")):
+    stopped: dict[str, int] = {}
+    pid_files = sorted(_stack_dir(home).glob("*.pid"))
+    for pid_file in pid_files:
         record = json.loads(pid_file.read_text())
         pid = int(record["pid"])
         if _runs(pid, int(record["port"])):
-            stop_group(pid)
-            stopped.append(pid_file.stem)
+            stopped[pid_file.stem] = pid
+    stop_groups(list(stopped.values()))
+    for pid_file in pid_files:
         pid_file.unlink()
     stack_json = _stack_dir(home) / "stack.json"
     stack_json.unlink(missing_ok=True)
-    return stopped
+    return list(stopped)
 
 
 def _runs(pid: int, port: int) -> bool:

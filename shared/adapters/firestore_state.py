@@ -70,13 +70,10 @@ class FirestoreStateStore:
     """The StateStore port on Firestore (see the module docstring)."""
 
     def __init__(self, client: firestore.Client, *, clock: Clock | None = None) -> None:
-        self._db = client
+        self._db = client  # the caller's: thread-safe, shared, closed by whoever made it
         # release_concurrent has no time argument in the port; released_at comes from here.
         self._clock: Clock = clock or SystemClock()
         self._random = random.Random()  # noqa: S311 - spreads slot probes, not crypto
-
-    def close(self) -> None:
-        self._db.close()  # type: ignore[no-untyped-call]
 
     # -- helpers -------------------------------------------------------------------
 
