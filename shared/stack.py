@@ -14,9 +14,12 @@ those groups (after checking that the pid still runs that command line).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -120,6 +123,7 @@ def up(
     *,
     firestore: Emulator | None = None,
     pubsub: Emulator | None = None,
+    configs_dir: Path | None = None,
 ) -> Stack:
     """Start everything (see the module docstring); stops what it started on failure.
 
@@ -153,12 +157,12 @@ def up(
             "PUBSUB_EMULATOR_HOST": pubsub.host_port,
             "BIGQUERY_EMULATOR_URL": f"http://127.0.0.1:{bq_port}",
         }
-        function_env = {**env, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-        framework = str(Path(sys.executable).parent / "functions-framework")
+        if configs_dir is not None:
+            env["PIPELINES_CONFIGS_DIR"] = str(configs_dir)
         ports = {spec.name: free_port() for spec in FUNCTIONS}
         started += _parallel(
             [
-                _function_starter(home, spec, framework, ports[spec.name], function_env)
+                functools.partial(_start_function, home, spec, ports[spec.name], env)
                 for spec in FUNCTIONS
             ]
         )
@@ -197,11 +201,9 @@ def _parallel(starters: list[Callable[[], Emulator]]) -> list[Emulator]:
     return done
 
 
-def _function_starter(
-    home: Path, spec: FunctionSpec, framework: str, port: int, env: dict[str, str]
-) -> Callable[[], Emulator]:
+def _start_function(home: Path, spec: FunctionSpec, port: int, env: dict[str, str]) -> Emulator:
     argv = [
-        framework,
+        str(Path(sys.executable).parent / "functions-framework"),
         "--target",
         spec.target,
         "--source",
@@ -211,8 +213,25 @@ def _function_starter(
         "--host",
         "127.0.0.1",
     ]
+    function_env = {**env, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
     # A cloud_event function answers GET with 405 (not 200): readiness is "answers HTTP".
-    return lambda: _start(home, spec.name, argv, port, env)
+    return _start(home, spec.name, argv, port, function_env)
+
+
+def kill_function(stack: Stack, name: str) -> None:
+    """SIGKILL one function's process group at once, as a crashed instance would die."""
+    record = json.loads((_stack_dir(stack.home) / f"{name}.pid").read_text())
+    pid = int(record["pid"])
+    if _runs(pid, int(record["port"])):
+        os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)  # reap it: a zombie would still look alive to `down`
+
+
+def restart_function(stack: Stack, name: str) -> None:
+    """Start a (killed) function again on its port, like a new instance."""
+    [spec] = [s for s in FUNCTIONS if s.name == name]
+    _start_function(stack.home, spec, stack.ports[name], stack.env)
 
 
 def _create_topics_and_subscriptions(stack: Stack) -> None:

@@ -24,10 +24,12 @@ from shared.domain.messages import StepEvent, StepRequest
 from shared.domain.quota import SubscriptionStatus
 from shared.domain.saas_subscriptions import PLANS_COLUMNS, PLANS_TABLE
 from shared.domain.sql import table_ref
+from shared.domain.states import StepStatus
 from shared.handlers.onboarding import create_org
 from shared.handlers.services import Services
 from shared.settings import Settings
-from shared.stack import Stack
+from shared.stack import Stack, kill_function, restart_function
+from tests.support.emulators import FAST_LEASE_PIPELINE
 
 pytestmark = pytest.mark.slow
 
@@ -68,10 +70,10 @@ def _http(
         return exc.code, json.loads(exc.read())
 
 
-def _start_run(stack: Stack, slug: str, api_key: str) -> str:
+def _start_run(stack: Stack, slug: str, api_key: str, pipeline: str = PIPELINE) -> str:
     status, body = _http(
         "POST",
-        f"{stack.api_url}/api/v1/pipelines/run/{slug}/{PIPELINE}",
+        f"{stack.api_url}/api/v1/pipelines/run/{slug}/{pipeline}",
         api_key,
         {"start_date": OCTOBER[0], "end_date": OCTOBER[1]},
     )
@@ -152,3 +154,28 @@ def test_duplicate_publishes_of_every_message_change_nothing(
     assert again == first
     assert _focus(services, slug) == rows
     assert services.store.list_transitions(slug, run_id) == history
+
+
+def test_a_step_runner_killed_mid_step_is_replaced_and_the_run_completes_once(
+    function_stack: Stack, services: Services
+) -> None:
+    slug = "topo_crash"
+    api_key = _org(services, slug)
+    run_id = _start_run(function_stack, slug, api_key, FAST_LEASE_PIPELINE)
+    deadline = time.monotonic() + 60
+    while services.store.get_steps(run_id)["calculate_daily_costs"].status != StepStatus.RUNNING:
+        assert time.monotonic() < deadline, "the first step never started"
+        time.sleep(0.02)
+
+    kill_function(function_stack, "step_runner")  # the instance dies mid-step
+    restart_function(function_stack, "step_runner")  # a new instance comes up
+
+    # Redeliveries of the dead runner's message are refused (and redelivered) while its
+    # lease is live; once it expires (timeout 10 s + 30 s grace), one reclaims the attempt.
+    final = _wait(function_stack, slug, api_key, run_id, timeout=180)
+    assert final["status"] == "completed", final
+    steps = {s["step_id"]: s for s in final["steps"]}
+    rows = _focus(services, slug)
+    assert len(rows) == steps["convert_to_focus"]["rows_written"] > 300
+    assert len({(r[0], r[1]) for r in rows}) == len(rows)  # no duplicate rows
+    assert {r[3] for r in rows} == {run_id}

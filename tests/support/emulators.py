@@ -8,13 +8,15 @@ it (CI must never pass by skipping); elsewhere those tests are skipped with the 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from shared.emulators import Emulator, EmulatorError, start_firestore, start_pubsub, wipe_firestore
-from shared.stack import Stack, down, up
+from shared.stack import REPO, Stack, down, up
 
 EMULATOR_PROJECT = "pipelines-test"
 STACK_PROJECT = "pipelines-stack-test"  # the function topology's own project on the emulators
@@ -76,8 +78,15 @@ def function_stack(
     """The `make up` topology (bqemulator + one functions-framework process per
     function) on the session's emulators, started once per session."""
     home = tmp_path_factory.mktemp("stack")
+    configs = _configs_with_fast_lease(home)
     try:
-        stack = up(home, STACK_PROJECT, firestore=firestore_emulator, pubsub=pubsub_emulator)
+        stack = up(
+            home,
+            STACK_PROJECT,
+            firestore=firestore_emulator,
+            pubsub=pubsub_emulator,
+            configs_dir=configs,
+        )
     except EmulatorError as exc:
         unavailable(str(exc))
         raise AssertionError("unreachable") from exc
@@ -85,3 +94,20 @@ def function_stack(
         yield stack
     finally:
         down(home)
+
+
+FAST_LEASE_PIPELINE = "subscription/costs/subscription_cost_fast_lease"
+
+
+def _configs_with_fast_lease(home: Path) -> Path:
+    """The repo's configs plus a copy of the subscription pipeline with short step
+    timeouts: a killed runner's lease (timeout + grace) then expires within the test."""
+    configs = home / "configs"
+    shutil.copytree(REPO / "configs", configs)
+    source = configs / "subscription" / "costs" / "subscription_cost.yml"
+    body = yaml.safe_load(source.read_text())
+    body["pipeline_id"] = "subscription_cost_fast_lease"
+    for step in body["steps"]:
+        step["timeout_seconds"] = 10
+    (source.parent / "subscription_cost_fast_lease.yml").write_text(yaml.safe_dump(body))
+    return configs
