@@ -27,11 +27,12 @@ can be refused on "concurrent" although it would have fit. That errs on the safe
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
@@ -61,6 +62,8 @@ T = TypeVar("T")
 Doc = dict[str, Any]
 
 _KINDS = ("concurrent", "daily", "monthly")  # the order decide() checks them in
+# A reservation in progress this long is presumed abandoned (its caller died) and taken over.
+TAKEOVER_AFTER = timedelta(seconds=30)
 _HELD = "held"
 _RESERVING = "reserving"
 _sequence = itertools.count()  # tie-break for history entries with equal times
@@ -130,14 +133,11 @@ class FirestoreStateStore:
     ) -> QuotaDecision:
         now = _utc(now)
         record = self._quota(org_slug).collection("reservations").document(run_id)
-        try:
-            record.create({"state": _RESERVING, "created_at": now})
-            resumed = False
-        except gexc.AlreadyExists:
-            snap = record.get()
-            if snap.exists and (snap.to_dict() or {}).get("state") == _HELD:
-                return QuotaDecision(True)  # idempotent: a redelivered request takes nothing
-            resumed = True  # an earlier call for this run stopped half-way: finish its work
+        lock = self._lock_reservation(record, now)
+        if lock is None:
+            return QuotaDecision(True)  # idempotent: a redelivered request takes nothing
+        locked_at, resumed = lock
+        mine = self._db.write_option(last_update_time=locked_at)
 
         taken: dict[str, tuple[Any, str]] = {}
         for kind in _KINDS:
@@ -152,23 +152,57 @@ class FirestoreStateStore:
                         later_slots = self._slots(org_slug, later, now)
                         if (left := self._own_slot(later_slots, run_id)) is not None:
                             later_slots.document(left).delete()
-                record.delete()
-                used = _count(slots)
-                return QuotaDecision(False, kind, getattr(limits, kind), used)
+                with contextlib.suppress(gexc.FailedPrecondition, gexc.NotFound):
+                    record.delete(option=mine)
+                return QuotaDecision(False, kind, getattr(limits, kind), _count(slots))
             taken[kind] = (slots, slot_id)
 
-        record.set(
-            {
-                "state": _HELD,
-                "created_at": now,
-                "day": day_bucket(now),
-                "month": month_bucket(now),
-                "concurrent_slot": taken["concurrent"][1],
-                "concurrent_active": True,
-                "released_at": None,
-            }
-        )
+        held = {
+            "state": _HELD,
+            "day": day_bucket(now),
+            "month": month_bucket(now),
+            "concurrent_slot": taken["concurrent"][1],
+            "concurrent_active": True,
+            "released_at": None,
+        }
+        try:
+            record.update(held, option=mine)
+        except (gexc.FailedPrecondition, gexc.NotFound):
+            # We stalled past TAKEOVER_AFTER and another call took over; it finds and
+            # keeps the slots we took (they carry the run id). Its outcome is ours.
+            return self.reserve_quota(org_slug, run_id, limits, now)
         return QuotaDecision(True)
+
+    def _lock_reservation(self, record: Any, now: datetime) -> tuple[datetime, bool] | None:
+        """Make this call the only one reserving for the run.
+
+        Returns (the record's update time, resumed) once this call holds the record, or
+        None if the run already holds its reservation. Concurrent calls for one run
+        (duplicate deliveries) wait for the holder; a holder silent for TAKEOVER_AFTER
+        is presumed dead and taken over (``resumed``: reuse the slots it took).
+        """
+        while True:
+            try:
+                result = record.create({"state": _RESERVING, "created_at": now})
+                return result.update_time, False
+            except gexc.AlreadyExists:
+                pass
+            snap = record.get()
+            if not snap.exists:
+                continue  # the holder was refused and cleaned up: try afresh
+            if (snap.to_dict() or {}).get("state") == _HELD:
+                return None
+            if datetime.now(UTC) - snap.update_time < TAKEOVER_AFTER:
+                time.sleep(0.05)
+                continue
+            try:
+                result = record.update(
+                    {"taken_over_at": now},
+                    option=self._db.write_option(last_update_time=snap.update_time),
+                )
+            except (gexc.FailedPrecondition, gexc.NotFound):
+                continue  # someone else took over first (or it finished)
+            return result.update_time, True
 
     def _own_slot(self, slots: Any, run_id: str) -> str | None:
         query = slots.where(filter=FieldFilter("run_id", "==", run_id)).limit(1)

@@ -15,12 +15,13 @@ from datetime import date
 from typing import Any
 
 import pytest
+from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient
 
-from shared.adapters.pubsub_bus import PubSubBus
+from shared.adapters.pubsub_bus import PubSubBus, topic_path
 from shared.cloud_runtime import build_cloud_services
 from shared.demo_data import sample_subscription_plans
 from shared.domain.focus import COST_TABLE
-from shared.domain.messages import StepEvent, StepRequest
+from shared.domain.messages import StepEvent, StepRequest, Topic
 from shared.domain.quota import SubscriptionStatus
 from shared.domain.saas_subscriptions import PLANS_COLUMNS, PLANS_TABLE
 from shared.domain.sql import table_ref
@@ -179,3 +180,61 @@ def test_a_step_runner_killed_mid_step_is_replaced_and_the_run_completes_once(
     assert len(rows) == steps["convert_to_focus"]["rows_written"] > 300
     assert len({(r[0], r[1]) for r in rows}) == len(rows)  # no duplicate rows
     assert {r[3] for r in rows} == {run_id}
+
+
+def test_a_run_request_published_twice_on_pubsub_runs_once(
+    function_stack: Stack, services: Services
+) -> None:
+    slug = "topo_pubsub"
+    api_key = _org(services, slug)
+    run_id = "pubsub-request-0001"
+    body = json.dumps(
+        {
+            "org_slug": slug,
+            "pipeline": PIPELINE,
+            "run_id": run_id,
+            "start_date": OCTOBER[0],
+            "end_date": OCTOBER[1],
+        }
+    ).encode()
+    publisher = PublisherClient()
+    topic = topic_path(function_stack.project, Topic.RUN_REQUESTS)
+    for _ in range(2):  # another service retrying its publish
+        publisher.publish(topic, body).result(timeout=30)
+
+    deadline = time.monotonic() + 60
+    while services.store.get_run(slug, run_id) is None:
+        assert time.monotonic() < deadline, "the run request was not dispatched"
+        time.sleep(0.2)
+    final = _wait(function_stack, slug, api_key, run_id)
+
+    assert final["status"] == "completed", final
+    assert final["trigger"] == "pubsub"
+    assert [r.run_id for r in services.store.list_runs(slug)] == [run_id]
+    assert services.store.quota_usage(slug, services.clock.now()).daily == 1
+
+
+def test_a_poison_message_is_parked_on_the_dead_letter_topic(function_stack: Stack) -> None:
+    publisher = PublisherClient()
+    topic = topic_path(function_stack.project, Topic.STEP_REQUESTS)
+    message_id = publisher.publish(topic, b"{not json", run_id="poison").result(timeout=30)
+
+    subscriber = SubscriberClient()
+    subscription = f"projects/{function_stack.project}/subscriptions/step-requests-dead-letter"
+    parked: dict[str, str] = {}
+    deadline = time.monotonic() + 30
+    try:
+        while not parked and time.monotonic() < deadline:
+            response = subscriber.pull(subscription=subscription, max_messages=10, timeout=5)
+            for received in response.received_messages:
+                attrs = dict(received.message.attributes)
+                if attrs.get("source_message_id") == message_id:
+                    parked = attrs
+                    assert received.message.data == b"{not json"
+                subscriber.acknowledge(subscription=subscription, ack_ids=[received.ack_id])
+    finally:
+        subscriber.close()
+    assert parked, "the poison message never reached the dead-letter topic"
+    assert parked["run_id"] == "poison"
+    assert parked["source_topic"] == "step-requests"
+    assert "BadRequest" in parked["error"]
