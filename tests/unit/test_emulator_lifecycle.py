@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.emulators import EmulatorError, free_port, start_process
+from shared.emulators import EmulatorError, free_port, start_firestore, start_process
 from shared.stack import down
+from tests.support.emulators import unavailable
 
 # A "wrapper" that starts a child HTTP server on the port and then just waits, like gcloud.
 WRAPPER = """
@@ -91,3 +92,20 @@ def test_down_stops_what_up_recorded_and_nothing_else(tmp_path: Path) -> None:
     finally:
         stranger.kill()
         stranger.wait()
+
+
+def test_a_missing_gcloud_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("shared.emulators.shutil.which", lambda _name: None)
+    with pytest.raises(EmulatorError, match="gcloud is not on the PATH"):
+        start_firestore(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)]
+)
+def test_an_unavailable_emulator_fails_under_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, ci: str, outcome: type[BaseException]
+) -> None:
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="no java"):
+        unavailable("no java")
