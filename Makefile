@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PIPELINES_HOME ?= $(CURDIR)/.pipelines
 
-.PHONY: install run test lint typecheck validate unit clean
+.PHONY: install run test lint typecheck validate unit clean up down package
 
 install: $(STAMP)
 
@@ -41,5 +41,16 @@ unit: install
 test: install validate lint typecheck
 	$(BIN)/pytest
 
+# The function topology on the emulators (shared/stack.py); `make down` stops exactly it.
+up: install
+	$(BIN)/python -m shared.stack up
+
+down:
+	$(BIN)/python -m shared.stack down
+
+# One deployable zip per function source under dist/functions/ (terraform uploads them).
+package: install
+	$(BIN)/python -m shared.package
+
 clean:
-	rm -rf $(VENV) .pipelines .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pipelines .pytest_cache .mypy_cache .ruff_cache dist

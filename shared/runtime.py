@@ -111,7 +111,9 @@ def build_services() -> Services:
     global _embedded
     settings = Settings.from_env()
     if settings.runtime != "embedded":
-        raise ValueError(f"PIPELINES_RUNTIME={settings.runtime!r} is not supported; use 'embedded'")
+        from shared.cloud_runtime import build_cloud_services  # emulators | gcp
+
+        return build_cloud_services(settings)
     with _embedded_lock:
         if _embedded is None:
             _embedded = EmbeddedRuntime(settings)

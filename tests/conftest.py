@@ -7,7 +7,7 @@ from google.cloud import bigquery
 
 from shared.adapters.bigquery_warehouse import BigQueryWarehouse
 
-pytest_plugins = ["tests.warehouse_fixtures"]
+pytest_plugins = ["tests.warehouse_fixtures", "tests.support.emulators"]
 
 
 @pytest.fixture(scope="session")

@@ -10,23 +10,31 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from google.cloud import firestore
 
+from shared.adapters.firestore_credentials import FirestoreCredentialStore
 from shared.adapters.sqlite_credentials import SqliteCredentialStore
 from shared.adapters.sqlite_state import SqliteStateStore
 from shared.domain.errors import BadRequest
 from shared.ports import CredentialStore
+from tests.support.emulators import EMULATOR_PROJECT
 
 StoreFactory = Callable[[Path], CredentialStore]
 
 STORE_FACTORIES: dict[str, StoreFactory] = {
     "sqlite": lambda tmp: SqliteCredentialStore(tmp / "state.db"),
+    "firestore": lambda tmp: FirestoreCredentialStore(firestore.Client(project=EMULATOR_PROJECT)),
 }
+# Fixtures an adapter needs before its factory runs (started only if that adapter is used).
+FACTORY_FIXTURES: dict[str, str] = {"firestore": "clean_firestore"}
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=sorted(STORE_FACTORIES))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CredentialStore]:
+    if request.param in FACTORY_FIXTURES:
+        request.getfixturevalue(FACTORY_FIXTURES[request.param])
     instance = STORE_FACTORIES[request.param](tmp_path)
     yield instance
     close = getattr(instance, "close", None)

@@ -53,6 +53,22 @@ def test_threads_never_exceed_a_limit(
     assert store.quota_usage("acme", T0) == QuotaUsage(daily=7, monthly=7, concurrent=7)
 
 
+def test_concurrent_reservations_for_one_run_take_one_slot(store: StateStore) -> None:
+    """Duplicate deliveries of one run request, at once: one reservation, all admitted."""
+    limits = QuotaLimits(daily=100, monthly=100, concurrent=5)
+    start = threading.Barrier(10)
+
+    def reserve(_: int) -> bool:
+        start.wait(timeout=30)
+        return store.reserve_quota("acme", "the-run", limits, T0).admitted
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        assert all(pool.map(reserve, range(10)))
+    assert store.quota_usage("acme", T0) == QuotaUsage(daily=1, monthly=1, concurrent=1)
+    assert store.release_concurrent("acme", "the-run")
+    assert store.quota_usage("acme", T0).concurrent == 0
+
+
 # -- several processes on one SQLite file (the embedded runtime may run a CLI beside
 # -- a server); SQLite-specific, so not part of the adapter-generic contract.
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,14 +16,29 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared.adapters.kms_secrets import KmsSecretBox
 from shared.adapters.local_secrets import LocalKeySecretBox
 from shared.domain.errors import PipelineError
 from shared.ports import SecretBox
+from tests.support.loopback_kms import LoopbackKms
 
-BoxFactory = Callable[[Path], SecretBox]
+BoxFactory = Callable[[Path, pytest.FixtureRequest], SecretBox]
+
+KMS_KEY = "projects/test/locations/global/keyRings/pipelines/cryptoKeys/credentials"
+
+
+@pytest.fixture(scope="module")
+def loopback_kms() -> Iterator[LoopbackKms]:
+    server = LoopbackKms([KMS_KEY])
+    yield server
+    server.stop()
+
 
 BOX_FACTORIES: dict[str, BoxFactory] = {
-    "local": lambda tmp: LocalKeySecretBox(tmp / "keys" / "secret.key"),
+    "local": lambda tmp, _request: LocalKeySecretBox(tmp / "keys" / "secret.key"),
+    "kms": lambda _tmp, request: KmsSecretBox(
+        KMS_KEY, request.getfixturevalue("loopback_kms").client()
+    ),
 }
 
 SECRET = b'{"api_key": "sk-live-0123456789abcdef"}'
@@ -32,7 +47,7 @@ ACME_AWS = b"org=acme;provider=aws"
 
 @pytest.fixture(params=sorted(BOX_FACTORIES))
 def box(request: pytest.FixtureRequest, tmp_path: Path) -> SecretBox:
-    return BOX_FACTORIES[request.param](tmp_path)
+    return BOX_FACTORIES[request.param](tmp_path, request)
 
 
 def test_round_trip(box: SecretBox) -> None:
@@ -123,3 +138,25 @@ def test_racing_first_uses_agree_on_one_key(tmp_path: Path) -> None:
 
     reader = LocalKeySecretBox(key_file)
     assert all(reader.decrypt(s, associated_data=ACME_AWS) == SECRET for s in sealed)
+
+
+# -- KmsSecretBox against the loopback KMS ----------------------------------------------
+
+
+def test_kms_ciphertext_of_another_key_is_refused() -> None:
+    other_key = KMS_KEY.replace("credentials", "other")
+    server = LoopbackKms([KMS_KEY, other_key])
+    try:
+        sealed = KmsSecretBox(KMS_KEY, server.client()).encrypt(SECRET, associated_data=ACME_AWS)
+        with pytest.raises(PipelineError) as caught:
+            KmsSecretBox(other_key, server.client()).decrypt(sealed, associated_data=ACME_AWS)
+        assert "sk-live" not in str(caught.value)
+    finally:
+        server.stop()
+
+
+def test_kms_unknown_key_is_a_clear_error(loopback_kms: LoopbackKms) -> None:
+    box = KmsSecretBox(KMS_KEY.replace("credentials", "missing"), loopback_kms.client())
+    with pytest.raises(PipelineError, match="check the key name") as caught:
+        box.encrypt(SECRET, associated_data=ACME_AWS)
+    assert "sk-live" not in str(caught.value)

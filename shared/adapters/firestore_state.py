@@ -1,0 +1,732 @@
+"""StateStore on Cloud Firestore (Native mode), through the official client.
+
+Layout (every document small, every transaction on one run's or one step's documents):
+
+- ``orgs/{org}``
+- ``runs/{run_id}``: the run, with ``org_slug`` (scoped reads check it) and
+  ``step_ids`` (the pipeline's step order)
+- ``runs/{run_id}/steps/{step_id}``: one step; claim/finish are small transactions on it
+- ``runs/{run_id}/transitions/{auto}``, ``runs/{run_id}/logs/{auto}``: history, listed in
+  (``at``, commit time, client sequence) order
+- ``quota/{org}/reservations/{run_id}``: which slots a run holds (idempotency record)
+- ``quota/{org}/concurrent/{i}``, ``quota/{org}/day-{YYYY-MM-DD}/{i}``,
+  ``quota/{org}/month-{YYYY-MM}/{i}``: one "slot" document per admitted run, i < limit
+
+Why slots: a check-and-increment transaction on one counter document serialises every
+dispatch of an org and, under contention, stalls the emulator and hits Firestore's
+~1 write/s/document limit. ``document.create()`` on slot ``i`` succeeds for exactly one
+writer (AlreadyExists for the rest), so N concurrent reservers get at most ``limit``
+slots without any shared hot document. Daily and monthly quotas "reset" by themselves:
+a new day is a new, empty collection. A refusal gives back what the call took.
+
+A side effect to know about: a request refused on its daily or monthly limit holds a
+concurrent slot for a few milliseconds before giving it back, so a simultaneous request
+can be refused on "concurrent" although it would have fit. That errs on the safe side
+(never more than the limit is admitted).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from shared.adapters.clock import SystemClock
+from shared.domain.errors import Conflict, NotFound
+from shared.domain.models import LogEntry, Org, Run, StepRun, Transition
+from shared.domain.quota import (
+    QuotaDecision,
+    QuotaLimits,
+    QuotaUsage,
+    SubscriptionStatus,
+    day_bucket,
+    month_bucket,
+)
+from shared.domain.states import (
+    RunStatus,
+    StepStatus,
+    check_run_transition,
+    check_step_transition,
+)
+from shared.ports import Clock
+
+T = TypeVar("T")
+Doc = dict[str, Any]
+
+_KINDS = ("concurrent", "daily", "monthly")  # the order decide() checks them in
+# A reservation in progress this long is presumed abandoned (its caller died) and taken over.
+TAKEOVER_AFTER = timedelta(seconds=30)
+_HELD = "held"
+_RESERVING = "reserving"
+_sequence = itertools.count()  # tie-break for history entries with equal times
+
+
+class FirestoreStateStore:
+    """The StateStore port on Firestore (see the module docstring)."""
+
+    def __init__(self, client: firestore.Client, *, clock: Clock | None = None) -> None:
+        self._db = client  # the caller's: thread-safe, shared, closed by whoever made it
+        # release_concurrent has no time argument in the port; released_at comes from here.
+        self._clock: Clock = clock or SystemClock()
+        self._random = random.Random()  # noqa: S311 - spreads slot probes, not crypto
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _transact(self, body: Callable[[Any], T]) -> T:
+        """Run ``body(transaction)`` in a Firestore transaction (retried on contention)."""
+        return firestore.transactional(body)(self._db.transaction())  # type: ignore[no-any-return]
+
+    def _run_ref(self, run_id: str) -> Any:
+        return self._db.collection("runs").document(run_id)
+
+    def _step_ref(self, run_id: str, step_id: str) -> Any:
+        return self._run_ref(run_id).collection("steps").document(step_id)
+
+    def _quota(self, org_slug: str) -> Any:
+        return self._db.collection("quota").document(org_slug)
+
+    def _slots(self, org_slug: str, kind: str, now: datetime) -> Any:
+        quota = self._quota(org_slug)
+        if kind == "daily":
+            return quota.collection(f"day-{day_bucket(now)}")
+        if kind == "monthly":
+            return quota.collection(f"month-{month_bucket(now)}")
+        return quota.collection("concurrent")
+
+    def _owned_run(self, org_slug: str, run_id: str) -> Doc | None:
+        snap = self._run_ref(run_id).get()
+        data = snap.to_dict() if snap.exists else None
+        return data if data is not None and data.get("org_slug") == org_slug else None
+
+    # -- organisations ---------------------------------------------------------------
+
+    def create_org(self, org: Org) -> None:
+        try:
+            self._db.collection("orgs").document(org.org_slug).create(_org_doc(org))
+        except gexc.AlreadyExists:
+            raise Conflict(f"org {org.org_slug} already exists", org=org.org_slug) from None
+
+    def get_org(self, org_slug: str) -> Org | None:
+        snap = self._db.collection("orgs").document(org_slug).get()
+        return _org(snap.to_dict()) if snap.exists else None
+
+    def update_org(self, org: Org) -> None:
+        """Raises NotFound if the org does not exist."""
+        ref = self._db.collection("orgs").document(org.org_slug)
+        try:
+            ref.update(_org_doc(org))  # update() requires the document to exist
+        except gexc.NotFound:
+            raise NotFound(f"org {org.org_slug} not found", org=org.org_slug) from None
+
+    # -- quota -----------------------------------------------------------------------
+
+    def reserve_quota(
+        self, org_slug: str, run_id: str, limits: QuotaLimits, now: datetime
+    ) -> QuotaDecision:
+        now = _utc(now)
+        record = self._quota(org_slug).collection("reservations").document(run_id)
+        lock = self._lock_reservation(record, now)
+        if lock is None:
+            return QuotaDecision(True)  # idempotent: a redelivered request takes nothing
+        locked_at, resumed = lock
+        mine = self._db.write_option(last_update_time=locked_at)
+
+        taken: dict[str, tuple[Any, str]] = {}
+        for kind in _KINDS:
+            slots = self._slots(org_slug, kind, now)
+            own = self._own_slot(slots, run_id) if resumed else None
+            slot_id = own or self._take_slot(slots, run_id, getattr(limits, kind), now)
+            if slot_id is None:
+                for held_slots, held_id in taken.values():
+                    held_slots.document(held_id).delete()
+                if resumed:  # slots an interrupted earlier call took for the later kinds
+                    for later in _KINDS[_KINDS.index(kind) + 1 :]:
+                        later_slots = self._slots(org_slug, later, now)
+                        if (left := self._own_slot(later_slots, run_id)) is not None:
+                            later_slots.document(left).delete()
+                with contextlib.suppress(gexc.FailedPrecondition, gexc.NotFound):
+                    record.delete(option=mine)
+                return QuotaDecision(False, kind, getattr(limits, kind), _count(slots))
+            taken[kind] = (slots, slot_id)
+
+        held = {
+            "state": _HELD,
+            "day": day_bucket(now),
+            "month": month_bucket(now),
+            "concurrent_slot": taken["concurrent"][1],
+            "concurrent_active": True,
+            "released_at": None,
+        }
+        try:
+            record.update(held, option=mine)
+        except (gexc.FailedPrecondition, gexc.NotFound):
+            # We stalled past TAKEOVER_AFTER and another call took over; it finds and
+            # keeps the slots we took (they carry the run id). Its outcome is ours.
+            return self.reserve_quota(org_slug, run_id, limits, now)
+        return QuotaDecision(True)
+
+    def _lock_reservation(self, record: Any, now: datetime) -> tuple[datetime, bool] | None:
+        """Make this call the only one reserving for the run.
+
+        Returns (the record's update time, resumed) once this call holds the record, or
+        None if the run already holds its reservation. Concurrent calls for one run
+        (duplicate deliveries) wait for the holder; a holder silent for TAKEOVER_AFTER
+        is presumed dead and taken over (``resumed``: reuse the slots it took).
+        """
+        while True:
+            try:
+                result = record.create({"state": _RESERVING, "created_at": now})
+                return result.update_time, False
+            except gexc.AlreadyExists:
+                pass
+            snap = record.get()
+            if not snap.exists:
+                continue  # the holder was refused and cleaned up: try afresh
+            if (snap.to_dict() or {}).get("state") == _HELD:
+                return None
+            if datetime.now(UTC) - snap.update_time < TAKEOVER_AFTER:
+                time.sleep(0.05)
+                continue
+            try:
+                result = record.update(
+                    {"taken_over_at": now},
+                    option=self._db.write_option(last_update_time=snap.update_time),
+                )
+            except (gexc.FailedPrecondition, gexc.NotFound):
+                continue  # someone else took over first (or it finished)
+            return result.update_time, True
+
+    def _own_slot(self, slots: Any, run_id: str) -> str | None:
+        query = slots.where(filter=FieldFilter("run_id", "==", run_id)).limit(1)
+        for snap in query.stream():
+            return str(snap.id)
+        return None
+
+    def _take_slot(self, slots: Any, run_id: str, limit: int, now: datetime) -> str | None:
+        """Create one free slot document ``i < limit``; None if all are taken."""
+        if limit < 1 or _count(slots) >= limit:  # the count is a hint; create() decides
+            return None
+        start = self._random.randrange(limit)  # spread concurrent reservers over the slots
+        for offset in range(limit):
+            slot_id = str((start + offset) % limit)
+            try:
+                slots.document(slot_id).create({"run_id": run_id, "at": now})
+            except gexc.AlreadyExists:
+                continue
+            return slot_id
+        return None
+
+    def release_concurrent(self, org_slug: str, run_id: str) -> bool:
+        record = self._quota(org_slug).collection("reservations").document(run_id)
+        concurrent = self._quota(org_slug).collection("concurrent")
+        released_at = _utc(self._clock.now())
+
+        def body(txn: Any) -> bool:
+            snap = record.get(transaction=txn)
+            data = snap.to_dict() if snap.exists else None
+            if not data or data.get("state") != _HELD or not data.get("concurrent_active"):
+                return False
+            txn.update(record, {"concurrent_active": False, "released_at": released_at})
+            txn.delete(concurrent.document(data["concurrent_slot"]))
+            return True
+
+        return self._transact(body)
+
+    def quota_usage(self, org_slug: str, now: datetime) -> QuotaUsage:
+        now = _utc(now)
+        counts = {kind: _count(self._slots(org_slug, kind, now)) for kind in _KINDS}
+        return QuotaUsage(**counts)
+
+    # -- maintenance reads ----------------------------------------------------------
+
+    def list_orgs(self) -> list[Org]:
+        snaps = self._db.collection("orgs").order_by("__name__").stream()
+        return [_org(snap.to_dict()) for snap in snaps]
+
+    def active_reservations(self) -> list[tuple[str, str, datetime]]:
+        # A collection-group query over every org's reservations (one field filter).
+        query = self._db.collection_group("reservations").where(
+            filter=FieldFilter("concurrent_active", "==", True)
+        )
+        held = [
+            (snap.reference.parent.parent.id, snap.id, _dt((snap.to_dict() or {})["created_at"]))
+            for snap in query.stream()
+        ]
+        return sorted(held, key=lambda row: row[2])  # oldest first, as the sweeper expects
+
+    def purge_reservations(self, before_month: str) -> int:
+        query = self._db.collection_group("reservations").where(
+            filter=FieldFilter("month", "<", before_month)
+        )
+        purged = 0
+        for snap in query.stream():
+            data = snap.to_dict() or {}
+            if data.get("state") == _HELD and not data.get("concurrent_active"):
+                # Its day and month slots go too: a purged run counts toward nothing.
+                quota = snap.reference.parent.parent
+                for bucket in (f"day-{data['day']}", f"month-{data['month']}"):
+                    if (slot := self._own_slot(quota.collection(bucket), snap.id)) is not None:
+                        quota.collection(bucket).document(slot).delete()
+                snap.reference.delete()
+                purged += 1
+        return purged
+
+    # -- runs ------------------------------------------------------------------------
+
+    def create_run(self, run: Run, at: datetime) -> None:
+        """Raises Conflict if the run_id exists; statuses given on ``run`` are ignored."""
+        for key, step in run.steps.items():
+            if key != step.step_id:
+                raise ValueError(f"run.steps key {key!r} != step_id {step.step_id!r}")
+        ref = self._run_ref(run.run_id)
+        batch = self._db.batch()  # all or nothing: the create() precondition guards it
+        batch.create(ref, _run_doc(run))
+        for position, step_id in enumerate(run.steps):
+            batch.create(
+                ref.collection("steps").document(step_id), _new_step_doc(step_id, position)
+            )
+        _record(batch, ref, None, None, RunStatus.PENDING, "created", at)
+        try:
+            batch.commit()
+        except gexc.AlreadyExists:
+            raise Conflict(f"run {run.run_id} already exists", run_id=run.run_id) from None
+
+    def get_run(self, org_slug: str, run_id: str) -> Run | None:
+        data = self._owned_run(org_slug, run_id)
+        return None if data is None else self._with_steps([(run_id, data)])[0]
+
+    def list_runs(
+        self,
+        org_slug: str,
+        *,
+        provider: str | None = None,
+        status: RunStatus | None = None,
+        limit: int = 50,
+        before: datetime | None = None,
+        before_run_id: str | None = None,
+    ) -> list[Run]:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        query = self._db.collection("runs").where(filter=FieldFilter("org_slug", "==", org_slug))
+        if provider is not None:
+            query = query.where(filter=FieldFilter("provider", "==", provider))
+        if status is not None:
+            query = query.where(filter=FieldFilter("status", "==", RunStatus(status).value))
+        query = query.order_by("created_at", direction=firestore.Query.DESCENDING).order_by(
+            "__name__", direction=firestore.Query.DESCENDING
+        )
+        if before is not None and before_run_id is not None:
+            # Keyset cursor on (created_at, run id): runs sharing a created_at are not lost.
+            query = query.start_after(
+                {"created_at": _utc(before), "__name__": self._run_ref(before_run_id)}
+            )
+        elif before is not None:
+            query = query.where(filter=FieldFilter("created_at", "<", _utc(before)))
+        query = query.limit(limit)
+        return self._with_steps([(snap.id, snap.to_dict() or {}) for snap in query.stream()])
+
+    def _with_steps(self, rows: list[tuple[str, Doc]]) -> list[Run]:
+        """Runs with their steps, all step documents read in one batched get."""
+        runs = [_run(run_id, data) for run_id, data in rows]
+        refs = [
+            self._step_ref(run.run_id, step_id)
+            for run, (_, data) in zip(runs, rows, strict=True)
+            for step_id in data.get("step_ids", [])
+        ]
+        found: dict[tuple[str, str], StepRun] = {}
+        for snap in self._db.get_all(refs) if refs else []:
+            if snap.exists:
+                run_id = snap.reference.parent.parent.id
+                found[(run_id, snap.id)] = _step(run_id, snap.to_dict())
+        for run, (_, data) in zip(runs, rows, strict=True):
+            for step_id in data.get("step_ids", []):
+                run.steps[step_id] = found[(run.run_id, step_id)]
+        return runs
+
+    def transition_run(
+        self,
+        org_slug: str,
+        run_id: str,
+        target: RunStatus,
+        reason: str,
+        at: datetime,
+        *,
+        error: str | None = None,
+    ) -> bool:
+        """Also raises NotFound if the run is absent or another org's."""
+        target = RunStatus(target)
+        at = _utc(at)
+        ref = self._run_ref(run_id)
+
+        def body(txn: Any) -> bool:
+            snap = ref.get(transaction=txn)
+            data = snap.to_dict() if snap.exists else None
+            if data is None or data.get("org_slug") != org_slug:
+                raise NotFound(f"run {run_id} not found", run_id=run_id)
+            current = RunStatus(data["status"])
+            if current == target:
+                return False
+            check_run_transition(current, target)
+            changes: Doc = {"status": target.value}
+            if target == RunStatus.RUNNING and data.get("started_at") is None:
+                changes["started_at"] = at
+            if target.terminal:
+                changes["finished_at"] = at
+            if error is not None:
+                changes["error"] = error
+            txn.update(ref, changes)
+            _record(txn, ref, None, current, target, _with_error(reason, error), at)
+            return True
+
+        return self._transact(body)
+
+    # -- steps -----------------------------------------------------------------------
+
+    def _load_step(self, txn: Any, run_id: str, step_id: str) -> tuple[Any, Doc]:
+        ref = self._step_ref(run_id, step_id)
+        snap = ref.get(transaction=txn)
+        if not snap.exists:
+            raise NotFound(f"step {step_id} of run {run_id} not found", run_id=run_id, step=step_id)
+        return ref, snap.to_dict()
+
+    def claim_step_attempt(
+        self, run_id: str, step_id: str, attempt: int, lease_until: datetime, at: datetime
+    ) -> StepRun | None:
+        """Also raises NotFound for an unknown step, ValueError for ``attempt`` < 1."""
+        if attempt < 1:
+            raise ValueError("attempts are numbered from 1")
+        at, lease_until = _utc(at), _utc(lease_until)
+        run_ref = self._run_ref(run_id)
+
+        def body(txn: Any) -> StepRun | None:
+            ref, data = self._load_step(txn, run_id, step_id)
+            status = StepStatus(data["status"])
+            if status == StepStatus.PENDING:
+                check_step_transition(status, StepStatus.RUNNING)
+                reason = f"attempt {attempt} claimed"
+                _record(txn, run_ref, step_id, status, StepStatus.RUNNING, reason, at)
+            elif status != StepStatus.RUNNING or attempt < data["attempt"]:
+                return None  # terminal, or a superseded attempt
+            elif attempt == data["attempt"]:
+                lease = data.get("lease_until")
+                lease_live = lease is not None and _dt(lease) > at
+                if lease_live or data["outcome_attempt"] == attempt:
+                    return None  # someone is running it, or it already reported
+            # else: a later attempt (a retry) takes over from an earlier one
+            changes: Doc = {
+                "status": StepStatus.RUNNING.value,
+                "attempt": attempt,
+                "lease_until": lease_until,
+            }
+            if data.get("started_at") is None:
+                changes["started_at"] = at
+            txn.update(ref, changes)
+            return _step(run_id, {**data, **changes})
+
+        return self._transact(body)
+
+    def finish_step_attempt(
+        self,
+        run_id: str,
+        step_id: str,
+        attempt: int,
+        target: StepStatus | None,
+        at: datetime,
+        *,
+        error: str | None = None,
+        rows_written: int = 0,
+        metrics: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Also raises NotFound for an unknown step, IllegalTransition for a bad target."""
+        at = _utc(at)
+        run_ref = self._run_ref(run_id)
+
+        def body(txn: Any) -> bool:
+            ref, data = self._load_step(txn, run_id, step_id)
+            status = StepStatus(data["status"])
+            if (
+                status != StepStatus.RUNNING
+                or attempt != data["attempt"]
+                or data["outcome_attempt"] == attempt
+            ):
+                return False  # moved on, superseded/late, or already recorded
+            if target is None:
+                # Will be retried: stays running, but the lease is given up so the retry
+                # (attempt + 1) can claim at once.
+                txn.update(ref, {"error": error, "lease_until": None, "outcome_attempt": attempt})
+                return True
+            final = StepStatus(target)
+            check_step_transition(status, final)
+            changes: Doc = {
+                "status": final.value,
+                "error": error,
+                "rows_written": rows_written,
+                "metrics": dict(metrics or {}),
+                "lease_until": None,
+                "outcome_attempt": attempt,
+            }
+            if final.terminal:
+                changes["finished_at"] = at
+            txn.update(ref, changes)
+            reason = _with_error(f"attempt {attempt} {final.value}", error)
+            _record(txn, run_ref, step_id, status, final, reason, at)
+            return True
+
+        return self._transact(body)
+
+    def transition_step(
+        self, run_id: str, step_id: str, target: StepStatus, reason: str, at: datetime
+    ) -> bool:
+        """Also raises NotFound for an unknown step."""
+        target = StepStatus(target)
+        at = _utc(at)
+        run_ref = self._run_ref(run_id)
+
+        def body(txn: Any) -> bool:
+            ref, data = self._load_step(txn, run_id, step_id)
+            status = StepStatus(data["status"])
+            if status == target:
+                return False
+            check_step_transition(status, target)
+            changes: Doc = {"status": target.value}
+            if target == StepStatus.RUNNING and data.get("started_at") is None:
+                changes["started_at"] = at
+            if target.terminal:
+                changes["finished_at"] = at
+                changes["lease_until"] = None
+            txn.update(ref, changes)
+            _record(txn, run_ref, step_id, status, target, reason, at)
+            return True
+
+        return self._transact(body)
+
+    def get_steps(self, run_id: str) -> dict[str, StepRun]:
+        snaps = self._run_ref(run_id).collection("steps").stream()
+        rows = sorted((snap.to_dict() for snap in snaps), key=lambda d: d["position"])
+        return {d["step_id"]: _step(run_id, d) for d in rows}
+
+    # -- history ---------------------------------------------------------------------
+
+    def list_transitions(self, org_slug: str, run_id: str) -> list[Transition]:
+        if self._owned_run(org_slug, run_id) is None:
+            return []
+        return [
+            Transition(
+                run_id=run_id,
+                step_id=d["step_id"],
+                from_status=d["from_status"],
+                to_status=d["to_status"],
+                reason=d["reason"],
+                at=_dt(d["at"]),
+            )
+            for d in _history(self._run_ref(run_id).collection("transitions").stream())
+        ]
+
+    def append_log(
+        self, run_id: str, step_id: str | None, level: str, message: str, at: datetime
+    ) -> None:
+        """Raises NotFound if the run does not exist."""
+        ref = self._run_ref(run_id)
+        if not ref.get(field_paths=["org_slug"]).exists:
+            raise NotFound(f"run {run_id} not found", run_id=run_id)
+        ref.collection("logs").add(
+            {"step_id": step_id, "level": level, "message": message, **_stamp(at)}
+        )
+
+    def list_logs(self, org_slug: str, run_id: str) -> list[LogEntry]:
+        if self._owned_run(org_slug, run_id) is None:
+            return []
+        return [
+            LogEntry(
+                run_id=run_id,
+                step_id=d["step_id"],
+                level=d["level"],
+                message=d["message"],
+                at=_dt(d["at"]),
+            )
+            for d in _history(self._run_ref(run_id).collection("logs").stream())
+        ]
+
+
+# -- module helpers ------------------------------------------------------------------
+
+
+def _count(collection: Any) -> int:
+    result = collection.count().get()
+    return int(result[0][0].value)
+
+
+def _stamp(at: datetime) -> Doc:
+    """Ordering fields of a history entry: its time, the commit time, a local sequence."""
+    return {"at": _utc(at), "recorded_at": firestore.SERVER_TIMESTAMP, "seq": _next_seq()}
+
+
+def _next_seq() -> int:
+    # Microseconds x 1000 + a counter: increasing within a process, fits Firestore's int64.
+    return time.time_ns() // 1000 * 1000 + next(_sequence) % 1000
+
+
+def _history(snaps: Iterable[Any]) -> list[Doc]:
+    # Few entries per run: sorting here needs no composite index.
+    docs = [snap.to_dict() for snap in snaps]
+    return sorted(docs, key=lambda d: (d["at"], d["recorded_at"], d["seq"]))
+
+
+def _record(
+    writer: Any,
+    run_ref: Any,
+    step_id: str | None,
+    from_status: str | None,
+    to_status: str,
+    reason: str,
+    at: datetime,
+) -> None:
+    """Add a transition document in the caller's transaction or batch."""
+    writer.create(
+        run_ref.collection("transitions").document(),
+        {
+            "step_id": step_id,
+            "from_status": None if from_status is None else str(from_status),
+            "to_status": str(to_status),
+            "reason": reason,
+            **_stamp(at),
+        },
+    )
+
+
+def _with_error(reason: str, error: str | None) -> str:
+    return f"{reason}: {error}" if error else reason
+
+
+def _org_doc(org: Org) -> Doc:
+    return {
+        "name": org.name,
+        "status": SubscriptionStatus(org.status).value,
+        "plan": org.plan,
+        "daily_limit": org.limits.daily,
+        "monthly_limit": org.limits.monthly,
+        "concurrent_limit": org.limits.concurrent,
+        "api_key_hash": org.api_key_hash,
+        "created_at": _utc(org.created_at),
+        "org_slug": org.org_slug,
+    }
+
+
+def _org(d: Doc | None) -> Org:
+    assert d is not None
+    return Org(
+        org_slug=d["org_slug"],
+        name=d["name"],
+        status=SubscriptionStatus(d["status"]),
+        plan=d["plan"],
+        limits=QuotaLimits(
+            daily=d["daily_limit"], monthly=d["monthly_limit"], concurrent=d["concurrent_limit"]
+        ),
+        api_key_hash=d["api_key_hash"],
+        created_at=_dt(d["created_at"]),
+    )
+
+
+def _run_doc(run: Run) -> Doc:
+    return {
+        "org_slug": run.org_slug,
+        "pipeline_ref": run.pipeline_ref,
+        "pipeline_id": run.pipeline_id,
+        "provider": run.provider,
+        "status": RunStatus.PENDING.value,
+        "trigger": run.trigger,
+        "start_date": run.start_date.isoformat(),
+        "end_date": run.end_date.isoformat(),
+        "credential_id": run.credential_id,
+        "parameters": run.parameters,
+        "created_at": _utc(run.created_at),
+        "started_at": None,
+        "finished_at": None,
+        "error": None,
+        "step_ids": list(run.steps),
+    }
+
+
+def _run(run_id: str, d: Doc) -> Run:
+    return Run(
+        run_id=run_id,
+        org_slug=d["org_slug"],
+        pipeline_ref=d["pipeline_ref"],
+        pipeline_id=d["pipeline_id"],
+        provider=d["provider"],
+        status=RunStatus(d["status"]),
+        trigger=d["trigger"],
+        start_date=date.fromisoformat(d["start_date"]),
+        end_date=date.fromisoformat(d["end_date"]),
+        credential_id=d["credential_id"],
+        parameters=d["parameters"],
+        created_at=_dt(d["created_at"]),
+        started_at=_dt_or_none(d.get("started_at")),
+        finished_at=_dt_or_none(d.get("finished_at")),
+        error=d.get("error"),
+    )
+
+
+def _new_step_doc(step_id: str, position: int) -> Doc:
+    return {
+        "step_id": step_id,
+        "position": position,
+        "status": StepStatus.PENDING.value,
+        "attempt": 0,
+        "outcome_attempt": 0,  # last attempt whose outcome is recorded
+        "lease_until": None,
+        "started_at": None,
+        "finished_at": None,
+        "error": None,
+        "rows_written": 0,
+        "metrics": {},
+    }
+
+
+def _step(run_id: str, d: Doc | None) -> StepRun:
+    assert d is not None
+    return StepRun(
+        run_id=run_id,
+        step_id=d["step_id"],
+        status=StepStatus(d["status"]),
+        attempt=d["attempt"],
+        lease_until=_dt_or_none(d.get("lease_until")),
+        started_at=_dt_or_none(d.get("started_at")),
+        finished_at=_dt_or_none(d.get("finished_at")),
+        error=d.get("error"),
+        rows_written=d["rows_written"],
+        metrics=dict(d.get("metrics") or {}),
+    )
+
+
+def _utc(value: datetime) -> datetime:
+    # A naive datetime would be read as local time and land in the wrong quota bucket.
+    if value.utcoffset() is None:
+        raise ValueError("datetimes given to the state store must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+def _dt(value: datetime) -> datetime:
+    """A plain tz-aware UTC datetime (the client returns a nanosecond subclass)."""
+    return datetime(
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+        tzinfo=UTC,
+    )
+
+
+def _dt_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else _dt(value)

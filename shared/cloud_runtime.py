@@ -1,0 +1,91 @@
+"""Composition roots of the function runtimes: ``emulators`` (local) and ``gcp``.
+
+- emulators: Firestore and Pub/Sub emulators (the clients follow FIRESTORE_EMULATOR_HOST
+  and PUBSUB_EMULATOR_HOST), BigQuery = bqemulator at BIGQUERY_EMULATOR_URL, secrets in
+  the local key file under $PIPELINES_HOME (no KMS emulator exists).
+- gcp: Firestore, Pub/Sub, BigQuery and Cloud KMS (PIPELINES_KMS_KEY names the key)
+  with the function's service account (application default credentials).
+
+Client libraries are imported inside the builders: a function's cold start pays only
+for what it builds.
+"""
+
+from __future__ import annotations
+
+import os
+
+from shared.adapters.clock import SystemClock
+from shared.catalog import PipelineCatalog
+from shared.handlers.services import Services
+from shared.ports import SecretBox, Warehouse
+from shared.settings import Settings
+
+RUNTIMES = ("emulators", "gcp")
+
+
+def _require(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise ValueError(
+            f"{name} must be set for PIPELINES_RUNTIME={os.environ.get('PIPELINES_RUNTIME')}"
+        )
+    return value
+
+
+def build_cloud_services(settings: Settings) -> Services:
+    if settings.runtime not in RUNTIMES:
+        raise ValueError(f"PIPELINES_RUNTIME={settings.runtime!r}; expected one of {RUNTIMES}")
+    from google.cloud import firestore
+
+    from shared.adapters.firestore_credentials import FirestoreCredentialStore
+    from shared.adapters.firestore_state import FirestoreStateStore
+    from shared.adapters.pubsub_bus import PubSubBus
+    from shared.processors import PROCESSORS
+
+    if settings.runtime == "emulators":
+        _require("FIRESTORE_EMULATOR_HOST")
+        _require("PUBSUB_EMULATOR_HOST")
+    clock = SystemClock()
+    db = firestore.Client(project=settings.project_id)
+    return Services(
+        store=FirestoreStateStore(db, clock=clock),
+        bus=PubSubBus(settings.project_id),
+        warehouse=_warehouse(settings),
+        secrets=_secrets(settings),
+        catalog=PipelineCatalog(ps_types=PROCESSORS.keys()),
+        clock=clock,
+        settings=settings,
+        credentials=FirestoreCredentialStore(db),
+    )
+
+
+def _warehouse(settings: Settings) -> Warehouse:
+    from google.cloud import bigquery
+
+    from shared.adapters.bigquery_warehouse import BigQueryWarehouse
+
+    if settings.runtime == "emulators":
+        from google.api_core.client_options import ClientOptions
+        from google.auth.credentials import AnonymousCredentials
+
+        url = _require("BIGQUERY_EMULATOR_URL")
+        client = bigquery.Client(
+            project=settings.project_id,
+            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+            client_options=ClientOptions(api_endpoint=url),
+        )
+        return BigQueryWarehouse(client, settings.project_id)
+    location = os.environ.get("PIPELINES_BQ_LOCATION")
+    return BigQueryWarehouse(
+        lambda: bigquery.Client(project=settings.project_id), settings.project_id, location=location
+    )
+
+
+def _secrets(settings: Settings) -> SecretBox:
+    if settings.runtime == "emulators":
+        from shared.adapters.local_secrets import LocalKeySecretBox
+
+        return LocalKeySecretBox(settings.home / "secret.key")
+    from shared.adapters.kms_secrets import KmsSecretBox
+
+    return KmsSecretBox(_require("PIPELINES_KMS_KEY"))

@@ -1,0 +1,64 @@
+resource "google_firestore_database" "default" {
+  name                    = "(default)"
+  location_id             = var.firestore_location
+  type                    = "FIRESTORE_NATIVE"
+  delete_protection_state = var.env == "prod" ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
+  depends_on              = [google_project_service.apis]
+}
+
+# list_runs (shared/adapters/firestore_state.py): org_slug [+ provider] [+ status],
+# newest first, paged on created_at.
+locals {
+  run_list_filters = {
+    org                 = []
+    org_provider        = ["provider"]
+    org_status          = ["status"]
+    org_provider_status = ["provider", "status"]
+  }
+}
+
+resource "google_firestore_index" "runs" {
+  for_each    = local.run_list_filters
+  database    = google_firestore_database.default.name
+  collection  = "runs"
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "org_slug"
+    order      = "ASCENDING"
+  }
+  dynamic "fields" {
+    for_each = each.value
+    content {
+      field_path = fields.value
+      order      = "ASCENDING"
+    }
+  }
+  fields {
+    field_path = "created_at"
+    order      = "DESCENDING"
+  }
+  fields {
+    field_path = "__name__"
+    order      = "DESCENDING"
+  }
+}
+
+# Org datasets ({org}_{env}) are created by onboarding (shared/handlers/onboarding.py) in
+# var.bigquery_location, so none is declared here: the step runner's account may create
+# datasets and write tables (see iam.tf).
+
+resource "google_kms_key_ring" "pipelines" {
+  name     = "pipelines-${var.env}"
+  location = var.kms_location
+}
+
+resource "google_kms_crypto_key" "credentials" {
+  name            = "provider-credentials"
+  key_ring        = google_kms_key_ring.pipelines.id
+  purpose         = "ENCRYPT_DECRYPT"
+  rotation_period = "7776000s" # 90 days; old versions still decrypt
+  lifecycle {
+    prevent_destroy = true # destroying it makes every stored credential unreadable
+  }
+}

@@ -1,0 +1,2 @@
+project_id = "pipelines-stage"
+env        = "stage"
