@@ -32,7 +32,7 @@ from shared.domain.errors import (
 from shared.domain.models import Run
 from shared.domain.run_window import parse_run_window
 from shared.domain.states import RunStatus
-from shared.handlers import backfill, maintenance, notify, scheduler
+from shared.handlers import backfill, maintenance, notify, procedures, scheduler
 from shared.handlers.access import authenticate_key, authenticate_root
 from shared.handlers.cancel import cancel_run
 from shared.handlers.discovery import list_pipelines, would_admit
@@ -127,6 +127,9 @@ _URLS = Map(
         Rule("/api/v1/scheduler/queue", endpoint="scheduler_queue", methods=["GET"]),
         Rule("/api/v1/scheduler/trigger", endpoint="scheduler_trigger", methods=["POST"]),
         Rule("/api/v1/scheduler/process-queue", endpoint="process_queue", methods=["POST"]),
+        Rule("/api/v1/procedures", endpoint="procedures", methods=["GET"]),
+        Rule("/api/v1/procedures/sync", endpoint="procedures_sync", methods=["POST"]),
+        Rule("/api/v1/migrations/<name>/execute", endpoint="migration_execute", methods=["POST"]),
     ],
     strict_slashes=False,
 )
@@ -535,6 +538,45 @@ def _process_queue(
     )
 
 
+def _procedures(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
+    authenticate_root(request.headers.get("x-ca-root-key"))
+    return HttpResponse(200, procedures.list_procedures(services, request.query.get("org")))
+
+
+def _procedures_sync(
+    services: Services, request: HttpRequest, args: Mapping[str, Any]
+) -> HttpResponse:
+    """Body {"org": slug} syncs one org dataset, {"all": true} every org's."""
+    authenticate_root(request.headers.get("x-ca-root-key"))
+    org = _org_or_all(_json_body(request))
+    return HttpResponse(200, {"orgs": procedures.sync_procedures(services, org)})
+
+
+def _migration_execute(
+    services: Services, request: HttpRequest, args: Mapping[str, Any]
+) -> HttpResponse:
+    """?dry_run=true renders and reports only; body as for procedures/sync."""
+    authenticate_root(request.headers.get("x-ca-root-key"))
+    dry_run = request.query.get("dry_run", "false").lower()
+    if dry_run not in ("true", "false"):
+        raise BadRequest("dry_run must be true or false", field="dry_run")
+    org = _org_or_all(_json_body(request))
+    report = procedures.run_migration(services, args["name"], org=org, dry_run=dry_run == "true")
+    return HttpResponse(200, report)
+
+
+def _org_or_all(body: dict[str, Any]) -> str | None:
+    """The one org a body names, or None for {"all": true}; anything else is refused, so
+    an empty body never reaches every dataset by accident."""
+    reject_unknown(body, {"org", "all"})
+    if body.get("all") is True and "org" not in body:
+        return None
+    org = body.get("org")
+    if "all" in body or not isinstance(org, str) or not org:
+        raise BadRequest('body must be {"org": "<slug>"} or {"all": true}', field="org")
+    return org
+
+
 def _json_body(request: HttpRequest) -> dict[str, Any]:
     if len(request.body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"body is larger than {MAX_BODY_BYTES} bytes")
@@ -591,4 +633,7 @@ _ROUTES: dict[str, Route] = {
     "scheduler_queue": _scheduler_queue,
     "scheduler_trigger": _scheduler_trigger,
     "process_queue": _process_queue,
+    "procedures": _procedures,
+    "procedures_sync": _procedures_sync,
+    "migration_execute": _migration_execute,
 }

@@ -1,10 +1,12 @@
-"""``generic.procedure_executor``: (re)create a stored procedure from procedures/ and CALL it.
+"""``generic.procedure_executor``: make sure a procedure from procedures/ is current, CALL it.
 
-The procedure is created (CREATE OR REPLACE) in the org's dataset from its SQL file,
-identifiers validated, on every run -- so a changed file can never leave a stale
-procedure behind -- then called with typed literal
-arguments: BigQuery scripts cannot take query parameters on the emulator, and
-production runs the same SQL.
+The procedure is (re)created in the org's dataset from its SQL file only when the body
+recorded as deployed (shared.handlers.procedures, the same check ``procedures sync`` uses)
+differs from the file's rendered SQL -- so a changed file never leaves a stale procedure
+behind, and an unchanged one is not re-created on every run. A procedure dropped by hand
+is re-created when its CALL reports it missing. It is called with typed literal arguments:
+BigQuery scripts cannot take query parameters on the emulator, and production runs the
+same SQL.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
-from shared.domain.errors import StepFailure
+from shared.adapters.sql_files import PROCEDURES_DIR
+from shared.domain.errors import BadRequest, NotFound, StepFailure
 from shared.domain.sql import IDENTIFIER_RE, literal, table_ref
+from shared.handlers.procedures import deploy, ensure_current, procedure_file
 from shared.processors.base import (
     ProcessorConfig,
     StepContext,
@@ -79,16 +82,31 @@ class ProcedureExecutor:
         config = parse_config(ProcedureConfig, ctx.config)
         warehouse = ctx.warehouse
         project = warehouse.project_id
-        ctx.warehouse.run_script(
-            render_sql(
-                PROCEDURES_DIR / config.source,
-                identifiers={"project_id": project, "dataset": config.dataset},
-                literals={},
+        try:
+            procedure = procedure_file(config.source)
+        except BadRequest as exc:
+            raise StepFailure(f"config.source: {exc.message}") from exc
+        if procedure.name != config.procedure:
+            raise StepFailure(
+                f"config.procedure: procedures/{config.source} creates {procedure.name}, "
+                f"not {config.procedure}"
             )
-        )
+        if ensure_current(warehouse, config.dataset, procedure):
+            ctx.log(f"deployed {config.dataset}.{config.procedure} from {config.source}")
         args = ", ".join(arg.as_literal() for arg in config.args)
+        call = f"CALL {table_ref(project, config.dataset, config.procedure)}({args})"
         ctx.log(f"CALL {config.dataset}.{config.procedure}")
-        warehouse.run_script(f"CALL {table_ref(project, config.dataset, config.procedure)}({args})")
+        try:
+            warehouse.run_script(call)
+        except NotFound as exc:
+            # "Not found: routine:p.d.name" (emulator), "Not found: Routine p:d.name" (BigQuery)
+            message = exc.message.lower()
+            if "routine" not in message or f"{config.procedure.lower()}" not in message:
+                raise
+            # Recorded as deployed but gone (dropped by hand): deploy again, call once more.
+            ctx.log(f"{config.procedure} was missing; re-creating it")
+            deploy(warehouse, config.dataset, procedure, procedure.render(project, config.dataset))
+            warehouse.run_script(call)
         if config.count_rows_in is None:
             return StepResult()
         key = ctx.lineage_key

@@ -1,0 +1,323 @@
+"""Procedures sync, migrations and the executor's version check, on the embedded BigQuery."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from shared.cli import main
+from shared.commands import procedures as procedures_cli
+from shared.domain.models import Run
+from shared.domain.states import RunStatus
+from shared.handlers.procedures import (
+    MIGRATIONS_TABLE,
+    VERSIONS_TABLE,
+    procedure_files,
+    split_statements,
+)
+from shared.processors.base import StepContext
+from shared.processors.procedure_executor import ProcedureExecutor
+from shared.runtime import EmbeddedRuntime
+from tests.support.http import api_client
+from tests.support.runtime import make_runtime, new_org
+
+pytestmark = pytest.mark.warehouse
+ROOT = {"X-CA-Root-Key": "root"}
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
+    with make_runtime(tmp_path / "home", warehouse=session_warehouse) as rt:
+        yield rt
+
+
+@pytest.fixture
+def client(runtime: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
+    monkeypatch.setenv("PIPELINES_ROOT_KEY", "root")
+    return api_client(runtime, monkeypatch)
+
+
+def _ref(runtime: EmbeddedRuntime, org: str, table: str) -> str:
+    wh = runtime.services.warehouse
+    return f"`{wh.project_id}.{runtime.services.settings.org_dataset(org)}.{table}`"
+
+
+def _statuses(report: dict[str, Any]) -> dict[str, str]:
+    (org,) = report["orgs"]
+    return {p["name"]: p["status"] for p in org["procedures"]}
+
+
+def test_sync_creates_then_leaves_unchanged_then_updates_what_changed(
+    runtime: EmbeddedRuntime, client: FlaskClient
+) -> None:
+    new_org(runtime, "procsync")
+    names = {p.name for p in procedure_files()}
+    assert {"sp_subscription_2_calculate_daily_costs", "sp_genai_3_convert_to_focus"} <= names
+
+    listed = client.get("/api/v1/procedures?org=procsync", headers=ROOT).get_json()
+    assert listed["dataset"] == "procsync_test"
+    assert {(p["name"], p["exists"], p["current"]) for p in listed["procedures"]} == {
+        (n, False, False) for n in names
+    }
+
+    first = client.post("/api/v1/procedures/sync", json={"org": "procsync"}, headers=ROOT)
+    assert first.status_code == 200, first.get_json()
+    assert _statuses(first.get_json()) == dict.fromkeys(names, "created")
+    again = client.post("/api/v1/procedures/sync", json={"org": "procsync"}, headers=ROOT)
+    assert _statuses(again.get_json()) == dict.fromkeys(names, "unchanged")
+    listed = client.get("/api/v1/procedures?org=procsync", headers=ROOT).get_json()
+    assert all(p["exists"] and p["current"] and p["deployed_at"] for p in listed["procedures"])
+
+    # An older body recorded (the file changed since), and one procedure dropped by hand.
+    wh = runtime.services.warehouse
+    wh.query(
+        f"UPDATE {_ref(runtime, 'procsync', VERSIONS_TABLE)} SET sha256 = 'old' "
+        "WHERE procedure = 'sp_genai_3_convert_to_focus'"
+    )
+    wh.run_script(
+        f"DROP PROCEDURE {_ref(runtime, 'procsync', 'sp_subscription_2_calculate_daily_costs')}"
+    )
+    stale = client.get("/api/v1/procedures?org=procsync", headers=ROOT).get_json()
+    flags = {p["name"]: (p["exists"], p["current"]) for p in stale["procedures"]}
+    assert flags["sp_genai_3_convert_to_focus"] == (True, False)
+    assert flags["sp_subscription_2_calculate_daily_costs"] == (False, False)
+    third = client.post("/api/v1/procedures/sync", json={"org": "procsync"}, headers=ROOT)
+    assert _statuses(third.get_json()) == {
+        **dict.fromkeys(names, "unchanged"),
+        "sp_genai_3_convert_to_focus": "updated",
+        "sp_subscription_2_calculate_daily_costs": "created",
+    }
+
+    # Without an org: just the files.
+    bare = client.get("/api/v1/procedures", headers=ROOT).get_json()
+    assert {p["name"] for p in bare["procedures"]} == names
+    assert all(set(p) == {"name", "file"} for p in bare["procedures"])
+
+
+def test_procedure_endpoints_refuse_bad_callers_and_bodies(
+    runtime: EmbeddedRuntime, client: FlaskClient
+) -> None:
+    _, api_key = new_org(runtime, "procauth")
+    for headers in ({}, {"X-CA-Root-Key": "wrong"}, {"X-API-Key": api_key}):
+        assert client.get("/api/v1/procedures", headers=headers).status_code == 401
+        sync = client.post("/api/v1/procedures/sync", json={"org": "procauth"}, headers=headers)
+        assert sync.status_code == 401
+        migrate = client.post(
+            "/api/v1/migrations/002_create_daily_cost_view/execute?dry_run=true",
+            json={"org": "procauth"},
+            headers=headers,
+        )
+        assert migrate.status_code == 401
+    missing = client.get("/api/v1/procedures?org=nosuchorg", headers=ROOT)
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["details"]["field"] == "org"
+    assert (
+        client.post("/api/v1/procedures/sync", json={"org": "nosuchorg"}, headers=ROOT).status_code
+        == 404
+    )
+    for body in ({}, {"org": "procauth", "all": True}, {"all": False}, {"org": 3}, {"x": 1}):
+        bad = client.post("/api/v1/procedures/sync", json=body, headers=ROOT)
+        assert bad.status_code == 400, body
+        assert bad.get_json()["error"]["details"]["field"] in ("org", "x")
+    unknown = client.post("/api/v1/migrations/999_nope/execute", json={"all": True}, headers=ROOT)
+    assert unknown.status_code == 404
+    assert (
+        "001_backfill_subscription_source_system"
+        in unknown.get_json()["error"]["details"]["available"]
+    )
+    flag = client.post(
+        "/api/v1/migrations/002_create_daily_cost_view/execute?dry_run=maybe",
+        json={"all": True},
+        headers=ROOT,
+    )
+    assert flag.status_code == 400
+    assert flag.get_json()["error"]["details"]["field"] == "dry_run"
+    # Nothing was created by any refused call.
+    listed = client.get("/api/v1/procedures?org=procauth", headers=ROOT).get_json()
+    assert not any(p["exists"] for p in listed["procedures"])
+
+
+def _insert_legacy_cost_row(runtime: EmbeddedRuntime, org: str, subscription: str | None) -> None:
+    runtime.services.warehouse.run_script(
+        f"INSERT INTO {_ref(runtime, org, 'cost_data_standard_1_3')} "
+        "(x_org_slug, x_pipeline_run_date, ServiceName, BillingCurrency, BilledCost, "
+        "EffectiveCost, x_subscription_id, x_source_system) VALUES "
+        f"('{org}', DATE '2026-03-01', 'Slack', 'USD', 12.5, 12.5, "
+        f"{'NULL' if subscription is None else repr(subscription)}, NULL)"
+    )
+
+
+def test_migration_dry_run_touches_nothing_then_applies_once_per_org(
+    runtime: EmbeddedRuntime, client: FlaskClient
+) -> None:
+    wh = runtime.services.warehouse
+    for org in ("migone", "migtwo"):
+        new_org(runtime, org)
+        _insert_legacy_cost_row(runtime, org, "sub-1")
+        _insert_legacy_cost_row(runtime, org, None)
+    url = "/api/v1/migrations/backfill_subscription_source_system/execute"
+
+    def sources(org: str) -> list[str | None]:
+        rows = wh.query(
+            f"SELECT x_source_system FROM {_ref(runtime, org, 'cost_data_standard_1_3')} "
+            "ORDER BY x_subscription_id IS NULL"
+        )
+        return [r["x_source_system"] for r in rows]
+
+    dry = client.post(url + "?dry_run=true", json={"all": True}, headers=ROOT).get_json()
+    assert dry["migration"] == "001_backfill_subscription_source_system"
+    assert dry["dry_run"] is True
+    assert [(o["org_slug"], o["status"]) for o in dry["orgs"]] == [
+        ("migone", "would_apply"),
+        ("migtwo", "would_apply"),
+    ]
+    (statement,) = dry["orgs"][1]["statements"]
+    assert statement.startswith(
+        f"UPDATE `{wh.project_id}.migtwo_test.cost_data_standard_1_3`\nSET x_source_system"
+    )
+    assert sources("migone") == [None, None]  # nothing applied, nothing recorded
+    tables = wh.query(
+        f"SELECT table_name FROM `{wh.project_id}.migone_test.INFORMATION_SCHEMA.TABLES`"
+    )
+    assert MIGRATIONS_TABLE not in {t["table_name"] for t in tables}
+
+    one = client.post(url, json={"org": "migone"}, headers=ROOT).get_json()
+    assert [o["status"] for o in one["orgs"]] == ["applied"]
+    assert sources("migone") == ["subscription", None]  # only the row it can attribute
+    assert sources("migtwo") == [None, None]
+    every = client.post(url, json={"all": True}, headers=ROOT).get_json()
+    assert [(o["org_slug"], o["status"]) for o in every["orgs"]] == [
+        ("migone", "already_applied"),
+        ("migtwo", "applied"),
+    ]
+    assert sources("migtwo") == ["subscription", None]
+
+    view = client.post(
+        "/api/v1/migrations/002_create_daily_cost_view/execute",
+        json={"org": "migone"},
+        headers=ROOT,
+    ).get_json()
+    assert view["orgs"][0]["status"] == "applied"
+    rows = wh.query(f"SELECT * FROM {_ref(runtime, 'migone', 'v_daily_cost_by_service')}")
+    summed = [(r["cost_date"], r["service_name"], r["billed_cost"], r["cost_rows"]) for r in rows]
+    assert summed == [(date(2026, 3, 1), "Slack", 25, 2)]
+    recorded = wh.query(
+        f"SELECT migration, statements FROM {_ref(runtime, 'migone', MIGRATIONS_TABLE)} "
+        "ORDER BY migration"
+    )
+    assert [(r["migration"], r["statements"]) for r in recorded] == [
+        ("001_backfill_subscription_source_system", 1),
+        ("002_create_daily_cost_view", 1),
+    ]
+
+
+def test_split_statements_keeps_quoted_semicolons_and_drops_comments() -> None:
+    sql = "-- a; comment\nSELECT ';' AS x; # another; one\nSELECT `a;b` FROM t;\n\n"
+    assert split_statements(sql) == ["SELECT ';' AS x", "SELECT `a;b` FROM t"]
+
+
+def test_executor_deploys_only_when_the_body_changed(runtime: EmbeddedRuntime) -> None:
+    new_org(runtime, "procexec")
+    wh = runtime.services.warehouse
+    dataset = runtime.services.settings.org_dataset("procexec")
+    logs: list[str] = []
+    run = Run(
+        run_id="r1",
+        org_slug="procexec",
+        pipeline_ref="subscription/costs/daily",
+        pipeline_id="daily",
+        provider="subscription",
+        status=RunStatus.RUNNING,
+        trigger="api",
+        start_date=date(2026, 3, 1),
+        end_date=date(2026, 3, 2),
+        credential_id="internal",
+        parameters={},
+        created_at=datetime(2026, 3, 3, tzinfo=UTC),
+    )
+    config = {
+        "procedure": "sp_subscription_2_calculate_daily_costs",
+        "source": "subscription/sp_subscription_2_calculate_daily_costs.sql",
+        "dataset": dataset,
+        "args": [
+            {"name": "p_org_slug", "value": "procexec"},
+            {"name": "p_start_date", "type": "DATE", "value": "2026-03-01"},
+            {"name": "p_end_date", "type": "DATE", "value": "2026-03-02"},
+            {"name": "p_pipeline_id", "value": "daily"},
+            {"name": "p_credential_id", "value": "internal"},
+            {"name": "p_run_id", "value": "r1"},
+        ],
+    }
+    ctx = StepContext(
+        run=run,
+        step_id="daily_costs",
+        config=config,
+        variables={},
+        warehouse=wh,
+        log=logs.append,
+        should_stop=lambda: False,
+        source_system="subscription",
+    )
+
+    def deployed_in_one_run() -> bool:
+        logs.clear()
+        ProcedureExecutor().run(ctx)
+        assert any(line.startswith("CALL ") for line in logs)
+        return any(line.startswith("deployed ") for line in logs)
+
+    assert deployed_in_one_run() is True
+    assert deployed_in_one_run() is False  # same file, same body: no CREATE OR REPLACE
+    wh.query(f"UPDATE {_ref(runtime, 'procexec', VERSIONS_TABLE)} SET sha256 = 'old' WHERE TRUE")
+    assert deployed_in_one_run() is True  # the file changed since: deployed again
+    procedure = _ref(runtime, "procexec", "sp_subscription_2_calculate_daily_costs")
+    wh.run_script(f"DROP PROCEDURE {procedure}")
+    assert deployed_in_one_run() is False
+    assert any("was missing; re-creating it" in line for line in logs)
+    assert deployed_in_one_run() is False
+
+
+def test_cli_lists_syncs_and_runs_migrations(
+    runtime: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    new_org(runtime, "proccli")
+
+    class Borrowed:  # the verbs close their runtime; this one outlives each verb
+        services = runtime.services
+
+        def __enter__(self) -> Borrowed:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            pass
+
+    monkeypatch.setattr(procedures_cli, "_runtime", Borrowed)
+    assert main(["procedures", "list", "--org", "proccli"]) == 0
+    assert re.search(
+        r"^sp_genai_3_convert_to_focus\s+genai/\S+\s+False\s+False", capsys.readouterr().out, re.M
+    )
+    assert main(["procedures", "sync", "--all"]) == 0
+    assert re.search(
+        r"^proccli\s+sp_genai_3_convert_to_focus\s+created", capsys.readouterr().out, re.M
+    )
+    assert main(["procedures", "sync", "--org", "proccli"]) == 0
+    out = capsys.readouterr().out
+    assert "created" not in out
+    assert out.count("unchanged") == len(procedure_files())
+    assert main(["migrations", "list"]) == 0
+    assert "002_create_daily_cost_view" in capsys.readouterr().out
+    assert (
+        main(["migrations", "run", "create_daily_cost_view", "--org", "proccli", "--dry-run"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "CREATE OR REPLACE VIEW `" in out
+    assert re.search(r"^proccli\s+\S+\s+would_apply", out, re.M)
+    assert main(["migrations", "run", "create_daily_cost_view", "--all"]) == 0
+    assert re.search(r"^proccli\s+proccli_test\s+applied", capsys.readouterr().out, re.M)
+    assert main(["migrations", "run", "nope", "--all"]) == 2
+    assert "migration nope not found" in capsys.readouterr().err
