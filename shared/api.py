@@ -32,7 +32,7 @@ from shared.domain.errors import (
 from shared.domain.models import Run
 from shared.domain.run_window import parse_run_window
 from shared.domain.states import RunStatus
-from shared.handlers import backfill, maintenance, notify, procedures, scheduler
+from shared.handlers import backfill, cost_alerts, maintenance, notify, procedures, scheduler
 from shared.handlers.access import authenticate_key, authenticate_root
 from shared.handlers.cancel import cancel_run
 from shared.handlers.discovery import list_pipelines, would_admit
@@ -127,6 +127,11 @@ _URLS = Map(
         Rule("/api/v1/scheduler/queue", endpoint="scheduler_queue", methods=["GET"]),
         Rule("/api/v1/scheduler/trigger", endpoint="scheduler_trigger", methods=["POST"]),
         Rule("/api/v1/scheduler/process-queue", endpoint="process_queue", methods=["POST"]),
+        Rule(
+            "/api/v1/admin/notifications/summary/<period>",
+            endpoint="notify_summary",
+            methods=["POST"],
+        ),
         Rule("/api/v1/procedures", endpoint="procedures", methods=["GET"]),
         Rule("/api/v1/procedures/sync", endpoint="procedures_sync", methods=["POST"]),
         Rule("/api/v1/migrations/<name>/execute", endpoint="migration_execute", methods=["POST"]),
@@ -538,6 +543,16 @@ def _process_queue(
     )
 
 
+def _notify_summary(
+    services: Services, request: HttpRequest, args: Mapping[str, Any]
+) -> HttpResponse:
+    """SUMMARY_SCHEDULED to every org that routes it: Cloud Scheduler calls day daily
+    and week weekly; a repeat for the same period is suppressed by its cooldown."""
+    authenticate_root(request.headers.get("x-ca-root-key"))
+    sent = cost_alerts.send_summaries(services, args["period"])
+    return HttpResponse(200, {"summaries": [s.to_public() for s in sent]})
+
+
 def _procedures(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
     authenticate_root(request.headers.get("x-ca-root-key"))
     return HttpResponse(200, procedures.list_procedures(services, request.query.get("org")))
@@ -633,6 +648,7 @@ _ROUTES: dict[str, Route] = {
     "scheduler_queue": _scheduler_queue,
     "scheduler_trigger": _scheduler_trigger,
     "process_queue": _process_queue,
+    "notify_summary": _notify_summary,
     "procedures": _procedures,
     "procedures_sync": _procedures_sync,
     "migration_execute": _migration_execute,

@@ -11,7 +11,7 @@ from typing import Any
 from shared.cli import _params, _split_pipeline
 from shared.console import print_table
 from shared.domain.errors import NotFound
-from shared.handlers import backfill, maintenance, notify, scheduler
+from shared.handlers import backfill, cost_alerts, maintenance, notify, scheduler
 from shared.handlers.cancel import cancel_run
 from shared.handlers.services import Services
 from shared.runtime import EmbeddedRuntime
@@ -77,6 +77,11 @@ def register(sub: Any) -> None:
     p.add_argument("org")
     p.add_argument("--limit", type=int, default=20)
     p.set_defaults(func=cmd_notifications_history)
+    p = notifications.add_parser(
+        "summary", help="send SUMMARY_SCHEDULED to every org that routes it"
+    )
+    p.add_argument("--period", choices=["day", "week"], default="day")
+    p.set_defaults(func=cmd_notifications_summary)
 
     p = sub.add_parser("quotas", help="quota upkeep: daily/monthly rollover, stale slots")
     p.add_argument("job", choices=["daily", "monthly", "sweep"])
@@ -283,6 +288,22 @@ def cmd_notifications_history(args: argparse.Namespace) -> int:
         return 0
 
     return _with_services(show)
+
+
+def cmd_notifications_summary(args: argparse.Namespace) -> int:
+    def send(services: Services) -> int:
+        sent = cost_alerts.send_summaries(services, args.period)
+        rows = [
+            {**s.to_public(), "status": d["status"], "channel": d["channel"]}
+            for s in sent
+            for d in s.to_public()["deliveries"]
+        ]
+        print_table(
+            rows, ["org_slug", "start_date", "end_date", "runs", "failed", "channel", "status"]
+        )
+        return 0
+
+    return _with_services(send)
 
 
 def cmd_quotas(args: argparse.Namespace) -> int:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from shared.domain.errors import BadRequest
 
@@ -18,6 +19,9 @@ class EventType(StrEnum):
     PIPELINE_SUCCESS = "PIPELINE_SUCCESS"
     PIPELINE_FAILURE = "PIPELINE_FAILURE"
     STEP_FAILURE = "STEP_FAILURE"
+    COST_THRESHOLD = "COST_THRESHOLD"
+    ANOMALY_DETECTED = "ANOMALY_DETECTED"
+    SUMMARY_SCHEDULED = "SUMMARY_SCHEDULED"
 
 
 Channel = Literal["email", "slack"]
@@ -32,14 +36,23 @@ class PipelineEvent:
     at: datetime
     message: str
     step_id: str | None = None
+    # Cost and summary events are about a period, not a pipeline: ``key`` names it (the
+    # cooldown is then per period), ``cooldown_seconds`` spaces repeats of it (a day's
+    # threshold crossed by three runs is said once).
+    key: str | None = None
+    cooldown_seconds: int | None = None
 
     @property
     def trigger_key(self) -> str:
-        """What the cooldown is per: this event of this pipeline (and step)."""
+        """What the cooldown is per: this event of this pipeline (and step), or its key."""
+        if self.key is not None:
+            return f"{self.event.value}:{self.key}"
         return f"{self.event.value}:{self.pipeline_ref}:{self.step_id or ''}"
 
     @property
     def subject(self) -> str:
+        if self.key is not None:
+            return f"[{self.org_slug}] {self.event.value}: {self.key}"
         where = f" step {self.step_id}" if self.step_id else ""
         return f"[{self.org_slug}] {self.event.value}: {self.pipeline_ref}{where}"
 
@@ -109,6 +122,25 @@ class RetrySettings(_Model):
     backoff_seconds: float = Field(default=1.0, ge=0, le=300)
 
 
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]  # ISO 4217
+Amount = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=9)]
+
+
+class CostThresholdSettings(_Model):
+    """BilledCost per currency above which COST_THRESHOLD fires (a day, a calendar month)."""
+
+    daily: dict[Currency, Amount] = {}
+    monthly: dict[Currency, Amount] = {}
+
+
+class AnomalySettings(_Model):
+    """ANOMALY_DETECTED: a service's day costs more than ``factor`` times its previous day
+    and at least ``min_amount`` more (so a jump from 0.10 to 0.50 is not news)."""
+
+    factor: float = Field(default=2.0, gt=1, le=1000)
+    min_amount: Decimal = Field(default=Decimal(50), ge=0, max_digits=20, decimal_places=9)
+
+
 class NotificationSettings(_Model):
     enabled: bool = True
     cooldown_seconds: int = Field(default=900, ge=0, le=7 * 24 * 3600)
@@ -116,6 +148,33 @@ class NotificationSettings(_Model):
     events: dict[EventType, list[Channel]] = {}
     email: EmailSettings = EmailSettings()
     slack: SlackSettings = SlackSettings()
+    cost_threshold: CostThresholdSettings = CostThresholdSettings()
+    anomaly: AnomalySettings = AnomalySettings()
+
+    def routes(self, event: EventType) -> bool:
+        return self.enabled and bool(self.events.get(event))
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodCost:
+    """Billed cost of one org over a period (a day or a calendar month) in one currency."""
+
+    period: Literal["daily", "monthly"]
+    start: date
+    currency: str
+    total: Decimal
+
+
+def crossed_thresholds(
+    totals: list[PeriodCost], thresholds: CostThresholdSettings
+) -> list[tuple[PeriodCost, Decimal]]:
+    """Each period total above its configured threshold, with that threshold."""
+    crossed = []
+    for cost in totals:
+        limit = getattr(thresholds, cost.period).get(cost.currency)
+        if limit is not None and cost.total > limit:
+            crossed.append((cost, limit))
+    return crossed
 
 
 def merge_settings(

@@ -11,6 +11,7 @@ from shared.domain.models import Run
 from shared.domain.notifications import EventType
 from shared.domain.retry import backoff_delay, should_retry
 from shared.domain.states import RunStatus, StepStatus
+from shared.handlers import cost_alerts
 from shared.handlers.dispatch import publish_ready
 from shared.handlers.notify import emit
 from shared.handlers.services import Services
@@ -110,3 +111,4 @@ def finish_if_done(services: Services, run: Run) -> None:
             emit(services, EventType.PIPELINE_FAILURE, run, f"run failed: {error}")
         else:
             emit(services, EventType.PIPELINE_SUCCESS, run, "run completed")
+            cost_alerts.after_run(services, run)  # thresholds and anomalies on its days

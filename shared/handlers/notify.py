@@ -116,7 +116,15 @@ class Notifier:
     # -- delivery ------------------------------------------------------------------
 
     def emit(self, event: PipelineEvent) -> None:
-        future = self._executor.submit(self.deliver, event)
+        self._submit(functools.partial(self.deliver, event))
+
+    def emit_computed(self, compute: Callable[[], list[PipelineEvent]]) -> None:
+        """Work out events in the background (warehouse queries), then deliver them:
+        the coordinator that finished a run does not wait for either."""
+        self._submit(lambda: [d for event in compute() for d in self.deliver(event)])
+
+    def _submit(self, work: Callable[[], list[Delivery]]) -> None:
+        future = self._executor.submit(work)
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._done)
@@ -176,8 +184,11 @@ class Notifier:
         if not configured:
             return record(DeliveryStatus.FAILED, 0, f"{channel} is not configured for this org")
         claimed = self._clock.now()
+        cooldown = settings.cooldown_seconds
+        if event.cooldown_seconds is not None:
+            cooldown = max(cooldown, event.cooldown_seconds)
         if not self.store.claim_cooldown(
-            event.org_slug, channel, event.trigger_key, claimed, settings.cooldown_seconds
+            event.org_slug, channel, event.trigger_key, claimed, cooldown
         ):
             return record(DeliveryStatus.SUPPRESSED, 0, "within the cooldown")
         error = None
