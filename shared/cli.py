@@ -14,6 +14,7 @@ from typing import Any
 
 from shared import commands
 from shared.console import print_table
+from shared.domain.bodies import key_value_params, split_pipeline_ref
 from shared.domain.errors import BadRequest, PipelineError
 from shared.domain.quota import SubscriptionStatus
 from shared.domain.run_window import parse_run_window
@@ -87,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
 
 # -- commands ---------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    provider, domain, pipeline = _split_pipeline(args.pipeline)
+    provider, domain, pipeline = split_pipeline_ref(args.pipeline)
     with EmbeddedRuntime() as runtime:
         services = runtime.services
         start, end = parse_run_window(
@@ -95,7 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             services.clock.now().date(),
         )
         return run_and_wait(
-            services, args.org, provider, domain, pipeline, start, end, _params(args.param)
+            services, args.org, provider, domain, pipeline, start, end, key_value_params(args.param)
         )
 
 
@@ -209,24 +210,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from shared.demo import run_demo
 
     return run_demo()
-
-
-# -- helpers ----------------------------------------------------------------------
-def _split_pipeline(value: str) -> tuple[str, str, str]:
-    parts = value.split("/")
-    if len(parts) != 3 or not all(parts):
-        raise BadRequest(f"pipeline must be PROVIDER/DOMAIN/PIPELINE, got {value!r}")
-    return parts[0], parts[1], parts[2]
-
-
-def _params(pairs: Sequence[str]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise BadRequest(f"--param must be KEY=VALUE, got {pair!r}")
-        params[key] = value
-    return params
 
 
 if __name__ == "__main__":

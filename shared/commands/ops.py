@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from shared.cli import _params, _split_pipeline
 from shared.console import print_table
+from shared.domain.bodies import key_value_params, split_pipeline_ref
 from shared.domain.errors import NotFound
 from shared.handlers import backfill, cost_alerts, maintenance, notify, scheduler
 from shared.handlers.cancel import cancel_run
@@ -178,9 +178,9 @@ def cmd_schedules_create(args: argparse.Namespace) -> int:
     def create(services: Services) -> int:
         body: dict[str, Any] = {
             "org_slug": args.org,
-            "pipeline": "/".join(_split_pipeline(args.pipeline)),
+            "pipeline": "/".join(split_pipeline_ref(args.pipeline)),
             "enabled": not args.disabled,
-            "parameters": _params(args.param),
+            "parameters": key_value_params(args.param),
         }
         if args.cron:
             body["cron"] = args.cron
@@ -207,7 +207,7 @@ def cmd_schedules_trigger(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    provider, domain, pipeline = _split_pipeline(args.pipeline)
+    provider, domain, pipeline = split_pipeline_ref(args.pipeline)
 
     def run(services: Services) -> int:
         org = services.store.get_org(args.org)
@@ -217,7 +217,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             "start_date": args.start_date,
             "end_date": args.end_date,
             "reprocess": args.reprocess,
-            "parameters": _params(args.param),
+            "parameters": key_value_params(args.param),
         }
         if args.max_concurrent is not None:
             body["max_concurrent"] = args.max_concurrent

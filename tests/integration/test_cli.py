@@ -79,7 +79,8 @@ def test_run_failures_exit_non_zero(home: Path, capsys: pytest.CaptureFixture[st
     assert main(["run", "ghost", "subscription/costs/subscription_cost"]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert main(["run", "ghost", "not-a-pipeline"]) == 2
-    assert "PROVIDER/DOMAIN/PIPELINE" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "pipeline must be 'provider/domain/pipeline', got 'not-a-pipeline'" in err
 
 
 def test_validate_reports_every_config(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from shared.domain.api_keys import new_api_key
-from shared.domain.bodies import bool_field, pipeline_ref, reject_unknown
+from shared.domain.bodies import (
+    bool_field,
+    key_value_params,
+    pipeline_ref,
+    reject_unknown,
+    split_pipeline_ref,
+)
 from shared.domain.errors import BadRequest
 from shared.domain.notifications import EventType, merge_settings, redact_url
 from shared.domain.schedules import derived_run_id, next_fire, validate_cron
@@ -56,6 +62,13 @@ def test_body_helpers_name_the_field() -> None:
     for bad in ("a/b", "a//c", 3, None):
         with pytest.raises(BadRequest):
             pipeline_ref({"pipeline": bad})
+    # the CLI's positional PROVIDER/DOMAIN/PIPELINE goes through the same check
+    with pytest.raises(BadRequest, match="pipeline must be 'provider/domain/pipeline', got 'a/b'"):
+        split_pipeline_ref("a/b")
+    assert key_value_params(["a=1", "b=x=y", "c="]) == {"a": "1", "b": "x=y", "c": ""}
+    for pair in ("novalue", "=1"):
+        with pytest.raises(BadRequest, match="--param must be KEY=VALUE"):
+            key_value_params([pair])
 
 
 def test_org_override_merges_into_root_settings() -> None:
