@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
+from shared.adapters.sqlite_db import SqliteDatabase
 from shared.domain.credentials import CredentialInfo, StoredCredential, validate_scope
-
-_BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS credentials (
@@ -36,18 +33,10 @@ class SqliteCredentialStore:
     """The CredentialStore port on a SQLite file (one connection per thread, WAL)."""
 
     def __init__(self, path: Path | str) -> None:
-        self._path = Path(path)
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        conn = self._conn()
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+        self._db = SqliteDatabase(path, _SCHEMA)
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self._db.close()
 
     def put(
         self,
@@ -59,7 +48,7 @@ class SqliteCredentialStore:
         at: datetime,
     ) -> None:
         validate_scope(org_slug, provider)
-        with self._write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "INSERT INTO credentials (org_slug, provider, credential_id, ciphertext, metadata,"
                 " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -79,7 +68,7 @@ class SqliteCredentialStore:
 
     def get(self, org_slug: str, provider: str) -> StoredCredential | None:
         row = (
-            self._conn()
+            self._db.connection()
             .execute(
                 "SELECT * FROM credentials WHERE org_slug = ? AND provider = ?",
                 (org_slug, provider),
@@ -92,7 +81,7 @@ class SqliteCredentialStore:
 
     def list(self, org_slug: str) -> list[CredentialInfo]:
         rows = (
-            self._conn()
+            self._db.connection()
             .execute(
                 "SELECT org_slug, provider, credential_id, metadata, created_at, updated_at"
                 " FROM credentials WHERE org_slug = ? ORDER BY provider",
@@ -103,30 +92,11 @@ class SqliteCredentialStore:
         return [_info(row) for row in rows]
 
     def delete(self, org_slug: str, provider: str) -> bool:
-        with self._write() as conn:
+        with self._db.write() as conn:
             cursor = conn.execute(
                 "DELETE FROM credentials WHERE org_slug = ? AND provider = ?", (org_slug, provider)
             )
             return cursor.rowcount > 0
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self._path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
 
 def _info(row: sqlite3.Row) -> CredentialInfo:

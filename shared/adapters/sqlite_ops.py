@@ -2,26 +2,22 @@
 
 Same concurrency model as sqlite_state.py: one connection per thread, WAL, and each
 mutation in a ``BEGIN IMMEDIATE`` transaction so check-then-write cannot interleave,
-even between processes. (The connection plumbing is the same as SqliteStateStore's;
-it lives in SqliteDatabase here so the new stores need not touch that module.)
+even between processes: shared/adapters/sqlite_db.py's SqliteDatabase.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from shared.adapters.sqlite_db import SqliteDatabase
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.notifications import Delivery, DeliveryStatus, EventType
 from shared.domain.schedules import Backfill, FireStatus, ReprocessPolicy, Schedule, ScheduleFire
-
-_BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schedules (
@@ -106,60 +102,6 @@ CREATE TABLE IF NOT EXISTS backfill_days (
     PRIMARY KEY (backfill_id, day)
 );
 """
-
-
-class SqliteDatabase:
-    """Per-thread connections to one SQLite file, and IMMEDIATE write transactions."""
-
-    def __init__(self, path: Path | str, schema: str) -> None:
-        if str(path) == ":memory:" or str(path).startswith("file:"):
-            raise ValueError("a shared SQLite store needs a file path")
-        self._path = Path(path)
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._write_lock = threading.Lock()
-        conn = self._conn()
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(f"BEGIN IMMEDIATE;{schema}COMMIT;")
-
-    def close(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self._path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-
-    @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            if conn.in_transaction:
-                conn.execute("COMMIT")
 
 
 class SqliteScheduleStore:

@@ -3,21 +3,21 @@
 Concurrency model: one connection per thread (SQLite connections must not be shared
 between threads), WAL so readers never block the writer, and every mutation in a
 ``BEGIN IMMEDIATE`` transaction so its reads and writes happen under the database's
-write lock: check-then-write cannot interleave, even across processes.
+write lock: check-then-write cannot interleave, even across processes (the plumbing
+is shared/adapters/sqlite_db.py's SqliteDatabase).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from shared.adapters.clock import SystemClock
+from shared.adapters.sqlite_db import SqliteDatabase
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import LogEntry, Org, Run, StepRun, Transition
 from shared.domain.quota import (
@@ -36,8 +36,6 @@ from shared.domain.states import (
     check_step_transition,
 )
 from shared.ports import Clock
-
-_BUSY_TIMEOUT_S = 30.0  # a writer holds the lock for milliseconds; this is a wide margin
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS orgs (
@@ -131,73 +129,18 @@ class SqliteStateStore:
     """The StateStore port on a local SQLite file (see the module docstring)."""
 
     def __init__(self, path: Path | str, *, clock: Clock | None = None) -> None:
-        if str(path) == ":memory:" or str(path).startswith("file:"):
-            # Each thread has its own connection, and so would get its own empty database.
-            raise ValueError("SqliteStateStore needs a file path")
-        self._path = Path(path)
-        self._path.parent.mkdir(parents=True, exist_ok=True)
         # release_concurrent has no time argument in the port; released_at comes from here.
         self._clock: Clock = clock or SystemClock()
-        self._local = threading.local()
-        # SQLite admits one writer at a time anyway; queueing this process's writers on a
-        # lock hands over at once, where SQLite's busy handler would poll with sleeps.
-        self._write_lock = threading.Lock()
-        conn = self._conn()
-        conn.execute("PRAGMA journal_mode=WAL")  # persistent: a property of the file
-        conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+        self._db = SqliteDatabase(path, _SCHEMA)
 
     def close(self) -> None:
         """Close the calling thread's connection (others close when their thread ends)."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    # -- connections and transactions ------------------------------------------
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            # timeout= is SQLite's busy_timeout: wait for another process's write lock.
-            # isolation_level=None: the module must not open transactions behind our back.
-            conn = sqlite3.connect(self._path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA foreign_keys=ON")
-            # In WAL mode NORMAL stays consistent after a crash; only a power loss can
-            # drop the last commits. It saves an fsync per transaction.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction: the write lock is taken before the first read."""
-        conn = self._conn()
-        with self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction, so multi-query reads see one snapshot."""
-        conn = self._conn()
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            if conn.in_transaction:
-                conn.execute("COMMIT")
+        self._db.close()
 
     # -- organisations -----------------------------------------------------------
 
     def create_org(self, org: Org) -> None:
-        with self._write() as conn:
+        with self._db.write() as conn:
             try:
                 conn.execute(
                     "INSERT INTO orgs (org_slug, name, status, plan, daily_limit,"
@@ -209,14 +152,14 @@ class SqliteStateStore:
                 raise Conflict(f"org {org.org_slug} already exists", org=org.org_slug) from None
 
     def get_org(self, org_slug: str) -> Org | None:
-        with self._read() as conn:
+        with self._db.read() as conn:
             row = conn.execute("SELECT * FROM orgs WHERE org_slug = ?", (org_slug,)).fetchone()
         return _org(row) if row else None
 
     def update_org(self, org: Org) -> None:
         """Raises NotFound if the org does not exist."""
         values = _org_values(org)
-        with self._write() as conn:
+        with self._db.write() as conn:
             cur = conn.execute(
                 "UPDATE orgs SET name = ?, status = ?, plan = ?, daily_limit = ?,"
                 " monthly_limit = ?, concurrent_limit = ?, api_key_hash = ?, created_at = ?"
@@ -232,7 +175,7 @@ class SqliteStateStore:
         self, org_slug: str, run_id: str, limits: QuotaLimits, now: datetime
     ) -> QuotaDecision:
         now = _utc(now)
-        with self._write() as conn:
+        with self._db.write() as conn:
             held = conn.execute(
                 "SELECT 1 FROM quota_reservations WHERE org_slug = ? AND run_id = ?",
                 (org_slug, run_id),
@@ -249,7 +192,7 @@ class SqliteStateStore:
             return decision
 
     def release_concurrent(self, org_slug: str, run_id: str) -> bool:
-        with self._write() as conn:
+        with self._db.write() as conn:
             cur = conn.execute(
                 "UPDATE quota_reservations SET concurrent_active = 0, released_at = ?"
                 " WHERE org_slug = ? AND run_id = ? AND concurrent_active = 1",
@@ -258,7 +201,7 @@ class SqliteStateStore:
             return cur.rowcount == 1
 
     def quota_usage(self, org_slug: str, now: datetime) -> QuotaUsage:
-        with self._read() as conn:
+        with self._db.read() as conn:
             return _usage(conn, org_slug, _utc(now))
 
     # -- runs --------------------------------------------------------------------
@@ -268,7 +211,7 @@ class SqliteStateStore:
         for key, step in run.steps.items():
             if key != step.step_id:
                 raise ValueError(f"run.steps key {key!r} != step_id {step.step_id!r}")
-        with self._write() as conn:
+        with self._db.write() as conn:
             try:
                 conn.execute(
                     "INSERT INTO runs (run_id, org_slug, pipeline_ref, pipeline_id, provider,"
@@ -301,7 +244,7 @@ class SqliteStateStore:
             _record(conn, run.run_id, None, None, RunStatus.PENDING, "created", at)
 
     def get_run(self, org_slug: str, run_id: str) -> Run | None:
-        with self._read() as conn:
+        with self._db.read() as conn:
             row = conn.execute(
                 "SELECT * FROM runs WHERE run_id = ? AND org_slug = ?", (run_id, org_slug)
             ).fetchone()
@@ -338,7 +281,7 @@ class SqliteStateStore:
             params.append(_ts(before))
         sql += " ORDER BY created_at DESC, run_id DESC LIMIT ?"
         params.append(limit)
-        with self._read() as conn:
+        with self._db.read() as conn:
             return _with_steps(conn, conn.execute(sql, params).fetchall())
 
     def transition_run(
@@ -353,7 +296,7 @@ class SqliteStateStore:
     ) -> bool:
         """Also raises NotFound if the run is absent or another org's."""
         target = RunStatus(target)
-        with self._write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(
                 "SELECT status FROM runs WHERE run_id = ? AND org_slug = ?", (run_id, org_slug)
             ).fetchone()
@@ -389,7 +332,7 @@ class SqliteStateStore:
         """Also raises NotFound for an unknown step, ValueError for ``attempt`` < 1."""
         if attempt < 1:
             raise ValueError("attempts are numbered from 1")
-        with self._write() as conn:
+        with self._db.write() as conn:
             step, outcome_attempt = _load_step(conn, run_id, step_id)
             if step.status == StepStatus.PENDING:
                 check_step_transition(step.status, StepStatus.RUNNING)
@@ -422,7 +365,7 @@ class SqliteStateStore:
         metrics: Mapping[str, Any] | None = None,
     ) -> bool:
         """Also raises NotFound for an unknown step, IllegalTransition for a bad target."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             step, outcome_attempt = _load_step(conn, run_id, step_id)
             if (
                 step.status != StepStatus.RUNNING
@@ -467,7 +410,7 @@ class SqliteStateStore:
     ) -> bool:
         """Also raises NotFound for an unknown step."""
         target = StepStatus(target)
-        with self._write() as conn:
+        with self._db.write() as conn:
             step, _ = _load_step(conn, run_id, step_id)
             if step.status == target:
                 return False
@@ -493,7 +436,7 @@ class SqliteStateStore:
             return True
 
     def get_steps(self, run_id: str) -> dict[str, StepRun]:
-        with self._read() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT * FROM steps WHERE run_id = ? ORDER BY position", (run_id,)
             ).fetchall()
@@ -502,7 +445,7 @@ class SqliteStateStore:
     # -- history -----------------------------------------------------------------
 
     def list_transitions(self, org_slug: str, run_id: str) -> list[Transition]:
-        with self._read() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT t.* FROM transitions t JOIN runs r ON r.run_id = t.run_id"
                 " WHERE t.run_id = ? AND r.org_slug = ? ORDER BY t.id",
@@ -524,7 +467,7 @@ class SqliteStateStore:
         self, run_id: str, step_id: str | None, level: str, message: str, at: datetime
     ) -> None:
         """Raises NotFound if the run does not exist."""
-        with self._write() as conn:
+        with self._db.write() as conn:
             try:
                 conn.execute(
                     "INSERT INTO logs (run_id, step_id, level, message, at) VALUES (?, ?, ?, ?, ?)",
@@ -534,7 +477,7 @@ class SqliteStateStore:
                 raise NotFound(f"run {run_id} not found", run_id=run_id) from None
 
     def list_logs(self, org_slug: str, run_id: str) -> list[LogEntry]:
-        with self._read() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT l.* FROM logs l JOIN runs r ON r.run_id = l.run_id"
                 " WHERE l.run_id = ? AND r.org_slug = ? ORDER BY l.id",
@@ -554,12 +497,12 @@ class SqliteStateStore:
     # -- maintenance ---------------------------------------------------------------
 
     def list_orgs(self) -> list[Org]:
-        with self._read() as conn:
+        with self._db.read() as conn:
             rows = conn.execute("SELECT * FROM orgs ORDER BY org_slug").fetchall()
         return [_org(row) for row in rows]
 
     def active_reservations(self) -> list[tuple[str, str, datetime]]:
-        with self._read() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT org_slug, run_id, created_at FROM quota_reservations"
                 " WHERE concurrent_active = 1 ORDER BY created_at"
@@ -567,7 +510,7 @@ class SqliteStateStore:
         return [(row[0], row[1], _dt(row[2])) for row in rows]
 
     def purge_reservations(self, before_month: str) -> int:
-        with self._write() as conn:
+        with self._db.write() as conn:
             cur = conn.execute(
                 "DELETE FROM quota_reservations WHERE concurrent_active = 0 AND month < ?",
                 (before_month,),

@@ -1,0 +1,83 @@
+"""One SQLite file shared safely by threads and processes: the plumbing every SQLite
+store uses (state, schedules, backfills, notifications, credentials in state.db).
+
+Concurrency model: one connection per thread (SQLite connections must not be shared
+between threads), WAL so readers never block the writer, and every mutation in a
+``BEGIN IMMEDIATE`` transaction so its reads and writes happen under the database's
+write lock: check-then-write cannot interleave, even across processes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+BUSY_TIMEOUT_S = 30.0  # a writer holds the lock for milliseconds; this is a wide margin
+
+
+class SqliteDatabase:
+    """Per-thread connections to one SQLite file, and IMMEDIATE write transactions."""
+
+    def __init__(self, path: Path | str, schema: str) -> None:
+        if str(path) == ":memory:" or str(path).startswith("file:"):
+            # Each thread has its own connection, and so would get its own empty database.
+            raise ValueError("a shared SQLite store needs a file path")
+        self._path = Path(path)
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        # SQLite admits one writer at a time anyway; queueing this process's writers on a
+        # lock hands over at once, where SQLite's busy handler would poll with sleeps.
+        self._write_lock = threading.Lock()
+        conn = self.connection()
+        conn.execute("PRAGMA journal_mode=WAL")  # persistent: a property of the file
+        conn.executescript(f"BEGIN IMMEDIATE;{schema}COMMIT;")
+
+    def close(self) -> None:
+        """Close the calling thread's connection (others close when their thread ends)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def connection(self) -> sqlite3.Connection:
+        """The calling thread's connection (autocommit: single statements need no BEGIN)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            # timeout= is SQLite's busy_timeout: wait for another process's write lock.
+            # isolation_level=None: the module must not open transactions behind our back.
+            conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys=ON")
+            # In WAL mode NORMAL stays consistent after a crash; only a power loss can
+            # drop the last commits. It saves an fsync per transaction.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction: the write lock is taken before the first read."""
+        conn = self.connection()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction, so multi-query reads see one snapshot."""
+        conn = self.connection()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
