@@ -17,6 +17,7 @@ record in one transaction, so two operators racing may both apply it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ from shared.domain.errors import BadRequest, NotFound, PipelineError
 from shared.domain.sql import table_ref
 from shared.handlers.services import Services
 from shared.ports import Column, Warehouse
+
+log = logging.getLogger(__name__)
 
 VERSIONS_TABLE = "_procedure_versions"
 MIGRATIONS_TABLE = "_migrations"
@@ -124,8 +127,20 @@ def existing_routines(warehouse: Warehouse, dataset: str) -> set[str]:
 
 
 def deploy(warehouse: Warehouse, dataset: str, procedure: ProcedureFile, sql: str) -> None:
-    """CREATE OR REPLACE the procedure, then record the body now deployed."""
+    """CREATE OR REPLACE the procedure, then record the body now deployed.
+
+    A failed record is logged, not raised: the procedure is in place, and the worst a
+    missing record costs is one more CREATE OR REPLACE next time (two runs deploying at
+    once may collide on the record table on BigQuery).
+    """
     warehouse.run_script(sql)
+    try:
+        _record_version(warehouse, dataset, procedure, sql)
+    except PipelineError as exc:
+        log.warning("deployed %s.%s but could not record it: %s", dataset, procedure.name, exc)
+
+
+def _record_version(warehouse: Warehouse, dataset: str, procedure: ProcedureFile, sql: str) -> None:
     warehouse.ensure_table(dataset, VERSIONS_TABLE, VERSIONS_COLUMNS)
     warehouse.query(
         render_sql(
