@@ -124,11 +124,13 @@ def up(
     firestore: Emulator | None = None,
     pubsub: Emulator | None = None,
     configs_dir: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Stack:
     """Start everything (see the module docstring); stops what it started on failure.
 
     Running ``firestore``/``pubsub`` emulators may be given (the test session's): they
-    are used, not recorded, so ``down`` leaves them to their owner.
+    are used, not recorded, so ``down`` leaves them to their owner. ``extra_env`` is
+    added to every function's environment (e.g. a short PIPELINES_LEASE_GRACE_SECONDS).
     """
     stack_dir = _stack_dir(home)
     if any(stack_dir.glob("*.pid")):
@@ -159,6 +161,7 @@ def up(
         }
         if configs_dir is not None:
             env["PIPELINES_CONFIGS_DIR"] = str(configs_dir)
+        env.update(extra_env or {})
         ports = {spec.name: free_port() for spec in FUNCTIONS}
         started += _parallel(
             [

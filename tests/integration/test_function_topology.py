@@ -172,7 +172,7 @@ def test_a_step_runner_killed_mid_step_is_replaced_and_the_run_completes_once(
     restart_function(function_stack, "step_runner")  # a new instance comes up
 
     # Redeliveries of the dead runner's message are refused (and redelivered) while its
-    # lease is live; once it expires (timeout 10 s + 30 s grace), one reclaims the attempt.
+    # lease is live; once it expires (timeout 5 s + 2 s grace), one reclaims the attempt.
     final = _wait(function_stack, slug, api_key, run_id, timeout=180)
     assert final["status"] == "completed", final
     steps = {s["step_id"]: s for s in final["steps"]}
