@@ -36,6 +36,7 @@ from shared.emulators import (
     start_pubsub,
     stop_groups,
 )
+from shared.jobs import JOBS, JobTopic
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_PROJECT = "pipelines-local"
@@ -57,6 +58,11 @@ FUNCTIONS = (
     FunctionSpec("run_requests", "functions/dispatcher/main.py", "run_requests", "run-requests"),
     FunctionSpec(
         "scheduler_tick", "functions/dispatcher/main.py", "scheduler_tick", "scheduler-ticks"
+    ),
+    # The periodic jobs (shared/jobs.py), one function per Cloud Scheduler topic.
+    *(
+        FunctionSpec(job.entry_point, "functions/maintenance/main.py", job.entry_point, job.topic)
+        for job in JOBS
     ),
 )
 
@@ -244,7 +250,7 @@ def _create_topics_and_subscriptions(stack: Stack) -> None:
     from shared.adapters.pubsub_bus import PubSubBus, dead_letter_topic_path, topic_path
     from shared.domain.messages import Topic
 
-    PubSubBus(stack.project).ensure_topics(tuple(Topic))
+    PubSubBus(stack.project).ensure_topics((*Topic, *JobTopic))
     subscriber = SubscriberClient()
     try:
         for spec in FUNCTIONS:
