@@ -12,6 +12,7 @@ for what it builds.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 
@@ -26,6 +27,9 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 RUNTIMES = ("emulators", "gcp")
+# Extra modules whose processors register on import (comma-separated module names):
+# processors that are not part of the product (the topology tests', the benchmark's).
+PROCESSOR_MODULES_ENV = "PIPELINES_PROCESSOR_MODULES"
 
 
 def _require(name: str) -> str:
@@ -56,6 +60,8 @@ def build_cloud_services(settings: Settings) -> Services:
         _require("FIRESTORE_EMULATOR_HOST")
         _require("PUBSUB_EMULATOR_HOST")
     clock = SystemClock()
+    for module in filter(None, os.environ.get(PROCESSOR_MODULES_ENV, "").split(",")):
+        importlib.import_module(module.strip())  # before the catalog checks ps_types
     db = firestore.Client(project=settings.project_id)
     catalog = PipelineCatalog(ps_types=PROCESSORS.keys())
     return Services(

@@ -30,7 +30,7 @@ from shared.handlers.onboarding import create_org
 from shared.handlers.services import Services
 from shared.settings import Settings
 from shared.stack import Stack, kill_function, restart_function
-from tests.support.emulators import FAST_LEASE_PIPELINE
+from tests.support.emulators import FAST_LEASE_PIPELINE, SLOW_PIPELINE
 
 pytestmark = pytest.mark.slow
 
@@ -180,6 +180,47 @@ def test_a_step_runner_killed_mid_step_is_replaced_and_the_run_completes_once(
     assert len(rows) == steps["convert_to_focus"]["rows_written"] > 300
     assert len({(r[0], r[1]) for r in rows}) == len(rows)  # no duplicate rows
     assert {r[3] for r in rows} == {run_id}
+
+
+def test_cancel_while_a_step_runs_stops_the_run_and_frees_the_slot(
+    function_stack: Stack, services: Services
+) -> None:
+    slug = "topo_cancel"
+    api_key = _org(services, slug)
+    run_id = _start_run(function_stack, slug, api_key, SLOW_PIPELINE)
+    deadline = time.monotonic() + 60
+    while services.store.get_steps(run_id)["wait"].status != StepStatus.RUNNING:
+        assert time.monotonic() < deadline, "the first step never started"
+        time.sleep(0.05)
+    assert services.store.quota_usage(slug, services.clock.now()).concurrent == 1
+
+    status, body = _http(
+        "POST",
+        f"{function_stack.api_url}/api/v1/pipelines/cancel/{slug}/{run_id}",
+        api_key,
+        {"reason": "wrong window"},
+    )
+
+    assert status == 200, body
+    assert body["status"] == "cancelled"
+    assert services.store.quota_usage(slug, services.clock.now()).concurrent == 0  # released
+    # The runner notices within its poll interval, returns, and reports over Pub/Sub; the
+    # coordinator ignores the late outcome and starts nothing after it.
+    deadline = time.monotonic() + 30
+    while not any(
+        "attempt 1 succeeded" in entry.message
+        for entry in services.store.list_logs(slug, run_id)
+        if entry.step_id == "wait"
+    ):
+        assert time.monotonic() < deadline, "the running step never noticed the cancel"
+        time.sleep(0.2)
+    time.sleep(2)  # room for the late step event to be pushed and handled
+    final = _wait(function_stack, slug, api_key, run_id)
+    assert final["status"] == "cancelled"
+    steps = {s["step_id"]: s["status"] for s in final["steps"]}
+    assert steps == {"wait": "cancelled", "after": "skipped"}
+    assert services.store.get_steps(run_id)["after"].attempt == 0  # never ran
+    assert services.store.quota_usage(slug, services.clock.now()).concurrent == 0
 
 
 def test_a_run_request_published_twice_on_pubsub_runs_once(

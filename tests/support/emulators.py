@@ -17,6 +17,7 @@ import pytest
 import yaml
 from google.cloud import firestore
 
+from shared.cloud_runtime import PROCESSOR_MODULES_ENV
 from shared.emulators import Emulator, EmulatorError, start_firestore, start_pubsub, wipe_firestore
 from shared.stack import REPO, Stack, down, up
 
@@ -95,7 +96,11 @@ def function_stack(
             pubsub=pubsub_emulator,
             configs_dir=configs,
             # A killed runner's attempt is reclaimable soon after its step timeout.
-            extra_env={"PIPELINES_LEASE_GRACE_SECONDS": str(FAST_LEASE_GRACE_SECONDS)},
+            extra_env={
+                "PIPELINES_LEASE_GRACE_SECONDS": str(FAST_LEASE_GRACE_SECONDS),
+                # test.record (a step that sleeps until cancelled) in every function.
+                PROCESSOR_MODULES_ENV: "tests.support.processors",
+            },
         )
     except EmulatorError as exc:
         unavailable(str(exc))
@@ -107,6 +112,7 @@ def function_stack(
 
 
 FAST_LEASE_PIPELINE = "subscription/costs/subscription_cost_fast_lease"
+SLOW_PIPELINE = "subscription/costs/slow_then_more"  # test.record: sleeps until cancelled
 FAST_LEASE_TIMEOUT_SECONDS = 5
 FAST_LEASE_GRACE_SECONDS = 2
 
@@ -122,4 +128,16 @@ def _configs_with_fast_lease(home: Path) -> Path:
     for step in body["steps"]:
         step["timeout_seconds"] = FAST_LEASE_TIMEOUT_SECONDS
     (source.parent / "subscription_cost_fast_lease.yml").write_text(yaml.safe_dump(body))
+    slow = {
+        "pipeline_id": "slow_then_more",
+        "name": "A long first step, then another",
+        "provider": "subscription",
+        "domain": "costs",
+        "version": "1.0.0",
+        "steps": [
+            {"step_id": "wait", "ps_type": "test.record", "config": {"sleep_seconds": 60}},
+            {"step_id": "after", "ps_type": "test.record", "depends_on": ["wait"]},
+        ],
+    }
+    (source.parent / "slow_then_more.yml").write_text(yaml.safe_dump(slow))
     return configs
