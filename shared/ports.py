@@ -65,8 +65,12 @@ class StateStore(Protocol):
         """Store a new run (status pending) with its steps (status pending)."""
         ...
 
-    def get_run(self, org_slug: str, run_id: str) -> Run | None:
-        """The run with its steps, or None if absent or another org's."""
+    def get_run(self, org_slug: str, run_id: str, *, with_steps: bool = True) -> Run | None:
+        """The run with its steps, or None if absent or another org's.
+
+        ``with_steps=False`` leaves ``steps`` empty: a read that costs the same for any
+        number of steps, for handlers that only need the run itself.
+        """
         ...
 
     def list_runs(

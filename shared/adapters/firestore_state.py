@@ -299,9 +299,11 @@ class FirestoreStateStore:
         except gexc.AlreadyExists:
             raise Conflict(f"run {run.run_id} already exists", run_id=run.run_id) from None
 
-    def get_run(self, org_slug: str, run_id: str) -> Run | None:
+    def get_run(self, org_slug: str, run_id: str, *, with_steps: bool = True) -> Run | None:
         data = self._owned_run(org_slug, run_id)
-        return None if data is None else self._with_steps([(run_id, data)])[0]
+        if data is None:
+            return None
+        return self._with_steps([(run_id, data)])[0] if with_steps else _run(run_id, data)
 
     def list_runs(
         self,

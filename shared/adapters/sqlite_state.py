@@ -300,14 +300,14 @@ class SqliteStateStore:
             )
             _record(conn, run.run_id, None, None, RunStatus.PENDING, "created", at)
 
-    def get_run(self, org_slug: str, run_id: str) -> Run | None:
+    def get_run(self, org_slug: str, run_id: str, *, with_steps: bool = True) -> Run | None:
         with self._read() as conn:
             row = conn.execute(
                 "SELECT * FROM runs WHERE run_id = ? AND org_slug = ?", (run_id, org_slug)
             ).fetchone()
             if row is None:
                 return None
-            return _with_steps(conn, [row])[0]
+            return _with_steps(conn, [row])[0] if with_steps else _run(row)
 
     def list_runs(
         self,

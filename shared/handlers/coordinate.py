@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from shared.domain.config import PipelineConfig
 from shared.domain.dag import blocked_steps
 from shared.domain.messages import StepEvent, StepRequest
-from shared.domain.models import Run
+from shared.domain.models import Run, StepRun
 from shared.domain.notifications import EventType
 from shared.domain.retry import backoff_delay, should_retry
 from shared.domain.states import RunStatus, StepStatus
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 
 def coordinate(services: Services, event: StepEvent) -> None:
     store, clock = services.store, services.clock
-    run = store.get_run(event.org_slug, event.run_id)
+    run = store.get_run(event.org_slug, event.run_id, with_steps=False)
     if run is None:
         log.warning("event for unknown run %s: dropped", event.run_id)
         return
@@ -74,23 +75,31 @@ def advance(services: Services, run: Run, config: PipelineConfig, *, finished_st
     store = services.store
     if run.status.terminal:
         return
-    statuses = {s.step_id: s.status for s in store.get_steps(run.run_id).values()}
+    # One read of the steps, after this event's outcome was written, serves the whole
+    # decision (the last of concurrent finishers sees every outcome): re-reading them
+    # per stage made each event cost several O(steps) loads.
+    steps = store.get_steps(run.run_id)
+    statuses = {s.step_id: s.status for s in steps.values()}
     for step_id in blocked_steps(config.steps, statuses):
-        store.transition_step(
+        store.transition_step(  # False: another coordinator skipped it first
             run.run_id,
             step_id,
             StepStatus.SKIPPED,
             "an upstream step failed",
             services.clock.now(),
         )
-    if publish_ready(services, run, config, after=finished_step):
+        steps[step_id] = replace(steps[step_id], status=StepStatus.SKIPPED)
+        statuses[step_id] = StepStatus.SKIPPED
+    if publish_ready(services, run, config, after=finished_step, statuses=statuses):
         return
-    finish_if_done(services, run)
+    finish_if_done(services, run, steps)
 
 
-def finish_if_done(services: Services, run: Run) -> None:
+def finish_if_done(services: Services, run: Run, steps: dict[str, StepRun] | None = None) -> None:
+    """Close the run once every step is terminal (``steps``: a fresh read, if the caller
+    has one)."""
     store, now = services.store, services.clock.now()
-    steps = store.get_steps(run.run_id)
+    steps = store.get_steps(run.run_id) if steps is None else steps
     if not all(s.status.terminal for s in steps.values()):
         return
     failed = [s for s in steps.values() if s.status is StepStatus.FAILED]

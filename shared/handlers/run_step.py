@@ -28,7 +28,7 @@ _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="processor")
 def run_step(services: Services, request: StepRequest) -> StepEvent | None:
     """Run one attempt; returns the published event, or None when the message was dropped."""
     store, clock = services.store, services.clock
-    run = store.get_run(request.org_slug, request.run_id)
+    run = store.get_run(request.org_slug, request.run_id, with_steps=False)
     if run is None:
         log.warning("step request for unknown run %s: dropped", request.run_id)
         return None
