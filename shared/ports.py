@@ -148,6 +148,11 @@ class StateStore(Protocol):
 
     def get_steps(self, run_id: str) -> dict[str, StepRun]: ...
 
+    def step_statuses(self, run_id: str) -> dict[str, StepStatus]:
+        """Each step's status only, in step order: what the coordinator decides on after
+        every step event (reading whole steps there made a run cost O(steps^2))."""
+        ...
+
     # -- history -------------------------------------------------------------
     def list_transitions(self, org_slug: str, run_id: str) -> list[Transition]: ...
 

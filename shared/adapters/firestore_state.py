@@ -515,6 +515,13 @@ class FirestoreStateStore:
         rows = sorted((snap.to_dict() for snap in snaps), key=lambda d: d["position"])
         return {d["step_id"]: _step(run_id, d) for d in rows}
 
+    def step_statuses(self, run_id: str) -> dict[str, StepStatus]:
+        # A projection: only the fields the answer needs cross the wire.
+        steps = self._run_ref(run_id).collection("steps")
+        snaps = steps.select(["step_id", "status", "position"]).stream()
+        rows = sorted((snap.to_dict() or {} for snap in snaps), key=lambda d: d["position"])
+        return {d["step_id"]: StepStatus(d["status"]) for d in rows}
+
     # -- history ---------------------------------------------------------------------
 
     def list_transitions(self, org_slug: str, run_id: str) -> list[Transition]:

@@ -499,6 +499,13 @@ class SqliteStateStore:
             ).fetchall()
         return {row["step_id"]: _step(row) for row in rows}
 
+    def step_statuses(self, run_id: str) -> dict[str, StepStatus]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT step_id, status FROM steps WHERE run_id = ? ORDER BY position", (run_id,)
+            ).fetchall()
+        return {row[0]: StepStatus(row[1]) for row in rows}
+
     # -- history -----------------------------------------------------------------
 
     def list_transitions(self, org_slug: str, run_id: str) -> list[Transition]:

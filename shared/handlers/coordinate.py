@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from shared.domain.config import PipelineConfig
 from shared.domain.dag import blocked_steps
 from shared.domain.messages import StepEvent, StepRequest
-from shared.domain.models import Run, StepRun
+from shared.domain.models import Run
 from shared.domain.notifications import EventType
 from shared.domain.retry import backoff_delay, should_retry
 from shared.domain.states import RunStatus, StepStatus
@@ -78,8 +77,7 @@ def advance(services: Services, run: Run, config: PipelineConfig, *, finished_st
     # One read of the steps, after this event's outcome was written, serves the whole
     # decision (the last of concurrent finishers sees every outcome): re-reading them
     # per stage made each event cost several O(steps) loads.
-    steps = store.get_steps(run.run_id)
-    statuses = {s.step_id: s.status for s in steps.values()}
+    statuses = store.step_statuses(run.run_id)
     for step_id in blocked_steps(config.steps, statuses):
         store.transition_step(  # False: another coordinator skipped it first
             run.run_id,
@@ -88,18 +86,16 @@ def advance(services: Services, run: Run, config: PipelineConfig, *, finished_st
             "an upstream step failed",
             services.clock.now(),
         )
-        steps[step_id] = replace(steps[step_id], status=StepStatus.SKIPPED)
         statuses[step_id] = StepStatus.SKIPPED
     if publish_ready(services, run, config, after=finished_step, statuses=statuses):
         return
-    finish_if_done(services, run, steps)
+    if all(status.terminal for status in statuses.values()):
+        finish_if_done(services, run)
 
 
-def finish_if_done(services: Services, run: Run, steps: dict[str, StepRun] | None = None) -> None:
-    """Close the run once every step is terminal (``steps``: a fresh read, if the caller
-    has one)."""
+def finish_if_done(services: Services, run: Run) -> None:
     store, now = services.store, services.clock.now()
-    steps = store.get_steps(run.run_id) if steps is None else steps
+    steps = store.get_steps(run.run_id)
     if not all(s.status.terminal for s in steps.values()):
         return
     failed = [s for s in steps.values() if s.status is StepStatus.FAILED]

@@ -133,7 +133,7 @@ def publish_ready(
     every event would cost O(n^2) messages on a wide fan-out).
     """
     if statuses is None:  # ``statuses``: the caller's fresh read of the steps
-        statuses = {s.step_id: s.status for s in services.store.get_steps(run.run_id).values()}
+        statuses = services.store.step_statuses(run.run_id)
     ready = ready_steps(config.steps, statuses, dependents_of=after)
     for step_id in ready:
         services.bus.publish(StepRequest(run.run_id, run.org_slug, step_id, 1))
