@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -66,6 +67,7 @@ _KINDS = ("concurrent", "daily", "monthly")  # the order decide() checks them in
 TAKEOVER_AFTER = timedelta(seconds=30)
 _HELD = "held"
 _RESERVING = "reserving"
+_KNOWN_RUNS_MAX = 10_000
 _sequence = itertools.count()  # tie-break for history entries with equal times
 
 
@@ -77,6 +79,8 @@ class FirestoreStateStore:
         # release_concurrent has no time argument in the port; released_at comes from here.
         self._clock: Clock = clock or SystemClock()
         self._random = random.Random()  # noqa: S311 - spreads slot probes, not crypto
+        self._known_runs: dict[str, None] = {}  # insertion-ordered, bounded: see append_log
+        self._known_lock = threading.Lock()
 
     # -- helpers -------------------------------------------------------------------
 
@@ -544,8 +548,15 @@ class FirestoreStateStore:
     ) -> None:
         """Raises NotFound if the run does not exist."""
         ref = self._run_ref(run_id)
-        if not ref.get(field_paths=["org_slug"]).exists:
-            raise NotFound(f"run {run_id} not found", run_id=run_id)
+        # Runs are never deleted: one existence check per run and process is enough
+        # (a step writes several log lines; each check was a round trip).
+        if run_id not in self._known_runs:
+            if not ref.get(field_paths=["org_slug"]).exists:
+                raise NotFound(f"run {run_id} not found", run_id=run_id)
+            with self._known_lock:  # handlers run on several threads
+                self._known_runs[run_id] = None
+                if len(self._known_runs) > _KNOWN_RUNS_MAX:
+                    self._known_runs.pop(next(iter(self._known_runs)))
         ref.collection("logs").add(
             {"step_id": step_id, "level": level, "message": message, **_stamp(at)}
         )
