@@ -11,7 +11,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -26,8 +26,10 @@ from shared.domain.quota import SubscriptionStatus
 from shared.domain.saas_subscriptions import PLANS_COLUMNS, PLANS_TABLE
 from shared.domain.sql import table_ref
 from shared.domain.states import StepStatus
+from shared.handlers import scheduler
 from shared.handlers.onboarding import create_org
 from shared.handlers.services import Services
+from shared.jobs import JobTopic
 from shared.settings import Settings
 from shared.stack import Stack, kill_function, restart_function
 from tests.support.emulators import FAST_LEASE_PIPELINE, SLOW_PIPELINE
@@ -253,6 +255,41 @@ def test_a_run_request_published_twice_on_pubsub_runs_once(
     assert final["trigger"] == "pubsub"
     assert [r.run_id for r in services.store.list_runs(slug)] == [run_id]
     assert services.store.quota_usage(slug, services.clock.now()).daily == 1
+
+
+def test_racing_schedule_ticks_fire_a_due_schedule_once_through_the_maintenance_function(
+    function_stack: Stack, services: Services
+) -> None:
+    slug = "topo_sched"
+    api_key = _org(services, slug)
+    schedule = scheduler.create_schedule(
+        services, {"org_slug": slug, "pipeline": PIPELINE, "cron": "0 3 * * *"}
+    )
+    assert services.schedules is not None
+    schedule.next_fire_at = services.clock.now().replace(microsecond=0) - timedelta(minutes=1)
+    services.schedules.update_schedule(schedule)  # due now
+
+    publisher = PublisherClient()
+    topic = topic_path(function_stack.project, JobTopic.SCHEDULES_TICK)
+    for _ in range(3):  # Cloud Scheduler retrying, ticks overlapping: all pushed at once
+        publisher.publish(topic, b'{"job": "schedules-tick"}').result(timeout=30)
+
+    deadline = time.monotonic() + 60
+    while not services.store.list_runs(slug):
+        assert time.monotonic() < deadline, "the schedule never fired"
+        time.sleep(0.2)
+    [run] = services.store.list_runs(slug)
+    final = _wait(function_stack, slug, api_key, run.run_id)
+    assert final["status"] == "completed", final
+    assert final["trigger"] == "schedule"
+    time.sleep(1)  # late ticks would have fired by now
+    [fire] = services.schedules.list_fires(schedule_id=schedule.schedule_id)
+    assert (fire.run_id, fire.status.value) == (run.run_id, "dispatched")
+    assert [r.run_id for r in services.store.list_runs(slug)] == [run.run_id]
+    moved = services.schedules.get_schedule(schedule.schedule_id)
+    assert moved is not None
+    assert moved.next_fire_at is not None
+    assert moved.next_fire_at > services.clock.now()  # moved on to its next 03:00
 
 
 def test_a_poison_message_is_parked_on_the_dead_letter_topic(function_stack: Stack) -> None:
