@@ -3,7 +3,7 @@
 Layout:
 
 - ``schedules/{schedule_id}``; ``schedule_keys/{org|provider|domain|pipeline}`` holds the
-  (org, pipeline) uniqueness: created with ``create()`` before the schedule itself
+  (org, pipeline) uniqueness: both ``create()``-d in one batch
 - ``schedule_fires/{schedule_id|fire_time}``: one firing. "Fires once" is the
   ``create()`` of this document, committed in one batch with the schedule's move to its
   next firing: the batch fails whole (AlreadyExists) for every caller but one
@@ -83,14 +83,12 @@ class FirestoreScheduleStore:
         unique = self._db.collection("schedule_keys").document(
             _key(schedule.org_slug, *schedule.pipeline_ref.split("/"))
         )
+        batch = self._db.batch()  # both or neither: no key can be left without its schedule
+        batch.create(unique, {"schedule_id": schedule.schedule_id})
+        batch.create(self._schedule_ref(schedule.schedule_id), _schedule_doc(schedule))
         try:
-            unique.create({"schedule_id": schedule.schedule_id})
+            batch.commit()
         except gexc.AlreadyExists:
-            raise conflict from None
-        try:
-            self._schedule_ref(schedule.schedule_id).create(_schedule_doc(schedule))
-        except gexc.AlreadyExists:
-            unique.delete()  # the id is taken: give the (org, pipeline) key back
             raise conflict from None
 
     def get_schedule(self, schedule_id: str) -> Schedule | None:
