@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PIPELINES_HOME ?= $(CURDIR)/.pipelines
 
-.PHONY: install run test lint typecheck validate unit clean up down package
+.PHONY: install run test lint typecheck validate unit clean up down package bench
 
 install: $(STAMP)
 
@@ -51,6 +51,10 @@ down:
 # One deployable zip per function source under dist/functions/ (terraform uploads them).
 package: install
 	$(BIN)/python -m shared.package
+
+# Orchestration overhead per no-op step, embedded vs the emulator topology (one run).
+bench: install
+	$(BIN)/python -m bench.orchestration
 
 clean:
 	rm -rf $(VENV) .pipelines .pytest_cache .mypy_cache .ruff_cache dist

@@ -12,15 +12,24 @@ for what it builds.
 
 from __future__ import annotations
 
+import importlib
+import logging
 import os
 
 from shared.adapters.clock import SystemClock
 from shared.catalog import PipelineCatalog
+from shared.domain.notifications import PipelineEvent
+from shared.handlers.notify import Notifier
 from shared.handlers.services import Services
 from shared.ports import SecretBox, Warehouse
 from shared.settings import Settings
 
+log = logging.getLogger(__name__)
+
 RUNTIMES = ("emulators", "gcp")
+# Extra modules whose processors register on import (comma-separated module names):
+# processors that are not part of the product (the topology tests', the benchmark's).
+PROCESSOR_MODULES_ENV = "PIPELINES_PROCESSOR_MODULES"
 
 
 def _require(name: str) -> str:
@@ -38,6 +47,11 @@ def build_cloud_services(settings: Settings) -> Services:
     from google.cloud import firestore
 
     from shared.adapters.firestore_credentials import FirestoreCredentialStore
+    from shared.adapters.firestore_ops import (
+        FirestoreBackfillStore,
+        FirestoreNotificationStore,
+        FirestoreScheduleStore,
+    )
     from shared.adapters.firestore_state import FirestoreStateStore
     from shared.adapters.pubsub_bus import PubSubBus
     from shared.processors import PROCESSORS
@@ -46,17 +60,39 @@ def build_cloud_services(settings: Settings) -> Services:
         _require("FIRESTORE_EMULATOR_HOST")
         _require("PUBSUB_EMULATOR_HOST")
     clock = SystemClock()
+    for module in filter(None, os.environ.get(PROCESSOR_MODULES_ENV, "").split(",")):
+        importlib.import_module(module.strip())  # before the catalog checks ps_types
     db = firestore.Client(project=settings.project_id)
+    catalog = PipelineCatalog(ps_types=PROCESSORS.keys())
     return Services(
         store=FirestoreStateStore(db, clock=clock),
         bus=PubSubBus(settings.project_id),
         warehouse=_warehouse(settings),
         secrets=_secrets(settings),
-        catalog=PipelineCatalog(ps_types=PROCESSORS.keys()),
+        catalog=catalog,
         clock=clock,
         settings=settings,
         credentials=FirestoreCredentialStore(db),
+        schedules=FirestoreScheduleStore(db),
+        backfills=FirestoreBackfillStore(db),
+        events=InlineNotifier(FirestoreNotificationStore(db), clock, catalog.configs_dir),
     )
+
+
+class InlineNotifier(Notifier):
+    """Delivers each event inside the handler that emitted it.
+
+    A function instance may be throttled or stopped as soon as its handler returns, so
+    the embedded runtime's background delivery thread could lose events here. Delivery
+    (with its retries) therefore runs before the function acknowledges its message; a
+    failure is logged and never raised into the pipeline (EventSink contract).
+    """
+
+    def emit(self, event: PipelineEvent) -> None:
+        try:
+            self.deliver(event)
+        except Exception:
+            log.exception("notification for run %s not delivered", event.run_id)
 
 
 def _warehouse(settings: Settings) -> Warehouse:

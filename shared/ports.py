@@ -65,8 +65,12 @@ class StateStore(Protocol):
         """Store a new run (status pending) with its steps (status pending)."""
         ...
 
-    def get_run(self, org_slug: str, run_id: str) -> Run | None:
-        """The run with its steps, or None if absent or another org's."""
+    def get_run(self, org_slug: str, run_id: str, *, with_steps: bool = True) -> Run | None:
+        """The run with its steps, or None if absent or another org's.
+
+        ``with_steps=False`` leaves ``steps`` empty: a read that costs the same for any
+        number of steps, for handlers that only need the run itself.
+        """
         ...
 
     def list_runs(
@@ -143,6 +147,11 @@ class StateStore(Protocol):
         ...
 
     def get_steps(self, run_id: str) -> dict[str, StepRun]: ...
+
+    def step_statuses(self, run_id: str) -> dict[str, StepStatus]:
+        """Each step's status only, in step order: what the coordinator decides on after
+        every step event (reading whole steps there made a run cost O(steps^2))."""
+        ...
 
     # -- history -------------------------------------------------------------
     def list_transitions(self, org_slug: str, run_id: str) -> list[Transition]: ...

@@ -15,6 +15,9 @@ class Settings:
     env: str  # dataset suffix: {org_slug}_{env}
     project_id: str
     runtime: str  # embedded | emulators | gcp
+    # A claimed step attempt is presumed dead this long after its timeout (its runner
+    # crashed); then a redelivery may reclaim it. PIPELINES_LEASE_GRACE_SECONDS.
+    lease_grace_seconds: int = 30
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -23,7 +26,21 @@ class Settings:
             env=os.environ.get("PIPELINES_ENV", "local"),
             project_id=validate_project_id(os.environ.get("PIPELINES_PROJECT_ID", "local")),
             runtime=os.environ.get("PIPELINES_RUNTIME", "embedded"),
+            lease_grace_seconds=_non_negative_int("PIPELINES_LEASE_GRACE_SECONDS", 30),
         )
 
     def org_dataset(self, org_slug: str) -> str:
         return f"{org_slug}_{self.env}"
+
+
+def _non_negative_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected a whole number of seconds") from None
+    if value < 0:
+        raise ValueError(f"{name}={raw!r}: must not be negative")
+    return value

@@ -36,6 +36,7 @@ from shared.emulators import (
     start_pubsub,
     stop_groups,
 )
+from shared.jobs import JOBS, JobTopic
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_PROJECT = "pipelines-local"
@@ -57,6 +58,11 @@ FUNCTIONS = (
     FunctionSpec("run_requests", "functions/dispatcher/main.py", "run_requests", "run-requests"),
     FunctionSpec(
         "scheduler_tick", "functions/dispatcher/main.py", "scheduler_tick", "scheduler-ticks"
+    ),
+    # The periodic jobs (shared/jobs.py), one function per Cloud Scheduler topic.
+    *(
+        FunctionSpec(job.entry_point, "functions/maintenance/main.py", job.entry_point, job.topic)
+        for job in JOBS
     ),
 )
 
@@ -124,11 +130,13 @@ def up(
     firestore: Emulator | None = None,
     pubsub: Emulator | None = None,
     configs_dir: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Stack:
     """Start everything (see the module docstring); stops what it started on failure.
 
     Running ``firestore``/``pubsub`` emulators may be given (the test session's): they
-    are used, not recorded, so ``down`` leaves them to their owner.
+    are used, not recorded, so ``down`` leaves them to their owner. ``extra_env`` is
+    added to every function's environment (e.g. a short PIPELINES_LEASE_GRACE_SECONDS).
     """
     stack_dir = _stack_dir(home)
     if any(stack_dir.glob("*.pid")):
@@ -159,6 +167,7 @@ def up(
         }
         if configs_dir is not None:
             env["PIPELINES_CONFIGS_DIR"] = str(configs_dir)
+        env.update(extra_env or {})
         ports = {spec.name: free_port() for spec in FUNCTIONS}
         started += _parallel(
             [
@@ -241,7 +250,7 @@ def _create_topics_and_subscriptions(stack: Stack) -> None:
     from shared.adapters.pubsub_bus import PubSubBus, dead_letter_topic_path, topic_path
     from shared.domain.messages import Topic
 
-    PubSubBus(stack.project).ensure_topics(tuple(Topic))
+    PubSubBus(stack.project).ensure_topics((*Topic, *JobTopic))
     subscriber = SubscriberClient()
     try:
         for spec in FUNCTIONS:

@@ -44,6 +44,62 @@ resource "google_firestore_index" "runs" {
   }
 }
 
+# list_fires (shared/adapters/firestore_ops.py): [status] [+ schedule_id], oldest first.
+locals {
+  fire_list_indexes = {
+    all             = { filters = [], order = ["fire_time", "schedule_id"] }
+    status          = { filters = ["status"], order = ["fire_time", "schedule_id"] }
+    schedule        = { filters = ["schedule_id"], order = ["fire_time"] }
+    status_schedule = { filters = ["status", "schedule_id"], order = ["fire_time"] }
+  }
+  # list_backfills and list_deliveries: one org's, newest first.
+  newest_first_indexes = {
+    backfills               = ["created_at", "backfill_id"]
+    notification_deliveries = ["at", "seq"]
+  }
+}
+
+resource "google_firestore_index" "schedule_fires" {
+  for_each    = local.fire_list_indexes
+  database    = google_firestore_database.default.name
+  collection  = "schedule_fires"
+  query_scope = "COLLECTION"
+
+  dynamic "fields" {
+    for_each = each.value.filters
+    content {
+      field_path = fields.value
+      order      = "ASCENDING"
+    }
+  }
+  dynamic "fields" {
+    for_each = each.value.order
+    content {
+      field_path = fields.value
+      order      = "ASCENDING"
+    }
+  }
+}
+
+resource "google_firestore_index" "newest_first" {
+  for_each    = local.newest_first_indexes
+  database    = google_firestore_database.default.name
+  collection  = each.key
+  query_scope = "COLLECTION"
+
+  fields {
+    field_path = "org_slug"
+    order      = "ASCENDING"
+  }
+  dynamic "fields" {
+    for_each = each.value
+    content {
+      field_path = fields.value
+      order      = "DESCENDING"
+    }
+  }
+}
+
 # Org datasets ({org}_{env}) are created by onboarding (shared/handlers/onboarding.py) in
 # var.bigquery_location, so none is declared here: the step runner's account may create
 # datasets and write tables (see iam.tf).

@@ -5,9 +5,10 @@ locals {
     step-runner = "Runs steps: BigQuery jobs and tables, decrypts provider credentials"
     coordinator = "Records step outcomes in Firestore, publishes next steps"
     dispatcher  = "Dispatches Pub/Sub and scheduled run requests"
+    maintenance = "Quota rollovers, stale-slot sweep, schedules tick (dispatches runs)"
   }
   # Firestore has no finer IAM than the project.
-  firestore_users = ["api", "step-runner", "coordinator", "dispatcher"]
+  firestore_users = ["api", "step-runner", "coordinator", "dispatcher", "maintenance"]
 }
 
 resource "google_service_account" "runtime" {

@@ -33,6 +33,7 @@ locals {
     step-runner = ["step-events", "step-requests-dead-letter"]
     coordinator = ["step-requests", "step-events-dead-letter"]
     dispatcher  = ["step-requests", "run-requests-dead-letter", "scheduler-ticks-dead-letter"]
+    maintenance = concat(["step-requests"], [for topic in keys(local.jobs) : "${topic}-dead-letter"])
   }
   publisher_bindings = merge([
     for sa, topics in local.publishes : {

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -66,6 +67,7 @@ _KINDS = ("concurrent", "daily", "monthly")  # the order decide() checks them in
 TAKEOVER_AFTER = timedelta(seconds=30)
 _HELD = "held"
 _RESERVING = "reserving"
+_KNOWN_RUNS_MAX = 10_000
 _sequence = itertools.count()  # tie-break for history entries with equal times
 
 
@@ -77,6 +79,8 @@ class FirestoreStateStore:
         # release_concurrent has no time argument in the port; released_at comes from here.
         self._clock: Clock = clock or SystemClock()
         self._random = random.Random()  # noqa: S311 - spreads slot probes, not crypto
+        self._known_runs: dict[str, None] = {}  # insertion-ordered, bounded: see append_log
+        self._known_lock = threading.Lock()
 
     # -- helpers -------------------------------------------------------------------
 
@@ -299,9 +303,11 @@ class FirestoreStateStore:
         except gexc.AlreadyExists:
             raise Conflict(f"run {run.run_id} already exists", run_id=run.run_id) from None
 
-    def get_run(self, org_slug: str, run_id: str) -> Run | None:
+    def get_run(self, org_slug: str, run_id: str, *, with_steps: bool = True) -> Run | None:
         data = self._owned_run(org_slug, run_id)
-        return None if data is None else self._with_steps([(run_id, data)])[0]
+        if data is None:
+            return None
+        return self._with_steps([(run_id, data)])[0] if with_steps else _run(run_id, data)
 
     def list_runs(
         self,
@@ -513,6 +519,13 @@ class FirestoreStateStore:
         rows = sorted((snap.to_dict() for snap in snaps), key=lambda d: d["position"])
         return {d["step_id"]: _step(run_id, d) for d in rows}
 
+    def step_statuses(self, run_id: str) -> dict[str, StepStatus]:
+        # A projection: only the fields the answer needs cross the wire.
+        steps = self._run_ref(run_id).collection("steps")
+        snaps = steps.select(["step_id", "status", "position"]).stream()
+        rows = sorted((snap.to_dict() or {} for snap in snaps), key=lambda d: d["position"])
+        return {d["step_id"]: StepStatus(d["status"]) for d in rows}
+
     # -- history ---------------------------------------------------------------------
 
     def list_transitions(self, org_slug: str, run_id: str) -> list[Transition]:
@@ -535,8 +548,15 @@ class FirestoreStateStore:
     ) -> None:
         """Raises NotFound if the run does not exist."""
         ref = self._run_ref(run_id)
-        if not ref.get(field_paths=["org_slug"]).exists:
-            raise NotFound(f"run {run_id} not found", run_id=run_id)
+        # Runs are never deleted: one existence check per run and process is enough
+        # (a step writes several log lines; each check was a round trip).
+        if run_id not in self._known_runs:
+            if not ref.get(field_paths=["org_slug"]).exists:
+                raise NotFound(f"run {run_id} not found", run_id=run_id)
+            with self._known_lock:  # handlers run on several threads
+                self._known_runs[run_id] = None
+                if len(self._known_runs) > _KNOWN_RUNS_MAX:
+                    self._known_runs.pop(next(iter(self._known_runs)))
         ref.collection("logs").add(
             {"step_id": step_id, "level": level, "message": message, **_stamp(at)}
         )

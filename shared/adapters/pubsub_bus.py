@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from google.cloud.pubsub_v1 import PublisherClient
 
 from shared.domain.messages import Message, Topic, attributes, encode
+from shared.jobs import JobTopic
 
 NOT_BEFORE = "not_before"
 MAX_SLEEP_SECONDS = 10.0
@@ -41,11 +42,12 @@ class NotDue(Exception):
         self.seconds_left = seconds_left
 
 
-def topic_path(project_id: str, topic: Topic | str) -> str:
-    return f"projects/{project_id}/topics/{Topic(topic).value}"
+def topic_path(project_id: str, topic: Topic | JobTopic | str) -> str:
+    name = JobTopic(topic).value if topic in set(JobTopic) else Topic(topic).value
+    return f"projects/{project_id}/topics/{name}"
 
 
-def dead_letter_topic_path(project_id: str, topic: Topic | str) -> str:
+def dead_letter_topic_path(project_id: str, topic: Topic | JobTopic | str) -> str:
     return f"{topic_path(project_id, topic)}-dead-letter"
 
 
@@ -61,10 +63,14 @@ class PubSubBus:
     ) -> None:
         # Imported here: the client costs ~0.5 s to import, and the functions import this
         # module for the delay helpers on every cold start.
-        from google.cloud.pubsub_v1 import PublisherClient
+        from google.cloud.pubsub_v1 import PublisherClient, types
 
         self.project_id = project_id
-        self._publisher = publisher or PublisherClient()
+        # Every publish waits for its server ack (at-least-once, in handler order), so
+        # batching would only add its 10 ms collection window to each message.
+        self._publisher = publisher or PublisherClient(
+            batch_settings=types.BatchSettings(max_messages=1)
+        )
         self._clock = clock
 
     def publish(self, message: Message, *, delay_seconds: float = 0.0) -> None:
@@ -83,7 +89,7 @@ class PubSubBus:
         )
         future.result(timeout=_PUBLISH_TIMEOUT_S)
 
-    def ensure_topics(self, topics: Iterable[Topic | str] = tuple(Topic)) -> None:
+    def ensure_topics(self, topics: Iterable[Topic | JobTopic | str] = (*Topic, *JobTopic)) -> None:
         """Create the topics and their dead-letter topics if absent (emulator and tests;
         terraform owns them in GCP)."""
         from google.api_core import exceptions as gexc

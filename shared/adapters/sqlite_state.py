@@ -243,14 +243,14 @@ class SqliteStateStore:
             )
             _record(conn, run.run_id, None, None, RunStatus.PENDING, "created", at)
 
-    def get_run(self, org_slug: str, run_id: str) -> Run | None:
+    def get_run(self, org_slug: str, run_id: str, *, with_steps: bool = True) -> Run | None:
         with self._db.read() as conn:
             row = conn.execute(
                 "SELECT * FROM runs WHERE run_id = ? AND org_slug = ?", (run_id, org_slug)
             ).fetchone()
             if row is None:
                 return None
-            return _with_steps(conn, [row])[0]
+            return _with_steps(conn, [row])[0] if with_steps else _run(row)
 
     def list_runs(
         self,
@@ -441,6 +441,13 @@ class SqliteStateStore:
                 "SELECT * FROM steps WHERE run_id = ? ORDER BY position", (run_id,)
             ).fetchall()
         return {row["step_id"]: _step(row) for row in rows}
+
+    def step_statuses(self, run_id: str) -> dict[str, StepStatus]:
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT step_id, status FROM steps WHERE run_id = ? ORDER BY position", (run_id,)
+            ).fetchall()
+        return {row[0]: StepStatus(row[1]) for row in rows}
 
     # -- history -----------------------------------------------------------------
 

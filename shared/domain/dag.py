@@ -6,7 +6,9 @@ A step with no recorded status counts as PENDING.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shared.domain.states import StepStatus
@@ -54,6 +56,14 @@ def topological_order(steps: Sequence[StepConfig]) -> list[str]:
 
     Raises ValueError naming the cycle (or the step with an unknown dependency).
     """
+    # The coordinator asks on every step event: memoised on the graph's shape, since
+    # the ordering below is quadratic in the number of steps.
+    return list(_topological_order(tuple((s.step_id, tuple(s.depends_on)) for s in steps)))
+
+
+@functools.lru_cache(maxsize=256)
+def _topological_order(graph: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[str, ...]:
+    steps = [_Node(step_id, depends_on) for step_id, depends_on in graph]
     remaining = list(steps)
     placed: set[str] = set()
     order: list[str] = []
@@ -68,15 +78,33 @@ def topological_order(steps: Sequence[StepConfig]) -> list[str]:
         remaining.remove(nxt)
         placed.add(nxt.step_id)
         order.append(nxt.step_id)
-    return order
+    return tuple(order)
 
 
-def ready_steps(steps: Sequence[StepConfig], statuses: Mapping[str, StepStatus]) -> list[str]:
-    """PENDING steps whose dependencies have all SUCCEEDED, in topological order."""
+@dataclass(frozen=True, slots=True)
+class _Node:
+    step_id: str
+    depends_on: tuple[str, ...]
+
+
+def ready_steps(
+    steps: Sequence[StepConfig],
+    statuses: Mapping[str, StepStatus],
+    *,
+    dependents_of: str | None = None,
+) -> list[str]:
+    """PENDING steps whose dependencies have all SUCCEEDED, in topological order.
+
+    ``dependents_of`` narrows it to the steps that depend on that step (what may have
+    become ready when it finished), so a coordinator's event costs O(dependents).
+    """
     by_id = {s.step_id: s for s in steps}
+    order = topological_order(steps)
+    if dependents_of is not None:
+        order = [sid for sid in order if dependents_of in by_id[sid].depends_on]
     return [
         sid
-        for sid in topological_order(steps)
+        for sid in order
         if _status(statuses, sid) == StepStatus.PENDING
         and all(_status(statuses, d) == StepStatus.SUCCEEDED for d in by_id[sid].depends_on)
     ]
@@ -85,7 +113,9 @@ def ready_steps(steps: Sequence[StepConfig], statuses: Mapping[str, StepStatus])
 def blocked_steps(steps: Sequence[StepConfig], statuses: Mapping[str, StepStatus]) -> list[str]:
     """PENDING steps that can never run: some ancestor FAILED, was SKIPPED or CANCELLED."""
     by_id = {s.step_id: s for s in steps}
-    doomed: set[str] = {sid for sid in by_id if _status(statuses, sid) in _DEAD}
+    doomed: set[str] = {sid for sid, status in statuses.items() if status in _DEAD}
+    if not doomed:
+        return []  # the usual case: nothing failed, nothing to walk
     blocked: list[str] = []
     # Topological order means a step's dependencies are judged before it.
     for sid in topological_order(steps):

@@ -72,7 +72,7 @@ def stop_check(services: Services, run: Run, timed_out: threading.Event) -> Call
         with lock:
             if not cancelled and time.monotonic() - checked >= CANCEL_POLL_SECONDS:
                 checked = time.monotonic()
-                current = services.store.get_run(run.org_slug, run.run_id)
+                current = services.store.get_run(run.org_slug, run.run_id, with_steps=False)
                 # Any end counts: cancelled, or failed by the stale-slot sweeper.
                 cancelled = current is None or current.status.terminal
             return cancelled

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 def coordinate(services: Services, event: StepEvent) -> None:
     store, clock = services.store, services.clock
-    run = store.get_run(event.org_slug, event.run_id)
+    run = store.get_run(event.org_slug, event.run_id, with_steps=False)
     if run is None:
         log.warning("event for unknown run %s: dropped", event.run_id)
         return
@@ -75,18 +75,23 @@ def advance(services: Services, run: Run, config: PipelineConfig, *, finished_st
     store = services.store
     if run.status.terminal:
         return
-    statuses = {s.step_id: s.status for s in store.get_steps(run.run_id).values()}
+    # One read of the steps, after this event's outcome was written, serves the whole
+    # decision (the last of concurrent finishers sees every outcome): re-reading them
+    # per stage made each event cost several O(steps) loads.
+    statuses = store.step_statuses(run.run_id)
     for step_id in blocked_steps(config.steps, statuses):
-        store.transition_step(
+        store.transition_step(  # False: another coordinator skipped it first
             run.run_id,
             step_id,
             StepStatus.SKIPPED,
             "an upstream step failed",
             services.clock.now(),
         )
-    if publish_ready(services, run, config, after=finished_step):
+        statuses[step_id] = StepStatus.SKIPPED
+    if publish_ready(services, run, config, after=finished_step, statuses=statuses):
         return
-    finish_if_done(services, run)
+    if all(status.terminal for status in statuses.values()):
+        finish_if_done(services, run)
 
 
 def finish_if_done(services: Services, run: Run) -> None:

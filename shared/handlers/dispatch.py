@@ -119,7 +119,12 @@ def dispatch_run(services: Services, org: Org, request: RunRequest) -> Run:
 
 
 def publish_ready(
-    services: Services, run: Run, config: PipelineConfig, *, after: str | None = None
+    services: Services,
+    run: Run,
+    config: PipelineConfig,
+    *,
+    after: str | None = None,
+    statuses: Mapping[str, StepStatus] | None = None,
 ) -> list[str]:
     """Publish attempt 1 of every step whose dependencies have all succeeded.
 
@@ -127,10 +132,9 @@ def publish_ready(
     other ready steps were published when they became ready (republishing them on
     every event would cost O(n^2) messages on a wide fan-out).
     """
-    statuses = {s.step_id: s.status for s in services.store.get_steps(run.run_id).values()}
-    ready = ready_steps(config.steps, statuses)
-    if after is not None:
-        ready = [s for s in ready if after in config.step(s).depends_on]
+    if statuses is None:  # ``statuses``: the caller's fresh read of the steps
+        statuses = services.store.step_statuses(run.run_id)
+    ready = ready_steps(config.steps, statuses, dependents_of=after)
     for step_id in ready:
         services.bus.publish(StepRequest(run.run_id, run.org_slug, step_id, 1))
     return ready

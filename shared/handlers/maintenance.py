@@ -22,12 +22,11 @@ from shared.domain.quota import day_bucket, month_bucket
 from shared.domain.retry import backoff_delay
 from shared.domain.states import RunStatus, StepStatus
 from shared.handlers.notify import emit
-from shared.handlers.run_step import LEASE_GRACE_SECONDS
 from shared.handlers.services import Services
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SILENCE_SECONDS = 300 + LEASE_GRACE_SECONDS  # when the run's pipeline is gone
+DEFAULT_STEP_SILENCE_SECONDS = 300  # + lease grace, when the run's pipeline is gone
 ORPHAN_SECONDS = 600  # a reservation whose run was never created (dispatcher died)
 
 
@@ -142,17 +141,19 @@ def _allowed_silence(services: Services, run: Run) -> float:
     Its running steps decide (timeout + lease grace + longest retry backoff); with
     none running (a lost message), the steps still to run.
     """
+    grace = services.settings.lease_grace_seconds
+    default = float(DEFAULT_STEP_SILENCE_SECONDS + grace)
     try:
         config: PipelineConfig = services.catalog.get(*run.pipeline_ref.split("/"))
     except PipelineError:
-        return float(DEFAULT_SILENCE_SECONDS)
+        return default
     running = {s.step_id for s in run.steps.values() if s.status is StepStatus.RUNNING}
     unfinished = {s.step_id for s in run.steps.values() if not s.status.terminal}
     current = [s for s in config.steps if s.step_id in (running or unfinished)]
     return max(
         (
             step.timeout_seconds
-            + LEASE_GRACE_SECONDS
+            + grace
             + (
                 backoff_delay(step.retry.max_attempts - 1, step.retry.backoff_seconds)
                 if step.retry.max_attempts > 1
@@ -160,7 +161,7 @@ def _allowed_silence(services: Services, run: Run) -> float:
             )
             for step in current
         ),
-        default=float(DEFAULT_SILENCE_SECONDS),
+        default=default,
     )
 
 

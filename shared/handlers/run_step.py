@@ -20,8 +20,6 @@ from shared.processors import PROCESSORS, StepContext, StepResult
 
 log = logging.getLogger(__name__)
 
-LEASE_GRACE_SECONDS = 30  # a claimed attempt is presumed dead this long after its timeout
-
 # Processors run here so the runner can stop waiting at the step's timeout. Threads
 # cannot be killed: a timed-out processor sees should_stop() turn True and must return.
 _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="processor")
@@ -30,7 +28,7 @@ _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="processor")
 def run_step(services: Services, request: StepRequest) -> StepEvent | None:
     """Run one attempt; returns the published event, or None when the message was dropped."""
     store, clock = services.store, services.clock
-    run = store.get_run(request.org_slug, request.run_id)
+    run = store.get_run(request.org_slug, request.run_id, with_steps=False)
     if run is None:
         log.warning("step request for unknown run %s: dropped", request.run_id)
         return None
@@ -40,7 +38,8 @@ def run_step(services: Services, request: StepRequest) -> StepEvent | None:
     config = services.catalog.get(*run.pipeline_ref.split("/"))
     step = config.step(request.step_id)
     now = clock.now()
-    lease_until = now + timedelta(seconds=step.timeout_seconds + LEASE_GRACE_SECONDS)
+    grace = services.settings.lease_grace_seconds  # a dead runner's lease outlives its timeout
+    lease_until = now + timedelta(seconds=step.timeout_seconds + grace)
     if (
         store.claim_step_attempt(run.run_id, step.step_id, request.attempt, lease_until, now)
         is None

@@ -9,18 +9,25 @@ from pathlib import Path
 
 import pytest
 
+from shared.adapters.firestore_ops import FirestoreNotificationStore
 from shared.adapters.sqlite_ops import SqliteNotificationStore
 from shared.domain.notifications import Delivery, DeliveryStatus, EventType
 from shared.ports import NotificationStore
+from tests.support.emulators import firestore_client
 
 FACTORIES: dict[str, Callable[[Path], NotificationStore]] = {
     "sqlite": lambda tmp: SqliteNotificationStore(tmp / "state.db"),
+    "firestore": lambda tmp: FirestoreNotificationStore(firestore_client()),
 }
+# Fixtures an adapter needs before its factory runs (started only if that adapter is used).
+FACTORY_FIXTURES: dict[str, str] = {"firestore": "clean_firestore"}
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=sorted(FACTORIES))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NotificationStore]:
+    if request.param in FACTORY_FIXTURES:
+        request.getfixturevalue(FACTORY_FIXTURES[request.param])
     instance = FACTORIES[request.param](tmp_path)
     yield instance
     getattr(instance, "close", lambda: None)()

@@ -12,22 +12,30 @@ from pathlib import Path
 
 import pytest
 
+from shared.adapters.firestore_ops import FirestoreBackfillStore, FirestoreScheduleStore
 from shared.adapters.sqlite_ops import SqliteBackfillStore, SqliteScheduleStore
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.schedules import Backfill, FireStatus, ReprocessPolicy, Schedule
 from shared.ports import BackfillStore, ScheduleStore
+from tests.support.emulators import firestore_client
 
 SCHEDULE_FACTORIES: dict[str, Callable[[Path], ScheduleStore]] = {
     "sqlite": lambda tmp: SqliteScheduleStore(tmp / "state.db"),
+    "firestore": lambda tmp: FirestoreScheduleStore(firestore_client()),
 }
 BACKFILL_FACTORIES: dict[str, Callable[[Path], BackfillStore]] = {
     "sqlite": lambda tmp: SqliteBackfillStore(tmp / "state.db"),
+    "firestore": lambda tmp: FirestoreBackfillStore(firestore_client()),
 }
+# Fixtures an adapter needs before its factory runs (started only if that adapter is used).
+FACTORY_FIXTURES: dict[str, str] = {"firestore": "clean_firestore"}
 T0 = datetime(2026, 3, 10, 4, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=sorted(SCHEDULE_FACTORIES))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ScheduleStore]:
+    if request.param in FACTORY_FIXTURES:
+        request.getfixturevalue(FACTORY_FIXTURES[request.param])
     instance = SCHEDULE_FACTORIES[request.param](tmp_path)
     yield instance
     getattr(instance, "close", lambda: None)()
@@ -35,6 +43,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ScheduleSt
 
 @pytest.fixture(params=sorted(BACKFILL_FACTORIES))
 def backfills(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BackfillStore]:
+    if request.param in FACTORY_FIXTURES:
+        request.getfixturevalue(FACTORY_FIXTURES[request.param])
     instance = BACKFILL_FACTORIES[request.param](tmp_path)
     yield instance
     getattr(instance, "close", lambda: None)()

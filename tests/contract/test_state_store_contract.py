@@ -241,6 +241,32 @@ def test_run_round_trips_with_pending_steps_in_order(store: StateStore) -> None:
     assert store.get_steps("run-1") == got.steps
 
 
+def test_a_run_without_its_steps_is_the_same_run_with_no_steps(store: StateStore) -> None:
+    store.create_run(make_run(steps=("b-extract", "a-load")), T0)
+    full = store.get_run("acme", "run-1")
+    light = store.get_run("acme", "run-1", with_steps=False)
+    assert full is not None
+    assert light is not None
+    assert light.steps == {}
+    light.steps = full.steps
+    assert light == full
+    assert store.get_run("globex", "run-1", with_steps=False) is None  # still org-scoped
+
+
+def test_step_statuses_follow_the_steps_in_order(store: StateStore) -> None:
+    store.create_run(make_run(steps=("b-extract", "a-load")), T0)
+    assert store.step_statuses("run-1") == {
+        "b-extract": StepStatus.PENDING,
+        "a-load": StepStatus.PENDING,
+    }
+    assert list(store.step_statuses("run-1")) == ["b-extract", "a-load"]
+    store.transition_step("run-1", "a-load", StepStatus.SKIPPED, "upstream failed", T0)
+    assert store.step_statuses("run-1") == {
+        step_id: step.status for step_id, step in store.get_steps("run-1").items()
+    }
+    assert store.step_statuses("nope") == {}
+
+
 def test_creating_an_existing_run_conflicts(store: StateStore, run: Run) -> None:
     with pytest.raises(Conflict):
         store.create_run(make_run(run.run_id), T0)

@@ -11,7 +11,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -26,11 +26,13 @@ from shared.domain.quota import SubscriptionStatus
 from shared.domain.saas_subscriptions import PLANS_COLUMNS, PLANS_TABLE
 from shared.domain.sql import table_ref
 from shared.domain.states import StepStatus
+from shared.handlers import scheduler
 from shared.handlers.onboarding import create_org
 from shared.handlers.services import Services
+from shared.jobs import JobTopic
 from shared.settings import Settings
 from shared.stack import Stack, kill_function, restart_function
-from tests.support.emulators import FAST_LEASE_PIPELINE
+from tests.support.emulators import FAST_LEASE_PIPELINE, SLOW_PIPELINE
 
 pytestmark = pytest.mark.slow
 
@@ -172,7 +174,7 @@ def test_a_step_runner_killed_mid_step_is_replaced_and_the_run_completes_once(
     restart_function(function_stack, "step_runner")  # a new instance comes up
 
     # Redeliveries of the dead runner's message are refused (and redelivered) while its
-    # lease is live; once it expires (timeout 10 s + 30 s grace), one reclaims the attempt.
+    # lease is live; once it expires (timeout 5 s + 2 s grace), one reclaims the attempt.
     final = _wait(function_stack, slug, api_key, run_id, timeout=180)
     assert final["status"] == "completed", final
     steps = {s["step_id"]: s for s in final["steps"]}
@@ -180,6 +182,47 @@ def test_a_step_runner_killed_mid_step_is_replaced_and_the_run_completes_once(
     assert len(rows) == steps["convert_to_focus"]["rows_written"] > 300
     assert len({(r[0], r[1]) for r in rows}) == len(rows)  # no duplicate rows
     assert {r[3] for r in rows} == {run_id}
+
+
+def test_cancel_while_a_step_runs_stops_the_run_and_frees_the_slot(
+    function_stack: Stack, services: Services
+) -> None:
+    slug = "topo_cancel"
+    api_key = _org(services, slug)
+    run_id = _start_run(function_stack, slug, api_key, SLOW_PIPELINE)
+    deadline = time.monotonic() + 60
+    while services.store.get_steps(run_id)["wait"].status != StepStatus.RUNNING:
+        assert time.monotonic() < deadline, "the first step never started"
+        time.sleep(0.05)
+    assert services.store.quota_usage(slug, services.clock.now()).concurrent == 1
+
+    status, body = _http(
+        "POST",
+        f"{function_stack.api_url}/api/v1/pipelines/cancel/{slug}/{run_id}",
+        api_key,
+        {"reason": "wrong window"},
+    )
+
+    assert status == 200, body
+    assert body["status"] == "cancelled"
+    assert services.store.quota_usage(slug, services.clock.now()).concurrent == 0  # released
+    # The runner notices within its poll interval, returns, and reports over Pub/Sub; the
+    # coordinator ignores the late outcome and starts nothing after it.
+    deadline = time.monotonic() + 30
+    while not any(
+        "attempt 1 succeeded" in entry.message
+        for entry in services.store.list_logs(slug, run_id)
+        if entry.step_id == "wait"
+    ):
+        assert time.monotonic() < deadline, "the running step never noticed the cancel"
+        time.sleep(0.2)
+    time.sleep(2)  # room for the late step event to be pushed and handled
+    final = _wait(function_stack, slug, api_key, run_id)
+    assert final["status"] == "cancelled"
+    steps = {s["step_id"]: s["status"] for s in final["steps"]}
+    assert steps == {"wait": "cancelled", "after": "skipped"}
+    assert services.store.get_steps(run_id)["after"].attempt == 0  # never ran
+    assert services.store.quota_usage(slug, services.clock.now()).concurrent == 0
 
 
 def test_a_run_request_published_twice_on_pubsub_runs_once(
@@ -212,6 +255,41 @@ def test_a_run_request_published_twice_on_pubsub_runs_once(
     assert final["trigger"] == "pubsub"
     assert [r.run_id for r in services.store.list_runs(slug)] == [run_id]
     assert services.store.quota_usage(slug, services.clock.now()).daily == 1
+
+
+def test_racing_schedule_ticks_fire_a_due_schedule_once_through_the_maintenance_function(
+    function_stack: Stack, services: Services
+) -> None:
+    slug = "topo_sched"
+    api_key = _org(services, slug)
+    schedule = scheduler.create_schedule(
+        services, {"org_slug": slug, "pipeline": PIPELINE, "cron": "0 3 * * *"}
+    )
+    assert services.schedules is not None
+    schedule.next_fire_at = services.clock.now().replace(microsecond=0) - timedelta(minutes=1)
+    services.schedules.update_schedule(schedule)  # due now
+
+    publisher = PublisherClient()
+    topic = topic_path(function_stack.project, JobTopic.SCHEDULES_TICK)
+    for _ in range(3):  # Cloud Scheduler retrying, ticks overlapping: all pushed at once
+        publisher.publish(topic, b'{"job": "schedules-tick"}').result(timeout=30)
+
+    deadline = time.monotonic() + 60
+    while not services.store.list_runs(slug):
+        assert time.monotonic() < deadline, "the schedule never fired"
+        time.sleep(0.2)
+    [run] = services.store.list_runs(slug)
+    final = _wait(function_stack, slug, api_key, run.run_id)
+    assert final["status"] == "completed", final
+    assert final["trigger"] == "schedule"
+    time.sleep(1)  # late ticks would have fired by now
+    [fire] = services.schedules.list_fires(schedule_id=schedule.schedule_id)
+    assert (fire.run_id, fire.status.value) == (run.run_id, "dispatched")
+    assert [r.run_id for r in services.store.list_runs(slug)] == [run.run_id]
+    moved = services.schedules.get_schedule(schedule.schedule_id)
+    assert moved is not None
+    assert moved.next_fire_at is not None
+    assert moved.next_fire_at > services.clock.now()  # moved on to its next 03:00
 
 
 def test_a_poison_message_is_parked_on_the_dead_letter_topic(function_stack: Stack) -> None:

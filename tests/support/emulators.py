@@ -7,6 +7,7 @@ it (CI must never pass by skipping); elsewhere those tests are skipped with the 
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from google.cloud import firestore
 
+from shared.cloud_runtime import PROCESSOR_MODULES_ENV
 from shared.emulators import Emulator, EmulatorError, start_firestore, start_pubsub, wipe_firestore
 from shared.stack import REPO, Stack, down, up
 
@@ -62,6 +65,12 @@ def pubsub_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulat
     yield from _session_emulator(tmp_path_factory, start_pubsub, "PUBSUB_EMULATOR_HOST")
 
 
+@functools.cache
+def firestore_client() -> firestore.Client:
+    """One client (one gRPC channel) on the test emulator's project for the session."""
+    return firestore.Client(project=EMULATOR_PROJECT)
+
+
 @pytest.fixture
 def clean_firestore(firestore_emulator: Emulator) -> Emulator:
     """The Firestore emulator, emptied before the test."""
@@ -86,6 +95,12 @@ def function_stack(
             firestore=firestore_emulator,
             pubsub=pubsub_emulator,
             configs_dir=configs,
+            # A killed runner's attempt is reclaimable soon after its step timeout.
+            extra_env={
+                "PIPELINES_LEASE_GRACE_SECONDS": str(FAST_LEASE_GRACE_SECONDS),
+                # test.record (a step that sleeps until cancelled) in every function.
+                PROCESSOR_MODULES_ENV: "tests.support.processors",
+            },
         )
     except EmulatorError as exc:
         unavailable(str(exc))
@@ -97,6 +112,9 @@ def function_stack(
 
 
 FAST_LEASE_PIPELINE = "subscription/costs/subscription_cost_fast_lease"
+SLOW_PIPELINE = "subscription/costs/slow_then_more"  # test.record: sleeps until cancelled
+FAST_LEASE_TIMEOUT_SECONDS = 5
+FAST_LEASE_GRACE_SECONDS = 2
 
 
 def _configs_with_fast_lease(home: Path) -> Path:
@@ -108,6 +126,18 @@ def _configs_with_fast_lease(home: Path) -> Path:
     body = yaml.safe_load(source.read_text())
     body["pipeline_id"] = "subscription_cost_fast_lease"
     for step in body["steps"]:
-        step["timeout_seconds"] = 10
+        step["timeout_seconds"] = FAST_LEASE_TIMEOUT_SECONDS
     (source.parent / "subscription_cost_fast_lease.yml").write_text(yaml.safe_dump(body))
+    slow = {
+        "pipeline_id": "slow_then_more",
+        "name": "A long first step, then another",
+        "provider": "subscription",
+        "domain": "costs",
+        "version": "1.0.0",
+        "steps": [
+            {"step_id": "wait", "ps_type": "test.record", "config": {"sleep_seconds": 60}},
+            {"step_id": "after", "ps_type": "test.record", "depends_on": ["wait"]},
+        ],
+    }
+    (source.parent / "slow_then_more.yml").write_text(yaml.safe_dump(slow))
     return configs

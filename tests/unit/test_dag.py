@@ -60,6 +60,16 @@ def test_ready_steps() -> None:
     assert ready_steps(DIAMOND, statuses) == ["load"]
 
 
+def test_ready_steps_narrowed_to_the_dependents_of_a_finished_step() -> None:
+    statuses = {"extract": SUCCEEDED}
+    assert ready_steps(DIAMOND, statuses, dependents_of="extract") == ["clean", "enrich"]
+    assert ready_steps(DIAMOND, statuses, dependents_of="report") == []  # report: a leaf
+    statuses |= {"clean": SUCCEEDED, "enrich": RUNNING}
+    assert ready_steps(DIAMOND, statuses, dependents_of="clean") == []  # load waits on enrich
+    statuses["enrich"] = SUCCEEDED
+    assert ready_steps(DIAMOND, statuses, dependents_of="enrich") == ["load"]
+
+
 def test_ready_steps_accepts_plain_status_strings() -> None:
     assert ready_steps(DIAMOND, {"extract": "succeeded", "report": "running"}) == [  # type: ignore[dict-item]
         "clean",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 
 from shared.domain.messages import Topic
 from shared.handlers import run_requests
+from shared.jobs import JOBS, JobTopic
 from shared.stack import FUNCTIONS
 from tests.support.emulators import unavailable
 
@@ -79,7 +81,7 @@ def test_terraform_is_formatted() -> None:
 
 
 def test_topics_are_exactly_the_codes_topics_each_with_a_dead_letter_topic() -> None:
-    assert sorted(LOCALS["topics"]) == sorted(t.value for t in Topic)
+    assert sorted(LOCALS["topics"]) == sorted([*(t.value for t in Topic), *JobTopic])
     topics = RESOURCES["google_pubsub_topic"]
     assert topics["topics"]["for_each"] == "${toset(local.topics)}"
     assert topics["dead_letter"]["for_each"] == "${toset(local.topics)}"
@@ -118,15 +120,18 @@ def test_every_function_is_deployed_with_a_retrying_pubsub_trigger() -> None:
 def test_service_accounts_and_publish_grants_name_declared_things() -> None:
     accounts = set(LOCALS["runtime_accounts"])
     assert {spec["sa"] for spec in LOCALS["functions"].values()} == accounts  # none unused
-    dead_letters = {f"{t.value}-dead-letter" for t in Topic}
-    for account, topics in LOCALS["publishes"].items():
+    topics = {t.value for t in Topic} | {t.value for t in JobTopic}
+    dead_letters = {f"{t}-dead-letter" for t in topics}
+    for account, published in LOCALS["publishes"].items():
         assert account in accounts
-        assert set(topics) <= {t.value for t in Topic} | dead_letters
+        if account == "maintenance":  # an expression over local.jobs: checked below
+            continue
+        assert set(published) <= topics | dead_letters
 
 
 def test_scheduler_jobs_publish_run_requests_the_dispatcher_accepts() -> None:
     jobs = RESOURCES["google_cloud_scheduler_job"]
-    assert set(jobs) == {"runs"}
+    assert set(jobs) == {"runs", "maintenance"}
     [target] = jobs["runs"]["pubsub_target"]
     assert target["topic_name"] == '${google_pubsub_topic.topics["scheduler-ticks"].id}'
     consumers = {spec.topic: spec.name for spec in FUNCTIONS}
@@ -134,6 +139,35 @@ def test_scheduler_jobs_publish_run_requests_the_dispatcher_accepts() -> None:
     body_keys = set(re.findall(r"(\w+)\s*=\s*each\.value", target["data"]))
     assert body_keys == {"org_slug", "pipeline", "parameters"}
     assert body_keys <= run_requests._KEYS
+
+
+def test_periodic_jobs_are_the_codes_jobs_on_their_own_topics() -> None:
+    assert LOCALS["jobs"] == {
+        job.topic.value: {"entry_point": job.entry_point, "schedule": job.cron} for job in JOBS
+    }
+    job = RESOURCES["google_cloud_scheduler_job"]["maintenance"]
+    assert job["for_each"] == "${local.jobs}"
+    assert job["schedule"] == "${each.value.schedule}"
+    assert job["time_zone"] == "Etc/UTC"
+    [target] = job["pubsub_target"]
+    assert target["topic_name"] == "${google_pubsub_topic.topics[each.key].id}"
+    # Each job's topic triggers the function of the same entry point.
+    triggered = {spec["topic"]: spec["entry_point"] for spec in LOCALS["functions"].values()}
+    assert all(triggered[j.topic.value] == j.entry_point for j in JOBS)
+    # Maintenance may publish step requests (the schedules tick dispatches runs) and
+    # dead-letter its own poison ticks.
+    assert "keys(local.jobs)" in LOCALS["publishes"]["maintenance"]
+
+
+def test_job_crons_are_valid_and_utc() -> None:
+    from shared.domain.schedules import next_fire
+
+    start = datetime(2026, 3, 31, 23, 59, tzinfo=UTC)
+    fires = {job.entry_point: next_fire(job.cron, start) for job in JOBS}
+    assert fires["reset_daily_quotas"] == datetime(2026, 4, 1, 0, 0, tzinfo=UTC)
+    assert fires["reset_monthly_quotas"] == datetime(2026, 4, 1, 0, 0, tzinfo=UTC)
+    assert fires["reset_stale_concurrent_counts"] == datetime(2026, 4, 1, 0, 0, tzinfo=UTC)
+    assert next_fire("0 0 1 * *", fires["reset_monthly_quotas"]) == datetime(2026, 5, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("env", ["dev", "stage", "prod"])
