@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from shared.domain.cloud_billing import (
+    GCP_RAW_COLUMNS,
+    GCP_RAW_TABLE,
+    RECONCILIATION_COLUMNS,
+    RECONCILIATION_TABLE,
+)
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
 from shared.domain.saas_subscriptions import (
     DAILY_COSTS_COLUMNS,
@@ -17,4 +23,6 @@ ORG_TABLES: dict[str, Sequence[Column]] = {
     PLANS_TABLE: PLANS_COLUMNS,
     DAILY_COSTS_TABLE: DAILY_COSTS_COLUMNS,
     COST_TABLE: COST_TABLE_COLUMNS,
+    GCP_RAW_TABLE: GCP_RAW_COLUMNS,
+    RECONCILIATION_TABLE: RECONCILIATION_COLUMNS,
 }

@@ -7,10 +7,14 @@ touches the bus or the state store: it gets a StepContext and returns a StepResu
 from __future__ import annotations
 
 from shared.processors.base import PROCESSORS, Processor, StepContext, StepResult, register
+from shared.processors.cloud_focus import CloudFocusConvert
+from shared.processors.gcp_bq_etl import GcpBqEtl
 from shared.processors.procedure_executor import ProcedureExecutor
 
 __all__ = [
     "PROCESSORS",
+    "CloudFocusConvert",
+    "GcpBqEtl",
     "ProcedureExecutor",
     "Processor",
     "StepContext",

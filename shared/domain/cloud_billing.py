@@ -1,0 +1,137 @@
+"""Cloud billing sources: the tables they land in, and the reconciliation table. Pure data.
+
+GCP: the Cloud Billing export to BigQuery (standard ``gcp_billing_export_v1_<ID>`` and
+detailed ``gcp_billing_export_resource_v1_<ID>``), as documented in
+docs.cloud.google.com/billing/docs/how-to/export-data-bigquery-tables. The raw table in the
+org's dataset keeps the export's nested records as they are (the conversion reads them in
+SQL) plus our lineage columns; a standard export simply leaves the detailed-only records null.
+"""
+
+from __future__ import annotations
+
+from shared.domain.focus import LINEAGE_COLUMNS
+from shared.ports import Column
+
+_S, _F, _T, _B, _N, _D = "STRING", "FLOAT", "TIMESTAMP", "BOOL", "NUMERIC", "DATE"
+
+
+def _record(name: str, *fields: Column, repeated: bool = False) -> Column:
+    return Column(name, "RECORD", "REPEATED" if repeated else "NULLABLE", fields)
+
+
+_KEY_VALUE = (Column("key", _S), Column("value", _S))
+
+GCP_STANDARD_EXPORT_COLUMNS: tuple[Column, ...] = (
+    Column("billing_account_id", _S),
+    _record("service", Column("id", _S), Column("description", _S)),
+    _record("sku", Column("id", _S), Column("description", _S)),
+    Column("usage_start_time", _T),
+    Column("usage_end_time", _T),
+    _record(
+        "project",
+        Column("id", _S),
+        Column("number", _S),
+        Column("name", _S),
+        _record("labels", *_KEY_VALUE, repeated=True),
+        Column("ancestry_numbers", _S),
+        _record(
+            "ancestors", Column("resource_name", _S), Column("display_name", _S), repeated=True
+        ),
+    ),
+    _record("labels", *_KEY_VALUE, repeated=True),
+    _record("system_labels", *_KEY_VALUE, repeated=True),
+    _record(
+        "location",
+        Column("location", _S),
+        Column("country", _S),
+        Column("region", _S),
+        Column("zone", _S),
+    ),
+    _record(
+        "tags",
+        *_KEY_VALUE,
+        Column("inherited", _B),
+        Column("namespace", _S),
+        repeated=True,
+    ),
+    Column("export_time", _T),
+    Column("cost", _F),
+    Column("currency", _S),
+    Column("currency_conversion_rate", _F),
+    _record(
+        "usage",
+        Column("amount", _F),
+        Column("unit", _S),
+        Column("amount_in_pricing_units", _F),
+        Column("pricing_unit", _S),
+    ),
+    _record(
+        "credits",
+        Column("name", _S),
+        Column("amount", _F),
+        Column("full_name", _S),
+        Column("id", _S),
+        Column("type", _S),
+        repeated=True,
+    ),
+    _record("invoice", Column("month", _S), Column("publisher_type", _S)),
+    Column("cost_type", _S),
+    _record(
+        "adjustment_info",
+        Column("id", _S),
+        Column("description", _S),
+        Column("mode", _S),
+        Column("type", _S),
+    ),
+    Column("cost_at_list", _F),
+    Column("transaction_type", _S),
+    Column("seller_name", _S),
+)
+
+GCP_DETAILED_ONLY_COLUMNS: tuple[Column, ...] = (
+    _record("resource", Column("name", _S), Column("global_name", _S)),
+    _record(
+        "price",
+        Column("effective_price", _F),
+        Column("tier_start_amount", _F),
+        Column("unit", _S),
+        Column("pricing_unit_quantity", _F),
+    ),
+    _record("subscription", Column("instance_id", _S)),
+)
+
+GCP_DETAILED_EXPORT_COLUMNS = GCP_STANDARD_EXPORT_COLUMNS + GCP_DETAILED_ONLY_COLUMNS
+
+GCP_RAW_TABLE = "gcp_billing_export_raw"
+# x_pipeline_run_date is the usage day (DATE(usage_start_time)): the unit of re-extraction.
+GCP_RAW_COLUMNS: tuple[Column, ...] = GCP_DETAILED_EXPORT_COLUMNS + LINEAGE_COLUMNS
+
+EXPORT_SCHEMAS: dict[str, tuple[Column, ...]] = {
+    "standard": GCP_STANDARD_EXPORT_COLUMNS,
+    "detailed": GCP_DETAILED_EXPORT_COLUMNS,
+}
+
+# ServiceName -> ServiceCategory/Subcategory, loaded from configs/system/mappings/*.yml.
+SERVICE_MAP_TABLE = "focus_service_mappings"
+SERVICE_MAP_COLUMNS: tuple[Column, ...] = (
+    Column("provider", _S),
+    Column("service_key", _S),
+    Column("service_category", _S),
+    Column("service_subcategory", _S),
+)
+
+# One row per (org, pipeline, credential, day, billing currency) of a cloud run.
+RECONCILIATION_TABLE = "cloud_cost_reconciliation"
+RECONCILIATION_COLUMNS: tuple[Column, ...] = (
+    Column("billing_currency", _S),
+    Column("source_rows", "INT64"),
+    Column("focus_rows", "INT64"),
+    Column("source_billed_cost", _N),
+    Column("focus_billed_cost", _N),
+    Column("source_effective_cost", _N),
+    Column("focus_effective_cost", _N),
+    *LINEAGE_COLUMNS,
+)
+RECONCILIATION_TOLERANCE = "0.01"  # one cent (of the billing currency)
+
+_ = _D  # DATE is used through LINEAGE_COLUMNS
