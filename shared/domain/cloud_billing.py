@@ -104,7 +104,13 @@ GCP_DETAILED_EXPORT_COLUMNS = GCP_STANDARD_EXPORT_COLUMNS + GCP_DETAILED_ONLY_CO
 
 GCP_RAW_TABLE = "gcp_billing_export_raw"
 # x_pipeline_run_date is the usage day (DATE(usage_start_time)): the unit of re-extraction.
-GCP_RAW_COLUMNS: tuple[Column, ...] = GCP_DETAILED_EXPORT_COLUMNS + LINEAGE_COLUMNS
+# x_export_row numbers the rows of one usage day (set by the extract): with the day it keys
+# a row, so the conversion can aggregate its arrays by joins instead of per-row subqueries.
+GCP_RAW_COLUMNS: tuple[Column, ...] = (
+    *GCP_DETAILED_EXPORT_COLUMNS,
+    Column("x_export_row", "INT64"),
+    *LINEAGE_COLUMNS,
+)
 
 EXPORT_SCHEMAS: dict[str, tuple[Column, ...]] = {
     "standard": GCP_STANDARD_EXPORT_COLUMNS,

@@ -27,8 +27,8 @@ from tests.support.runtime import make_runtime, new_org
 
 pytestmark = pytest.mark.warehouse
 
-START, DAYS = date(2026, 10, 1), 5
-END = date(2026, 10, 5)
+START, DAYS = date(2026, 10, 1), 3
+END = date(2026, 10, 3)
 TABLE = "gcp_billing_export_resource_v1_01A2B3"
 
 
@@ -177,25 +177,20 @@ def test_incremental_days_late_rows_and_identical_reruns(runtime: EmbeddedRuntim
     assert _run(runtime, slug, params, START, END).status is RunStatus.COMPLETED
     full = _focus(runtime, slug)
     # the last day again: the tax, rounding and correction rows for Oct 1 and the daily rows
-    # of Oct 4 were exported on Oct 5, so those days are reopened and replaced, not duplicated
+    # of Oct 2 were exported on Oct 3, so those days are reopened and replaced, not duplicated
     late = _run(runtime, slug, params, END, END)
     assert late.status is RunStatus.COMPLETED, late.error
     assert late.steps["extract_billing_export"].metrics["late_days_reopened"] == [
         "2026-10-01",
-        "2026-10-04",
+        "2026-10-02",
     ]
-    assert _focus(runtime, slug) == full
-    # a middle day alone: only that day is touched
-    assert _run(runtime, slug, params, date(2026, 10, 3), date(2026, 10, 3)).status is (
-        RunStatus.COMPLETED
-    )
     assert _focus(runtime, slug) == full
 
 
 def test_standard_export_schema(runtime: EmbeddedRuntime) -> None:
     slug = "gcp_std"
     params = _setup(runtime, slug, schema="standard")
-    run = _run(runtime, slug, params, START, date(2026, 10, 2))
+    run = _run(runtime, slug, params, START, END)
     assert run.status is RunStatus.COMPLETED, run.error
     rows = _focus(runtime, slug)
     assert rows

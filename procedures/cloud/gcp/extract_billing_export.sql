@@ -17,6 +17,7 @@ MERGE `{project_id}.{dataset}.gcp_billing_export_raw` AS target
 USING (
   SELECT
     {columns},
+    ROW_NUMBER() OVER (PARTITION BY DATE(usage_start_time)) AS x_export_row,
     {org_slug} AS x_org_slug,
     {pipeline_id} AS x_pipeline_id,
     {credential_id} AS x_credential_id,
@@ -49,11 +50,11 @@ WHEN NOT MATCHED BY SOURCE
   )
   THEN DELETE
 WHEN NOT MATCHED THEN INSERT (
-  {columns},
+  {columns}, x_export_row,
   x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id, x_ingested_at,
   x_source_system
 ) VALUES (
-  {columns},
+  {columns}, x_export_row,
   x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id, x_ingested_at,
   x_source_system
 );

@@ -1,11 +1,11 @@
 -- sp_cloud_2_reconcile_gcp: source totals vs FOCUS totals per usage day and billing currency.
 --
 -- Source side, straight from the raw export copy and independent of the FOCUS mapping: what
--- Google invoices, SUM(cost) + SUM(credits.amount) (BilledCost) - the same figure amortized
--- (EffectiveCost), as GCP has no prepaid commitments. FOCUS side: SUM(BilledCost) and
--- SUM(EffectiveCost) of the rows this run wrote. The days are the ones the conversion
--- replaced; their rows in cloud_cost_reconciliation are replaced (MERGE ... ON FALSE). The
--- calling step compares the two sides and fails beyond a cent.
+-- Google invoices, SUM(cost) + SUM(credits.amount), as BilledCost - and the same figure as
+-- EffectiveCost, since GCP has no prepaid commitments to amortize. FOCUS side:
+-- SUM(BilledCost) and SUM(EffectiveCost) of the rows this run wrote. The days are the ones
+-- the conversion replaced; their rows in cloud_cost_reconciliation are replaced
+-- (MERGE ... ON FALSE). The calling step compares the two sides and fails beyond a cent.
 CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_cloud_2_reconcile_gcp(
   p_org_slug STRING,
   p_start_date DATE,
@@ -22,21 +22,35 @@ BEGIN
       COALESCE(s.currency, f.currency) AS currency,
       IFNULL(s.n, 0) AS source_rows,
       IFNULL(f.n, 0) AS focus_rows,
+      -- PARSE_NUMERIC here, whole nano-units in the conversion: a fault in either path
+      -- cannot hide by hitting both sides alike
       PARSE_NUMERIC(FORMAT('%.9f', IFNULL(s.billed, 0))) AS source_billed_cost,
       IFNULL(f.billed, 0) AS focus_billed_cost,
       PARSE_NUMERIC(FORMAT('%.9f', IFNULL(s.billed, 0))) AS source_effective_cost,
       IFNULL(f.effective, 0) AS focus_effective_cost
     FROM (
       SELECT
-        r.x_pipeline_run_date AS day,
-        r.currency,
-        COUNT(*) AS n,
-        SUM(r.cost + IFNULL((SELECT SUM(cr.amount) FROM UNNEST(r.credits) AS cr), 0)) AS billed
-      FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r
-      WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
-        AND r.x_credential_id = p_credential_id
-        AND (r.x_pipeline_run_date BETWEEN p_start_date AND p_end_date OR r.x_run_id = p_run_id)
-      GROUP BY day, currency
+        costs.day,
+        costs.currency,
+        costs.n,
+        costs.cost + IFNULL(credits.amount, 0) AS billed
+      FROM (
+        SELECT x_pipeline_run_date AS day, currency, COUNT(*) AS n, SUM(cost) AS cost
+        FROM `{project_id}.{dataset}.gcp_billing_export_raw`
+        WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
+          AND x_credential_id = p_credential_id
+          AND x_run_id = p_run_id
+        GROUP BY day, currency
+      ) AS costs
+      LEFT JOIN (
+        SELECT r.x_pipeline_run_date AS day, r.currency, SUM(c.amount) AS amount
+        FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r, UNNEST(r.credits) AS c
+        WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
+          AND r.x_credential_id = p_credential_id
+          AND r.x_run_id = p_run_id
+        GROUP BY day, currency
+      ) AS credits
+        ON credits.day = costs.day AND credits.currency = costs.currency
     ) AS s
     FULL OUTER JOIN (
       SELECT
