@@ -108,7 +108,7 @@ def bench(warehouse: BigQueryWarehouse, rows: int) -> None:
             f" SELECT * FROM {table_ref(PROJECT, source_dataset, table)}"
         )
     )
-    source = {
+    source: dict[str, object] = {
         "dataset": org_dataset,
         "source_project": PROJECT,
         "source_dataset": source_dataset,
