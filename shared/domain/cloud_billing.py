@@ -117,6 +117,71 @@ EXPORT_SCHEMAS: dict[str, tuple[Column, ...]] = {
     "detailed": GCP_DETAILED_EXPORT_COLUMNS,
 }
 
+# AWS CUR 2.0 (Data Exports, table COST_AND_USAGE_REPORT): the columns the conversion uses,
+# with their CUR 2.0 names. Money and quantities stay FLOAT as delivered; the map columns
+# (resource_tags, product) become JSON. x_pipeline_run_date is the usage day.
+_AWS_STRINGS = (
+    "identity_line_item_id",
+    "identity_time_interval",
+    "bill_bill_type",
+    "bill_billing_entity",
+    "bill_invoice_id",
+    "bill_invoicing_entity",
+    "bill_payer_account_id",
+    "bill_payer_account_name",
+    "line_item_usage_account_id",
+    "line_item_usage_account_name",
+    "line_item_line_item_type",
+    "line_item_product_code",
+    "line_item_usage_type",
+    "line_item_operation",
+    "line_item_availability_zone",
+    "line_item_resource_id",
+    "line_item_currency_code",
+    "line_item_line_item_description",
+    "line_item_legal_entity",
+    "product_sku",
+    "product_product_family",
+    "product_region_code",
+    "product_instance_type",
+    "product_servicecode",
+    "pricing_term",
+    "pricing_unit",
+    "pricing_rate_id",
+    "pricing_purchase_option",
+    "reservation_reservation_a_r_n",
+    "savings_plan_savings_plan_a_r_n",
+)
+_AWS_TIMESTAMPS = (
+    "bill_billing_period_start_date",
+    "bill_billing_period_end_date",
+    "line_item_usage_start_date",
+    "line_item_usage_end_date",
+)
+_AWS_FLOATS = (
+    "line_item_usage_amount",
+    "line_item_unblended_rate",
+    "line_item_unblended_cost",
+    "line_item_net_unblended_cost",
+    "pricing_public_on_demand_rate",
+    "pricing_public_on_demand_cost",
+    "reservation_effective_cost",
+    "reservation_unused_amortized_upfront_fee_for_billing_period",
+    "reservation_unused_recurring_fee",
+    "savings_plan_savings_plan_effective_cost",
+    "savings_plan_used_commitment",
+    "savings_plan_total_commitment_to_date",
+)
+AWS_CUR_MAP_COLUMNS = ("resource_tags", "product")
+AWS_CUR_COLUMNS: tuple[Column, ...] = (
+    *(Column(n, _S) for n in _AWS_STRINGS),
+    *(Column(n, _T) for n in _AWS_TIMESTAMPS),
+    *(Column(n, _F) for n in _AWS_FLOATS),
+    *(Column(n, "JSON") for n in AWS_CUR_MAP_COLUMNS),
+)
+AWS_RAW_TABLE = "aws_cur_raw"
+AWS_RAW_COLUMNS: tuple[Column, ...] = (*AWS_CUR_COLUMNS, *LINEAGE_COLUMNS)
+
 # ServiceName -> ServiceCategory/Subcategory, loaded from configs/system/mappings/*.yml.
 SERVICE_MAP_TABLE = "focus_service_mappings"
 SERVICE_MAP_COLUMNS: tuple[Column, ...] = (
