@@ -32,8 +32,8 @@
 --   bill_invoicing_entity.
 -- * BillingAccount = payer account; SubAccount = usage (linked) account. Tags =
 --   resource_tags as delivered (CUR 2.0 keys: user_*, aws_*).
--- * Money: SAFE_DIVIDE(CAST(ROUND(x * 1e9) AS INT64), NUMERIC '1000000000'), see the GCP
---   procedure for why.
+-- * Money: SAFE_DIVIDE(CAST(ROUND(x * 1e9) AS INT64), NUMERIC '1000000000'); quantities:
+--   integer part plus nano-units of the fraction (see the GCP procedure for why).
 CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_cloud_1_convert_to_focus_aws(
   p_org_slug STRING,
   p_start_date DATE,
@@ -78,9 +78,11 @@ BEGIN
         AS CommitmentDiscountStatus,
       IF(c.commitment_id IS NULL, NULL,
         IF(c.is_savings_plan, 'Savings Plan', 'Reserved Instance')) AS CommitmentDiscountType,
-      PARSE_NUMERIC(FORMAT('%.9f', IF(c.charge_category = 'Usage'
-        AND c.line_item_line_item_type != 'SavingsPlanNegation' AND c.pricing_unit IS NOT NULL,
-        c.line_item_usage_amount, NULL))) AS ConsumedQuantity,
+      IF(c.charge_category = 'Usage' AND c.line_item_line_item_type != 'SavingsPlanNegation'
+        AND c.pricing_unit IS NOT NULL,
+        CAST(TRUNC(c.line_item_usage_amount) AS INT64) + SAFE_DIVIDE(CAST(ROUND(
+          (c.line_item_usage_amount - TRUNC(c.line_item_usage_amount)) * 1e9) AS INT64),
+          NUMERIC '1000000000'), NULL) AS ConsumedQuantity,
       IF(c.charge_category = 'Usage' AND c.line_item_line_item_type != 'SavingsPlanNegation'
         AND c.line_item_usage_amount IS NOT NULL, c.pricing_unit, NULL) AS ConsumedUnit,
       SAFE_DIVIDE(CAST(ROUND(c.line_item_unblended_cost * 1e9) AS INT64), NUMERIC '1000000000')
@@ -99,8 +101,10 @@ BEGIN
       IF(c.charge_category NOT IN ('Usage', 'Purchase'), NULL,
         IF(c.commitment_id IS NOT NULL, 'Committed',
           IF(c.pricing_term = 'Spot', 'Dynamic', 'Standard'))) AS PricingCategory,
-      PARSE_NUMERIC(FORMAT('%.9f', IF(c.pricing_unit IS NULL, NULL, c.line_item_usage_amount)))
-        AS PricingQuantity,
+      IF(c.pricing_unit IS NULL, NULL,
+        CAST(TRUNC(c.line_item_usage_amount) AS INT64) + SAFE_DIVIDE(CAST(ROUND(
+          (c.line_item_usage_amount - TRUNC(c.line_item_usage_amount)) * 1e9) AS INT64),
+          NUMERIC '1000000000')) AS PricingQuantity,
       IF(c.line_item_usage_amount IS NULL, NULL, c.pricing_unit) AS PricingUnit,
       c.service_provider AS ProviderName,
       c.service_provider AS PublisherName,

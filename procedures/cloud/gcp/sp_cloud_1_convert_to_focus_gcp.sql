@@ -35,8 +35,9 @@
 --   NUMERIC '1000000000'): exact to 9 decimals for amounts below ~9 million per row (the
 --   float's own precision) and cheap. CAST(x AS NUMERIC) would do on BigQuery, but the
 --   emulator gives it 3 decimals, as it does a fractional NUMERIC literal inside a
---   procedure. Quantities, which can be huge (byte-seconds), go through
---   PARSE_NUMERIC(FORMAT('%.9f', x)) instead.
+--   procedure. Quantities, which can be huge (byte-seconds, beyond INT64 nano-units), are
+--   the integer part plus the nano-units of the fraction. (PARSE_NUMERIC(FORMAT('%.9f', x))
+--   is exact too but ~10x slower on the emulator.)
 CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_cloud_1_convert_to_focus_gcp(
   p_org_slug STRING,
   p_start_date DATE,
@@ -82,10 +83,10 @@ BEGIN
       IF(c.commitment_id IS NOT NULL AND c.charge_category = 'Usage', 'Used', NULL)
         AS CommitmentDiscountStatus,
       IF(c.commitment_id IS NULL, NULL, 'Committed Use Discount') AS CommitmentDiscountType,
-      PARSE_NUMERIC(FORMAT('%.9f',
-        IF(c.charge_category = 'Usage' AND c.usage.unit IS NOT NULL, c.usage.amount, NULL)))
+      IF(c.charge_category != 'Usage', NULL, CAST(TRUNC(c.usage_amount) AS INT64) + SAFE_DIVIDE(
+        CAST(ROUND((c.usage_amount - TRUNC(c.usage_amount)) * 1e9) AS INT64), NUMERIC '1000000000'))
         AS ConsumedQuantity,
-      IF(c.charge_category = 'Usage' AND c.usage.unit IS NOT NULL, c.usage.unit, NULL)
+      IF(c.charge_category = 'Usage' AND c.usage_amount IS NOT NULL, c.usage.unit, NULL)
         AS ConsumedUnit,
       SAFE_DIVIDE(CAST(ROUND(c.cost * 1e9) AS INT64), NUMERIC '1000000000') AS ContractedCost,
       SAFE_DIVIDE(CAST(ROUND(c.contracted_unit_price * 1e9) AS INT64), NUMERIC '1000000000') AS ContractedUnitPrice,
@@ -107,7 +108,9 @@ BEGIN
       SAFE_DIVIDE(CAST(ROUND(SAFE_DIVIDE(SAFE_DIVIDE(c.cost_at_list, c.pricing_quantity),
         c.currency_conversion_rate) * 1e9) AS INT64), NUMERIC '1000000000')
         AS PricingCurrencyListUnitPrice,
-      PARSE_NUMERIC(FORMAT('%.9f', c.pricing_quantity)) AS PricingQuantity,
+      CAST(TRUNC(c.pricing_quantity) AS INT64) + SAFE_DIVIDE(
+        CAST(ROUND((c.pricing_quantity - TRUNC(c.pricing_quantity)) * 1e9) AS INT64),
+        NUMERIC '1000000000') AS PricingQuantity,
       IF(c.pricing_quantity IS NULL, NULL, c.usage.pricing_unit) AS PricingUnit,
       c.service_provider AS ProviderName,
       c.service_provider AS PublisherName,
@@ -155,6 +158,7 @@ BEGIN
           AS commitment_id,
         IF(k.usage.pricing_unit IS NULL, NULL, k.usage.amount_in_pricing_units)
           AS pricing_quantity,
+        IF(k.usage.unit IS NULL, NULL, k.usage.amount) AS usage_amount,
         IFNULL(k.price.effective_price,
           SAFE_DIVIDE(k.cost, NULLIF(k.usage.amount_in_pricing_units, 0))) AS contracted_unit_price,
         IF(STARTS_WITH(IFNULL(k.transaction_type, 'GOOGLE'), 'THIRD_PARTY')
