@@ -182,6 +182,70 @@ AWS_CUR_COLUMNS: tuple[Column, ...] = (
 AWS_RAW_TABLE = "aws_cur_raw"
 AWS_RAW_COLUMNS: tuple[Column, ...] = (*AWS_CUR_COLUMNS, *LINEAGE_COLUMNS)
 
+# Azure Cost Management cost-details exports (actual or amortized; same columns), by their
+# MCA names; AZURE_ALIASES lists the EA names of the same fields. Date is a TIMESTAMP
+# (midnight UTC) so every provider's raw table is sliced the same way.
+_AZURE_STRINGS = (
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingProfileId",
+    "BillingProfileName",
+    "InvoiceId",
+    "SubscriptionId",
+    "SubscriptionName",
+    "ResourceGroup",
+    "ResourceId",
+    "ResourceLocation",
+    "ProductName",
+    "ProductId",
+    "MeterCategory",
+    "MeterSubCategory",
+    "MeterName",
+    "MeterId",
+    "UnitOfMeasure",
+    "BillingCurrency",
+    "PricingCurrency",
+    "ChargeType",
+    "Frequency",
+    "PricingModel",
+    "BenefitId",
+    "BenefitName",
+    "PublisherType",
+    "PublisherName",
+    "ConsumedService",
+)
+_AZURE_TIMESTAMPS = ("Date", "BillingPeriodStartDate", "BillingPeriodEndDate")
+_AZURE_FLOATS = (
+    "Quantity",
+    "EffectivePrice",
+    "UnitPrice",
+    "PayGPrice",
+    "CostInBillingCurrency",
+    "PaygCostInBillingCurrency",
+    "ExchangeRatePricingToBilling",
+)
+AZURE_COLUMNS: tuple[Column, ...] = (
+    *(Column(n, _S) for n in _AZURE_STRINGS),
+    *(Column(n, _T) for n in _AZURE_TIMESTAMPS),
+    *(Column(n, _F) for n in _AZURE_FLOATS),
+    Column("Tags", "JSON"),
+)
+AZURE_ALIASES: dict[str, str] = {  # EA (and older) column name -> MCA name
+    "Cost": "CostInBillingCurrency",
+    "BillingCurrencyCode": "BillingCurrency",
+    "PricingCurrencyCode": "PricingCurrency",
+    "InstanceName": "ResourceId",
+    "Product": "ProductName",
+    "ReservationId": "BenefitId",
+    "ReservationName": "BenefitName",
+    "SubscriptionGuid": "SubscriptionId",
+    "MeterSubcategory": "MeterSubCategory",
+    "UsageDate": "Date",
+    "ResourceRate": "EffectivePrice",
+}
+AZURE_RAW_TABLE = "azure_cost_details_raw"
+AZURE_RAW_COLUMNS: tuple[Column, ...] = (*AZURE_COLUMNS, *LINEAGE_COLUMNS)
+
 # ServiceName -> ServiceCategory/Subcategory, loaded from configs/system/mappings/*.yml.
 SERVICE_MAP_TABLE = "focus_service_mappings"
 SERVICE_MAP_COLUMNS: tuple[Column, ...] = (

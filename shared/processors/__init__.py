@@ -6,8 +6,8 @@ touches the bus or the state store: it gets a StepContext and returns a StepResu
 
 from __future__ import annotations
 
-from shared.processors.aws_cur_load import AwsCurLoad
 from shared.processors.base import PROCESSORS, Processor, StepContext, StepResult, register
+from shared.processors.billing_file_load import AwsCurLoad, AzureCostExportLoad
 from shared.processors.cloud_focus import CloudFocusConvert
 from shared.processors.gcp_bq_etl import GcpBqEtl
 from shared.processors.procedure_executor import ProcedureExecutor
@@ -15,6 +15,7 @@ from shared.processors.procedure_executor import ProcedureExecutor
 __all__ = [
     "PROCESSORS",
     "AwsCurLoad",
+    "AzureCostExportLoad",
     "CloudFocusConvert",
     "GcpBqEtl",
     "ProcedureExecutor",

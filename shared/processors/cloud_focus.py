@@ -35,7 +35,7 @@ from shared.processors.base import (
     register,
 )
 
-Provider = Literal["gcp", "aws"]
+Provider = Literal["gcp", "aws", "azure"]
 
 
 class CloudFocusConfig(ProcessorConfig):

@@ -1,22 +1,24 @@
--- AWS CUR 2.0 rows staged by the aws.cur_load step -> the org's raw table (aws_cur_raw).
+-- Billing-file rows staged by a file-load step (aws.cur_load, azure.cost_export_load) ->
+-- the provider's raw table in the org's dataset.
 --
--- The staging table holds what the CUR files delivered (often the whole billing period,
--- re-delivered as AWS updates it); only usage days inside the run's window are taken, and
--- they replace the same days of the raw table in one MERGE (atomic; a rerun leaves the same
--- rows). Filled by shared.adapters.sql_files.render_sql; {columns} are the CUR columns.
-MERGE `{project_id}.{dataset}.aws_cur_raw` AS target
+-- The staging table holds what the files delivered (often the whole billing period,
+-- re-delivered as the provider updates it); only usage days inside the run's window are
+-- taken, and they replace the same days of the raw table in one MERGE (atomic; a rerun
+-- leaves the same rows). Filled by shared.adapters.sql_files.render_sql; {columns} are the
+-- provider's file columns, {usage_start_column} the TIMESTAMP that dates a row.
+MERGE `{project_id}.{dataset}.{raw_table}` AS target
 USING (
   SELECT
     {columns},
     {org_slug} AS x_org_slug,
     {pipeline_id} AS x_pipeline_id,
     {credential_id} AS x_credential_id,
-    DATE(line_item_usage_start_date) AS x_pipeline_run_date,
+    DATE({usage_start_column}) AS x_pipeline_run_date,
     {run_id} AS x_run_id,
     CURRENT_TIMESTAMP() AS x_ingested_at,
-    'aws' AS x_source_system
+    {source_system} AS x_source_system
   FROM `{project_id}.{dataset}.{staging_table}`
-  WHERE DATE(line_item_usage_start_date) BETWEEN {start_date} AND {end_date}
+  WHERE DATE({usage_start_column}) BETWEEN {start_date} AND {end_date}
 ) AS source
 ON FALSE
 WHEN NOT MATCHED BY SOURCE
