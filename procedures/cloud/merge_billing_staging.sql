@@ -3,11 +3,28 @@
 --
 -- The staging table holds what the files delivered (often the whole billing period,
 -- re-delivered as the provider updates it); only usage days inside the run's window are
--- taken, and they replace the same days of the raw table in one MERGE (atomic; a rerun
--- leaves the same rows). Filled by shared.adapters.sql_files.render_sql; {columns} are the
+-- taken, and they replace the same days of the raw table: DELETE + INSERT in one
+-- transaction (atomic; a rerun leaves the same rows; MERGE ... ON FALSE would cost target x
+-- source rows on the emulator). Filled by shared.adapters.sql_files.render_sql; {columns} are the
 -- provider's file columns, {usage_start_column} the TIMESTAMP that dates a row.
-MERGE `{project_id}.{dataset}.{raw_table}` AS target
-USING (
+BEGIN TRANSACTION;
+
+DELETE FROM `{project_id}.{dataset}.{raw_table}` AS target
+WHERE target.x_org_slug = {org_slug}
+AND target.x_pipeline_id = {pipeline_id}
+AND target.x_credential_id = {credential_id}
+AND target.x_pipeline_run_date BETWEEN {start_date} AND {end_date};
+
+INSERT INTO `{project_id}.{dataset}.{raw_table}` (
+  {columns},
+  x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id, x_ingested_at,
+  x_source_system
+)
+SELECT
+  {columns},
+  x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id, x_ingested_at,
+  x_source_system
+FROM (
   SELECT
     {columns},
     {org_slug} AS x_org_slug,
@@ -19,20 +36,6 @@ USING (
     {source_system} AS x_source_system
   FROM `{project_id}.{dataset}.{staging_table}`
   WHERE DATE({usage_start_column}) BETWEEN {start_date} AND {end_date}
-) AS source
-ON FALSE
-WHEN NOT MATCHED BY SOURCE
-  AND target.x_org_slug = {org_slug}
-  AND target.x_pipeline_id = {pipeline_id}
-  AND target.x_credential_id = {credential_id}
-  AND target.x_pipeline_run_date BETWEEN {start_date} AND {end_date}
-  THEN DELETE
-WHEN NOT MATCHED THEN INSERT (
-  {columns},
-  x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id, x_ingested_at,
-  x_source_system
-) VALUES (
-  {columns},
-  x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id, x_ingested_at,
-  x_source_system
-);
+) AS source;
+
+COMMIT TRANSACTION;

@@ -80,8 +80,11 @@ class CloudFocusConvert:
                 )
             )
             ctx.log(f"CALL {dataset}.{procedure}")
+            # The procedures replace slices with DELETE + INSERT: one transaction per CALL.
             warehouse.run_script(
-                f"CALL {table_ref(warehouse.project_id, dataset, procedure)}({args})"
+                "BEGIN TRANSACTION;\n"
+                f"CALL {table_ref(warehouse.project_id, dataset, procedure)}({args});\n"
+                "COMMIT TRANSACTION;"
             )
 
         rows = reconciliation_rows(warehouse, dataset, key.org_slug, run_id=run_id)

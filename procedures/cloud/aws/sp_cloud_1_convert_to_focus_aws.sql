@@ -1,7 +1,8 @@
 -- sp_cloud_1_convert_to_focus_aws: the org's raw AWS CUR 2.0 rows -> FOCUS 1.3 rows.
 --
--- Converts the usage days of the window and replaces them in cost_data_standard_1_3 with one
--- MERGE ... ON FALSE (atomic; a rerun leaves the same rows). One FOCUS row per CUR line item.
+-- Converts the usage days of the window and replaces them in cost_data_standard_1_3
+-- (DELETE + INSERT in the caller's transaction; a rerun leaves the same rows). One FOCUS
+-- row per CUR line item.
 -- Mapping decisions (where FOCUS leaves a choice):
 -- * BilledCost = line_item_unblended_cost: what the invoice shows for the line (covered RI
 --   usage is 0 there, a Savings Plan's covered usage is offset by its SavingsPlanNegation
@@ -50,8 +51,46 @@ BEGIN
     ERROR('sp_cloud_1_convert_to_focus_aws: every argument is required and p_start_date must not be after p_end_date')
   ) AS arguments_ok;
 
-  MERGE `{project_id}.{dataset}.cost_data_standard_1_3` AS target
-  USING (
+  -- Replace the slice: delete it, then insert. The caller wraps the CALL in a
+  -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
+  -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs
+  -- target rows x source rows.)
+  DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3` AS target
+  WHERE target.x_org_slug = p_org_slug
+    AND target.x_pipeline_id = p_pipeline_id
+    AND target.x_credential_id = p_credential_id
+    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date;
+
+  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3` (
+    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
+    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
+    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
+    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
+    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
+    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
+    ListCost, ListUnitPrice, PricingCategory, PricingQuantity, PricingUnit,
+    ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
+    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
+    SubAccountType, Tags,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  )
+  SELECT
+    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
+    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
+    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
+    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
+    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
+    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
+    ListCost, ListUnitPrice, PricingCategory, PricingQuantity, PricingUnit,
+    ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
+    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
+    SubAccountType, Tags,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  FROM (
     SELECT
       SAFE_DIVIDE(CAST(ROUND(c.line_item_unblended_cost * 1e9) AS INT64), NUMERIC '1000000000')
         AS BilledCost,
@@ -181,41 +220,5 @@ BEGIN
       ON m.provider = 'aws' AND m.service_key = IFNULL(c.product_servicecode, c.line_item_product_code)
     LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS d
       ON d.provider = 'aws' AND d.service_key = '*'
-  ) AS source
-  ON FALSE
-  WHEN NOT MATCHED BY SOURCE
-    AND target.x_org_slug = p_org_slug
-    AND target.x_pipeline_id = p_pipeline_id
-    AND target.x_credential_id = p_credential_id
-    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-    THEN DELETE
-  WHEN NOT MATCHED THEN INSERT (
-    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
-    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
-    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
-    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
-    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
-    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
-    ListCost, ListUnitPrice, PricingCategory, PricingQuantity, PricingUnit,
-    ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
-    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
-    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
-    SubAccountType, Tags,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  ) VALUES (
-    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
-    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
-    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
-    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
-    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
-    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
-    ListCost, ListUnitPrice, PricingCategory, PricingQuantity, PricingUnit,
-    ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
-    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
-    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
-    SubAccountType, Tags,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  );
+  ) AS source;
 END;

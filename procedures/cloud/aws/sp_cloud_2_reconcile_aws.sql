@@ -15,8 +15,28 @@ CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_cloud_2_reconcile_aws(
   p_run_id STRING
 )
 BEGIN
-  MERGE `{project_id}.{dataset}.cloud_cost_reconciliation` AS target
-  USING (
+  -- Replace the slice: delete it, then insert. The caller wraps the CALL in a
+  -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
+  -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs
+  -- target rows x source rows.)
+  DELETE FROM `{project_id}.{dataset}.cloud_cost_reconciliation` AS target
+  WHERE target.x_org_slug = p_org_slug
+    AND target.x_pipeline_id = p_pipeline_id
+    AND target.x_credential_id = p_credential_id
+    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date;
+
+  INSERT INTO `{project_id}.{dataset}.cloud_cost_reconciliation` (
+    billing_currency, source_rows, focus_rows, source_billed_cost, focus_billed_cost,
+    source_effective_cost, focus_effective_cost,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  )
+  SELECT
+    currency, source_rows, focus_rows, source_billed_cost, focus_billed_cost,
+    source_effective_cost, focus_effective_cost,
+    p_org_slug, p_pipeline_id, p_credential_id, day, p_run_id,
+    CURRENT_TIMESTAMP(), 'aws'
+  FROM (
     SELECT
       COALESCE(s.day, f.day) AS day,
       COALESCE(s.currency, f.currency) AS currency,
@@ -65,23 +85,5 @@ BEGIN
       GROUP BY day, currency
     ) AS f
     ON s.day = f.day AND s.currency = f.currency
-  ) AS source
-  ON FALSE
-  WHEN NOT MATCHED BY SOURCE
-    AND target.x_org_slug = p_org_slug
-    AND target.x_pipeline_id = p_pipeline_id
-    AND target.x_credential_id = p_credential_id
-    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-    THEN DELETE
-  WHEN NOT MATCHED THEN INSERT (
-    billing_currency, source_rows, focus_rows, source_billed_cost, focus_billed_cost,
-    source_effective_cost, focus_effective_cost,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  ) VALUES (
-    currency, source_rows, focus_rows, source_billed_cost, focus_billed_cost,
-    source_effective_cost, focus_effective_cost,
-    p_org_slug, p_pipeline_id, p_credential_id, day, p_run_id,
-    CURRENT_TIMESTAMP(), 'aws'
-  );
+  ) AS source;
 END;

@@ -1,8 +1,8 @@
 -- sp_cloud_1_convert_to_focus_azure: the org's raw Azure cost details -> FOCUS 1.3 rows.
 --
--- Converts the usage days of the window and replaces them in cost_data_standard_1_3 with one
--- MERGE ... ON FALSE (atomic; a rerun leaves the same rows). One FOCUS row per cost-details
--- row. Written for the *amortized* export (it has every row the actual one has, plus the
+-- Converts the usage days of the window and replaces them in cost_data_standard_1_3
+-- (DELETE + INSERT in the caller's transaction; a rerun leaves the same rows). One FOCUS
+-- row per cost-details row. Written for the *amortized* export (it has every row the actual one has, plus the
 -- unused-commitment rows, with reservation/savings-plan purchases spread onto usage);
 -- mapping decisions follow the FinOps toolkit's conversion where FOCUS leaves a choice:
 -- * BilledCost = CostInBillingCurrency (EA: Cost), except 0 on usage covered by a
@@ -45,8 +45,50 @@ BEGIN
     ERROR('sp_cloud_1_convert_to_focus_azure: every argument is required and p_start_date must not be after p_end_date')
   ) AS arguments_ok;
 
-  MERGE `{project_id}.{dataset}.cost_data_standard_1_3` AS target
-  USING (
+  -- Replace the slice: delete it, then insert. The caller wraps the CALL in a
+  -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
+  -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs
+  -- target rows x source rows.)
+  DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3` AS target
+  WHERE target.x_org_slug = p_org_slug
+    AND target.x_pipeline_id = p_pipeline_id
+    AND target.x_credential_id = p_credential_id
+    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date;
+
+  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3` (
+    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
+    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
+    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
+    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
+    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
+    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
+    ListCost, ListUnitPrice, PricingCategory, PricingCurrency,
+    PricingCurrencyContractedUnitPrice, PricingCurrencyEffectiveCost,
+    PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
+    ProviderName, PublisherName, RegionId, RegionName, ResourceId,
+    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
+    SubAccountType, Tags,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  )
+  SELECT
+    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
+    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
+    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
+    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
+    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
+    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
+    ListCost, ListUnitPrice, PricingCategory, PricingCurrency,
+    PricingCurrencyContractedUnitPrice, PricingCurrencyEffectiveCost,
+    PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
+    ProviderName, PublisherName, RegionId, RegionName, ResourceId,
+    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
+    SubAccountType, Tags,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  FROM (
     SELECT
       SAFE_DIVIDE(CAST(ROUND(c.billed * 1e9) AS INT64), NUMERIC '1000000000') AS BilledCost,
       IFNULL(c.BillingProfileId, c.BillingAccountId) AS BillingAccountId,
@@ -172,45 +214,5 @@ BEGIN
       ON m.provider = 'azure' AND m.service_key = c.service_name
     LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS d
       ON d.provider = 'azure' AND d.service_key = '*'
-  ) AS source
-  ON FALSE
-  WHEN NOT MATCHED BY SOURCE
-    AND target.x_org_slug = p_org_slug
-    AND target.x_pipeline_id = p_pipeline_id
-    AND target.x_credential_id = p_credential_id
-    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-    THEN DELETE
-  WHEN NOT MATCHED THEN INSERT (
-    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
-    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
-    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
-    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
-    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
-    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
-    ListCost, ListUnitPrice, PricingCategory, PricingCurrency,
-    PricingCurrencyContractedUnitPrice, PricingCurrencyEffectiveCost,
-    PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
-    ProviderName, PublisherName, RegionId, RegionName, ResourceId,
-    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
-    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
-    SubAccountType, Tags,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  ) VALUES (
-    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
-    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
-    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
-    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
-    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
-    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
-    ListCost, ListUnitPrice, PricingCategory, PricingCurrency,
-    PricingCurrencyContractedUnitPrice, PricingCurrencyEffectiveCost,
-    PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
-    ProviderName, PublisherName, RegionId, RegionName, ResourceId,
-    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
-    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
-    SubAccountType, Tags,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  );
+  ) AS source;
 END;

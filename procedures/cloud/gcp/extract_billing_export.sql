@@ -9,12 +9,36 @@
 -- Incremental by usage day. The days replaced are the run's window plus every usage day of
 -- a row *exported* in the window (Google re-exports and late-posts rows for earlier days:
 -- export_time moves, usage_start_time does not). Each of those days is copied whole from the
--- source and replaces the same day of the raw table in one MERGE (atomic), so re-extracting
+-- source and replaces the same day of the raw table (DELETE + INSERT in one transaction:
+-- atomic; MERGE ... ON FALSE would cost target x source rows on the emulator), so re-extracting
 -- a day replaces it and a rerun leaves the same rows.
 -- Late rows reopen usage days at most {late_days} days before the window (the config's
 -- late_days): older corrections need an explicit run over their own dates.
-MERGE `{project_id}.{dataset}.gcp_billing_export_raw` AS target
-USING (
+BEGIN TRANSACTION;
+
+DELETE FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS target
+WHERE target.x_org_slug = {org_slug}
+AND target.x_pipeline_id = {pipeline_id}
+AND target.x_credential_id = {credential_id}
+AND target.x_pipeline_run_date IN (
+  SELECT day FROM UNNEST(GENERATE_DATE_ARRAY({start_date}, {end_date})) AS day
+  UNION DISTINCT
+  SELECT DATE(usage_start_time)
+  FROM `{source_project_id}.{source_dataset}.{source_table}`
+  WHERE DATE(export_time) BETWEEN {start_date} AND {end_date}
+    AND DATE(usage_start_time) >= DATE_SUB({start_date}, INTERVAL {late_days} DAY)
+);
+
+INSERT INTO `{project_id}.{dataset}.gcp_billing_export_raw` (
+  {columns}, x_export_row,
+  x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id, x_ingested_at,
+  x_source_system
+)
+SELECT
+  {columns}, x_export_row,
+  x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id, x_ingested_at,
+  x_source_system
+FROM (
   SELECT
     {columns},
     ROW_NUMBER() OVER (PARTITION BY DATE(usage_start_time)) AS x_export_row,
@@ -34,27 +58,6 @@ USING (
     WHERE DATE(export_time) BETWEEN {start_date} AND {end_date}
       AND DATE(usage_start_time) >= DATE_SUB({start_date}, INTERVAL {late_days} DAY)
   )
-) AS source
-ON FALSE
-WHEN NOT MATCHED BY SOURCE
-  AND target.x_org_slug = {org_slug}
-  AND target.x_pipeline_id = {pipeline_id}
-  AND target.x_credential_id = {credential_id}
-  AND target.x_pipeline_run_date IN (
-    SELECT day FROM UNNEST(GENERATE_DATE_ARRAY({start_date}, {end_date})) AS day
-    UNION DISTINCT
-    SELECT DATE(usage_start_time)
-    FROM `{source_project_id}.{source_dataset}.{source_table}`
-    WHERE DATE(export_time) BETWEEN {start_date} AND {end_date}
-      AND DATE(usage_start_time) >= DATE_SUB({start_date}, INTERVAL {late_days} DAY)
-  )
-  THEN DELETE
-WHEN NOT MATCHED THEN INSERT (
-  {columns}, x_export_row,
-  x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id, x_ingested_at,
-  x_source_system
-) VALUES (
-  {columns}, x_export_row,
-  x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id, x_ingested_at,
-  x_source_system
-);
+) AS source;
+
+COMMIT TRANSACTION;

@@ -2,7 +2,7 @@
 --
 -- Converts the usage days this run's extract wrote (raw rows carrying p_run_id: the window
 -- plus any day reopened by late rows) and replaces those days, and the window's, in
--- cost_data_standard_1_3 with one MERGE ... ON FALSE (atomic; a rerun leaves the same rows).
+-- cost_data_standard_1_3 with one DELETE + INSERT in the caller's transaction (a rerun leaves the same rows).
 -- One FOCUS row per export row. Mapping decisions (where FOCUS leaves a choice):
 -- * BilledCost = EffectiveCost = cost + SUM(credits.amount). GCP applies every credit
 --   (CUD, sustained use, free tier, promotions) on the invoice line it belongs to, so the
@@ -54,8 +54,52 @@ BEGIN
     ERROR('sp_cloud_1_convert_to_focus_gcp: every argument is required and p_start_date must not be after p_end_date')
   ) AS arguments_ok;
 
-  MERGE `{project_id}.{dataset}.cost_data_standard_1_3` AS target
-  USING (
+  -- Replace the slice: delete it, then insert. The caller wraps the CALL in a
+  -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
+  -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs
+  -- target rows x source rows.)
+  DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3` AS target
+  WHERE target.x_org_slug = p_org_slug
+    AND target.x_pipeline_id = p_pipeline_id
+    AND target.x_credential_id = p_credential_id
+    AND (target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+      OR target.x_pipeline_run_date IN (
+        SELECT x_pipeline_run_date FROM `{project_id}.{dataset}.gcp_billing_export_raw`
+        WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
+          AND x_credential_id = p_credential_id AND x_run_id = p_run_id));
+
+  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3` (
+    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
+    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
+    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
+    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
+    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
+    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceIssuerName, ListCost,
+    ListUnitPrice, PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
+    PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
+    ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
+    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
+    SubAccountType, Tags,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  )
+  SELECT
+    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
+    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
+    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
+    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
+    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
+    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceIssuerName, ListCost,
+    ListUnitPrice, PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
+    PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
+    ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
+    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
+    SubAccountType, Tags,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  FROM (
     SELECT
       SAFE_DIVIDE(CAST(ROUND(c.net_cost * 1e9) AS INT64), NUMERIC '1000000000') AS BilledCost,
       c.billing_account_id AS BillingAccountId,
@@ -248,47 +292,5 @@ BEGIN
       ON m.provider = 'gcp' AND m.service_key = c.service.description
     LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS d
       ON d.provider = 'gcp' AND d.service_key = '*'
-  ) AS source
-  ON FALSE
-  WHEN NOT MATCHED BY SOURCE
-    AND target.x_org_slug = p_org_slug
-    AND target.x_pipeline_id = p_pipeline_id
-    AND target.x_credential_id = p_credential_id
-    AND (target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-      OR target.x_pipeline_run_date IN (
-        SELECT x_pipeline_run_date FROM `{project_id}.{dataset}.gcp_billing_export_raw`
-        WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
-          AND x_credential_id = p_credential_id AND x_run_id = p_run_id))
-    THEN DELETE
-  WHEN NOT MATCHED THEN INSERT (
-    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
-    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
-    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
-    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
-    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
-    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceIssuerName, ListCost,
-    ListUnitPrice, PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
-    PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
-    ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
-    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
-    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
-    SubAccountType, Tags,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  ) VALUES (
-    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
-    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
-    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
-    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
-    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
-    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceIssuerName, ListCost,
-    ListUnitPrice, PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
-    PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
-    ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
-    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
-    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
-    SubAccountType, Tags,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  );
+  ) AS source;
 END;

@@ -4,8 +4,8 @@
 -- Google invoices, SUM(cost) + SUM(credits.amount), as BilledCost - and the same figure as
 -- EffectiveCost, since GCP has no prepaid commitments to amortize. FOCUS side:
 -- SUM(BilledCost) and SUM(EffectiveCost) of the rows this run wrote. The days are the ones
--- the conversion replaced; their rows in cloud_cost_reconciliation are replaced
--- (MERGE ... ON FALSE). The calling step compares the two sides and fails beyond a cent.
+-- the conversion replaced; their rows in cloud_cost_reconciliation are replaced (DELETE +
+-- INSERT). The calling step compares the two sides and fails beyond a cent.
 CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_cloud_2_reconcile_gcp(
   p_org_slug STRING,
   p_start_date DATE,
@@ -15,8 +15,32 @@ CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_cloud_2_reconcile_gcp(
   p_run_id STRING
 )
 BEGIN
-  MERGE `{project_id}.{dataset}.cloud_cost_reconciliation` AS target
-  USING (
+  -- Replace the slice: delete it, then insert. The caller wraps the CALL in a
+  -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
+  -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs
+  -- target rows x source rows.)
+  DELETE FROM `{project_id}.{dataset}.cloud_cost_reconciliation` AS target
+  WHERE target.x_org_slug = p_org_slug
+    AND target.x_pipeline_id = p_pipeline_id
+    AND target.x_credential_id = p_credential_id
+    AND (target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+      OR target.x_pipeline_run_date IN (
+        SELECT x_pipeline_run_date FROM `{project_id}.{dataset}.gcp_billing_export_raw`
+        WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
+          AND x_credential_id = p_credential_id AND x_run_id = p_run_id));
+
+  INSERT INTO `{project_id}.{dataset}.cloud_cost_reconciliation` (
+    billing_currency, source_rows, focus_rows, source_billed_cost, focus_billed_cost,
+    source_effective_cost, focus_effective_cost,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  )
+  SELECT
+    currency, source_rows, focus_rows, source_billed_cost, focus_billed_cost,
+    source_effective_cost, focus_effective_cost,
+    p_org_slug, p_pipeline_id, p_credential_id, day, p_run_id,
+    CURRENT_TIMESTAMP(), 'gcp'
+  FROM (
     SELECT
       COALESCE(s.day, f.day) AS day,
       COALESCE(s.currency, f.currency) AS currency,
@@ -65,27 +89,5 @@ BEGIN
       GROUP BY day, currency
     ) AS f
     ON s.day = f.day AND s.currency = f.currency
-  ) AS source
-  ON FALSE
-  WHEN NOT MATCHED BY SOURCE
-    AND target.x_org_slug = p_org_slug
-    AND target.x_pipeline_id = p_pipeline_id
-    AND target.x_credential_id = p_credential_id
-    AND (target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-      OR target.x_pipeline_run_date IN (
-        SELECT x_pipeline_run_date FROM `{project_id}.{dataset}.gcp_billing_export_raw`
-        WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
-          AND x_credential_id = p_credential_id AND x_run_id = p_run_id))
-    THEN DELETE
-  WHEN NOT MATCHED THEN INSERT (
-    billing_currency, source_rows, focus_rows, source_billed_cost, focus_billed_cost,
-    source_effective_cost, focus_effective_cost,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  ) VALUES (
-    currency, source_rows, focus_rows, source_billed_cost, focus_billed_cost,
-    source_effective_cost, focus_effective_cost,
-    p_org_slug, p_pipeline_id, p_credential_id, day, p_run_id,
-    CURRENT_TIMESTAMP(), 'gcp'
-  );
+  ) AS source;
 END;
