@@ -9,6 +9,8 @@ for a column (Azure EA vs MCA exports); the spec's own name wins when a file has
 
 from __future__ import annotations
 
+import csv
+import gzip
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +35,9 @@ class FileSpec:
     columns: tuple[Column, ...]
     aliases: Mapping[str, str] = field(default_factory=dict)  # other name -> our column
     map_columns: tuple[str, ...] = ()  # JSON object columns (maps, tag lists)
+    # (prefix, column): every file column named prefix + key goes into the JSON object
+    # column as key -> value (OCI's one column per tag, "tags/<namespace>.<key>").
+    prefixed_map: tuple[str, str] | None = None
 
     @property
     def names(self) -> list[str]:
@@ -65,10 +70,13 @@ def read_batches(
     wanted = [*spec.names, *spec.aliases]
     if path.name.endswith(".parquet"):
         parquet = pq.ParquetFile(path)
-        present = [n for n in wanted if n in parquet.schema_arrow.names]
+        names = parquet.schema_arrow.names
+        present = [n for n in [*wanted, *_prefixed(spec, names)] if n in names]
         for batch in parquet.iter_batches(batch_size=batch_size, columns=present):
             yield _rows(path, spec, batch)
         return
+    if spec.prefixed_map is not None:
+        wanted += _prefixed(spec, _csv_header(path))
     # Every column as text: the file's types are ours to apply, not pyarrow's guesses.
     with pacsv.open_csv(
         path,
@@ -90,8 +98,24 @@ def read_batches(
             yield pending
 
 
+def _prefixed(spec: FileSpec, names: list[str]) -> list[str]:
+    if spec.prefixed_map is None:
+        return []
+    return [n for n in names if n.startswith(spec.prefixed_map[0])]
+
+
+def _csv_header(path: Path) -> list[str]:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
 def _rows(path: Path, spec: FileSpec, batch: pa.RecordBatch) -> list[dict[str, Any]]:
     columns = {name: batch.column(name).to_pylist() for name in batch.schema.names}
+    prefixed: list[tuple[str, list[Any]]] = []
+    if spec.prefixed_map is not None:
+        prefix = spec.prefixed_map[0]
+        prefixed = [(n[len(prefix) :], v) for n, v in columns.items() if n.startswith(prefix)]
     types = {c.name: c.type for c in spec.columns}
     sources: dict[str, list[list[Any]]] = {}
     for name in spec.names:
@@ -106,6 +130,10 @@ def _rows(path: Path, spec: FileSpec, batch: pa.RecordBatch) -> list[dict[str, A
             value = next((c[i] for c in candidates if c[i] not in (None, "")), None)
             if value is not None:
                 row[name] = _value(path, i, name, types[name], spec, value)
+        if spec.prefixed_map is not None:
+            tags = {key: values[i] for key, values in prefixed if values[i] not in (None, "")}
+            if tags:
+                row[spec.prefixed_map[1]] = tags
         rows.append(row)
     return rows
 

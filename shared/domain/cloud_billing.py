@@ -246,6 +246,44 @@ AZURE_ALIASES: dict[str, str] = {  # EA (and older) column name -> MCA name
 AZURE_RAW_TABLE = "azure_cost_details_raw"
 AZURE_RAW_COLUMNS: tuple[Column, ...] = (*AZURE_COLUMNS, *LINEAGE_COLUMNS)
 
+# OCI cost reports (CSV, gzip): the file's "group/field" names become "group_field" here
+# (OCI_FILE_NAMES maps them back); the "tags/<namespace>.<key>" columns are gathered into
+# one JSON Tags column by the reader.
+_OCI_FIELDS: tuple[tuple[str, str], ...] = (
+    ("lineItem/referenceNo", _S),
+    ("lineItem/tenantId", _S),
+    ("lineItem/intervalUsageStart", _T),
+    ("lineItem/intervalUsageEnd", _T),
+    ("product/service", _S),
+    ("product/compartmentId", _S),
+    ("product/compartmentName", _S),
+    ("product/region", _S),
+    ("product/availabilityDomain", _S),
+    ("product/resourceId", _S),
+    ("usage/billedQuantity", _F),
+    ("usage/billedQuantityOverage", _F),
+    ("cost/subscriptionId", _S),
+    ("cost/productSku", _S),
+    ("product/Description", _S),
+    ("cost/unitPrice", _F),
+    ("cost/unitPriceOverage", _F),
+    ("cost/myCost", _F),
+    ("cost/myCostOverage", _F),
+    ("cost/currencyCode", _S),
+    ("cost/billingUnitReadable", _S),
+    ("cost/skuUnitDescription", _S),
+    ("cost/overageFlag", _S),
+    ("lineItem/isCorrection", _S),
+    ("lineItem/backreferenceNo", _S),
+)
+OCI_FILE_NAMES: dict[str, str] = {name: name.replace("/", "_") for name, _ in _OCI_FIELDS}
+OCI_COLUMNS: tuple[Column, ...] = (
+    *(Column(name.replace("/", "_"), kind) for name, kind in _OCI_FIELDS),
+    Column("tags", "JSON"),
+)
+OCI_RAW_TABLE = "oci_cost_report_raw"
+OCI_RAW_COLUMNS: tuple[Column, ...] = (*OCI_COLUMNS, *LINEAGE_COLUMNS)
+
 # ServiceName -> ServiceCategory/Subcategory, loaded from configs/system/mappings/*.yml.
 SERVICE_MAP_TABLE = "focus_service_mappings"
 SERVICE_MAP_COLUMNS: tuple[Column, ...] = (

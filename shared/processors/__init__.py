@@ -7,7 +7,11 @@ touches the bus or the state store: it gets a StepContext and returns a StepResu
 from __future__ import annotations
 
 from shared.processors.base import PROCESSORS, Processor, StepContext, StepResult, register
-from shared.processors.billing_file_load import AwsCurLoad, AzureCostExportLoad
+from shared.processors.billing_file_load import (
+    AwsCurLoad,
+    AzureCostExportLoad,
+    OciCostReportLoad,
+)
 from shared.processors.cloud_focus import CloudFocusConvert
 from shared.processors.gcp_bq_etl import GcpBqEtl
 from shared.processors.procedure_executor import ProcedureExecutor
@@ -18,6 +22,7 @@ __all__ = [
     "AzureCostExportLoad",
     "CloudFocusConvert",
     "GcpBqEtl",
+    "OciCostReportLoad",
     "ProcedureExecutor",
     "Processor",
     "StepContext",

@@ -1,5 +1,6 @@
-"""Billing files -> the org's raw table, streamed in batches: ``aws.cur_load`` (CUR 2.0)
-and ``azure.cost_export_load`` (Cost Management cost-details exports, MCA or EA names).
+"""Billing files -> the org's raw table, streamed in batches: ``aws.cur_load`` (CUR 2.0),
+``azure.cost_export_load`` (Cost Management cost-details exports, MCA or EA names) and
+``oci.cost_report_load`` (OCI cost reports, gzip CSV with one column per tag).
 
 The files (Parquet or gzip CSV, from ``uri``: a local file or directory, or the run
 parameter named by the provider; ``s3://`` and ``gs://`` are not done yet) are read
@@ -28,6 +29,10 @@ from shared.domain.cloud_billing import (
     AZURE_COLUMNS,
     AZURE_RAW_COLUMNS,
     AZURE_RAW_TABLE,
+    OCI_COLUMNS,
+    OCI_FILE_NAMES,
+    OCI_RAW_COLUMNS,
+    OCI_RAW_TABLE,
 )
 from shared.domain.errors import BadRequest, StepFailure
 from shared.domain.sql import IDENTIFIER_RE, table_ref
@@ -157,3 +162,16 @@ class AzureCostExportLoad(BillingFileLoad):
     raw_columns = AZURE_RAW_COLUMNS
     usage_start_column = "Date"
     uri_parameter = "export_uri"
+
+
+@register
+class OciCostReportLoad(BillingFileLoad):
+    ps_type: ClassVar[str] = "oci.cost_report_load"
+    source_system = "oci"
+    spec = FileSpec(
+        OCI_COLUMNS, aliases=OCI_FILE_NAMES, map_columns=("tags",), prefixed_map=("tags/", "tags")
+    )
+    raw_table = OCI_RAW_TABLE
+    raw_columns = OCI_RAW_COLUMNS
+    usage_start_column = "lineItem_intervalUsageStart"
+    uri_parameter = "report_uri"

@@ -35,7 +35,7 @@ from shared.processors.base import (
     register,
 )
 
-Provider = Literal["gcp", "aws", "azure"]
+Provider = Literal["gcp", "aws", "azure", "oci"]
 
 
 class CloudFocusConfig(ProcessorConfig):
