@@ -1,4 +1,5 @@
-"""`pipelines run gcp/cost/billing` then `pipelines reconcile` and `focus check`, in-process."""
+"""`pipelines run gcp/cost/billing`, `reconcile` and `focus check`, in-process, on a
+temporary PIPELINES_HOME (its own warehouse)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pytest
 
 from shared.cli import main
 from shared.cloud.gcp_sample import load_sample_export
+from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
 from shared.runtime import EmbeddedRuntime
+from tests.support.focus_rows import good_row
 
 pytestmark = pytest.mark.warehouse
 
@@ -47,3 +50,21 @@ def test_run_reconcile_and_check(
     assert main(["focus", "check", "cli_cloud", "--source", "gcp"]) == 0
     assert "0 rules violated" in capsys.readouterr().out
     assert main(["reconcile", "cli_cloud", "--start", "Oct 1"]) == 2
+    assert main(["focus", "check", "nobody_here"]) == 2
+
+    # a bad row of another source: the check names the rule and shows the row
+    with EmbeddedRuntime() as rt:
+        rt.warehouse.load_rows(
+            "cli_cloud_local",
+            COST_TABLE,
+            COST_TABLE_COLUMNS,
+            [good_row("cli_cloud", BillingCurrency="usd")],
+            replace=False,
+        )
+    capsys.readouterr()
+    assert main(["focus", "check", "cli_cloud"]) == 1
+    out = capsys.readouterr().out
+    assert "1 rules violated" in out
+    assert "BillingCurrency.Iso4217" in out
+    assert "'usd'" in out
+    assert main(["focus", "check", "cli_cloud", "--source", "gcp"]) == 0

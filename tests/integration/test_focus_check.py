@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shared.cli import main
 from shared.demo_data import sample_subscription_plans
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
 from shared.domain.focus_rules import RULE_IDS
@@ -19,6 +17,7 @@ from shared.domain.states import RunStatus
 from shared.focus_check import check_focus
 from shared.handlers.dispatch import RunRequest, dispatch_run
 from shared.runtime import EmbeddedRuntime
+from tests.support.focus_rows import good_row
 from tests.support.runtime import make_runtime, new_org
 
 pytestmark = pytest.mark.warehouse
@@ -28,47 +27,6 @@ pytestmark = pytest.mark.warehouse
 def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
     with make_runtime(tmp_path, warehouse=session_warehouse) as rt:
         yield rt
-
-
-def good_row(slug: str, **overrides: Any) -> dict[str, Any]:
-    """A conformant FOCUS usage row; tests break one thing at a time."""
-    row: dict[str, Any] = {
-        "BilledCost": Decimal("1.5"),
-        "BillingAccountId": "ba-1",
-        "BillingCurrency": "USD",
-        "BillingPeriodStart": datetime(2026, 10, 1, tzinfo=UTC),
-        "BillingPeriodEnd": datetime(2026, 11, 1, tzinfo=UTC),
-        "ChargeCategory": "Usage",
-        "ChargeFrequency": "Usage-Based",
-        "ChargePeriodStart": datetime(2026, 10, 2, tzinfo=UTC),
-        "ChargePeriodEnd": datetime(2026, 10, 3, tzinfo=UTC),
-        "ConsumedQuantity": Decimal("3"),
-        "ConsumedUnit": "Hours",
-        "ContractedCost": Decimal("1.5"),
-        "EffectiveCost": Decimal("1.5"),
-        "InvoiceIssuerName": "Example Cloud",
-        "ListCost": Decimal("2"),
-        "PricingCategory": "Standard",
-        "PricingQuantity": Decimal("3"),
-        "PricingUnit": "Hours",
-        "ProviderName": "Example Cloud",
-        "PublisherName": "Example Cloud",
-        "HostProviderName": "Example Cloud",
-        "ServiceProviderName": "Example Cloud",
-        "ServiceCategory": "Compute",
-        "ServiceSubcategory": "Virtual Machines",
-        "ServiceName": "Example VMs",
-        "Tags": {"env": "prod"},
-        "x_org_slug": slug,
-        "x_pipeline_id": "bad_rows",
-        "x_credential_id": "test",
-        "x_pipeline_run_date": date(2026, 10, 2),
-        "x_run_id": "run-bad",
-        "x_ingested_at": datetime(2026, 10, 3, tzinfo=UTC),
-        "x_source_system": "test",
-    }
-    row.update(overrides)
-    return row
 
 
 # rule id -> the override that breaks exactly that rule
@@ -182,28 +140,3 @@ def test_subscription_output_has_no_violations_and_bad_rows_are_caught(
     assert only_test.ok
     # scoping by day excludes the bad rows (all on 2026-10-02)
     assert check_focus(runtime.warehouse, dataset, slug, start=date(2026, 10, 3)).ok
-
-
-def test_focus_check_command(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("PIPELINES_HOME", str(tmp_path))
-    assert main(["org", "create", "cli_focus"]) == 0
-    with EmbeddedRuntime() as rt:
-        rt.warehouse.load_rows(
-            "cli_focus_local",
-            COST_TABLE,
-            COST_TABLE_COLUMNS,
-            [good_row("cli_focus"), good_row("cli_focus", BillingCurrency="usd")],
-            replace=False,
-        )
-    capsys.readouterr()
-    assert main(["focus", "check", "cli_focus"]) == 1
-    out = capsys.readouterr().out
-    assert "2 rows checked" in out
-    assert "1 rules violated" in out
-    assert "BillingCurrency.Iso4217" in out
-    assert "'usd'" in out
-    assert main(["focus", "check", "cli_focus", "--start", "2026-10-03"]) == 0
-    assert "0 rows checked" in capsys.readouterr().out
-    assert main(["focus", "check", "nobody_here"]) == 2

@@ -190,7 +190,7 @@ def test_incremental_days_late_rows_and_identical_reruns(runtime: EmbeddedRuntim
 def test_standard_export_schema(runtime: EmbeddedRuntime) -> None:
     slug = "gcp_std"
     params = _setup(runtime, slug, schema="standard")
-    run = _run(runtime, slug, params, START, END)
+    run = _run(runtime, slug, params, START, START)
     assert run.status is RunStatus.COMPLETED, run.error
     rows = _focus(runtime, slug)
     assert rows
