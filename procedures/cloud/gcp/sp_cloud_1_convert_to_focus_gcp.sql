@@ -54,87 +54,6 @@ BEGIN
     ERROR('sp_cloud_1_convert_to_focus_gcp: every argument is required and p_start_date must not be after p_end_date')
   ) AS arguments_ok;
 
-  -- The run's raw rows with their arrays aggregated, materialised first: as one statement
-  -- with the conversion below the emulator's planner is ~3x slower. A temp table lives
-  -- in this script only.
-  CREATE TEMP TABLE _gcp_rows AS
-  -- The arrays (credits, labels, tags) are aggregated by joins on the row's key
-  -- (usage day, x_export_row) rather than one correlated subquery per row and field:
-  -- one scan each, which is several times faster on BigQuery and the emulator alike.
-  SELECT
-    r.*,
-    r.cost + IFNULL(cr.credit_total, 0) AS net_cost,
-    cr.cud_id,
-    cr.cud_name,
-    cr.cud_type,
-    tg.tag_pairs
-  FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r
-  LEFT JOIN (
-    SELECT
-      r.x_pipeline_run_date AS day,
-      r.x_export_row AS row_no,
-      SUM(c.amount) AS credit_total,
-      MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.id, NULL)) AS cud_id,
-      MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.full_name, NULL))
-        AS cud_name,
-      MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.type, NULL)) AS cud_type
-    FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r, UNNEST(r.credits) AS c
-    WHERE r.x_org_slug = p_org_slug
-      AND r.x_pipeline_id = p_pipeline_id
-      AND r.x_credential_id = p_credential_id
-      AND r.x_run_id = p_run_id
-    GROUP BY day, row_no
-  ) AS cr
-    ON cr.day = r.x_pipeline_run_date AND cr.row_no = r.x_export_row
-  LEFT JOIN (
-    SELECT
-      day,
-      row_no,
-      STRING_AGG(CONCAT(TO_JSON_STRING(k), ':', TO_JSON_STRING(SUBSTR(v, 2))), ',')
-        AS tag_pairs
-    FROM (
-      -- first source wins on a clash: the value carries its source's rank in front
-      SELECT day, row_no, k, MIN(v) AS v
-      FROM (
-        SELECT r.x_pipeline_run_date AS day, r.x_export_row AS row_no, l.key AS k,
-          CONCAT('1', IFNULL(l.value, '')) AS v
-        FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r, UNNEST(r.labels) AS l
-        WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
-          AND r.x_credential_id = p_credential_id
-          AND r.x_run_id = p_run_id
-        UNION ALL
-        SELECT r.x_pipeline_run_date, r.x_export_row, l.key, CONCAT('2', IFNULL(l.value, ''))
-        FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r,
-          UNNEST(r.system_labels) AS l
-        WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
-          AND r.x_credential_id = p_credential_id
-          AND r.x_run_id = p_run_id
-        UNION ALL
-        SELECT r.x_pipeline_run_date, r.x_export_row, l.key, CONCAT('3', IFNULL(l.value, ''))
-        FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r,
-          UNNEST(r.project.labels) AS l
-        WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
-          AND r.x_credential_id = p_credential_id
-          AND r.x_run_id = p_run_id
-        UNION ALL
-        SELECT r.x_pipeline_run_date, r.x_export_row,
-          IF(g.namespace IS NULL, g.key, CONCAT(g.namespace, '/', g.key)),
-          CONCAT('4', IFNULL(g.value, ''))
-        FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r, UNNEST(r.tags) AS g
-        WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
-          AND r.x_credential_id = p_credential_id
-          AND r.x_run_id = p_run_id
-      )
-      GROUP BY day, row_no, k
-    )
-    GROUP BY day, row_no
-  ) AS tg
-    ON tg.day = r.x_pipeline_run_date AND tg.row_no = r.x_export_row
-  WHERE r.x_org_slug = p_org_slug
-    AND r.x_pipeline_id = p_pipeline_id
-    AND r.x_credential_id = p_credential_id
-    AND r.x_run_id = p_run_id;
-
   -- Replace the slice: delete it, then insert. The caller wraps the CALL in a
   -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
   -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs
@@ -290,13 +209,88 @@ BEGIN
           AND k.seller_name IS NOT NULL, k.seller_name, 'Google Cloud') AS service_provider,
         PARSE_DATE('%Y%m', IFNULL(k.invoice.month, FORMAT_TIMESTAMP('%Y%m', k.usage_start_time)))
           AS invoice_month
-      FROM _gcp_rows AS k
+      FROM (
+        -- The arrays (credits, labels, tags) are aggregated by joins on the row's key
+        -- (usage day, x_export_row) rather than one correlated subquery per row and field:
+        -- one scan each, which is several times faster on BigQuery and the emulator alike.
+        SELECT
+          r.*,
+          r.cost + IFNULL(cr.credit_total, 0) AS net_cost,
+          cr.cud_id,
+          cr.cud_name,
+          cr.cud_type,
+          tg.tag_pairs
+        FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r
+        LEFT JOIN (
+          SELECT
+            r.x_pipeline_run_date AS day,
+            r.x_export_row AS row_no,
+            SUM(c.amount) AS credit_total,
+            MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.id, NULL)) AS cud_id,
+            MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.full_name, NULL))
+              AS cud_name,
+            MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.type, NULL)) AS cud_type
+          FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r, UNNEST(r.credits) AS c
+          WHERE r.x_org_slug = p_org_slug
+            AND r.x_pipeline_id = p_pipeline_id
+            AND r.x_credential_id = p_credential_id
+            AND r.x_run_id = p_run_id
+          GROUP BY day, row_no
+        ) AS cr
+          ON cr.day = r.x_pipeline_run_date AND cr.row_no = r.x_export_row
+        LEFT JOIN (
+          SELECT
+            day,
+            row_no,
+            STRING_AGG(CONCAT(TO_JSON_STRING(k), ':', TO_JSON_STRING(SUBSTR(v, 2))), ',')
+              AS tag_pairs
+          FROM (
+            -- first source wins on a clash: the value carries its source's rank in front
+            SELECT day, row_no, k, MIN(v) AS v
+            FROM (
+              SELECT r.x_pipeline_run_date AS day, r.x_export_row AS row_no, l.key AS k,
+                CONCAT('1', IFNULL(l.value, '')) AS v
+              FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r, UNNEST(r.labels) AS l
+              WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
+                AND r.x_credential_id = p_credential_id
+                AND r.x_run_id = p_run_id
+              UNION ALL
+              SELECT r.x_pipeline_run_date, r.x_export_row, l.key, CONCAT('2', IFNULL(l.value, ''))
+              FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r,
+                UNNEST(r.system_labels) AS l
+              WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
+                AND r.x_credential_id = p_credential_id
+                AND r.x_run_id = p_run_id
+              UNION ALL
+              SELECT r.x_pipeline_run_date, r.x_export_row, l.key, CONCAT('3', IFNULL(l.value, ''))
+              FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r,
+                UNNEST(r.project.labels) AS l
+              WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
+                AND r.x_credential_id = p_credential_id
+                AND r.x_run_id = p_run_id
+              UNION ALL
+              SELECT r.x_pipeline_run_date, r.x_export_row,
+                IF(g.namespace IS NULL, g.key, CONCAT(g.namespace, '/', g.key)),
+                CONCAT('4', IFNULL(g.value, ''))
+              FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r, UNNEST(r.tags) AS g
+              WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
+                AND r.x_credential_id = p_credential_id
+                AND r.x_run_id = p_run_id
+            )
+            GROUP BY day, row_no, k
+          )
+          GROUP BY day, row_no
+        ) AS tg
+          ON tg.day = r.x_pipeline_run_date AND tg.row_no = r.x_export_row
+        WHERE r.x_org_slug = p_org_slug
+          AND r.x_pipeline_id = p_pipeline_id
+          AND r.x_credential_id = p_credential_id
+          AND r.x_run_id = p_run_id
+      ) AS k
     ) AS c
     LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS m
       ON m.provider = 'gcp' AND m.service_key = c.service.description
     LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS d
       ON d.provider = 'gcp' AND d.service_key = '*'
   ) AS source;
-
-  DROP TABLE _gcp_rows;
 END;
