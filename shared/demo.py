@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from shared.cli import run_and_wait
+from shared.cloud.demo import run_cloud_demo
 from shared.console import print_table
 from shared.demo_data import sample_subscription_plans
 from shared.domain.focus import COST_TABLE
@@ -54,6 +55,7 @@ def run_demo() -> int:
         status = ingest_sample_genai(services, DEMO_ORG, month_start, month_end) or status
         print()
         _print_focus_summary(services, dataset, month_start, month_end)
+        status = run_cloud_demo(services, DEMO_ORG, month_start) or status
         print(f"\ndone in {time.monotonic() - started:.1f} s")
         return status
 

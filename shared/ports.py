@@ -313,6 +313,7 @@ class Column:
     name: str
     type: str  # BigQuery standard SQL type: STRING, NUMERIC, DATE, TIMESTAMP, JSON, ...
     mode: str = "NULLABLE"
+    fields: tuple[Column, ...] = ()  # the sub-columns of a RECORD (e.g. a billing export)
 
 
 @dataclass(frozen=True, slots=True)

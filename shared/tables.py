@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from shared.domain.cloud_billing import (
+    GCP_RAW_COLUMNS,
+    GCP_RAW_TABLE,
+    RECONCILIATION_COLUMNS,
+    RECONCILIATION_TABLE,
+)
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
 from shared.domain.genai import (
     COSTS_RAW_COLUMNS,
@@ -28,4 +34,6 @@ ORG_TABLES: dict[str, Sequence[Column]] = {
     USAGE_RAW_TABLE: USAGE_RAW_COLUMNS,
     COSTS_RAW_TABLE: COSTS_RAW_COLUMNS,
     USAGE_DAILY_TABLE: USAGE_DAILY_COLUMNS,
+    GCP_RAW_TABLE: GCP_RAW_COLUMNS,
+    RECONCILIATION_TABLE: RECONCILIATION_COLUMNS,
 }

@@ -241,7 +241,9 @@ class BigQueryWarehouse:
 
 def _schema(columns: Sequence[Column]) -> list[bigquery.SchemaField]:
     return [
-        bigquery.SchemaField(validate_identifier(c.name, "column"), c.type, mode=c.mode)
+        bigquery.SchemaField(
+            validate_identifier(c.name, "column"), c.type, mode=c.mode, fields=_schema(c.fields)
+        )
         for c in columns
     ]
 

@@ -28,8 +28,8 @@ def render_sql(
 ) -> str:
     """The file's SQL with every placeholder filled.
 
-    ``identifiers``: validated names (``project_id`` as a GCP project id, any other as a
-    dataset/table/column name). ``literals``: values written with ``literal()``.
+    ``identifiers``: validated names (``project_id`` and ``*_project_id`` as GCP project
+    ids, any other as a dataset/table/column name). ``literals``: values written with ``literal()``.
     ``identifier_lists``: comma-separated validated names (column lists). Raises
     BadRequest if the file has a placeholder with no value, or a value has no placeholder.
     """
@@ -57,7 +57,7 @@ def render_sql(
 
 
 def _identifier(name: str, value: str) -> str:
-    if name == "project_id":
+    if name == "project_id" or name.endswith("_project_id"):  # e.g. a source project
         return validate_project_id(value)
     return validate_identifier(value, name)
 

@@ -7,6 +7,13 @@ touches the bus or the state store: it gets a StepContext and returns a StepResu
 from __future__ import annotations
 
 from shared.processors.base import PROCESSORS, Processor, StepContext, StepResult, register
+from shared.processors.billing_file_load import (
+    AwsCurLoad,
+    AzureCostExportLoad,
+    OciCostReportLoad,
+)
+from shared.processors.cloud_focus import CloudFocusConvert
+from shared.processors.gcp_bq_etl import GcpBqEtl
 from shared.processors.genai_admin import AnthropicAdminReport, OpenAIAdminReport
 from shared.processors.genai_payg import PaygCost, PaygUsageFile
 from shared.processors.procedure_executor import ProcedureExecutor
@@ -14,6 +21,11 @@ from shared.processors.procedure_executor import ProcedureExecutor
 __all__ = [
     "PROCESSORS",
     "AnthropicAdminReport",
+    "AwsCurLoad",
+    "AzureCostExportLoad",
+    "CloudFocusConvert",
+    "GcpBqEtl",
+    "OciCostReportLoad",
     "OpenAIAdminReport",
     "PaygCost",
     "PaygUsageFile",

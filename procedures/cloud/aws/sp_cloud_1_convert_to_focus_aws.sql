@@ -1,0 +1,224 @@
+-- sp_cloud_1_convert_to_focus_aws: the org's raw AWS CUR 2.0 rows -> FOCUS 1.3 rows.
+--
+-- Converts the usage days of the window and replaces them in cost_data_standard_1_3
+-- (DELETE + INSERT in the caller's transaction; a rerun leaves the same rows). One FOCUS
+-- row per CUR line item.
+-- Mapping decisions (where FOCUS leaves a choice):
+-- * BilledCost = line_item_unblended_cost: what the invoice shows for the line (covered RI
+--   usage is 0 there, a Savings Plan's covered usage is offset by its SavingsPlanNegation
+--   line, discounts and credits are lines of their own), so SUM per bill_invoice_id is the
+--   invoice.
+-- * EffectiveCost (amortized), by line_item_line_item_type: SavingsPlanCoveredUsage ->
+--   savings_plan_savings_plan_effective_cost; DiscountedUsage -> reservation_effective_cost;
+--   SavingsPlanRecurringFee -> total_commitment_to_date - used_commitment (the unused part);
+--   RIFee -> unused amortized upfront fee + unused recurring fee; SavingsPlanNegation,
+--   SavingsPlanUpfrontFee and an RI's upfront Fee -> 0 (their cost is spread over the usage);
+--   everything else -> unblended cost.
+-- * ChargeCategory: Usage, DiscountedUsage, SavingsPlanCoveredUsage, SavingsPlanNegation ->
+--   Usage; Fee, RIFee, SavingsPlanUpfrontFee, SavingsPlanRecurringFee -> Purchase; Tax -> Tax;
+--   Credit, Refund, EdpDiscount, PrivateRateDiscount, BundledDiscount, Discount -> Credit;
+--   anything else -> Adjustment. Refund rows are ChargeClass 'Correction' (they fix usage
+--   already invoiced). ChargeFrequency: Usage rows, Tax and discounts 'Usage-Based'; RIFee and
+--   SavingsPlanRecurringFee 'Recurring'; Fee/SavingsPlanUpfrontFee, Credit, Refund 'One-Time'.
+-- * CommitmentDiscountId = reservation ARN (Category 'Usage', Type 'Reserved Instance') or
+--   Savings Plan ARN ('Spend', 'Savings Plan'), on Usage and Purchase rows; Status 'Used' on
+--   covered usage (and its negation). PricingCategory 'Committed' with a commitment,
+--   'Dynamic' for pricing_term Spot, else 'Standard' (Usage and Purchase rows only).
+-- * ConsumedQuantity = line_item_usage_amount on Usage rows except negations (which would
+--   count the usage twice); PricingQuantity/Unit = usage amount / pricing_unit.
+-- * ServiceName = product.product_name (else the product code); ServiceCategory by product
+--   code from configs/system/mappings/aws_services.yml. Marketplace rows
+--   (bill_billing_entity 'AWS Marketplace'): ServiceProviderName/PublisherName = the seller
+--   (line_item_legal_entity), HostProviderName 'AWS'. InvoiceIssuerName =
+--   bill_invoicing_entity.
+-- * BillingAccount = payer account; SubAccount = usage (linked) account. Tags =
+--   resource_tags as delivered (CUR 2.0 keys: user_*, aws_*).
+-- * Money: SAFE_DIVIDE(CAST(ROUND(x * 1e9) AS INT64), NUMERIC '1000000000'); quantities:
+--   integer part plus nano-units of the fraction (see the GCP procedure for why).
+CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_cloud_1_convert_to_focus_aws(
+  p_org_slug STRING,
+  p_start_date DATE,
+  p_end_date DATE,
+  p_pipeline_id STRING,
+  p_credential_id STRING,
+  p_run_id STRING
+)
+BEGIN
+  SELECT IF(
+    p_org_slug IS NOT NULL AND p_pipeline_id IS NOT NULL AND p_credential_id IS NOT NULL
+      AND p_run_id IS NOT NULL AND p_start_date <= p_end_date,
+    0,
+    ERROR('sp_cloud_1_convert_to_focus_aws: every argument is required and p_start_date must not be after p_end_date')
+  ) AS arguments_ok;
+
+  -- Replace the slice: delete it, then insert. The caller wraps the CALL in a
+  -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
+  -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs
+  -- target rows x source rows.)
+  DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3` AS target
+  WHERE target.x_org_slug = p_org_slug
+    AND target.x_pipeline_id = p_pipeline_id
+    AND target.x_credential_id = p_credential_id
+    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date;
+
+  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3` (
+    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
+    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
+    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
+    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
+    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
+    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
+    ListCost, ListUnitPrice, PricingCategory, PricingQuantity, PricingUnit,
+    ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
+    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
+    SubAccountType, Tags,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  )
+  SELECT
+    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
+    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
+    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
+    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
+    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
+    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
+    ListCost, ListUnitPrice, PricingCategory, PricingQuantity, PricingUnit,
+    ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
+    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
+    SubAccountType, Tags,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  FROM (
+    SELECT
+      SAFE_DIVIDE(CAST(ROUND(c.line_item_unblended_cost * 1e9) AS INT64), NUMERIC '1000000000')
+        AS BilledCost,
+      c.bill_payer_account_id AS BillingAccountId,
+      c.bill_payer_account_name AS BillingAccountName,
+      'Payer Account' AS BillingAccountType,
+      c.line_item_currency_code AS BillingCurrency,
+      c.bill_billing_period_end_date AS BillingPeriodEnd,
+      c.bill_billing_period_start_date AS BillingPeriodStart,
+      c.charge_category AS ChargeCategory,
+      IF(c.line_item_line_item_type = 'Refund', 'Correction', NULL) AS ChargeClass,
+      c.line_item_line_item_description AS ChargeDescription,
+      IF(c.line_item_line_item_type IN ('RIFee', 'SavingsPlanRecurringFee'), 'Recurring',
+        IF(c.line_item_line_item_type IN ('Fee', 'SavingsPlanUpfrontFee', 'Credit', 'Refund'),
+          'One-Time', 'Usage-Based')) AS ChargeFrequency,
+      c.line_item_usage_end_date AS ChargePeriodEnd,
+      c.line_item_usage_start_date AS ChargePeriodStart,
+      IF(c.commitment_id IS NULL, NULL,
+        IF(c.is_savings_plan, 'Spend', 'Usage')) AS CommitmentDiscountCategory,
+      c.commitment_id AS CommitmentDiscountId,
+      IF(c.commitment_id IS NULL, NULL,
+        REGEXP_EXTRACT(c.commitment_id, r'[^/:]+$')) AS CommitmentDiscountName,
+      IF(c.commitment_id IS NOT NULL AND c.charge_category = 'Usage', 'Used', NULL)
+        AS CommitmentDiscountStatus,
+      IF(c.commitment_id IS NULL, NULL,
+        IF(c.is_savings_plan, 'Savings Plan', 'Reserved Instance')) AS CommitmentDiscountType,
+      IF(c.charge_category = 'Usage' AND c.line_item_line_item_type != 'SavingsPlanNegation'
+        AND c.pricing_unit IS NOT NULL,
+        CAST(TRUNC(c.line_item_usage_amount) AS INT64) + SAFE_DIVIDE(CAST(ROUND(
+          (c.line_item_usage_amount - TRUNC(c.line_item_usage_amount)) * 1e9) AS INT64),
+          NUMERIC '1000000000'), NULL) AS ConsumedQuantity,
+      IF(c.charge_category = 'Usage' AND c.line_item_line_item_type != 'SavingsPlanNegation'
+        AND c.line_item_usage_amount IS NOT NULL, c.pricing_unit, NULL) AS ConsumedUnit,
+      SAFE_DIVIDE(CAST(ROUND(c.line_item_unblended_cost * 1e9) AS INT64), NUMERIC '1000000000')
+        AS ContractedCost,
+      SAFE_DIVIDE(CAST(ROUND(c.line_item_unblended_rate * 1e9) AS INT64), NUMERIC '1000000000')
+        AS ContractedUnitPrice,
+      SAFE_DIVIDE(CAST(ROUND(c.effective_cost * 1e9) AS INT64), NUMERIC '1000000000')
+        AS EffectiveCost,
+      'AWS' AS HostProviderName,
+      c.bill_invoice_id AS InvoiceId,
+      IFNULL(c.bill_invoicing_entity, 'Amazon Web Services, Inc.') AS InvoiceIssuerName,
+      SAFE_DIVIDE(CAST(ROUND(IFNULL(c.pricing_public_on_demand_cost, c.line_item_unblended_cost)
+        * 1e9) AS INT64), NUMERIC '1000000000') AS ListCost,
+      SAFE_DIVIDE(CAST(ROUND(c.pricing_public_on_demand_rate * 1e9) AS INT64),
+        NUMERIC '1000000000') AS ListUnitPrice,
+      IF(c.charge_category NOT IN ('Usage', 'Purchase'), NULL,
+        IF(c.commitment_id IS NOT NULL, 'Committed',
+          IF(c.pricing_term = 'Spot', 'Dynamic', 'Standard'))) AS PricingCategory,
+      IF(c.pricing_unit IS NULL, NULL,
+        CAST(TRUNC(c.line_item_usage_amount) AS INT64) + SAFE_DIVIDE(CAST(ROUND(
+          (c.line_item_usage_amount - TRUNC(c.line_item_usage_amount)) * 1e9) AS INT64),
+          NUMERIC '1000000000')) AS PricingQuantity,
+      IF(c.line_item_usage_amount IS NULL, NULL, c.pricing_unit) AS PricingUnit,
+      c.service_provider AS ProviderName,
+      c.service_provider AS PublisherName,
+      c.product_region_code AS RegionId,
+      c.product_region_code AS RegionName,
+      c.line_item_availability_zone AS AvailabilityZone,
+      c.line_item_resource_id AS ResourceId,
+      c.line_item_resource_id AS ResourceName,
+      COALESCE(m.service_category, d.service_category, 'Other') AS ServiceCategory,
+      c.service_name AS ServiceName,
+      c.service_provider AS ServiceProviderName,
+      IF(m.service_category IS NULL, IFNULL(d.service_subcategory, 'Other (Other)'),
+        m.service_subcategory) AS ServiceSubcategory,
+      c.product_sku AS SkuId,
+      c.line_item_usage_type AS SkuMeter,
+      IF(c.product_instance_type IS NULL, NULL, JSON_OBJECT(
+        'x_InstanceType', c.product_instance_type,
+        'x_PurchaseOption', c.pricing_purchase_option,
+        'x_Operation', c.line_item_operation)) AS SkuPriceDetails,
+      c.pricing_rate_id AS SkuPriceId,
+      c.line_item_usage_account_id AS SubAccountId,
+      c.line_item_usage_account_name AS SubAccountName,
+      IF(c.line_item_usage_account_id IS NULL, NULL, 'Linked Account') AS SubAccountType,
+      c.resource_tags AS Tags,
+      p_org_slug AS x_org_slug,
+      p_pipeline_id AS x_pipeline_id,
+      p_credential_id AS x_credential_id,
+      c.x_pipeline_run_date AS x_pipeline_run_date,
+      p_run_id AS x_run_id,
+      CURRENT_TIMESTAMP() AS x_ingested_at,
+      'aws' AS x_source_system
+    FROM (
+      SELECT
+        r.*,
+        IF(r.line_item_line_item_type IN ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage',
+            'SavingsPlanNegation'), 'Usage',
+          IF(r.line_item_line_item_type IN ('Fee', 'RIFee', 'SavingsPlanUpfrontFee',
+              'SavingsPlanRecurringFee'), 'Purchase',
+            IF(r.line_item_line_item_type = 'Tax', 'Tax',
+              IF(r.line_item_line_item_type IN ('Credit', 'Refund', 'EdpDiscount',
+                  'PrivateRateDiscount', 'BundledDiscount', 'Discount'), 'Credit',
+                'Adjustment')))) AS charge_category,
+        IF(r.line_item_line_item_type IN ('Usage', 'DiscountedUsage', 'SavingsPlanCoveredUsage',
+            'SavingsPlanNegation', 'Fee', 'RIFee', 'SavingsPlanUpfrontFee',
+            'SavingsPlanRecurringFee'),
+          COALESCE(r.reservation_reservation_a_r_n, r.savings_plan_savings_plan_a_r_n), NULL)
+          AS commitment_id,
+        r.reservation_reservation_a_r_n IS NULL
+          AND r.savings_plan_savings_plan_a_r_n IS NOT NULL AS is_savings_plan,
+        IF(r.line_item_line_item_type = 'SavingsPlanCoveredUsage',
+          r.savings_plan_savings_plan_effective_cost,
+          IF(r.line_item_line_item_type = 'DiscountedUsage', r.reservation_effective_cost,
+            IF(r.line_item_line_item_type = 'SavingsPlanRecurringFee',
+              IFNULL(r.savings_plan_total_commitment_to_date, 0)
+                - IFNULL(r.savings_plan_used_commitment, 0),
+              IF(r.line_item_line_item_type = 'RIFee',
+                IFNULL(r.reservation_unused_amortized_upfront_fee_for_billing_period, 0)
+                  + IFNULL(r.reservation_unused_recurring_fee, 0),
+                IF(r.line_item_line_item_type IN ('SavingsPlanNegation', 'SavingsPlanUpfrontFee')
+                  OR (r.line_item_line_item_type = 'Fee'
+                    AND r.reservation_reservation_a_r_n IS NOT NULL),
+                  0, r.line_item_unblended_cost))))) AS effective_cost,
+        IF(r.bill_billing_entity = 'AWS Marketplace',
+          IFNULL(r.line_item_legal_entity, 'AWS Marketplace'), 'AWS') AS service_provider,
+        COALESCE(JSON_VALUE(r.product, '$.product_name'), r.product_servicecode,
+          r.line_item_product_code) AS service_name
+      FROM `{project_id}.{dataset}.aws_cur_raw` AS r
+      WHERE r.x_org_slug = p_org_slug
+        AND r.x_pipeline_id = p_pipeline_id
+        AND r.x_credential_id = p_credential_id
+        AND r.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+    ) AS c
+    LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS m
+      ON m.provider = 'aws' AND m.service_key = IFNULL(c.product_servicecode, c.line_item_product_code)
+    LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS d
+      ON d.provider = 'aws' AND d.service_key = '*'
+  ) AS source;
+END;

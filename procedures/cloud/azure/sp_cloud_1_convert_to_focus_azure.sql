@@ -1,0 +1,218 @@
+-- sp_cloud_1_convert_to_focus_azure: the org's raw Azure cost details -> FOCUS 1.3 rows.
+--
+-- Converts the usage days of the window and replaces them in cost_data_standard_1_3
+-- (DELETE + INSERT in the caller's transaction; a rerun leaves the same rows). One FOCUS
+-- row per cost-details row. Written for the *amortized* export (it has every row the actual one has, plus the
+-- unused-commitment rows, with reservation/savings-plan purchases spread onto usage);
+-- mapping decisions follow the FinOps toolkit's conversion where FOCUS leaves a choice:
+-- * BilledCost = CostInBillingCurrency (EA: Cost), except 0 on usage covered by a
+--   reservation or savings plan (and its unused rows): the purchase row carries that money
+--   on the invoice. EffectiveCost = the same, except 0 on reservation/savings-plan purchase
+--   and refund rows (their cost is already spread onto the usage). With an *actual* export
+--   the covered usage rows are 0 already, so the same rules give BilledCost right and
+--   EffectiveCost = BilledCost (no amortization).
+-- * ChargeCategory from ChargeType: Usage, UnusedReservation, UnusedSavingsPlan -> Usage;
+--   Purchase, Refund -> Purchase (Refund with ChargeClass 'Correction'); Tax -> Tax;
+--   Credit -> Credit; RoundingAdjustment and anything else -> Adjustment.
+--   ChargeFrequency from Frequency (OneTime, Recurring, UsageBased).
+-- * CommitmentDiscountId = BenefitId (EA: ReservationId): '/microsoft.capacity/' ->
+--   Category 'Usage', Type 'Reservation'; '/microsoft.billingbenefits/' -> 'Spend',
+--   'Savings Plan'. Status 'Unused' on Unused* rows, else 'Used' on usage.
+--   PricingCategory from PricingModel: OnDemand -> Standard, Spot -> Dynamic,
+--   Reservation/SavingsPlan -> Committed (Usage and Purchase rows only).
+-- * BillingAccount = the billing profile for MCA (what is invoiced), the enrollment (EA
+--   BillingAccountId) otherwise; SubAccount = subscription. BillingPeriodEnd and
+--   ChargePeriodEnd are exclusive: the export's last day / the row's Date plus one day.
+-- * ServiceName = MeterCategory, else ProductName, else 'Microsoft Billing' (rounding
+--   adjustments carry no meter) (ServiceCategory from configs/system/mappings/
+--   azure_services.yml); Marketplace rows (PublisherType 'Marketplace'):
+--   ServiceProviderName/PublisherName = PublisherName, HostProviderName 'Microsoft'.
+-- * Prices: UnitPrice, PayGPrice and EffectivePrice are in PricingCurrency; the billing-
+--   currency unit prices multiply by ExchangeRatePricingToBilling.
+CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_cloud_1_convert_to_focus_azure(
+  p_org_slug STRING,
+  p_start_date DATE,
+  p_end_date DATE,
+  p_pipeline_id STRING,
+  p_credential_id STRING,
+  p_run_id STRING
+)
+BEGIN
+  SELECT IF(
+    p_org_slug IS NOT NULL AND p_pipeline_id IS NOT NULL AND p_credential_id IS NOT NULL
+      AND p_run_id IS NOT NULL AND p_start_date <= p_end_date,
+    0,
+    ERROR('sp_cloud_1_convert_to_focus_azure: every argument is required and p_start_date must not be after p_end_date')
+  ) AS arguments_ok;
+
+  -- Replace the slice: delete it, then insert. The caller wraps the CALL in a
+  -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
+  -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs
+  -- target rows x source rows.)
+  DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3` AS target
+  WHERE target.x_org_slug = p_org_slug
+    AND target.x_pipeline_id = p_pipeline_id
+    AND target.x_credential_id = p_credential_id
+    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date;
+
+  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3` (
+    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
+    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
+    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
+    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
+    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
+    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
+    ListCost, ListUnitPrice, PricingCategory, PricingCurrency,
+    PricingCurrencyContractedUnitPrice, PricingCurrencyEffectiveCost,
+    PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
+    ProviderName, PublisherName, RegionId, RegionName, ResourceId,
+    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
+    SubAccountType, Tags,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  )
+  SELECT
+    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
+    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
+    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
+    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
+    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
+    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
+    ListCost, ListUnitPrice, PricingCategory, PricingCurrency,
+    PricingCurrencyContractedUnitPrice, PricingCurrencyEffectiveCost,
+    PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
+    ProviderName, PublisherName, RegionId, RegionName, ResourceId,
+    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
+    SubAccountType, Tags,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  FROM (
+    SELECT
+      SAFE_DIVIDE(CAST(ROUND(c.billed * 1e9) AS INT64), NUMERIC '1000000000') AS BilledCost,
+      IFNULL(c.BillingProfileId, c.BillingAccountId) AS BillingAccountId,
+      IFNULL(c.BillingProfileName, c.BillingAccountName) AS BillingAccountName,
+      IF(c.BillingProfileId IS NULL, 'Billing Account', 'Billing Profile') AS BillingAccountType,
+      c.BillingCurrency AS BillingCurrency,
+      TIMESTAMP_ADD(IFNULL(c.BillingPeriodEndDate,
+        TIMESTAMP(DATE_SUB(DATE_ADD(DATE_TRUNC(DATE(c.Date), MONTH), INTERVAL 1 MONTH),
+          INTERVAL 1 DAY))), INTERVAL 1 DAY) AS BillingPeriodEnd,
+      IFNULL(c.BillingPeriodStartDate, TIMESTAMP(DATE_TRUNC(DATE(c.Date), MONTH)))
+        AS BillingPeriodStart,
+      c.charge_category AS ChargeCategory,
+      IF(c.ChargeType = 'Refund', 'Correction', NULL) AS ChargeClass,
+      CONCAT(c.service_name, ': ', IFNULL(c.MeterName, c.ChargeType))
+        AS ChargeDescription,
+      IF(c.Frequency = 'OneTime', 'One-Time',
+        IF(c.Frequency = 'Recurring', 'Recurring',
+          IF(c.charge_category = 'Purchase', 'One-Time', 'Usage-Based'))) AS ChargeFrequency,
+      TIMESTAMP_ADD(c.Date, INTERVAL 1 DAY) AS ChargePeriodEnd,
+      c.Date AS ChargePeriodStart,
+      IF(c.commitment_id IS NULL, NULL, IF(c.is_savings_plan, 'Spend', 'Usage'))
+        AS CommitmentDiscountCategory,
+      c.commitment_id AS CommitmentDiscountId,
+      IF(c.commitment_id IS NULL, NULL, c.BenefitName) AS CommitmentDiscountName,
+      IF(c.commitment_id IS NULL OR c.charge_category != 'Usage', NULL,
+        IF(STARTS_WITH(c.ChargeType, 'Unused'), 'Unused', 'Used')) AS CommitmentDiscountStatus,
+      IF(c.commitment_id IS NULL, NULL, IF(c.is_savings_plan, 'Savings Plan', 'Reservation'))
+        AS CommitmentDiscountType,
+      IF(c.charge_category = 'Usage' AND NOT STARTS_WITH(c.ChargeType, 'Unused')
+        AND c.UnitOfMeasure IS NOT NULL,
+        CAST(TRUNC(c.Quantity) AS INT64) + SAFE_DIVIDE(CAST(ROUND(
+          (c.Quantity - TRUNC(c.Quantity)) * 1e9) AS INT64), NUMERIC '1000000000'), NULL)
+        AS ConsumedQuantity,
+      IF(c.charge_category = 'Usage' AND NOT STARTS_WITH(c.ChargeType, 'Unused')
+        AND c.Quantity IS NOT NULL, c.UnitOfMeasure, NULL) AS ConsumedUnit,
+      SAFE_DIVIDE(CAST(ROUND(IFNULL(c.UnitPrice * c.Quantity * c.rate, c.cost) * 1e9) AS INT64),
+        NUMERIC '1000000000') AS ContractedCost,
+      SAFE_DIVIDE(CAST(ROUND(c.UnitPrice * c.rate * 1e9) AS INT64), NUMERIC '1000000000')
+        AS ContractedUnitPrice,
+      SAFE_DIVIDE(CAST(ROUND(c.effective * 1e9) AS INT64), NUMERIC '1000000000')
+        AS EffectiveCost,
+      'Microsoft' AS HostProviderName,
+      c.InvoiceId AS InvoiceId,
+      'Microsoft' AS InvoiceIssuerName,
+      SAFE_DIVIDE(CAST(ROUND(IFNULL(c.PaygCostInBillingCurrency, c.cost) * 1e9) AS INT64),
+        NUMERIC '1000000000') AS ListCost,
+      SAFE_DIVIDE(CAST(ROUND(c.PayGPrice * c.rate * 1e9) AS INT64), NUMERIC '1000000000')
+        AS ListUnitPrice,
+      IF(c.charge_category NOT IN ('Usage', 'Purchase'), NULL,
+        IF(c.commitment_id IS NOT NULL OR c.PricingModel IN ('Reservation', 'SavingsPlan'),
+          'Committed', IF(c.PricingModel = 'Spot', 'Dynamic', 'Standard'))) AS PricingCategory,
+      c.PricingCurrency AS PricingCurrency,
+      SAFE_DIVIDE(CAST(ROUND(c.UnitPrice * 1e9) AS INT64), NUMERIC '1000000000')
+        AS PricingCurrencyContractedUnitPrice,
+      SAFE_DIVIDE(CAST(ROUND(SAFE_DIVIDE(c.effective, c.rate) * 1e9) AS INT64),
+        NUMERIC '1000000000') AS PricingCurrencyEffectiveCost,
+      SAFE_DIVIDE(CAST(ROUND(c.PayGPrice * 1e9) AS INT64), NUMERIC '1000000000')
+        AS PricingCurrencyListUnitPrice,
+      IF(c.UnitOfMeasure IS NULL, NULL, CAST(TRUNC(c.Quantity) AS INT64) + SAFE_DIVIDE(CAST(
+        ROUND((c.Quantity - TRUNC(c.Quantity)) * 1e9) AS INT64), NUMERIC '1000000000'))
+        AS PricingQuantity,
+      IF(c.Quantity IS NULL, NULL, c.UnitOfMeasure) AS PricingUnit,
+      c.service_provider AS ProviderName,
+      c.service_provider AS PublisherName,
+      c.ResourceLocation AS RegionId,
+      c.ResourceLocation AS RegionName,
+      c.ResourceId AS ResourceId,
+      REGEXP_EXTRACT(c.ResourceId, r'([^/]+)$') AS ResourceName,
+      COALESCE(m.service_category, d.service_category, 'Other') AS ServiceCategory,
+      c.service_name AS ServiceName,
+      c.service_provider AS ServiceProviderName,
+      IF(m.service_category IS NULL, IFNULL(d.service_subcategory, 'Other (Other)'),
+        m.service_subcategory) AS ServiceSubcategory,
+      c.ProductId AS SkuId,
+      c.MeterName AS SkuMeter,
+      IF(c.MeterId IS NULL, NULL, JSON_OBJECT(
+        'x_MeterId', c.MeterId,
+        'x_MeterSubCategory', c.MeterSubCategory,
+        'x_ConsumedService', c.ConsumedService)) AS SkuPriceDetails,
+      c.MeterId AS SkuPriceId,
+      c.SubscriptionId AS SubAccountId,
+      c.SubscriptionName AS SubAccountName,
+      IF(c.SubscriptionId IS NULL, NULL, 'Subscription') AS SubAccountType,
+      c.Tags AS Tags,
+      p_org_slug AS x_org_slug,
+      p_pipeline_id AS x_pipeline_id,
+      p_credential_id AS x_credential_id,
+      c.x_pipeline_run_date AS x_pipeline_run_date,
+      p_run_id AS x_run_id,
+      CURRENT_TIMESTAMP() AS x_ingested_at,
+      'azure' AS x_source_system
+    FROM (
+      SELECT
+        k.*,
+        IF(k.commits AND k.charge_category = 'Usage', 0, k.cost) AS billed,
+        IF(k.commits AND k.ChargeType IN ('Purchase', 'Refund'), 0, k.cost) AS effective
+      FROM (
+        SELECT
+          r.*,
+          IFNULL(r.CostInBillingCurrency, 0) AS cost,
+          IFNULL(r.ExchangeRatePricingToBilling, 1) AS rate,
+          IF(r.ChargeType IN ('Usage', 'UnusedReservation', 'UnusedSavingsPlan'), 'Usage',
+            IF(r.ChargeType IN ('Purchase', 'Refund'), 'Purchase',
+              IF(r.ChargeType = 'Tax', 'Tax',
+                IF(r.ChargeType = 'Credit', 'Credit', 'Adjustment')))) AS charge_category,
+          r.PricingModel IN ('Reservation', 'SavingsPlan') AS commits,
+          IF(r.ChargeType IN ('Usage', 'UnusedReservation', 'UnusedSavingsPlan', 'Purchase',
+              'Refund'), NULLIF(r.BenefitId, ''), NULL) AS commitment_id,
+          STRPOS(LOWER(IFNULL(r.BenefitId, '')), '/microsoft.billingbenefits/') > 0
+            AS is_savings_plan,
+          IF(r.PublisherType = 'Marketplace', IFNULL(r.PublisherName, 'Azure Marketplace'),
+            'Microsoft') AS service_provider,
+          -- rows with no meter (rounding adjustments) still need a ServiceName
+          COALESCE(r.MeterCategory, r.ProductName, 'Microsoft Billing') AS service_name
+        FROM `{project_id}.{dataset}.azure_cost_details_raw` AS r
+        WHERE r.x_org_slug = p_org_slug
+          AND r.x_pipeline_id = p_pipeline_id
+          AND r.x_credential_id = p_credential_id
+          AND r.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+      ) AS k
+    ) AS c
+    LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS m
+      ON m.provider = 'azure' AND m.service_key = c.service_name
+    LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS d
+      ON d.provider = 'azure' AND d.service_key = '*'
+  ) AS source;
+END;

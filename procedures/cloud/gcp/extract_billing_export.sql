@@ -1,0 +1,63 @@
+-- GCP Cloud Billing export -> the org's raw copy (gcp_billing_export_raw), BigQuery to
+-- BigQuery: no row passes through Python.
+--
+-- A script, not a stored procedure: the source table is named by the run's configuration
+-- (another project/dataset), and identifiers cannot be procedure arguments. Filled by
+-- shared.adapters.sql_files.render_sql: validated identifiers, literal values; {columns} is
+-- the export's top-level columns (standard or detailed schema).
+--
+-- Incremental by usage day. The days replaced are the run's window plus every usage day of
+-- a row *exported* in the window (Google re-exports and late-posts rows for earlier days:
+-- export_time moves, usage_start_time does not). Each of those days is copied whole from the
+-- source and replaces the same day of the raw table (DELETE + INSERT in one transaction:
+-- atomic; MERGE ... ON FALSE would cost target x source rows on the emulator), so re-extracting
+-- a day replaces it and a rerun leaves the same rows.
+-- Late rows reopen usage days at most {late_days} days before the window (the config's
+-- late_days): older corrections need an explicit run over their own dates.
+BEGIN TRANSACTION;
+
+DELETE FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS target
+WHERE target.x_org_slug = {org_slug}
+AND target.x_pipeline_id = {pipeline_id}
+AND target.x_credential_id = {credential_id}
+AND target.x_pipeline_run_date IN (
+  SELECT day FROM UNNEST(GENERATE_DATE_ARRAY({start_date}, {end_date})) AS day
+  UNION DISTINCT
+  SELECT DATE(usage_start_time)
+  FROM `{source_project_id}.{source_dataset}.{source_table}`
+  WHERE DATE(export_time) BETWEEN {start_date} AND {end_date}
+    AND DATE(usage_start_time) >= DATE_SUB({start_date}, INTERVAL {late_days} DAY)
+);
+
+INSERT INTO `{project_id}.{dataset}.gcp_billing_export_raw` (
+  {columns}, x_export_row,
+  x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id, x_ingested_at,
+  x_source_system
+)
+SELECT
+  {columns}, x_export_row,
+  x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id, x_ingested_at,
+  x_source_system
+FROM (
+  SELECT
+    {columns},
+    ROW_NUMBER() OVER (PARTITION BY DATE(usage_start_time)) AS x_export_row,
+    {org_slug} AS x_org_slug,
+    {pipeline_id} AS x_pipeline_id,
+    {credential_id} AS x_credential_id,
+    DATE(usage_start_time) AS x_pipeline_run_date,
+    {run_id} AS x_run_id,
+    CURRENT_TIMESTAMP() AS x_ingested_at,
+    'gcp' AS x_source_system
+  FROM `{source_project_id}.{source_dataset}.{source_table}`
+  WHERE DATE(usage_start_time) IN (
+    SELECT day FROM UNNEST(GENERATE_DATE_ARRAY({start_date}, {end_date})) AS day
+    UNION DISTINCT
+    SELECT DATE(usage_start_time)
+    FROM `{source_project_id}.{source_dataset}.{source_table}`
+    WHERE DATE(export_time) BETWEEN {start_date} AND {end_date}
+      AND DATE(usage_start_time) >= DATE_SUB({start_date}, INTERVAL {late_days} DAY)
+  )
+) AS source;
+
+COMMIT TRANSACTION;

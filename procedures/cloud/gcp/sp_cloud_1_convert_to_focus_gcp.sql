@@ -1,0 +1,296 @@
+-- sp_cloud_1_convert_to_focus_gcp: the org's raw GCP billing export -> FOCUS 1.3 rows.
+--
+-- Converts the usage days this run's extract wrote (raw rows carrying p_run_id: the window
+-- plus any day reopened by late rows) and replaces those days, and the window's, in
+-- cost_data_standard_1_3 with one DELETE + INSERT in the caller's transaction (a rerun leaves the same rows).
+-- One FOCUS row per export row. Mapping decisions (where FOCUS leaves a choice):
+-- * BilledCost = EffectiveCost = cost + SUM(credits.amount). GCP applies every credit
+--   (CUD, sustained use, free tier, promotions) on the invoice line it belongs to, so the
+--   invoice total is cost + credits (Google's own FOCUS view does the same). Commitment
+--   fees are billed daily in arrears, not prepaid: nothing to amortize, so EffectiveCost
+--   equals BilledCost on every row, the CUD fee row included.
+-- * ListCost = cost_at_list (cost when absent); ContractedCost = cost (negotiated price,
+--   before credits); ContractedUnitPrice = price.effective_price (detailed export) else
+--   cost / usage.amount_in_pricing_units; ListUnitPrice = cost_at_list / that quantity.
+-- * ChargeCategory from cost_type: regular -> Usage ('Commitment ...' SKUs, the CUD fee ->
+--   Purchase, Recurring); tax -> Tax; rounding_error -> Adjustment; adjustment -> Adjustment,
+--   or Credit when it is a net credit that corrects nothing (goodwill, promotional).
+--   ChargeClass 'Correction' for adjustments of type *_CORRECTION (they fix usage already
+--   invoiced). ChargeFrequency: Usage and Tax 'Usage-Based', Purchase 'Recurring',
+--   Credit/Adjustment 'One-Time'.
+-- * CommitmentDiscountId = subscription.instance_id (fee rows) or the id of the CUD credit
+--   on covered usage; Status 'Used' on covered usage; Category 'Spend' for dollar-based
+--   CUDs, else 'Usage'; PricingCategory 'Committed' with a commitment, 'Dynamic' for
+--   Spot/Preemptible SKUs, else 'Standard' (Usage and Purchase rows only).
+-- * ServiceProviderName/ProviderName/PublisherName = the Marketplace seller for
+--   THIRD_PARTY_* rows, else 'Google Cloud'; HostProviderName 'Google Cloud';
+--   InvoiceIssuerName 'Google' (the seller for THIRD_PARTY_AGENCY, which it invoices).
+-- * SubAccount = the project (not the billing account); BillingAccountName is not in the
+--   export (null). BillingPeriod = invoice.month (UTC month, end exclusive).
+-- * Tags = user labels, then system labels, project labels and resource-manager tags
+--   ('namespace/key'), the first one winning on a key clash.
+-- * PricingCurrency 'USD' with the USD figures (cost / currency_conversion_rate): GCP
+--   prices SKUs in USD and converts to the billing currency.
+-- * Money leaves FLOAT64 as whole nano-units, SAFE_DIVIDE(CAST(ROUND(x * 1e9) AS INT64),
+--   NUMERIC '1000000000'): exact to 9 decimals for amounts below ~9 million per row (the
+--   float's own precision) and cheap. CAST(x AS NUMERIC) would do on BigQuery, but the
+--   emulator gives it 3 decimals, as it does a fractional NUMERIC literal inside a
+--   procedure. Quantities, which can be huge (byte-seconds, beyond INT64 nano-units), are
+--   the integer part plus the nano-units of the fraction. (PARSE_NUMERIC(FORMAT('%.9f', x))
+--   is exact too but ~10x slower on the emulator.)
+CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_cloud_1_convert_to_focus_gcp(
+  p_org_slug STRING,
+  p_start_date DATE,
+  p_end_date DATE,
+  p_pipeline_id STRING,
+  p_credential_id STRING,
+  p_run_id STRING
+)
+BEGIN
+  SELECT IF(
+    p_org_slug IS NOT NULL AND p_pipeline_id IS NOT NULL AND p_credential_id IS NOT NULL
+      AND p_run_id IS NOT NULL AND p_start_date <= p_end_date,
+    0,
+    ERROR('sp_cloud_1_convert_to_focus_gcp: every argument is required and p_start_date must not be after p_end_date')
+  ) AS arguments_ok;
+
+  -- Replace the slice: delete it, then insert. The caller wraps the CALL in a
+  -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
+  -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs
+  -- target rows x source rows.)
+  DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3` AS target
+  WHERE target.x_org_slug = p_org_slug
+    AND target.x_pipeline_id = p_pipeline_id
+    AND target.x_credential_id = p_credential_id
+    AND (target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+      OR target.x_pipeline_run_date IN (
+        SELECT x_pipeline_run_date FROM `{project_id}.{dataset}.gcp_billing_export_raw`
+        WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
+          AND x_credential_id = p_credential_id AND x_run_id = p_run_id));
+
+  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3` (
+    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
+    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
+    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
+    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
+    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
+    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceIssuerName, ListCost,
+    ListUnitPrice, PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
+    PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
+    ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
+    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
+    SubAccountType, Tags,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  )
+  SELECT
+    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
+    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
+    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
+    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
+    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
+    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceIssuerName, ListCost,
+    ListUnitPrice, PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
+    PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
+    ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
+    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
+    SubAccountType, Tags,
+    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
+    x_ingested_at, x_source_system
+  FROM (
+    SELECT
+      SAFE_DIVIDE(CAST(ROUND(c.net_cost * 1e9) AS INT64), NUMERIC '1000000000') AS BilledCost,
+      c.billing_account_id AS BillingAccountId,
+      CAST(NULL AS STRING) AS BillingAccountName,
+      'Billing Account' AS BillingAccountType,
+      c.currency AS BillingCurrency,
+      TIMESTAMP(DATE_ADD(c.invoice_month, INTERVAL 1 MONTH)) AS BillingPeriodEnd,
+      TIMESTAMP(c.invoice_month) AS BillingPeriodStart,
+      c.charge_category AS ChargeCategory,
+      IF(ENDS_WITH(IFNULL(c.adjustment_info.type, ''), '_CORRECTION'), 'Correction', NULL)
+        AS ChargeClass,
+      IFNULL(c.adjustment_info.description, CONCAT(c.service.description, ': ', c.sku.description))
+        AS ChargeDescription,
+      IF(c.charge_category IN ('Usage', 'Tax'), 'Usage-Based',
+        IF(c.charge_category = 'Purchase', 'Recurring', 'One-Time')) AS ChargeFrequency,
+      c.usage_end_time AS ChargePeriodEnd,
+      c.usage_start_time AS ChargePeriodStart,
+      IF(c.commitment_id IS NULL, NULL,
+        IF(c.cud_type = 'COMMITTED_USAGE_DISCOUNT_DOLLAR_BASE'
+          OR REGEXP_CONTAINS(c.sku.description, r'(?i)dollar|spend'), 'Spend', 'Usage'))
+        AS CommitmentDiscountCategory,
+      c.commitment_id AS CommitmentDiscountId,
+      IF(c.commitment_id IS NULL, NULL, IFNULL(c.cud_name, c.sku.description))
+        AS CommitmentDiscountName,
+      IF(c.commitment_id IS NOT NULL AND c.charge_category = 'Usage', 'Used', NULL)
+        AS CommitmentDiscountStatus,
+      IF(c.commitment_id IS NULL, NULL, 'Committed Use Discount') AS CommitmentDiscountType,
+      IF(c.charge_category != 'Usage', NULL, CAST(TRUNC(c.usage_amount) AS INT64) + SAFE_DIVIDE(
+        CAST(ROUND((c.usage_amount - TRUNC(c.usage_amount)) * 1e9) AS INT64), NUMERIC '1000000000'))
+        AS ConsumedQuantity,
+      IF(c.charge_category = 'Usage' AND c.usage_amount IS NOT NULL, c.usage.unit, NULL)
+        AS ConsumedUnit,
+      SAFE_DIVIDE(CAST(ROUND(c.cost * 1e9) AS INT64), NUMERIC '1000000000') AS ContractedCost,
+      SAFE_DIVIDE(CAST(ROUND(c.contracted_unit_price * 1e9) AS INT64), NUMERIC '1000000000') AS ContractedUnitPrice,
+      SAFE_DIVIDE(CAST(ROUND(c.net_cost * 1e9) AS INT64), NUMERIC '1000000000') AS EffectiveCost,
+      'Google Cloud' AS HostProviderName,
+      IF(c.transaction_type = 'THIRD_PARTY_AGENCY', c.seller_name, 'Google') AS InvoiceIssuerName,
+      SAFE_DIVIDE(CAST(ROUND(IFNULL(c.cost_at_list, c.cost) * 1e9) AS INT64), NUMERIC '1000000000') AS ListCost,
+      SAFE_DIVIDE(CAST(ROUND(SAFE_DIVIDE(c.cost_at_list, c.pricing_quantity) * 1e9) AS INT64), NUMERIC '1000000000')
+        AS ListUnitPrice,
+      IF(c.charge_category NOT IN ('Usage', 'Purchase'), NULL,
+        IF(c.commitment_id IS NOT NULL, 'Committed',
+          IF(REGEXP_CONTAINS(c.sku.description, r'(?i)spot|preemptible'), 'Dynamic', 'Standard')))
+        AS PricingCategory,
+      IF(c.currency_conversion_rate IS NULL, NULL, 'USD') AS PricingCurrency,
+      SAFE_DIVIDE(CAST(ROUND(SAFE_DIVIDE(c.contracted_unit_price, c.currency_conversion_rate) * 1e9) AS INT64), NUMERIC '1000000000')
+        AS PricingCurrencyContractedUnitPrice,
+      SAFE_DIVIDE(CAST(ROUND(SAFE_DIVIDE(c.net_cost, c.currency_conversion_rate) * 1e9) AS INT64), NUMERIC '1000000000')
+        AS PricingCurrencyEffectiveCost,
+      SAFE_DIVIDE(CAST(ROUND(SAFE_DIVIDE(SAFE_DIVIDE(c.cost_at_list, c.pricing_quantity),
+        c.currency_conversion_rate) * 1e9) AS INT64), NUMERIC '1000000000')
+        AS PricingCurrencyListUnitPrice,
+      CAST(TRUNC(c.pricing_quantity) AS INT64) + SAFE_DIVIDE(
+        CAST(ROUND((c.pricing_quantity - TRUNC(c.pricing_quantity)) * 1e9) AS INT64),
+        NUMERIC '1000000000') AS PricingQuantity,
+      IF(c.pricing_quantity IS NULL, NULL, c.usage.pricing_unit) AS PricingUnit,
+      c.service_provider AS ProviderName,
+      c.service_provider AS PublisherName,
+      IFNULL(c.location.region, c.location.location) AS RegionId,
+      IFNULL(c.location.region, c.location.location) AS RegionName,
+      NULLIF(c.location.zone, '') AS AvailabilityZone,
+      c.resource.global_name AS ResourceId,
+      c.resource.name AS ResourceName,
+      COALESCE(m.service_category, d.service_category, 'Other') AS ServiceCategory,
+      c.service.description AS ServiceName,
+      c.service_provider AS ServiceProviderName,
+      IF(m.service_category IS NULL, IFNULL(d.service_subcategory, 'Other (Other)'),
+        m.service_subcategory) AS ServiceSubcategory,
+      c.sku.id AS SkuId,
+      c.sku.description AS SkuMeter,
+      IF(c.price.effective_price IS NULL, NULL, JSON_OBJECT(
+        'x_EffectivePrice', c.price.effective_price,
+        'x_TierStartAmount', c.price.tier_start_amount,
+        'x_PriceUnit', c.price.unit,
+        'x_PricingUnitQuantity', c.price.pricing_unit_quantity)) AS SkuPriceDetails,
+      IF(c.price.tier_start_amount IS NULL, NULL,
+        CONCAT(c.sku.id, ':tier:', CAST(c.price.tier_start_amount AS STRING))) AS SkuPriceId,
+      c.project.id AS SubAccountId,
+      c.project.name AS SubAccountName,
+      IF(c.project.id IS NULL, NULL, 'Project') AS SubAccountType,
+      IF(c.tag_pairs IS NULL, NULL, PARSE_JSON(CONCAT('{', c.tag_pairs, '}'))) AS Tags,
+      p_org_slug AS x_org_slug,
+      p_pipeline_id AS x_pipeline_id,
+      p_credential_id AS x_credential_id,
+      c.x_pipeline_run_date AS x_pipeline_run_date,
+      p_run_id AS x_run_id,
+      CURRENT_TIMESTAMP() AS x_ingested_at,
+      'gcp' AS x_source_system
+    FROM (
+      SELECT
+        k.*,
+        IF(k.cost_type = 'tax', 'Tax',
+          IF(k.cost_type = 'rounding_error', 'Adjustment',
+            IF(k.cost_type = 'adjustment',
+              IF(k.net_cost < 0 AND NOT ENDS_WITH(IFNULL(k.adjustment_info.type, ''), '_CORRECTION'),
+                'Credit', 'Adjustment'),
+              IF(STARTS_WITH(IFNULL(k.sku.description, ''), 'Commitment'), 'Purchase', 'Usage'))))
+          AS charge_category,
+        IF(k.cost_type = 'regular', COALESCE(k.subscription.instance_id, k.cud_id), NULL)
+          AS commitment_id,
+        IF(k.usage.pricing_unit IS NULL, NULL, k.usage.amount_in_pricing_units)
+          AS pricing_quantity,
+        IF(k.usage.unit IS NULL, NULL, k.usage.amount) AS usage_amount,
+        IFNULL(k.price.effective_price,
+          SAFE_DIVIDE(k.cost, NULLIF(k.usage.amount_in_pricing_units, 0))) AS contracted_unit_price,
+        IF(STARTS_WITH(IFNULL(k.transaction_type, 'GOOGLE'), 'THIRD_PARTY')
+          AND k.seller_name IS NOT NULL, k.seller_name, 'Google Cloud') AS service_provider,
+        PARSE_DATE('%Y%m', IFNULL(k.invoice.month, FORMAT_TIMESTAMP('%Y%m', k.usage_start_time)))
+          AS invoice_month
+      FROM (
+        -- The arrays (credits, labels, tags) are aggregated by joins on the row's key
+        -- (usage day, x_export_row) rather than one correlated subquery per row and field:
+        -- one scan each, which is several times faster on BigQuery and the emulator alike.
+        SELECT
+          r.*,
+          r.cost + IFNULL(cr.credit_total, 0) AS net_cost,
+          cr.cud_id,
+          cr.cud_name,
+          cr.cud_type,
+          tg.tag_pairs
+        FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r
+        LEFT JOIN (
+          SELECT
+            r.x_pipeline_run_date AS day,
+            r.x_export_row AS row_no,
+            SUM(c.amount) AS credit_total,
+            MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.id, NULL)) AS cud_id,
+            MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.full_name, NULL))
+              AS cud_name,
+            MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.type, NULL)) AS cud_type
+          FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r, UNNEST(r.credits) AS c
+          WHERE r.x_org_slug = p_org_slug
+            AND r.x_pipeline_id = p_pipeline_id
+            AND r.x_credential_id = p_credential_id
+            AND r.x_run_id = p_run_id
+          GROUP BY day, row_no
+        ) AS cr
+          ON cr.day = r.x_pipeline_run_date AND cr.row_no = r.x_export_row
+        LEFT JOIN (
+          SELECT
+            day,
+            row_no,
+            STRING_AGG(CONCAT(TO_JSON_STRING(k), ':', TO_JSON_STRING(SUBSTR(v, 2))), ',')
+              AS tag_pairs
+          FROM (
+            -- first source wins on a clash: the value carries its source's rank in front
+            SELECT day, row_no, k, MIN(v) AS v
+            FROM (
+              SELECT r.x_pipeline_run_date AS day, r.x_export_row AS row_no, l.key AS k,
+                CONCAT('1', IFNULL(l.value, '')) AS v
+              FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r, UNNEST(r.labels) AS l
+              WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
+                AND r.x_credential_id = p_credential_id
+                AND r.x_run_id = p_run_id
+              UNION ALL
+              SELECT r.x_pipeline_run_date, r.x_export_row, l.key, CONCAT('2', IFNULL(l.value, ''))
+              FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r,
+                UNNEST(r.system_labels) AS l
+              WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
+                AND r.x_credential_id = p_credential_id
+                AND r.x_run_id = p_run_id
+              UNION ALL
+              SELECT r.x_pipeline_run_date, r.x_export_row, l.key, CONCAT('3', IFNULL(l.value, ''))
+              FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r,
+                UNNEST(r.project.labels) AS l
+              WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
+                AND r.x_credential_id = p_credential_id
+                AND r.x_run_id = p_run_id
+              UNION ALL
+              SELECT r.x_pipeline_run_date, r.x_export_row,
+                IF(g.namespace IS NULL, g.key, CONCAT(g.namespace, '/', g.key)),
+                CONCAT('4', IFNULL(g.value, ''))
+              FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r, UNNEST(r.tags) AS g
+              WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
+                AND r.x_credential_id = p_credential_id
+                AND r.x_run_id = p_run_id
+            )
+            GROUP BY day, row_no, k
+          )
+          GROUP BY day, row_no
+        ) AS tg
+          ON tg.day = r.x_pipeline_run_date AND tg.row_no = r.x_export_row
+        WHERE r.x_org_slug = p_org_slug
+          AND r.x_pipeline_id = p_pipeline_id
+          AND r.x_credential_id = p_credential_id
+          AND r.x_run_id = p_run_id
+      ) AS k
+    ) AS c
+    LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS m
+      ON m.provider = 'gcp' AND m.service_key = c.service.description
+    LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS d
+      ON d.provider = 'gcp' AND d.service_key = '*'
+  ) AS source;
+END;

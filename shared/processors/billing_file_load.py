@@ -1,0 +1,177 @@
+"""Billing files -> the org's raw table, streamed in batches: ``aws.cur_load`` (CUR 2.0),
+``azure.cost_export_load`` (Cost Management cost-details exports, MCA or EA names) and
+``oci.cost_report_load`` (OCI cost reports, gzip CSV with one column per tag).
+
+The files (Parquet or gzip CSV, from ``uri``: a local file or directory, or the run
+parameter named by the provider; ``s3://`` and ``gs://`` are not done yet) are read
+``batch_size`` rows at a time and appended to a staging table with load jobs, so memory
+holds one batch, never the month. One MERGE (procedures/cloud/merge_billing_staging.sql)
+then replaces the window's usage days of the raw table from the staging table, which is
+dropped afterwards. A bad value fails the step naming file, row and column, before
+anything reaches the raw table.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
+from shared.cloud.billing_files import FileSpec, billing_files, read_batches
+from shared.domain.cloud_billing import (
+    AWS_CUR_COLUMNS,
+    AWS_CUR_MAP_COLUMNS,
+    AWS_RAW_COLUMNS,
+    AWS_RAW_TABLE,
+    AZURE_ALIASES,
+    AZURE_COLUMNS,
+    AZURE_RAW_COLUMNS,
+    AZURE_RAW_TABLE,
+    OCI_COLUMNS,
+    OCI_FILE_NAMES,
+    OCI_RAW_COLUMNS,
+    OCI_RAW_TABLE,
+)
+from shared.domain.errors import BadRequest, StepFailure
+from shared.domain.sql import IDENTIFIER_RE, table_ref
+from shared.ports import Column
+from shared.processors.base import (
+    ProcessorConfig,
+    StepContext,
+    StepResult,
+    parse_config,
+    register,
+)
+
+MERGE_SQL = PROCEDURES_DIR / "cloud" / "merge_billing_staging.sql"
+
+
+class BillingFileLoadConfig(ProcessorConfig):
+    dataset: str = Field(pattern=IDENTIFIER_RE.pattern)
+    uri: str | None = None  # or the run parameter named by the processor (uri_parameter)
+    batch_size: int = Field(default=50_000, ge=100, le=500_000)
+
+
+class BillingFileLoad:
+    """The shared load; each provider sets its file spec, raw table and parameter name."""
+
+    Config: ClassVar[type[ProcessorConfig]] = BillingFileLoadConfig
+    source_system: ClassVar[str]
+    spec: ClassVar[FileSpec]
+    raw_table: ClassVar[str]
+    raw_columns: ClassVar[tuple[Column, ...]]
+    usage_start_column: ClassVar[str]
+    uri_parameter: ClassVar[str]
+
+    def run(self, ctx: StepContext) -> StepResult:
+        given: dict[str, Any] = dict(ctx.config)
+        if ctx.run.parameters.get(self.uri_parameter):
+            given["uri"] = ctx.run.parameters[self.uri_parameter]
+        config = parse_config(BillingFileLoadConfig, given)
+        if not config.uri:
+            raise StepFailure(
+                f"config.uri: no billing file location (step config or run parameter "
+                f"{self.uri_parameter})"
+            )
+        try:
+            files = billing_files(config.uri)
+        except BadRequest as exc:
+            raise StepFailure(f"config.uri: {exc.message}") from exc
+        warehouse, dataset, key = ctx.warehouse, config.dataset, ctx.lineage_key
+        warehouse.ensure_table(dataset, self.raw_table, self.raw_columns)
+        staging = f"_stg_{self.raw_table}_" + re.sub(r"[^A-Za-z0-9_]", "_", ctx.run.run_id)
+        staged, batches = 0, 0
+        try:
+            for path in files:
+                try:
+                    for batch in read_batches(path, self.spec, config.batch_size):
+                        if ctx.should_stop():
+                            raise StepFailure("stopped while loading billing files", retryable=True)
+                        warehouse.load_rows(
+                            dataset, staging, self.spec.columns, batch, replace=batches == 0
+                        )
+                        staged += len(batch)
+                        batches += 1
+                except BadRequest as exc:  # a bad row: name the file and row, write nothing
+                    raise StepFailure(f"{path.name}: {exc.message}") from exc
+            if batches == 0:
+                warehouse.load_rows(dataset, staging, self.spec.columns, [], replace=True)
+            ctx.log(f"staged {staged} rows from {len(files)} files in {batches} batches")
+            warehouse.run_script(
+                render_sql(
+                    MERGE_SQL,
+                    identifiers={
+                        "project_id": warehouse.project_id,
+                        "dataset": dataset,
+                        "raw_table": self.raw_table,
+                        "staging_table": staging,
+                        "usage_start_column": self.usage_start_column,
+                    },
+                    identifier_lists={"columns": self.spec.names},
+                    literals={
+                        "org_slug": key.org_slug,
+                        "pipeline_id": key.pipeline_id,
+                        "credential_id": key.credential_id,
+                        "run_id": ctx.run.run_id,
+                        "start_date": key.start_date,
+                        "end_date": key.end_date,
+                        "source_system": self.source_system,
+                    },
+                )
+            )
+        finally:
+            warehouse.run_script(
+                f"DROP TABLE IF EXISTS {table_ref(warehouse.project_id, dataset, staging)}"
+            )
+        [written] = warehouse.query(
+            f"SELECT COUNT(*) AS n FROM {table_ref(warehouse.project_id, dataset, self.raw_table)}"
+            " WHERE x_org_slug = @org AND x_pipeline_id = @pipeline"
+            " AND x_credential_id = @credential AND x_run_id = @run",
+            {
+                "org": key.org_slug,
+                "pipeline": key.pipeline_id,
+                "credential": key.credential_id,
+                "run": ctx.run.run_id,
+            },
+        )
+        return StepResult(
+            rows_written=int(written["n"]),
+            metrics={"files": len(files), "rows_staged": staged, "batches": batches},
+        )
+
+
+@register
+class AwsCurLoad(BillingFileLoad):
+    ps_type: ClassVar[str] = "aws.cur_load"
+    source_system = "aws"
+    spec = FileSpec(AWS_CUR_COLUMNS, map_columns=AWS_CUR_MAP_COLUMNS)
+    raw_table = AWS_RAW_TABLE
+    raw_columns = AWS_RAW_COLUMNS
+    usage_start_column = "line_item_usage_start_date"
+    uri_parameter = "cur_uri"
+
+
+@register
+class AzureCostExportLoad(BillingFileLoad):
+    ps_type: ClassVar[str] = "azure.cost_export_load"
+    source_system = "azure"
+    spec = FileSpec(AZURE_COLUMNS, aliases=AZURE_ALIASES, map_columns=("Tags",))
+    raw_table = AZURE_RAW_TABLE
+    raw_columns = AZURE_RAW_COLUMNS
+    usage_start_column = "Date"
+    uri_parameter = "export_uri"
+
+
+@register
+class OciCostReportLoad(BillingFileLoad):
+    ps_type: ClassVar[str] = "oci.cost_report_load"
+    source_system = "oci"
+    spec = FileSpec(
+        OCI_COLUMNS, aliases=OCI_FILE_NAMES, map_columns=("tags",), prefixed_map=("tags/", "tags")
+    )
+    raw_table = OCI_RAW_TABLE
+    raw_columns = OCI_RAW_COLUMNS
+    usage_start_column = "lineItem_intervalUsageStart"
+    uri_parameter = "report_uri"

@@ -1,0 +1,105 @@
+"""``gcp.bq_etl``: copy days of an org's GCP billing export into its raw table, in BigQuery.
+
+The export lives in the customer's project/dataset (``source_project``, ``source_dataset``,
+``source_table``: from the step config, or the run's parameters of the same names, which
+win). For now the warehouse's own client reads it, so the service account needs read
+access to that dataset; per-org credentials come with the credential work. The copy is one
+MERGE (procedures/cloud/gcp/extract_billing_export.sql): no row passes through Python.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
+from shared.domain.cloud_billing import EXPORT_SCHEMAS, GCP_RAW_COLUMNS, GCP_RAW_TABLE
+from shared.domain.errors import StepFailure
+from shared.domain.sql import IDENTIFIER_RE, PROJECT_ID_RE, table_ref
+from shared.processors.base import (
+    ProcessorConfig,
+    StepContext,
+    StepResult,
+    parse_config,
+    register,
+)
+
+EXTRACT_SQL = PROCEDURES_DIR / "cloud" / "gcp" / "extract_billing_export.sql"
+SOURCE_FIELDS = ("source_project", "source_dataset", "source_table", "export_schema")
+
+
+class GcpBqEtlConfig(ProcessorConfig):
+    dataset: str = Field(pattern=IDENTIFIER_RE.pattern)
+    source_project: str | None = Field(default=None, pattern=PROJECT_ID_RE.pattern)
+    source_dataset: str | None = Field(default=None, pattern=IDENTIFIER_RE.pattern)
+    source_table: str | None = Field(default=None, pattern=IDENTIFIER_RE.pattern)
+    export_schema: Literal["standard", "detailed"] = "detailed"
+    # How far before the window a late-exported row may reopen a usage day.
+    late_days: int = Field(default=62, ge=0, le=400)
+
+
+@register
+class GcpBqEtl:
+    ps_type: ClassVar[str] = "gcp.bq_etl"
+    Config: ClassVar[type[ProcessorConfig]] = GcpBqEtlConfig
+
+    def run(self, ctx: StepContext) -> StepResult:
+        given: dict[str, Any] = dict(ctx.config)
+        given.update({k: v for k, v in ctx.run.parameters.items() if k in SOURCE_FIELDS and v})
+        config = parse_config(GcpBqEtlConfig, given)
+        if not (config.source_project and config.source_dataset and config.source_table):
+            raise StepFailure(
+                "config.source_project/source_dataset/source_table: the billing export table "
+                "is not named (step config or run parameters)",
+                retryable=False,
+            )
+        warehouse = ctx.warehouse
+        warehouse.ensure_table(config.dataset, GCP_RAW_TABLE, GCP_RAW_COLUMNS)
+        key = ctx.lineage_key
+        script = render_sql(
+            EXTRACT_SQL,
+            identifiers={
+                "project_id": warehouse.project_id,
+                "dataset": config.dataset,
+                "source_project_id": config.source_project,
+                "source_dataset": config.source_dataset,
+                "source_table": config.source_table,
+            },
+            identifier_lists={"columns": [c.name for c in EXPORT_SCHEMAS[config.export_schema]]},
+            literals={
+                "org_slug": key.org_slug,
+                "pipeline_id": key.pipeline_id,
+                "credential_id": key.credential_id,
+                "run_id": ctx.run.run_id,
+                "start_date": key.start_date,
+                "end_date": key.end_date,
+                "late_days": config.late_days,
+            },
+        )
+        source = f"{config.source_project}.{config.source_dataset}.{config.source_table}"
+        ctx.log(f"extracting {source} ({config.export_schema} export) {key.start_date}..")
+        warehouse.run_script(script)
+        days = warehouse.query(
+            "SELECT x_pipeline_run_date AS day, COUNT(*) AS n"
+            f" FROM {table_ref(warehouse.project_id, config.dataset, GCP_RAW_TABLE)}"
+            " WHERE x_org_slug = @org AND x_pipeline_id = @pipeline"
+            " AND x_credential_id = @credential AND x_run_id = @run"
+            " GROUP BY day ORDER BY day",
+            {
+                "org": key.org_slug,
+                "pipeline": key.pipeline_id,
+                "credential": key.credential_id,
+                "run": ctx.run.run_id,
+            },
+        )
+        late = [str(d["day"]) for d in days if not key.start_date <= d["day"] <= key.end_date]
+        return StepResult(
+            rows_written=sum(int(d["n"]) for d in days),
+            metrics={
+                "source_table": source,
+                "export_schema": config.export_schema,
+                "days_extracted": len(days),
+                "late_days_reopened": late,
+            },
+        )

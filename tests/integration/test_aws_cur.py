@@ -1,0 +1,168 @@
+"""AWS CUR 2.0 (Parquet and gzip CSV) -> FOCUS 1.3: checker clean, reconciled to the cent."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.cloud.aws_sample import RI_ARN, SP_ARN, sample_cur_rows, write_sample_cur
+from shared.cloud.reconciliation import reconciliation_rows
+from shared.domain.focus import COST_TABLE
+from shared.domain.models import Run
+from shared.domain.sql import table_ref
+from shared.domain.states import RunStatus
+from shared.focus_check import check_focus
+from shared.handlers.dispatch import RunRequest, dispatch_run
+from shared.runtime import EmbeddedRuntime
+from tests.support.runtime import make_runtime, new_org
+
+pytestmark = pytest.mark.warehouse
+
+START, END, DAYS = date(2026, 10, 1), date(2026, 10, 2), 2
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
+    with make_runtime(tmp_path, warehouse=session_warehouse) as rt:
+        yield rt
+
+
+def _run(rt: EmbeddedRuntime, slug: str, uri: str, start: date = START, end: date = END) -> Run:
+    org = rt.services.store.get_org(slug)
+    assert org is not None
+    run = dispatch_run(
+        rt.services,
+        org,
+        RunRequest(slug, "aws", "cost", "billing", start, end, {"cur_uri": uri}),
+    )
+    assert rt.bus.drain(120)
+    final = rt.services.store.get_run(slug, run.run_id)
+    assert final is not None
+    return final
+
+
+def _focus(rt: EmbeddedRuntime, slug: str) -> list[dict[str, Any]]:
+    ref = table_ref(rt.warehouse.project_id, rt.settings.org_dataset(slug), COST_TABLE)
+    return rt.warehouse.query(
+        f"SELECT * EXCEPT (x_run_id, x_ingested_at) FROM {ref}"
+        " ORDER BY BillingCurrency, ChargePeriodStart, SkuMeter, ChargeCategory, BilledCost,"
+        " EffectiveCost, ChargeDescription"
+    )
+
+
+@pytest.mark.parametrize("name", ["cur.parquet", "cur.csv.gz"])
+def test_cur_converts_clean_and_reconciles(
+    runtime: EmbeddedRuntime, tmp_path: Path, name: str
+) -> None:
+    slug = "aws_" + name.split(".")[1]
+    new_org(runtime, slug)
+    # a directory with the month's file, read in batches smaller than the file
+    count = write_sample_cur(tmp_path / "cur" / name, START, DAYS)
+    run = _run(runtime, slug, str(tmp_path / "cur"))
+    assert run.status is RunStatus.COMPLETED, run.error
+    assert run.steps["load_cur"].rows_written == run.steps["convert_to_focus"].rows_written == count
+
+    dataset = runtime.settings.org_dataset(slug)
+    report = check_focus(runtime.warehouse, dataset, slug)
+    assert report.rows_checked == count
+    assert report.ok, [(r.rule_id, r.samples) for r in report.failed]
+
+    expected: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
+    for row in sample_cur_rows(START, DAYS):
+        key = (row["line_item_usage_start_date"].date(), row["line_item_currency_code"])
+        expected[key] += Decimal(str(row["line_item_unblended_cost"]))
+    recon = reconciliation_rows(runtime.warehouse, dataset, slug)
+    assert {(r["day"], r["currency"]) for r in recon} == set(expected)
+    for r in recon:
+        assert r["ok"], r
+        assert abs(r["focus_billed_cost"] - expected[(r["day"], r["currency"])]) < Decimal("1e-6")
+    assert any(r["source_effective_cost"] != r["source_billed_cost"] for r in recon)
+
+    rows = _focus(runtime, slug)
+    usd = [
+        r
+        for r in rows
+        if r["BillingCurrency"] == "USD" and str(r["x_pipeline_run_date"]) == "2026-10-01"
+    ]
+    kinds = {r["ChargeDescription"]: r for r in usd}
+    covered = kinds["Linux m5.xlarge reserved instance applied"]
+    assert (covered["BilledCost"], covered["EffectiveCost"]) == (0, Decimal("2.9"))
+    assert (covered["CommitmentDiscountId"], covered["CommitmentDiscountStatus"]) == (
+        RI_ARN,
+        "Used",
+    )
+    assert covered["CommitmentDiscountType"] == "Reserved Instance"
+    ri_fee = kinds["Linux m5.xlarge RI recurring fee"]
+    assert (ri_fee["ChargeCategory"], ri_fee["ChargeFrequency"]) == ("Purchase", "Recurring")
+    assert ri_fee["EffectiveCost"] == Decimal("0.15")
+    sp = kinds["Compute Savings Plan covered usage"]
+    assert (sp["BilledCost"], sp["EffectiveCost"], sp["CommitmentDiscountCategory"]) == (
+        5,
+        Decimal("3.6"),
+        "Spend",
+    )
+    assert sp["CommitmentDiscountId"] == SP_ARN
+    negation = kinds["Savings Plan negation of covered usage"]
+    assert (negation["EffectiveCost"], negation["ConsumedQuantity"]) == (0, None)
+    upfront = kinds["Sign up charge for RI ri-0a1b2c3d (upfront)"]
+    assert (upfront["ChargeCategory"], upfront["BilledCost"], upfront["EffectiveCost"]) == (
+        "Purchase",
+        100,
+        0,
+    )
+    refund = kinds["Refund for overbilled m5.large usage"]
+    assert (refund["ChargeCategory"], refund["ChargeClass"]) == ("Credit", "Correction")
+    assert kinds["Enterprise discount"]["ChargeCategory"] == "Credit"
+    assert kinds["Tax for AmazonEC2"]["ChargeCategory"] == "Tax"
+    spot = kinds["Spot g5.xlarge"]
+    assert spot["PricingCategory"] == "Dynamic"
+    od = kinds["$0.096 per On Demand Linux m5.large Instance Hour"]
+    assert (od["ServiceName"], od["ServiceCategory"], od["SubAccountId"]) == (
+        "Amazon Elastic Compute Cloud",
+        "Compute",
+        "111122000001",
+    )
+    assert od["InvoiceId"] == "INV-1111-202610"
+    assert od["Tags"] == {"user_team": "web", "user_env": "prod"}
+    market = next(r for r in usd if r["ServiceName"] == "Datadog Pro")
+    assert (market["ServiceProviderName"], market["HostProviderName"]) == (
+        "Datadog, Inc.",
+        "AWS",
+    )
+
+
+def test_rerun_and_a_narrower_window_leave_the_same_rows(
+    runtime: EmbeddedRuntime, tmp_path: Path
+) -> None:
+    slug = "aws_rerun"
+    new_org(runtime, slug)
+    write_sample_cur(tmp_path / "cur.parquet", START, DAYS)
+    uri = str(tmp_path / "cur.parquet")
+    assert _run(runtime, slug, uri).status is RunStatus.COMPLETED
+    first = _focus(runtime, slug)
+    assert _run(runtime, slug, uri, END, END).status is RunStatus.COMPLETED
+    assert _focus(runtime, slug) == first
+
+
+def test_bad_uri_and_bad_rows_fail_clearly(runtime: EmbeddedRuntime, tmp_path: Path) -> None:
+    slug = "aws_bad"
+    new_org(runtime, slug)
+    missing = _run(runtime, slug, str(tmp_path / "nowhere"))
+    assert missing.status is RunStatus.FAILED
+    assert "no such file" in (missing.steps["load_cur"].error or "")
+    s3 = _run(runtime, slug, "s3://bucket/cur/")
+    assert "not done" in (s3.steps["load_cur"].error or "")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "line_item_usage_start_date,line_item_unblended_cost\n2026-10-01T00:00:00Z,12..5\n"
+    )
+    failed = _run(runtime, slug, str(bad))
+    assert failed.status is RunStatus.FAILED
+    error = failed.steps["load_cur"].error or ""
+    assert "bad.csv: row 0: line_item_unblended_cost" in error

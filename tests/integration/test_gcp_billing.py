@@ -1,0 +1,230 @@
+"""GCP billing export -> FOCUS 1.3 end to end: checker clean, reconciled to the cent."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.cloud import service_map
+from shared.cloud.gcp_sample import load_sample_export, sample_gcp_export_rows
+from shared.cloud.reconciliation import reconciliation_rows
+from shared.domain.focus import COST_TABLE
+from shared.domain.models import Run
+from shared.domain.sql import table_ref
+from shared.domain.states import RunStatus
+from shared.focus_check import check_focus
+from shared.handlers.dispatch import RunRequest, dispatch_run
+from shared.processors import cloud_focus
+from shared.runtime import EmbeddedRuntime
+from tests.support.runtime import make_runtime, new_org
+
+pytestmark = pytest.mark.warehouse
+
+START, DAYS = date(2026, 10, 1), 3
+END = date(2026, 10, 3)
+TABLE = "gcp_billing_export_resource_v1_01A2B3"
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
+    with make_runtime(tmp_path, warehouse=session_warehouse) as rt:
+        yield rt
+
+
+def _setup(rt: EmbeddedRuntime, slug: str, schema: str = "detailed") -> dict[str, str]:
+    new_org(rt, slug)
+    source_dataset = f"{slug}_billing_src"
+    load_sample_export(rt.warehouse, source_dataset, TABLE, START, DAYS, schema=schema)
+    return {
+        "source_project": rt.warehouse.project_id,
+        "source_dataset": source_dataset,
+        "source_table": TABLE,
+        "export_schema": schema,
+    }
+
+
+def _run(rt: EmbeddedRuntime, slug: str, params: dict[str, str], start: date, end: date) -> Run:
+    org = rt.services.store.get_org(slug)
+    assert org is not None
+    run = dispatch_run(
+        rt.services, org, RunRequest(slug, "gcp", "cost", "billing", start, end, params)
+    )
+    assert rt.bus.drain(120)
+    final = rt.services.store.get_run(slug, run.run_id)
+    assert final is not None
+    return final
+
+
+def _focus(rt: EmbeddedRuntime, slug: str, where: str = "TRUE") -> list[dict[str, Any]]:
+    ref = table_ref(rt.warehouse.project_id, rt.settings.org_dataset(slug), COST_TABLE)
+    return rt.warehouse.query(
+        f"SELECT * EXCEPT (x_run_id, x_ingested_at) FROM {ref} WHERE {where}"
+        " ORDER BY ChargePeriodStart, BillingCurrency, SkuId, SubAccountId, ResourceId,"
+        " ChargeCategory, BilledCost"
+    )
+
+
+def _expected_totals() -> dict[tuple[date, str], Decimal]:
+    """cost + credits per usage day and currency, computed here from the sample rows."""
+    totals: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
+    for row in sample_gcp_export_rows(START, DAYS):
+        net = Decimal(str(row["cost"])) + sum(
+            (Decimal(str(c["amount"])) for c in row["credits"]), Decimal(0)
+        )
+        totals[(date.fromisoformat(row["usage_start_time"][:10]), row["currency"])] += net
+    return totals
+
+
+def test_detailed_export_converts_clean_and_reconciles_to_the_cent(
+    runtime: EmbeddedRuntime,
+) -> None:
+    slug = "gcp_detail"
+    params = _setup(runtime, slug)
+    run = _run(runtime, slug, params, START, END)
+    assert run.status is RunStatus.COMPLETED, run.error
+    extract, convert = run.steps["extract_billing_export"], run.steps["convert_to_focus"]
+    source_rows = sum(1 for _ in sample_gcp_export_rows(START, DAYS))
+    assert extract.rows_written == convert.rows_written == source_rows
+
+    dataset = runtime.settings.org_dataset(slug)
+    report = check_focus(runtime.warehouse, dataset, slug)
+    assert report.rows_checked == source_rows
+    assert report.ok, [(r.rule_id, r.samples) for r in report.failed]
+
+    # reconciliation: in the step metrics, in the table, and against our own sums
+    recon = reconciliation_rows(runtime.warehouse, dataset, slug)
+    assert {(r["day"], r["currency"]) for r in recon} == set(_expected_totals())
+    assert all(r["ok"] for r in recon)
+    for r in recon:
+        expected = _expected_totals()[(r["day"], r["currency"])]
+        assert abs(r["focus_billed_cost"] - expected) <= Decimal("0.000001")
+        assert abs(r["focus_effective_cost"] - expected) <= Decimal("0.000001")
+    assert len(convert.metrics["reconciliation"]) == len(recon)
+
+    rows = _focus(runtime, slug)
+    by_sku: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_sku[row["SkuId"]].append(row)
+    [tax_usd] = [r for r in by_sku["TAX"] if r["BillingCurrency"] == "USD"]
+    assert tax_usd["ChargeCategory"] == "Tax"
+    assert tax_usd["ConsumedQuantity"] is None
+    assert tax_usd["ServiceCategory"] == "Other"
+    assert {r["ChargeCategory"] for r in by_sku["ROUNDING"]} == {"Adjustment"}
+    correction = by_sku["CP-N2-CORE"]
+    assert {(r["ChargeCategory"], r["ChargeClass"]) for r in correction} == {
+        ("Usage", None),
+        ("Adjustment", "Correction"),
+    }
+    assert {(r["ChargeCategory"], r["ChargeFrequency"]) for r in by_sku["GOODWILL"]} == {
+        ("Credit", "One-Time")
+    }
+    fee = by_sku["CUD-N2-CORE"][0]
+    assert (fee["ChargeCategory"], fee["ChargeFrequency"], fee["PricingCategory"]) == (
+        "Purchase",
+        "Recurring",
+        "Committed",
+    )
+    assert fee["CommitmentDiscountId"] == "cud-n2-us-central1-7f3a"
+    assert fee["CommitmentDiscountStatus"] is None
+    vm = next(
+        r for r in correction if r["ChargeCategory"] == "Usage" and r["BillingCurrency"] == "USD"
+    )
+    assert vm["CommitmentDiscountId"] == fee["CommitmentDiscountId"]
+    assert (vm["CommitmentDiscountStatus"], vm["CommitmentDiscountCategory"]) == ("Used", "Usage")
+    assert vm["BilledCost"] < vm["ContractedCost"] < vm["ListCost"]  # credits, then list price
+    assert (vm["ServiceCategory"], vm["ServiceSubcategory"]) == ("Compute", "Virtual Machines")
+    assert vm["SubAccountId"] == "web-prod-4711"
+    assert vm["SubAccountType"] == "Project"
+    assert vm["BillingAccountId"] == "01A2B3-C4D5E6-F7A8B9"
+    assert vm["ResourceId"].startswith("//compute.googleapis.com/projects/web-prod-4711/")
+    tags = vm["Tags"] if isinstance(vm["Tags"], dict) else json.loads(vm["Tags"])
+    assert tags == {
+        "app": "storefront",
+        "env": "prod",  # the resource label wins over the project label env=prod
+        "goog-resource-type": "instance",
+        "team": "web",
+        "acme/cost-center": "cc-42",
+    }
+    assert vm["ChargePeriodEnd"] > vm["ChargePeriodStart"]
+    assert str(vm["BillingPeriodStart"])[:10] == "2026-10-01"
+    assert str(vm["BillingPeriodEnd"])[:10] == "2026-11-01"
+    assert {r["PricingCategory"] for r in by_sku["CP-SPOT-GPU"]} == {"Dynamic"}
+    market = by_sku["ELASTIC-STD"][0]
+    assert (market["ServiceProviderName"], market["HostProviderName"]) == (
+        "Elasticsearch B.V.",
+        "Google Cloud",
+    )
+    assert market["InvoiceIssuerName"] == "Google"
+    eur = next(r for r in by_sku["BQ-ANALYSIS"] if r["BillingCurrency"] == "EUR")
+    assert eur["PricingCurrency"] == "USD"
+    assert eur["BilledCost"] == 0  # the promotion covers BigQuery analysis in full
+    assert {r["ServiceProviderName"] for r in rows} == {"Google Cloud", "Elasticsearch B.V."}
+    assert {
+        r["ServiceName"] for r in rows if r["ServiceCategory"] == "AI and Machine Learning"
+    } == {"Vertex AI"}
+
+
+def test_incremental_days_late_rows_and_identical_reruns(runtime: EmbeddedRuntime) -> None:
+    slug = "gcp_incr"
+    params = _setup(runtime, slug)
+    assert _run(runtime, slug, params, START, END).status is RunStatus.COMPLETED
+    full = _focus(runtime, slug)
+    # the last day again: the tax, rounding and correction rows for Oct 1 and the daily rows
+    # of Oct 2 were exported on Oct 3, so those days are reopened and replaced, not duplicated
+    late = _run(runtime, slug, params, END, END)
+    assert late.status is RunStatus.COMPLETED, late.error
+    assert late.steps["extract_billing_export"].metrics["late_days_reopened"] == [
+        "2026-10-01",
+        "2026-10-02",
+    ]
+    assert _focus(runtime, slug) == full
+
+
+def test_standard_export_schema(runtime: EmbeddedRuntime) -> None:
+    slug = "gcp_std"
+    params = _setup(runtime, slug, schema="standard")
+    run = _run(runtime, slug, params, START, START)
+    assert run.status is RunStatus.COMPLETED, run.error
+    rows = _focus(runtime, slug)
+    assert rows
+    assert {r["ResourceId"] for r in rows} == {None}  # resource-level data is detailed-only
+    assert {r["SkuPriceDetails"] for r in rows} == {None}
+    report = check_focus(runtime.warehouse, runtime.settings.org_dataset(slug), slug)
+    assert report.ok, [(r.rule_id, r.samples) for r in report.failed]
+
+
+def test_a_mapping_bug_fails_reconciliation_with_both_figures(
+    runtime: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slug = "gcp_recon"
+    params = _setup(runtime, slug)
+    real = service_map.load_service_mappings
+
+    def doubled() -> list[dict[str, Any]]:  # a duplicated mapping row doubles a service
+        rows = real()
+        return rows + [r for r in rows if r["service_key"] == "Cloud Storage"]
+
+    monkeypatch.setattr(cloud_focus, "load_service_mappings", doubled)
+    run = _run(runtime, slug, params, START, START)
+    assert run.status is RunStatus.FAILED
+    step = run.steps["convert_to_focus"]
+    assert step.attempt == 1  # not retried: rerunning cannot fix it
+    assert "do not reconcile" in (step.error or "")
+    assert "2026-10-01 USD: BilledCost source" in (step.error or "")
+    recon = reconciliation_rows(runtime.warehouse, runtime.settings.org_dataset(slug), slug)
+    assert not all(r["ok"] for r in recon)
+
+
+def test_missing_source_table_is_a_clear_config_error(runtime: EmbeddedRuntime) -> None:
+    slug = "gcp_nosrc"
+    new_org(runtime, slug)
+    run = _run(runtime, slug, {}, START, START)
+    assert run.status is RunStatus.FAILED
+    assert "source_table" in (run.steps["extract_billing_export"].error or "")
