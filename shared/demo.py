@@ -53,9 +53,9 @@ def run_demo() -> int:
             trigger="demo",
         )
         status = ingest_sample_genai(services, DEMO_ORG, month_start, month_end) or status
+        status = run_cloud_demo(services, DEMO_ORG, month_start) or status
         print()
         _print_focus_summary(services, dataset, month_start, month_end)
-        status = run_cloud_demo(services, DEMO_ORG, month_start) or status
         print(f"\ndone in {time.monotonic() - started:.1f} s")
         return status
 

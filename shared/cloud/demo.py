@@ -15,6 +15,7 @@ from shared.cloud.gcp_sample import load_sample_export
 from shared.cloud.reconciliation import reconciliation_rows
 from shared.console import print_table
 from shared.focus_check import check_focus
+from shared.handlers.credentials import set_credential
 from shared.handlers.services import Services
 
 DEMO_DAYS = 3
@@ -29,6 +30,11 @@ def run_cloud_demo(services: Services, org_slug: str, start: date) -> int:
     cur = services.settings.home / "demo_cur" / f"cur2_{start:%Y%m}.parquet"
     write_sample_cur(cur, start, DEMO_DAYS)
     print(f"\nsample cloud billing: {source_dataset}.{GCP_EXPORT_TABLE} and {cur}\n")
+    # Cloud pipelines run under the org's provider credential (its id is in every row's
+    # lineage). The embedded warehouse needs no real key: store clearly-labelled samples.
+    for provider in ("gcp", "aws"):
+        if services.credentials.get(org_slug, provider) is None:
+            set_credential(services, org_slug, provider, f"sample-{provider}-credential-demo")
     gcp = {
         "source_project": warehouse.project_id,
         "source_dataset": source_dataset,
