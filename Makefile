@@ -55,6 +55,8 @@ package: install
 # Orchestration overhead per no-op step, embedded vs the emulator topology (one run).
 bench: install
 	$(BIN)/python -m bench.orchestration
+	$(BIN)/python -m bench.focus_conversion
+	$(BIN)/python -m bench.cur_load_memory
 
 clean:
 	rm -rf $(VENV) .pipelines .pytest_cache .mypy_cache .ruff_cache dist
