@@ -52,7 +52,8 @@ down:
 package: install
 	$(BIN)/python -m shared.package
 
-# Orchestration overhead per no-op step, embedded vs the emulator topology (one run).
+# Benchmarks: orchestration overhead (embedded vs emulators), FOCUS conversion vs a plain
+# copy, peak memory of a batched billing-file load. Each prints its figures.
 bench: install
 	$(BIN)/python -m bench.orchestration
 	$(BIN)/python -m bench.focus_conversion
