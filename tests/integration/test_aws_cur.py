@@ -61,7 +61,7 @@ def test_cur_converts_clean_and_reconciles(
     runtime: EmbeddedRuntime, tmp_path: Path, name: str
 ) -> None:
     slug = "aws_" + name.split(".")[1]
-    new_org(runtime, slug)
+    new_org(runtime, slug, credentials=("aws",))
     # a directory with the month's file, read in batches smaller than the file
     count = write_sample_cur(tmp_path / "cur" / name, START, DAYS)
     run = _run(runtime, slug, str(tmp_path / "cur"))
@@ -141,7 +141,7 @@ def test_rerun_and_a_narrower_window_leave_the_same_rows(
     runtime: EmbeddedRuntime, tmp_path: Path
 ) -> None:
     slug = "aws_rerun"
-    new_org(runtime, slug)
+    new_org(runtime, slug, credentials=("aws",))
     write_sample_cur(tmp_path / "cur.parquet", START, DAYS)
     uri = str(tmp_path / "cur.parquet")
     assert _run(runtime, slug, uri).status is RunStatus.COMPLETED
@@ -152,7 +152,7 @@ def test_rerun_and_a_narrower_window_leave_the_same_rows(
 
 def test_bad_uri_and_bad_rows_fail_clearly(runtime: EmbeddedRuntime, tmp_path: Path) -> None:
     slug = "aws_bad"
-    new_org(runtime, slug)
+    new_org(runtime, slug, credentials=("aws",))
     missing = _run(runtime, slug, str(tmp_path / "nowhere"))
     assert missing.status is RunStatus.FAILED
     assert "no such file" in (missing.steps["load_cur"].error or "")

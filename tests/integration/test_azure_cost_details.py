@@ -32,7 +32,7 @@ def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]
 
 
 def _convert(rt: EmbeddedRuntime, slug: str, uri: Path) -> list[dict[str, Any]]:
-    org, _ = new_org(rt, slug)
+    org, _ = new_org(rt, slug, credentials=("azure",))
     run = dispatch_run(
         rt.services,
         org,
@@ -44,7 +44,7 @@ def _convert(rt: EmbeddedRuntime, slug: str, uri: Path) -> list[dict[str, Any]]:
     assert final.status is RunStatus.COMPLETED, final.error
     ref = table_ref(rt.warehouse.project_id, rt.settings.org_dataset(slug), COST_TABLE)
     return rt.warehouse.query(
-        f"SELECT * EXCEPT (x_run_id, x_ingested_at, x_org_slug) FROM {ref}"
+        f"SELECT * EXCEPT (x_run_id, x_ingested_at, x_org_slug, x_credential_id) FROM {ref}"
         " ORDER BY ChargePeriodStart, ChargeDescription, BilledCost, EffectiveCost, ResourceId"
     )
 

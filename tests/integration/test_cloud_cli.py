@@ -22,6 +22,8 @@ def test_run_reconcile_and_check(
 ) -> None:
     monkeypatch.setenv("PIPELINES_HOME", str(tmp_path))
     assert main(["org", "create", "cli_cloud"]) == 0
+    monkeypatch.setenv("GCP_TEST_KEY", "test-gcp-credential")
+    assert main(["credentials", "set", "cli_cloud", "gcp", "--api-key-env", "GCP_TEST_KEY"]) == 0
     with EmbeddedRuntime() as rt:
         load_sample_export(rt.warehouse, "billing_src", "export", date(2026, 10, 1), 2)
         project = rt.warehouse.project_id

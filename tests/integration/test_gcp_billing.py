@@ -39,7 +39,7 @@ def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]
 
 
 def _setup(rt: EmbeddedRuntime, slug: str, schema: str = "detailed") -> dict[str, str]:
-    new_org(rt, slug)
+    new_org(rt, slug, credentials=("gcp",))
     source_dataset = f"{slug}_billing_src"
     load_sample_export(rt.warehouse, source_dataset, TABLE, START, DAYS, schema=schema)
     return {
@@ -224,7 +224,7 @@ def test_a_mapping_bug_fails_reconciliation_with_both_figures(
 
 def test_missing_source_table_is_a_clear_config_error(runtime: EmbeddedRuntime) -> None:
     slug = "gcp_nosrc"
-    new_org(runtime, slug)
+    new_org(runtime, slug, credentials=("gcp",))
     run = _run(runtime, slug, {}, START, START)
     assert run.status is RunStatus.FAILED
     assert "source_table" in (run.steps["extract_billing_export"].error or "")

@@ -35,7 +35,7 @@ def test_cost_report_converts_clean_and_reconciles(
     runtime: EmbeddedRuntime, tmp_path: Path
 ) -> None:
     slug = "oci_report"
-    org, _ = new_org(runtime, slug)
+    org, _ = new_org(runtime, slug, credentials=("oci",))
     count = write_sample_report(tmp_path / "reports" / "0001.csv.gz", START, 2)
     run = dispatch_run(
         runtime.services,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import yaml
 from shared.catalog import PipelineCatalog
 from shared.domain.models import Org
 from shared.domain.quota import SubscriptionStatus
+from shared.handlers.credentials import set_credential
 from shared.handlers.onboarding import create_org
 from shared.ports import Clock, Warehouse
 from shared.processors import PROCESSORS
@@ -52,5 +53,10 @@ def new_org(
     *,
     plan: str = "scale",
     status: SubscriptionStatus = SubscriptionStatus.ACTIVE,
+    credentials: Sequence[str] = (),
 ) -> tuple[Org, str]:
-    return create_org(runtime.services, slug, name=slug.title(), plan=plan, status=status)
+    """A new org; ``credentials`` names providers to give a (test) credential."""
+    org, api_key = create_org(runtime.services, slug, name=slug.title(), plan=plan, status=status)
+    for provider in credentials:
+        set_credential(runtime.services, slug, provider, f"test-{provider}-credential")
+    return org, api_key
