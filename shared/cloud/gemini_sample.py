@@ -1,11 +1,12 @@
 """GCP billing export sample with Gemini SKUs, for the Gemini GenAI pipeline's tests.
 
 The general sample (shared/cloud/gcp_sample.py: Compute Engine, Storage, BigQuery, one
-Vertex AI Gemini SKU per account, Marketplace, tax, adjustments) plus, on the USD account, a
-day's worth of Gemini API (Generative Language API) and Vertex AI Gemini SKUs per day: input,
-output and cached-input tokens of several models, a promotion credit on one of them, and a
-Vertex AI SKU that is not Gemini (a prediction node), which the pipeline must leave alone.
-Deterministic: amounts depend on the day only.
+Vertex AI Gemini SKU per account, Marketplace, tax, adjustments) plus, on the USD account,
+per day: Gemini API (Generative Language API) and Vertex AI Gemini SKUs with input, output and
+cached-input tokens of several models, a promotion credit on one of them, context cache
+storage and grounding requests (Gemini meters that are not tokens), and a Vertex AI SKU that
+is not Gemini (a prediction node), which the pipeline must leave alone. Deterministic:
+amounts depend on the day only.
 """
 
 from __future__ import annotations
@@ -57,6 +58,25 @@ def sample_gemini_export_rows(start: date, days: int) -> Iterator[dict[str, Any]
                     if sku_id == "GL-25P-OUT"
                     else [],
                 )
+        # Gemini meters that are not tokens: kept, with the export's own units
+        yield b.row(
+            project=web,
+            service=_GEMINI_API,
+            sku=("GL-25F-CST", "Gemini 2.5 Flash Context Cache Storage"),
+            start=d0,
+            end=d0 + timedelta(days=1),
+            cost_usd=2.0,
+            usage=(2e6, "token-hour", 2.0, "1M token-hours"),
+        )
+        yield b.row(
+            project=web,
+            service=_GEMINI_API,
+            sku=("GL-25P-GRD", "Gemini 2.5 Pro Grounding with Google Search"),
+            start=d0,
+            end=d0 + timedelta(days=1),
+            cost_usd=0.35,
+            usage=(10.0, "count", 0.01, "1k requests"),
+        )
         # Vertex AI but not Gemini: online prediction node hours
         yield b.row(
             project=ml,

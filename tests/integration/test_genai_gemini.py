@@ -123,8 +123,19 @@ def test_gemini_skus_reach_focus_to_the_cent_and_rerun_cleanly(runtime: Embedded
     # only Gemini SKUs: no Compute/Storage/BigQuery/Marketplace rows, no Vertex prediction node
     assert {r["x_genai_provider"] for r in rows} == {"gemini"}
     models = {r["x_genai_model"] for r in rows}
-    assert models == {"gemini-2.5-pro", "gemini-2.0-flash", "gemini-2.5-flash-lite"}
-    assert {r["x_genai_token_type"] for r in rows} == {"input", "output", "cached_input"}
+    assert models == {
+        "gemini-2.5-pro",
+        "gemini-2.5-flash",
+        "gemini-2.0-flash",
+        "gemini-2.5-flash-lite",
+    }
+    assert {r["x_genai_token_type"] for r in rows} == {
+        "input",
+        "output",
+        "cached_input",
+        "cache_storage",
+        "grounding_with_google_search",
+    }
     line_items = {r["line_item"] for r in _query(runtime, slug, COSTS_RAW_TABLE, "line_item")}
     assert not any("Prediction" in li or "N2" in li for li in line_items)
     assert all(
@@ -149,6 +160,16 @@ def test_gemini_skus_reach_focus_to_the_cent_and_rerun_cleanly(runtime: Embedded
     assert pro_out["PricingQuantity"] == Decimal("0.8")
     assert pro_out["BilledCost"] == Decimal("6")  # 0.8M x $10, minus the 25% trial credit
 
+    # meters that are not tokens keep the export's units and pricing units
+    [storage] = [
+        r
+        for r in rows
+        if r["ChargePeriodStart"].date() == START and r["x_genai_token_type"] == "cache_storage"
+    ]
+    assert (storage["ConsumedQuantity"], storage["ConsumedUnit"]) == (2_000_000, "token-hour")
+    assert (storage["PricingQuantity"], storage["BilledCost"]) == (Decimal(2), Decimal(2))
+
     usage = _query(runtime, slug, USAGE_RAW_TABLE, "provider, endpoint, unit")
-    assert {(u["provider"], u["unit"]) for u in usage} == {("gemini", "Tokens")}
+    assert {u["provider"] for u in usage} == {"gemini"}
+    assert {u["unit"] for u in usage} == {"Tokens", "token-hour", "count"}
     assert {u["endpoint"] for u in usage} == {"Generative Language API", "Vertex AI"}
