@@ -90,10 +90,10 @@ def sample_gemini_export_rows(start: date, days: int) -> Iterator[dict[str, Any]
 
 
 def load_sample_gemini_export(
-    warehouse: Warehouse, dataset: str, table: str, start: date, days: int
+    warehouse: Warehouse, dataset: str, table: str, start: date, days: int, *, schema: str
 ) -> int:
-    """Create ``dataset.table`` as a detailed billing export and fill it with the sample."""
-    columns = EXPORT_SCHEMAS["detailed"]
+    """Create ``dataset.table`` as a billing export of ``schema`` and fill it with the sample."""
+    columns = EXPORT_SCHEMAS[schema]
     names = {c.name for c in columns}
     warehouse.ensure_dataset(dataset)
     rows = (

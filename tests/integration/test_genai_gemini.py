@@ -76,16 +76,20 @@ def _query(rt: EmbeddedRuntime, slug: str, table: str, select: str) -> list[dict
     return rt.warehouse.query(f"SELECT {select} FROM {ref} WHERE x_org_slug = @org", {"org": slug})
 
 
-def test_gemini_skus_reach_focus_to_the_cent_and_rerun_cleanly(runtime: EmbeddedRuntime) -> None:
-    slug = "genai_gemini_bq"
+@pytest.mark.parametrize("schema", ["detailed", "standard"])
+def test_gemini_skus_reach_focus_to_the_cent_and_rerun_cleanly(
+    runtime: EmbeddedRuntime, schema: str
+) -> None:
+    slug = f"genai_gemini_{schema}"
     new_org(runtime, slug)
     set_credential(runtime.services, slug, "gemini", "gemini-lineage-only")
     source_dataset = f"{slug}_billing_src"
-    load_sample_gemini_export(runtime.warehouse, source_dataset, TABLE, START, DAYS)
+    load_sample_gemini_export(runtime.warehouse, source_dataset, TABLE, START, DAYS, schema=schema)
     params = {
         "source_project": runtime.warehouse.project_id,
         "source_dataset": source_dataset,
         "source_table": TABLE,
+        "export_schema": schema,
     }
 
     focus_cols = (
