@@ -7,7 +7,11 @@ from google.cloud import bigquery
 
 from shared.adapters.bigquery_warehouse import BigQueryWarehouse
 
-pytest_plugins = ["tests.warehouse_fixtures", "tests.support.emulators"]
+pytest_plugins = [
+    "tests.warehouse_fixtures",
+    "tests.support.emulators",
+    "tests.support.object_stores",
+]
 
 
 @pytest.fixture(scope="session")

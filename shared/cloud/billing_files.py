@@ -45,13 +45,11 @@ class FileSpec:
 
 
 def billing_files(uri: str) -> list[Path]:
-    """The billing files a URI names: a file, or every billing file under a directory."""
-    if uri.startswith(("s3://", "gs://", "https://")):
-        raise BadRequest(
-            f"{uri}: only local paths are supported so far (s3://, gs:// and https:// are not "
-            "done)",
-            field="uri",
-        )
+    """The billing files a local path names: a file, or every billing file under a directory.
+
+    Buckets (gs://, s3://) are listed by shared.cloud.billing_sources, which calls this for
+    local paths.
+    """
     path = Path(uri.removeprefix("file://"))
     if path.is_file():
         files = [path]

@@ -2,8 +2,9 @@
 ``azure.cost_export_load`` (Cost Management cost-details exports, MCA or EA names) and
 ``oci.cost_report_load`` (OCI cost reports, gzip CSV with one column per tag).
 
-The files (Parquet or gzip CSV, from ``uri``: a local file or directory, or the run
-parameter named by the provider; ``s3://`` and ``gs://`` are not done yet) are read
+The files (Parquet or gzip CSV, from ``uri`` or the run parameter named by the provider:
+a local file or directory, ``gs://bucket/prefix`` or ``s3://bucket/prefix``, see
+shared/cloud/billing_sources.py; a remote object is downloaded to a temporary file) are read
 ``batch_size`` rows at a time and appended to a staging table with load jobs, so memory
 holds one batch, never the month. One MERGE (procedures/cloud/merge_billing_staging.sql)
 then replaces the window's usage days of the raw table from the staging table, which is
@@ -19,7 +20,8 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
-from shared.cloud.billing_files import FileSpec, billing_files, read_batches
+from shared.cloud.billing_files import FileSpec, read_batches
+from shared.cloud.billing_sources import open_source
 from shared.domain.cloud_billing import (
     AWS_CUR_COLUMNS,
     AWS_CUR_MAP_COLUMNS,
@@ -36,6 +38,7 @@ from shared.domain.cloud_billing import (
 )
 from shared.domain.errors import BadRequest, StepFailure
 from shared.domain.sql import IDENTIFIER_RE, table_ref
+from shared.handlers.credentials import INTERNAL_CREDENTIAL
 from shared.ports import Column
 from shared.processors.base import (
     ProcessorConfig,
@@ -52,6 +55,9 @@ class BillingFileLoadConfig(ProcessorConfig):
     dataset: str = Field(pattern=IDENTIFIER_RE.pattern)
     uri: str | None = None  # or the run parameter named by the processor (uri_parameter)
     batch_size: int = Field(default=50_000, ge=100, le=500_000)
+    # An S3-compatible store (OCI Object Storage, MinIO) for s3:// URIs; boto3 also reads
+    # AWS_ENDPOINT_URL_S3.
+    s3_endpoint_url: str | None = Field(default=None, pattern=r"^https?://[^\s/@?#]+/?$")
 
 
 class BillingFileLoad:
@@ -76,7 +82,16 @@ class BillingFileLoad:
                 f"{self.uri_parameter})"
             )
         try:
-            files = billing_files(config.uri)
+            source = open_source(
+                config.uri,
+                credential=lambda: (
+                    ctx.credential() if ctx.run.credential_id != INTERNAL_CREDENTIAL else None
+                ),
+                project=ctx.variables.get("project_id"),
+                s3_endpoint_url=config.s3_endpoint_url,
+                log=ctx.log,
+            )
+            files = source.objects()
         except BadRequest as exc:
             raise StepFailure(f"config.uri: {exc.message}") from exc
         warehouse, dataset, key = ctx.warehouse, config.dataset, ctx.lineage_key
@@ -84,18 +99,26 @@ class BillingFileLoad:
         staging = f"_stg_{self.raw_table}_" + re.sub(r"[^A-Za-z0-9_]", "_", ctx.run.run_id)
         staged, batches = 0, 0
         try:
-            for path in files:
+            for obj in files:
+                if ctx.should_stop():
+                    raise StepFailure("stopped while loading billing files", retryable=True)
                 try:
-                    for batch in read_batches(path, self.spec, config.batch_size):
-                        if ctx.should_stop():
-                            raise StepFailure("stopped while loading billing files", retryable=True)
-                        warehouse.load_rows(
-                            dataset, staging, self.spec.columns, batch, replace=batches == 0
-                        )
-                        staged += len(batch)
-                        batches += 1
-                except BadRequest as exc:  # a bad row: name the file and row, write nothing
-                    raise StepFailure(f"{path.name}: {exc.message}") from exc
+                    with source.local_file(obj) as path:  # downloaded first if remote
+                        try:
+                            for batch in read_batches(path, self.spec, config.batch_size):
+                                if ctx.should_stop():
+                                    raise StepFailure(
+                                        "stopped while loading billing files", retryable=True
+                                    )
+                                warehouse.load_rows(
+                                    dataset, staging, self.spec.columns, batch, replace=batches == 0
+                                )
+                                staged += len(batch)
+                                batches += 1
+                        except BadRequest as exc:  # a bad row: name file and row
+                            raise StepFailure(f"{obj.uri}: {exc.message}") from exc
+                except BadRequest as exc:  # the object could not be fetched (names its URI)
+                    raise StepFailure(exc.message) from exc
             if batches == 0:
                 warehouse.load_rows(dataset, staging, self.spec.columns, [], replace=True)
             ctx.log(f"staged {staged} rows from {len(files)} files in {batches} batches")

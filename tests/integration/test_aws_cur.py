@@ -156,8 +156,8 @@ def test_bad_uri_and_bad_rows_fail_clearly(runtime: EmbeddedRuntime, tmp_path: P
     missing = _run(runtime, slug, str(tmp_path / "nowhere"))
     assert missing.status is RunStatus.FAILED
     assert "no such file" in (missing.steps["load_cur"].error or "")
-    s3 = _run(runtime, slug, "s3://bucket/cur/")
-    assert "not done" in (s3.steps["load_cur"].error or "")
+    other = _run(runtime, slug, "https://example.com/cur/")
+    assert "unsupported scheme https://" in (other.steps["load_cur"].error or "")
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "line_item_usage_start_date,line_item_unblended_cost\n2026-10-01T00:00:00Z,12..5\n"

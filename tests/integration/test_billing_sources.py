@@ -1,0 +1,151 @@
+"""Billing file sources without the pipeline: credentials, endpoints, URI forms, streaming."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from shared.cloud.billing_sources import (
+    GcsSource,
+    LocalSource,
+    S3Source,
+    access_key_pair,
+    open_source,
+    parse_uri,
+    service_account_info,
+)
+from shared.domain.credentials import Credential, Secret
+from shared.domain.errors import BadRequest
+from tests.support.object_stores import Bucket
+
+
+def _credential(secret: str, provider: str = "aws") -> Credential:
+    return Credential(provider=provider, credential_id=f"{provider}_x", api_key=Secret(secret))
+
+
+def _service_account_key() -> dict[str, str]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    return {
+        "type": "service_account",
+        "project_id": "billing-reader",
+        "private_key_id": "k1",
+        "private_key": pem,
+        "client_email": "reader@billing-reader.iam.gserviceaccount.com",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
+
+
+def test_uri_forms() -> None:
+    assert parse_uri("/data/cur") == ("file", "", "/data/cur")
+    assert parse_uri("file:///data/cur") == ("file", "", "/data/cur")
+    assert parse_uri("gs://my-bucket/exports/cur/") == ("gs", "my-bucket", "exports/cur/")
+    assert parse_uri("S3://my.bucket") == ("s3", "my.bucket", "")
+    for uri, message in {
+        "https://example.com/cur.csv": "unsupported scheme https://",
+        "gs:///cur": "not a valid bucket name ''",
+        "s3://My_Bucket/cur": "not a valid bucket name",
+    }.items():
+        with pytest.raises(BadRequest, match=message) as info:
+            parse_uri(uri)
+        assert uri in info.value.message
+    assert isinstance(open_source("/data/cur"), LocalSource)
+
+
+def test_credential_forms_never_show_the_secret() -> None:
+    assert access_key_pair(_credential("AKIAEXAMPLEKEY000001:se/cr+et")) == (
+        "AKIAEXAMPLEKEY000001",
+        "se/cr+et",
+        None,
+    )
+    assert access_key_pair(_credential("AKIAEXAMPLEKEY000001:s:token")) == (
+        "AKIAEXAMPLEKEY000001",
+        "s",
+        "token",
+    )
+    for other in ("test-aws-credential", "short:secret", "AKIAEXAMPLEKEY000001:", "a:b:c:d"):
+        assert access_key_pair(_credential(other)) is None
+    assert access_key_pair(None) is None
+
+    info = _service_account_key()
+    as_json = _credential(json.dumps(info), "gcp")
+    as_base64 = _credential(base64.b64encode(json.dumps(info).encode()).decode(), "gcp")
+    assert service_account_info(as_json) == service_account_info(as_base64) == info
+    assert service_account_info(_credential("test-gcp-credential", "gcp")) is None
+    broken = {k: v for k, v in info.items() if k != "private_key"}
+    with pytest.raises(BadRequest, match="lacks private_key") as exc:
+        service_account_info(_credential(json.dumps(broken), "gcp"))
+    assert "BEGIN PRIVATE KEY" not in exc.value.message
+
+
+def test_gcs_uses_the_orgs_service_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    info = _service_account_key()
+    logged: list[str] = []
+    source = open_source(
+        "gs://billing-exports/cur/",
+        credential=lambda: _credential(json.dumps(info), "gcp"),
+        project="svc-project",
+        log=logged.append,
+    )
+    assert isinstance(source, GcsSource)
+    client = source.client()
+    assert client._credentials.service_account_email == info["client_email"]
+    assert "devstorage.read_only" in client._credentials.scopes[0]
+    assert logged == [
+        f"reading gs://billing-exports/cur/ as the org's service account {info['client_email']}"
+    ]
+    assert all(info["private_key"] not in line for line in logged)
+
+
+def test_s3_credentials_and_endpoints(
+    tmp_path: Path, s3_bucket: Bucket, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3_bucket.put("cur/a.parquet", b"PAR1 not really")
+    uri = s3_bucket.uri("cur/a.parquet")
+    placeholder = _credential("test-aws-credential")
+    # not a key pair and no ambient identity: a clear error, no secret in it
+    with pytest.raises(BadRequest, match="no AWS credentials") as exc:
+        open_source(uri, credential=lambda: placeholder).objects()
+    assert uri in exc.value.message
+    assert "test-aws-credential" not in exc.value.message
+    # the org's key pair
+    pair = _credential("AKIAORGCREDENTIAL001:org-secret")
+    logged: list[str] = []
+    source = open_source(uri, credential=lambda: pair, log=logged.append)
+    assert isinstance(source, S3Source)
+    assert [o.uri for o in source.objects()] == [uri]
+    assert logged == [f"reading {uri} with the org's access key pair"]
+    # boto3's default chain (here: the environment)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASERVICEIDENTITY1")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "service-secret")
+    [obj] = open_source(uri, credential=lambda: placeholder).objects()
+    # an explicit endpoint (an S3-compatible store) instead of AWS_ENDPOINT_URL_S3
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
+    source = open_source(uri, credential=lambda: pair, s3_endpoint_url=s3_endpoint)
+    with source.local_file(obj) as path:
+        assert path.name == "a.parquet"
+        assert path.read_bytes() == b"PAR1 not really"
+        kept = path
+    assert not kept.exists(), "the download is deleted once read"
+
+
+def test_a_local_source_lends_the_file_itself(tmp_path: Path) -> None:
+    (tmp_path / "cur").mkdir()
+    (tmp_path / "cur" / "b.csv").write_text("x\n")
+    (tmp_path / "cur" / "a.csv.gz").write_bytes(b"")
+    source = open_source(f"file://{tmp_path / 'cur'}")
+    objects = source.objects()
+    assert [o.name for o in objects] == ["a.csv.gz", "b.csv"]
+    with source.local_file(objects[1]) as path:
+        assert path == tmp_path / "cur" / "b.csv"
+    assert path.exists()
