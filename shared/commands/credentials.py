@@ -29,6 +29,11 @@ def register(sub: Any) -> None:
     source.add_argument("--api-key-stdin", action="store_true", help="read the key from stdin")
     source.add_argument("--api-key-env", metavar="VAR", help="read the key from this variable")
     p.add_argument("--base-url", help="API base URL (enterprise proxy or a local server)")
+    p.add_argument(
+        "--billing-export-table",
+        metavar="PROJECT.DATASET.TABLE",
+        help="gcp: the org's Cloud Billing export table (run parameters can still override)",
+    )
     p.set_defaults(func=cmd_set)
 
     p = actions.add_parser("list", help="list an org's credentials (never their keys)")
@@ -56,9 +61,16 @@ def cmd_set(args: argparse.Namespace) -> int:
     api_key = read_api_key(args)
     with EmbeddedRuntime() as runtime:
         info = set_credential(
-            runtime.services, args.org, args.provider, api_key, base_url=args.base_url
+            runtime.services,
+            args.org,
+            args.provider,
+            api_key,
+            base_url=args.base_url,
+            billing_export_table=args.billing_export_table,
         )
     where = f" at {info.metadata['base_url']}" if "base_url" in info.metadata else ""
+    if "billing_export_table" in info.metadata:
+        where += f" (billing export {info.metadata['billing_export_table']})"
     print(f"stored {info.provider} credential {info.credential_id} for {info.org_slug}{where}")
     return 0
 

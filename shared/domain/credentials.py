@@ -14,10 +14,13 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from shared.domain.errors import BadRequest
-from shared.domain.sql import validate_org_slug
+from shared.domain.sql import IDENTIFIER_RE, PROJECT_ID_RE, validate_org_slug
 
 PROVIDER_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-METADATA_KEYS = frozenset({"base_url"})  # what a credential may carry besides its secret
+# What a credential may carry besides its secret (listed in clear, so never secrets):
+# base_url (API proxy or local server), billing_export_table (project.dataset.table of the
+# org's GCP Cloud Billing export, read by gcp.bq_etl).
+METADATA_KEYS = frozenset({"base_url", "billing_export_table"})
 MAX_SECRET_BYTES = 8192
 
 
@@ -64,6 +67,7 @@ class Credential:
     credential_id: str
     api_key: Secret
     base_url: str | None = None
+    billing_export_table: str | None = None  # project.dataset.table, validated when stored
 
 
 def associated_data(org_slug: str, provider: str) -> bytes:
@@ -98,8 +102,26 @@ def validate_metadata(metadata: Mapping[str, str | None]) -> dict[str, str]:
             continue
         if key == "base_url":
             value = validate_base_url(value)
+        if key == "billing_export_table":
+            value = ".".join(split_table(value))
         clean[key] = value
     return clean
+
+
+def split_table(value: str) -> tuple[str, str, str]:
+    """(project, dataset, table) of ``project.dataset.table``, each part validated."""
+    parts = value.strip().strip("`").split(".")
+    if (
+        len(parts) != 3
+        or not PROJECT_ID_RE.fullmatch(parts[0])
+        or not all(IDENTIFIER_RE.fullmatch(p) for p in parts[1:])
+    ):
+        raise BadRequest(
+            f"billing_export_table must be project.dataset.table (a GCP project id, then "
+            f"letters, digits and underscores), got {value!r}",
+            field="billing_export_table",
+        )
+    return parts[0], parts[1], parts[2]
 
 
 def validate_base_url(url: str) -> str:

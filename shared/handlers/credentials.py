@@ -30,6 +30,7 @@ def set_credential(
     api_key: str,
     *,
     base_url: str | None = None,
+    billing_export_table: str | None = None,
 ) -> CredentialInfo:
     """Encrypt and store the org's key for ``provider``; a second call rotates it.
 
@@ -46,7 +47,9 @@ def set_credential(
     if not spec.requires_credential:
         raise BadRequest(f"provider {provider!r} takes no credential", field="provider")
     secret = validate_secret(api_key)
-    metadata = validate_metadata({"base_url": base_url})
+    metadata = validate_metadata(
+        {"base_url": base_url, "billing_export_table": billing_export_table}
+    )
     existing = services.credentials.get(org_slug, provider)
     credential_id = (
         existing.info.credential_id if existing else f"{provider}_{uuid.uuid4().hex[:12]}"
@@ -122,4 +125,5 @@ def load_credential(
         credential_id=credential_id,
         api_key=Secret(plaintext.decode()),
         base_url=stored.info.metadata.get("base_url"),
+        billing_export_table=stored.info.metadata.get("billing_export_table"),
     )

@@ -1,10 +1,12 @@
 """``gcp.bq_etl``: copy days of an org's GCP billing export into its raw table, in BigQuery.
 
 The export lives in the customer's project/dataset (``source_project``, ``source_dataset``,
-``source_table``: from the step config, or the run's parameters of the same names, which
-win). For now the warehouse's own client reads it, so the service account needs read
-access to that dataset; per-org credentials come with the credential work. The copy is one
-MERGE (procedures/cloud/gcp/extract_billing_export.sql): no row passes through Python.
+``source_table``). Each part comes from the run's parameters of the same names (a backfill
+over another table), else from the org's credential (metadata ``billing_export_table`` =
+``project.dataset.table``, stored with ``pipelines credentials set ORG gcp
+--billing-export-table``), else from the step config. The warehouse's own client reads it,
+so the service account needs read access to that dataset. The copy is one MERGE
+(procedures/cloud/gcp/extract_billing_export.sql): no row passes through Python.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from pydantic import Field
 
 from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
 from shared.domain.cloud_billing import EXPORT_SCHEMAS, GCP_RAW_COLUMNS, GCP_RAW_TABLE
-from shared.domain.errors import StepFailure
+from shared.domain.credentials import split_table
+from shared.domain.errors import BadRequest, StepFailure
 from shared.domain.sql import IDENTIFIER_RE, PROJECT_ID_RE, table_ref
+from shared.handlers.credentials import INTERNAL_CREDENTIAL
 from shared.processors.base import (
     ProcessorConfig,
     StepContext,
@@ -27,6 +31,7 @@ from shared.processors.base import (
 
 EXTRACT_SQL = PROCEDURES_DIR / "cloud" / "gcp" / "extract_billing_export.sql"
 SOURCE_FIELDS = ("source_project", "source_dataset", "source_table", "export_schema")
+TABLE_FIELDS = ("source_project", "source_dataset", "source_table")
 
 
 class GcpBqEtlConfig(ProcessorConfig):
@@ -46,12 +51,16 @@ class GcpBqEtl:
 
     def run(self, ctx: StepContext) -> StepResult:
         given: dict[str, Any] = dict(ctx.config)
-        given.update({k: v for k, v in ctx.run.parameters.items() if k in SOURCE_FIELDS and v})
+        parameters = {k: v for k, v in ctx.run.parameters.items() if k in SOURCE_FIELDS and v}
+        if not all(parameters.get(k) for k in TABLE_FIELDS):
+            given.update(self._credential_table(ctx))
+        given.update(parameters)
         config = parse_config(GcpBqEtlConfig, given)
         if not (config.source_project and config.source_dataset and config.source_table):
             raise StepFailure(
                 "config.source_project/source_dataset/source_table: the billing export table "
-                "is not named (step config or run parameters)",
+                "is not named (the org's credential billing_export_table, run parameters or "
+                "step config)",
                 retryable=False,
             )
         warehouse = ctx.warehouse
@@ -103,3 +112,17 @@ class GcpBqEtl:
                 "late_days_reopened": late,
             },
         )
+
+    @staticmethod
+    def _credential_table(ctx: StepContext) -> dict[str, str]:
+        """source_project/dataset/table from the org's credential, if it names the export."""
+        if ctx.run.credential_id == INTERNAL_CREDENTIAL:
+            return {}
+        table = ctx.credential().billing_export_table
+        if not table:
+            return {}
+        # Validated when stored; checked again as it goes into SQL identifiers.
+        try:
+            return dict(zip(TABLE_FIELDS, split_table(table), strict=True))
+        except BadRequest as exc:
+            raise StepFailure(f"the org's gcp credential: {exc.message}") from exc
