@@ -103,7 +103,7 @@ def test_remote_cur_matches_the_local_run(
 
 
 @pytest.mark.parametrize("scheme", ["gs", "s3"])
-def test_missing_objects_fail_clearly_and_write_nothing(
+def test_missing_or_bad_objects_fail_clearly_and_write_nothing(
     runtime: EmbeddedRuntime, tmp_path: Path, request: pytest.FixtureRequest, scheme: str
 ) -> None:
     bucket: Bucket = request.getfixturevalue(f"{scheme}_bucket".replace("gs_", "gcs_"))
@@ -112,7 +112,14 @@ def test_missing_objects_fail_clearly_and_write_nothing(
     write_sample_cur(tmp_path / "cur.parquet", START, DAYS)
     bucket.put("cur/cur.parquet", (tmp_path / "cur.parquet").read_bytes())
     bucket.put("cur/manifest.json", b"{}")
+    # a good file, then one with a bad value: the first one's rows must not land either
+    bucket.put("mixed/a.parquet", (tmp_path / "cur.parquet").read_bytes())
+    bucket.put(
+        "mixed/b.csv",
+        b"line_item_usage_start_date,line_item_unblended_cost\n2026-10-01T00:00:00Z,12..5\n",
+    )
     cases = {
+        bucket.uri("mixed/"): "mixed/b.csv: b.csv: row 0: line_item_unblended_cost",
         bucket.uri("nothing/here.parquet"): "no billing files",
         bucket.uri("cur/manifest.json"): "not a billing file",
         f"{bucket.scheme}://no-such-bucket-{slug.replace('_', '-')}/cur/": "not found",
