@@ -178,9 +178,14 @@ class GcsSource(_ObjectStoreSource):
         import google.auth.exceptions
         import requests
         from google.api_core import exceptions as api
+        from google.cloud.storage.exceptions import DataCorruption
 
         try:
             yield
+        except DataCorruption:  # checksum mismatch: the next download may be whole
+            raise StepFailure(
+                f"{uri}: download corrupted (checksum mismatch)", retryable=True
+            ) from None
         except api.NotFound:
             raise BadRequest(f"{uri}: not found (no such bucket or object)", field="uri") from None
         except (api.Forbidden, api.Unauthorized) as exc:

@@ -20,7 +20,7 @@ from shared.cloud.billing_sources import (
     service_account_info,
 )
 from shared.domain.credentials import Credential, Secret
-from shared.domain.errors import BadRequest
+from shared.domain.errors import BadRequest, StepFailure
 from tests.support.object_stores import Bucket
 
 
@@ -149,3 +149,64 @@ def test_a_local_source_lends_the_file_itself(tmp_path: Path) -> None:
     with source.local_file(objects[1]) as path:
         assert path == tmp_path / "cur" / "b.csv"
     assert path.exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "message", "retryable"),
+    [
+        ("NoSuchBucket", 404, "not found", None),
+        ("AccessDenied", 403, "access denied", None),
+        ("InvalidAccessKeyId", 403, "credential was refused (InvalidAccessKeyId)", None),
+        ("SlowDown", 503, "storage unavailable (SlowDown)", True),
+        ("InternalError", 500, "storage unavailable", True),
+        ("InvalidObjectState", 403, "storage refused the request (InvalidObjectState)", None),
+    ],
+)
+def test_s3_errors_name_the_uri_and_choose_retry(
+    code: str, status: int, message: str, retryable: bool | None
+) -> None:
+    from botocore.exceptions import ClientError
+
+    uri = "s3://billing-bucket/cur/a.parquet"
+    source = S3Source(uri, "billing-bucket", "cur/a.parquet", key_pair=None, endpoint_url=None)
+    error = ClientError(
+        {
+            "Error": {"Code": code, "Message": "AKIAORGCREDENTIAL001 org-secret"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
+        "GetObject",
+    )
+    expected: type[Exception] = StepFailure if retryable else BadRequest
+    with pytest.raises(expected) as info, source._errors(uri):
+        raise error
+    text = str(info.value)
+    assert text.startswith(f"{uri}: ")
+    assert message in text
+    assert "org-secret" not in text  # the store's own message is never echoed
+    if retryable:
+        assert isinstance(info.value, StepFailure)
+        assert info.value.retryable
+
+
+@pytest.mark.parametrize(
+    ("error", "message", "retryable"),
+    [
+        ("Forbidden", "access denied (HTTP 403)", False),
+        ("NotFound", "not found", False),
+        ("TooManyRequests", "storage unavailable (429)", True),
+        ("ServiceUnavailable", "storage unavailable (503)", True),
+    ],
+)
+def test_gcs_errors_name_the_uri_and_choose_retry(
+    error: str, message: str, retryable: bool
+) -> None:
+    from google.api_core import exceptions as api
+
+    uri = "gs://billing-bucket/cur/"
+    source = GcsSource(uri, "billing-bucket", "cur/", project="p")
+    expected: type[Exception] = StepFailure if retryable else BadRequest
+    with pytest.raises(expected) as info, source._errors(uri):
+        raise getattr(api, error)("secret-ish server text")
+    assert str(info.value).startswith(f"{uri}: ")
+    assert message in str(info.value)
+    assert "secret-ish" not in str(info.value)
