@@ -82,11 +82,13 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "provider": c.provider,
                 "credential_id": c.credential_id,
                 "base_url": c.metadata.get("base_url", ""),
+                "billing_export_table": c.metadata.get("billing_export_table", ""),
                 "updated_at": c.updated_at.isoformat(timespec="seconds"),
             }
             for c in list_credentials(runtime.services, args.org)
         ]
-    print_table(rows, ["provider", "credential_id", "base_url", "updated_at"])
+    columns = ["provider", "credential_id", "base_url", "billing_export_table", "updated_at"]
+    print_table(rows, columns)
     return 0
 
 

@@ -92,6 +92,9 @@ def test_cli_stores_the_export_table(
     assert stored.info.metadata["billing_export_table"] == (
         "billing-prj.exports.gcp_billing_export_v1_0A1"
     )
+    assert main(["credentials", "list", "gcp_cli_table"]) == 0
     out = capsys.readouterr().out
     assert "billing export billing-prj.exports.gcp_billing_export_v1_0A1" in out
+    assert "billing_export_table" in out  # the list's column
+    assert out.count("billing-prj.exports.gcp_billing_export_v1_0A1") == 2
     assert "test-gcp-credential" not in out
