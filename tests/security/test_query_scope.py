@@ -37,6 +37,7 @@ from shared.focus_check import check_focus
 from shared.ports import CredentialStore, StateStore, Warehouse
 from shared.runtime import EmbeddedRuntime
 from tests.security.recording import Recorded, Recorder, acting_as, attribute_handlers
+from tests.support.receivers import webhook_receiver
 from tests.support.runtime import REPO, make_runtime, new_org
 
 pytestmark = pytest.mark.warehouse
@@ -86,6 +87,7 @@ class Workload:
     calls: list[Recorded]
     keys: dict[str, str]
     sources: dict[str, str]  # org -> the export dataset its own runs name
+    cost_alerts: int = 0  # COST_THRESHOLD / ANOMALY_DETECTED posts the webhook received
 
     def dataset(self, org: str) -> str:
         return self.runtime.settings.org_dataset(org)
@@ -106,7 +108,11 @@ def workload(
     root = tmp_path_factory.mktemp("scope")
     calls: list[Recorded] = []
     warehouse = cast(Warehouse, Recorder(session_warehouse, "warehouse", calls))
-    with pytest.MonkeyPatch.context() as mp, make_runtime(root, warehouse=warehouse) as rt:
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        webhook_receiver() as hook,
+        make_runtime(root, warehouse=warehouse) as rt,
+    ):
         attribute_handlers(mp)
         services = rt.services
         services.store = cast(StateStore, Recorder(services.store, "store", calls))
@@ -126,14 +132,24 @@ def workload(
                 work.sources[org] = f"{org}_billing_src"
                 load_sample_export(rt.warehouse, work.sources[org], EXPORT_TABLE, START, 2)
             write_sample_cur(root / "cur" / org / "cur.parquet", START, 2)
-        _run_workload(work, root)
+        _run_workload(work, root, hook.url)
+        work.cost_alerts = len(hook.posts)
         yield work
 
 
-def _run_workload(work: Workload, root: Path) -> None:
+def _run_workload(work: Workload, root: Path, webhook: str) -> None:
     window = {"start_date": START.isoformat(), "end_date": END.isoformat()}
     runs: dict[str, list[str]] = {}
     for org in ORGS:
+        # cost notifications: after each completed run the notifier's pool queries the
+        # org's FOCUS rows (threshold and anomaly checks), off any request or step thread
+        settings = {
+            "events": {"COST_THRESHOLD": ["slack"], "ANOMALY_DETECTED": ["slack"]},
+            "cost_threshold": {"daily": {"USD": 1}},
+            "slack": {"webhook_url": webhook},
+        }
+        response = work.call(org, "PUT", f"/api/v1/notifications/{org}/settings", settings)
+        assert response.status == 200, response.body
         bodies: dict[str, dict[str, Any]] = {
             "subscription/costs/subscription_cost": window,
             "aws/cost/billing": {**window, "parameters": {"cur_uri": str(root / "cur" / org)}},
@@ -152,6 +168,7 @@ def _run_workload(work: Workload, root: Path) -> None:
             assert response.status == 202, response.body
             runs.setdefault(org, []).append(response.body["run_id"])
     assert work.runtime.bus.drain(120)
+    assert work.runtime.notifier.flush(30)
     for org in ORGS:
         for run_id in runs[org]:
             status = work.call(org, "GET", f"/api/v1/pipelines/status/{org}/{run_id}")
@@ -243,6 +260,9 @@ def test_the_workload_exercised_every_port(workload: Workload) -> None:
     statements = [c for c in workload.calls if c.method in WAREHOUSE_SQL]
     assert len(statements) > 25
     assert {c.org for c in statements} >= set(ORGS)
+    # the cost checks ran on the notifier's pool (no acting org) and alerted
+    assert any(c.org is None and c.thread.startswith("notify") for c in statements)
+    assert workload.cost_alerts > 0
 
 
 def test_every_warehouse_statement_is_scoped_to_its_org(workload: Workload) -> None:
