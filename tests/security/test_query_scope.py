@@ -30,6 +30,7 @@ from shared.cloud.gcp_sample import load_sample_export
 from shared.cloud.reconciliation import reconciliation_rows
 from shared.demo_data import sample_subscription_plans
 from shared.domain.cloud_billing import GCP_RAW_TABLE
+from shared.domain.focus import COST_TABLE
 from shared.domain.saas_subscriptions import PLANS_COLUMNS, PLANS_TABLE
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
@@ -291,6 +292,37 @@ def test_every_store_call_is_keyed_by_its_org(workload: Workload) -> None:
             if problem:
                 problems.append(f"{call.port}.{call.method}{call.args[:2]} {problem}")
     assert not problems, "\n".join(sorted(set(problems))[:20])
+
+
+def test_the_checks_flag_what_they_are_meant_to(workload: Workload) -> None:
+    """The checks above are not vacuous: foreign, mixed and unscoped calls are reported."""
+    a, b = ORGS
+    project = workload.runtime.warehouse.project_id
+
+    def sql(text: str, org: str | None = a) -> str | None:
+        return _sql_problem(workload, Recorded("warehouse", "query", (text,), {}, org, "t"))
+
+    def ref(org: str) -> str:
+        return table_ref(project, workload.dataset(org), COST_TABLE)
+
+    assert sql(f"SELECT 1 FROM {ref(a)} WHERE x_org_slug = @org") is None
+    assert sql(f"SELECT 1 FROM {ref(b)}") == f"acting for {a} but names {b}'s dataset"
+    assert "names 2 org datasets" in str(sql(f"SELECT 1 FROM {ref(a)} JOIN {ref(b)} USING (x)"))
+    assert "names 0 org datasets" in str(sql("SELECT * FROM cost_data_standard_1_3"))
+    assert "outside" in str(sql(f"SELECT 1 FROM {ref(a)}, `{project}.shared_dataset.t`"))
+    written = Recorded("warehouse", "load_rows", (workload.dataset(b), "t"), {}, a, "t")
+    assert "writes dataset" in str(_dataset_problem(workload, written))
+    run_orgs = {"run-of-b": b}
+
+    def store(method: str, *args: Any, org: str | None = a) -> str | None:
+        return _store_problem(workload, Recorded("store", method, args, {}, org, "t"), run_orgs)
+
+    assert store("get_run", a, "x") is None
+    assert store("get_run", b, "x") == f"keyed by {b} while acting for {a}"
+    assert store("get_steps", "run-of-b") == f"keyed by {b} while acting for {a}"
+    assert store("list_orgs") == "reads across orgs"
+    assert store("get_run", a, "x", org=None) == "made outside any org's request or step"
+    assert "not classified" in str(store("some_new_read", a))
 
 
 def test_an_org_cannot_name_another_orgs_dataset_as_its_export(workload: Workload) -> None:
