@@ -358,3 +358,26 @@ def _drive(
     for argv in (["history", ORG], ["credentials", "list", ORG], ["notifications", "history", ORG]):
         assert _cli(outputs, argv) == 0, argv
     return secrets
+
+
+def test_the_scan_finds_raw_and_encoded_forms() -> None:
+    """The scan is not vacuous: each form of a secret is found, and only where it is."""
+    secret = "sk-scan-check/+=1"
+    forms = {
+        "raw": f"key={secret}",
+        "base64": f"Authorization: Basic {base64.b64encode(secret.encode()).decode()}",
+        "base64url": base64.urlsafe_b64encode(secret.encode()).decode().rstrip("="),
+        "url": f"https://x.test/?k={urllib.parse.quote(secret, safe='')}",
+        "form": f"k={urllib.parse.quote_plus(secret)}",
+    }
+    for channel, text in forms.items():
+        outputs = Outputs()
+        outputs.add(channel, text)
+        outputs.add("clean", "nothing here")
+        found = outputs.leaks({"planted": secret})
+        assert found, channel
+        assert all(f.startswith(f"planted in {channel}:") for f in found)
+    at_rest = Outputs()
+    at_rest.add("file:state.db", WEBHOOK_TOKEN)
+    assert at_rest.leaks({"slack webhook": WEBHOOK_TOKEN}) == []
+    assert at_rest.leaks({"openai key": WEBHOOK_TOKEN})  # only the webhook is stored as given
