@@ -8,9 +8,10 @@ never show the value, so a stray log line or f-string cannot leak it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from shared.domain.errors import BadRequest
@@ -149,3 +150,23 @@ def credential_provider(config_provider: str, pipeline: str, registry: Mapping[s
     config's own provider.
     """
     return pipeline if pipeline in registry else config_provider
+
+
+REDACTED = "***"
+
+
+def redact(value: Any, secrets: Sequence[str]) -> Any:
+    """``value`` with each secret replaced by ***, in a string or in the strings inside
+    lists and mappings (step metrics): for text that leaves a step (logs, errors)."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret:
+                value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, Mapping):
+        return {redact(k, secrets): redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v, secrets) for v in value]
+    return value

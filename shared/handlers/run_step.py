@@ -9,6 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import timedelta
 
+from shared.domain.credentials import Credential, redact
 from shared.domain.errors import DependencyUnavailable, PipelineError, StepFailure
 from shared.domain.messages import StepEvent, StepRequest
 from shared.domain.templates import resolve
@@ -49,8 +50,19 @@ def run_step(services: Services, request: StepRequest) -> StepEvent | None:
         )
         return None
 
+    # A careless processor may put the decrypted key in a log line, an exception or its
+    # metrics: everything leaving the step is redacted of the secrets it was handed.
+    revealed: list[str] = []
+
+    def credential() -> Credential:
+        loaded = load_credential(
+            services, run.org_slug, config, run.pipeline_ref.split("/")[2], run.credential_id
+        )
+        revealed.append(loaded.api_key.reveal())
+        return loaded
+
     def note(message: str) -> None:
-        store.append_log(run.run_id, step.step_id, "INFO", message, clock.now())
+        store.append_log(run.run_id, step.step_id, "INFO", redact(message, revealed), clock.now())
 
     note(f"attempt {request.attempt} started ({step.ps_type})")
     stop = threading.Event()
@@ -67,9 +79,7 @@ def run_step(services: Services, request: StepRequest) -> StepEvent | None:
             log=note,
             should_stop=stop_check(services, run, stop),
             source_system=config.provider,
-            credential=lambda: load_credential(
-                services, run.org_slug, config, run.pipeline_ref.split("/")[2], run.credential_id
-            ),
+            credential=credential,
         )
         result = _run_with_timeout(lambda: processor.run(ctx), step.timeout_seconds, stop)
         event = StepEvent(
@@ -79,11 +89,12 @@ def run_step(services: Services, request: StepRequest) -> StepEvent | None:
             request.attempt,
             succeeded=True,
             rows_written=result.rows_written,
-            metrics=result.metrics,
+            metrics=redact(result.metrics, revealed),
         )
         note(f"attempt {request.attempt} succeeded: {result.rows_written} rows")
     except Exception as exc:  # every failure becomes an event; the coordinator decides
         error, retryable = describe_failure(exc)
+        error = redact(error, revealed)
         store.append_log(run.run_id, step.step_id, "ERROR", error, clock.now())
         event = StepEvent(
             run.run_id,

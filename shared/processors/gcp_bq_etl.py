@@ -63,6 +63,7 @@ class GcpBqEtl:
                 "step config)",
                 retryable=False,
             )
+        refuse_other_org_dataset(ctx, config)
         warehouse = ctx.warehouse
         warehouse.ensure_table(config.dataset, GCP_RAW_TABLE, GCP_RAW_COLUMNS)
         key = ctx.lineage_key
@@ -126,3 +127,19 @@ class GcpBqEtl:
             return dict(zip(TABLE_FIELDS, split_table(table), strict=True))
         except BadRequest as exc:
             raise StepFailure(f"the org's gcp credential: {exc.message}") from exc
+
+
+def refuse_other_org_dataset(ctx: StepContext, config: GcpBqEtlConfig) -> None:
+    """Run parameters name the export, and the warehouse's own client reads it: in the
+    service's own project, where every org has its ``{org}_{env}`` dataset, a name of that
+    form other than the org's own would copy another tenant's rows into this org."""
+    org, own = ctx.run.org_slug, config.dataset
+    if config.source_project != ctx.warehouse.project_id or not own.startswith(f"{org}_"):
+        return
+    env = own[len(org) + 1 :]
+    if config.source_dataset != own and str(config.source_dataset).endswith(f"_{env}"):
+        raise StepFailure(
+            f"source_dataset {config.source_dataset} is another organization's dataset in the "
+            "service's project: name the org's own billing export",
+            retryable=False,
+        )
