@@ -18,15 +18,25 @@ class Settings:
     # A claimed step attempt is presumed dead this long after its timeout (its runner
     # crashed); then a redelivery may reclaim it. PIPELINES_LEASE_GRACE_SECONDS.
     lease_grace_seconds: int = 30
+    # Local billing files (run parameters such as cur_uri) are read only below this
+    # directory; None refuses local paths. PIPELINES_FILES_ROOT, by default
+    # $PIPELINES_HOME/files on the embedded runtime and unset elsewhere.
+    files_root: Path | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
+        home = Path(os.environ.get("PIPELINES_HOME", ".pipelines")).resolve()
+        runtime = os.environ.get("PIPELINES_RUNTIME", "embedded")
+        files_root = os.environ.get("PIPELINES_FILES_ROOT") or (
+            str(home / "files") if runtime == "embedded" else None
+        )
         return cls(
-            home=Path(os.environ.get("PIPELINES_HOME", ".pipelines")).resolve(),
+            home=home,
             env=os.environ.get("PIPELINES_ENV", "local"),
             project_id=validate_project_id(os.environ.get("PIPELINES_PROJECT_ID", "local")),
-            runtime=os.environ.get("PIPELINES_RUNTIME", "embedded"),
+            runtime=runtime,
             lease_grace_seconds=_non_negative_int("PIPELINES_LEASE_GRACE_SECONDS", 30),
+            files_root=Path(files_root).resolve() if files_root else None,
         )
 
     def org_dataset(self, org_slug: str) -> str:

@@ -77,8 +77,31 @@ class BillingFileSource(ABC):
 
 
 class LocalSource(BillingFileSource):
+    """A path on the service's own disk, read only below ``root``: the URI comes from an org's
+    run parameters, and no org may make the service read its database, key file or code."""
+
+    def __init__(self, uri: str, path: str, root: Path | None) -> None:
+        super().__init__(uri)
+        self.path, self.root = path, root
+
     def objects(self) -> list[BillingObject]:
-        return [BillingObject(str(p), str(p), p.stat().st_size) for p in billing_files(self.uri)]
+        if self.root is None:
+            raise BadRequest(
+                f"{self.uri}: local paths are not read in this runtime; give a gs:// or s3:// URI",
+                field="uri",
+            )
+        root = self.root.resolve()
+        outside = BadRequest(
+            f"{self.uri}: local billing files are read only below {root} (PIPELINES_FILES_ROOT)",
+            field="uri",
+        )
+        if not (root / self.path).resolve().is_relative_to(root):
+            raise outside
+        files = billing_files(str(root / self.path))
+        # A symlink below the root may still point outside it.
+        if not all(p.resolve().is_relative_to(root) for p in files):
+            raise outside
+        return [BillingObject(str(p), str(p), p.stat().st_size) for p in files]
 
     @contextmanager
     def local_file(self, obj: BillingObject) -> Iterator[Path]:
@@ -334,11 +357,13 @@ def open_source(
     project: str | None = None,
     s3_endpoint_url: str | None = None,
     log: Callable[[str], None] = lambda _: None,
+    files_root: Path | None = None,
 ) -> BillingFileSource:
-    """The source for ``uri``. ``credential`` is only called (decrypted) for remote URIs."""
+    """The source for ``uri``. ``credential`` is only called (decrypted) for remote URIs;
+    local paths are read only below ``files_root`` (relative ones from there)."""
     scheme, bucket, key = parse_uri(uri)
     if scheme == "file":
-        return LocalSource(key)
+        return LocalSource(uri, key, files_root)
     secret = credential()
     if scheme == "gs":
         info = service_account_info(secret)

@@ -27,7 +27,8 @@ def run_cloud_demo(services: Services, org_slug: str, start: date) -> int:
     warehouse = services.warehouse
     source_dataset = f"{org_slug}_gcp_billing_export"
     load_sample_export(warehouse, source_dataset, GCP_EXPORT_TABLE, start, DEMO_DAYS)
-    cur = services.settings.home / "demo_cur" / f"cur2_{start:%Y%m}.parquet"
+    cur = (services.settings.files_root or services.settings.home) / "demo_cur"
+    cur = cur / f"cur2_{start:%Y%m}.parquet"
     write_sample_cur(cur, start, DEMO_DAYS)
     print(f"\nsample cloud billing: {source_dataset}.{GCP_EXPORT_TABLE} and {cur}\n")
     # Cloud pipelines run under the org's provider credential (its id is in every row's

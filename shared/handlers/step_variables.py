@@ -20,4 +20,7 @@ def step_variables(settings: Settings, run: Run) -> dict[str, str]:
     )
     # Where file-based sources find their inputs (e.g. a GenAI usage CSV); configs only.
     variables["pipelines_home"] = str(settings.home)
+    if settings.files_root is not None:
+        # The only directory run parameters may name local billing files in.
+        variables["files_root"] = str(settings.files_root)
     return variables

@@ -15,6 +15,7 @@ anything reaches the raw table.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -90,6 +91,7 @@ class BillingFileLoad:
                 project=ctx.variables.get("project_id"),
                 s3_endpoint_url=config.s3_endpoint_url,
                 log=ctx.log,
+                files_root=Path(root) if (root := ctx.variables.get("files_root")) else None,
             )
             files = source.objects()
         except BadRequest as exc:

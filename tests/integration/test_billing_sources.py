@@ -143,12 +143,28 @@ def test_a_local_source_lends_the_file_itself(tmp_path: Path) -> None:
     (tmp_path / "cur").mkdir()
     (tmp_path / "cur" / "b.csv").write_text("x\n")
     (tmp_path / "cur" / "a.csv.gz").write_bytes(b"")
-    source = open_source(f"file://{tmp_path / 'cur'}")
+    source = open_source(f"file://{tmp_path / 'cur'}", files_root=tmp_path)
     objects = source.objects()
     assert [o.name for o in objects] == ["a.csv.gz", "b.csv"]
     with source.local_file(objects[1]) as path:
         assert path == tmp_path / "cur" / "b.csv"
     assert path.exists()
+
+
+def test_local_paths_are_read_only_below_the_files_root(tmp_path: Path) -> None:
+    root, secret = tmp_path / "files", tmp_path / "home"
+    (root / "cur").mkdir(parents=True)
+    (root / "cur" / "a.csv").write_text("x\n")
+    secret.mkdir()
+    (secret / "state.csv").write_text("not yours\n")
+    (root / "cur" / "link.csv").symlink_to(secret / "state.csv")
+    assert [o.name for o in open_source("cur/a.csv", files_root=root).objects()] == ["a.csv"]
+    for uri in (str(secret / "state.csv"), "../home/state.csv", "cur/link.csv", "cur"):
+        with pytest.raises(BadRequest, match="read only below") as refused:
+            open_source(uri, files_root=root).objects()
+        assert "not yours" not in refused.value.message
+    with pytest.raises(BadRequest, match="not read in this runtime; give a gs:// or s3://"):
+        open_source(str(root / "cur" / "a.csv"), files_root=None).objects()
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,14 @@ def make_runtime(
     chaos: bool = False,
     clock: Clock | None = None,
 ) -> EmbeddedRuntime:
-    settings = Settings(home=home, env="test", project_id=warehouse.project_id, runtime="embedded")
+    # Tests write their billing files under pytest's tmp dirs.
+    settings = Settings(
+        home=home,
+        env="test",
+        project_id=warehouse.project_id,
+        runtime="embedded",
+        files_root=Path(tempfile.gettempdir()),
+    )
     catalog = PipelineCatalog(configs, ps_types=PROCESSORS.keys()) if configs else None
     return EmbeddedRuntime(settings, warehouse=warehouse, catalog=catalog, chaos=chaos, clock=clock)
 
