@@ -195,10 +195,10 @@ def duplicated(f: Faults) -> None:
 
 
 def shuffled(f: Faults) -> None:
-    # Two copies of every message, each held back a random 0-2 s (Pub/Sub's not_before
+    # Two copies of every message, each held back a random 0-1 s (Pub/Sub's not_before
     # attribute), so copies overtake one another and stale ones arrive late.
     f.bus.copies = 2
-    f.bus.max_jitter = 2.0
+    f.bus.max_jitter = 1.0
 
 
 def lost_then_redelivered(f: Faults) -> None:

@@ -93,6 +93,7 @@ class PubSubConsumer:
             self._handlers[topic] = module.__dict__["_handle"]
         self._subscriptions = {topic: self._subscribe(topic) for topic in _FUNCTIONS}
         self._in_hand: dict[str, str] = {}  # ack_id -> subscription, while a handler runs
+        self._owed: set[str] = set()  # message ids nacked or lost, not yet acknowledged
         self._threads = [
             threading.Thread(target=self._pull, args=(topic,), daemon=True, name=f"pull-{topic}")
             for topic in _FUNCTIONS
@@ -122,7 +123,7 @@ class PubSubConsumer:
         while not self._stop.is_set():
             try:
                 response = self.subscriber.pull(
-                    subscription=subscription, max_messages=1, timeout=1
+                    subscription=subscription, max_messages=1, timeout=0.5
                 )
             except (gexc.DeadlineExceeded, gexc.ServiceUnavailable):
                 continue
@@ -159,6 +160,7 @@ class PubSubConsumer:
             if self._should_lose(topic, message.data):
                 with self._lock:
                     self.lost.append(message.message_id)
+                    self._owed.add(message.message_id)
                 return  # the instance vanished with it: Pub/Sub redelivers after the deadline
             with self._lock:
                 self._in_hand[received.ack_id] = subscription
@@ -168,6 +170,7 @@ class PubSubConsumer:
                 log.info("delivery %s failed, nacked: %r", message.message_id, exc)
                 with self._lock:
                     self.nacks.append(f"{topic.value}: {exc!r}")
+                    self._owed.add(message.message_id)
                 self.subscriber.modify_ack_deadline(
                     subscription=subscription,
                     ack_ids=[received.ack_id],
@@ -177,6 +180,7 @@ class PubSubConsumer:
             self.subscriber.acknowledge(subscription=subscription, ack_ids=[received.ack_id])
             with self._lock:
                 self.handled.append((topic.value, message.message_id))
+                self._owed.discard(message.message_id)
         finally:
             with self._lock:
                 self._in_hand.pop(received.ack_id, None)
@@ -199,12 +203,17 @@ class PubSubConsumer:
                     return True
         return False
 
-    def settle(self, quiet: float = 1.0, timeout: float = 60.0) -> None:
-        """Wait until nothing has been pulled or handled for ``quiet`` seconds."""
+    def settle(self, quiet: float = 0.5, timeout: float = 60.0) -> None:
+        """Wait until every nacked or lost delivery came back and was acknowledged, and
+        nothing has been pulled or handled for ``quiet`` seconds."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                idle = not self._busy and time.monotonic() - self._last_activity >= quiet
+                idle = (
+                    not self._busy
+                    and not self._owed
+                    and time.monotonic() - self._last_activity >= quiet
+                )
             if idle:
                 return
             time.sleep(0.05)
