@@ -169,7 +169,9 @@ def clean(topology: Topology, pubsub_emulator: Emulator) -> tuple[Outcome, Rows]
     finally:
         consumer.close()
     assert result[0].status is RunStatus.COMPLETED
-    assert consumer.nacks == []
+    # Nothing failed; at most Pub/Sub redelivered a message whose ack was late (under
+    # load) while its step was still being recorded, which the runner refuses (LeaseHeld).
+    assert [nack for nack in consumer.nacks if "LeaseHeld" not in nack] == []
     return result
 
 
