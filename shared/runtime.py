@@ -7,6 +7,7 @@ under ``$PIPELINES_HOME``.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
 from google.cloud import bigquery
 
@@ -24,9 +25,10 @@ from shared.adapters.sqlite_ops import (
 from shared.adapters.sqlite_state import SqliteStateStore
 from shared.catalog import PipelineCatalog
 from shared.domain.messages import Message, StepEvent, StepRequest, Topic
+from shared.domain.states import StepStatus
 from shared.handlers.coordinate import coordinate
 from shared.handlers.notify import Notifier
-from shared.handlers.run_step import run_step
+from shared.handlers.run_step import describe_failure, run_step
 from shared.handlers.services import Services
 from shared.ports import Clock, Warehouse
 from shared.processors import PROCESSORS
@@ -73,6 +75,10 @@ class EmbeddedRuntime:
             backfills=SqliteBackfillStore(state_db),
             events=self.notifier,
         )
+        # Step deliveries being handled now, per attempt: tells a runner that died holding
+        # its attempt's claim from a live duplicate delivery holding it.
+        self._runners: Counter[tuple[str, str, int]] = Counter()
+        self._runners_lock = threading.Lock()
         self.bus.subscribe(Topic.STEP_REQUESTS, self._on_step_request)
         self.bus.subscribe(Topic.STEP_EVENTS, self._on_step_event)
 
@@ -83,7 +89,53 @@ class EmbeddedRuntime:
 
     def _on_step_request(self, message: Message) -> None:
         assert isinstance(message, StepRequest)
-        run_step(self.services, message)
+        key = (message.run_id, message.step_id, message.attempt)
+        with self._runners_lock:
+            self._runners[key] += 1
+        try:
+            run_step(self.services, message)
+        except Exception as exc:
+            if not self._report_dead_runner(message, exc):
+                raise  # it died before claiming: the bus's redelivery runs it
+        finally:
+            with self._runners_lock:
+                self._runners[key] -= 1
+                if not self._runners[key]:
+                    del self._runners[key]
+
+    def _report_dead_runner(self, message: StepRequest, exc: Exception) -> bool:
+        """A runner that died holding its claim (e.g. after its write, before its outcome
+        was published) reports its attempt failed, so the coordinator retries it.
+
+        Its redelivery alone would be refused by the claim's live lease (timeout + grace)
+        and the run would wait for the stale-run sweeper. In this process, a claim held
+        by no live delivery belongs to the dead runner. Returns False if it held none.
+        """
+        step = self.services.store.get_steps(message.run_id).get(message.step_id)
+        with self._runners_lock:
+            others_live = self._runners[(message.run_id, message.step_id, message.attempt)] > 1
+        if (
+            others_live
+            or step is None
+            or step.status is not StepStatus.RUNNING
+            or step.attempt != message.attempt
+            or step.lease_until is None  # its outcome was recorded: nothing to report
+            or step.lease_until <= self.services.clock.now()
+        ):
+            return False
+        error, _ = describe_failure(exc)
+        self.services.bus.publish(
+            StepEvent(
+                message.run_id,
+                message.org_slug,
+                message.step_id,
+                message.attempt,
+                succeeded=False,
+                error=f"step runner died: {error}",
+                retryable=True,
+            )
+        )
+        return True
 
     def _on_step_event(self, message: Message) -> None:
         assert isinstance(message, StepEvent)

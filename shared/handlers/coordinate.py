@@ -74,6 +74,9 @@ def coordinate(services: Services, event: StepEvent) -> None:
 def advance(services: Services, run: Run, config: PipelineConfig, *, finished_step: str) -> None:
     store = services.store
     if run.status.terminal:
+        # The coordinator that finished the run may have died before freeing its slot;
+        # a redelivered event frees it (a no-op once freed), or the slot would leak.
+        store.release_concurrent(run.org_slug, run.run_id)
         return
     # One read of the steps, after this event's outcome was written, serves the whole
     # decision (the last of concurrent finishers sees every outcome): re-reading them
