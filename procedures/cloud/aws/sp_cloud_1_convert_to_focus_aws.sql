@@ -1,7 +1,8 @@
 -- sp_cloud_1_convert_to_focus_aws: the org's raw AWS CUR 2.0 rows -> FOCUS 1.3 rows.
 --
--- Converts the usage days of the window and replaces them in cost_data_standard_1_3
--- (DELETE + INSERT in the caller's transaction; a rerun leaves the same rows). One FOCUS
+-- Converts the usage days of the window into cost_data_standard_1_3_staging; the step then
+-- reconciles them and replaces the window in cost_data_standard_1_3 (a rerun leaves the
+-- same rows). One FOCUS
 -- row per CUR line item.
 -- Mapping decisions (where FOCUS leaves a choice):
 -- * BilledCost = line_item_unblended_cost: what the invoice shows for the line (covered RI
@@ -55,13 +56,18 @@ BEGIN
   -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
   -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs
   -- target rows x source rows.)
-  DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3` AS target
+  -- Write to the staging table, not to cost_data_standard_1_3: the step reconciles these
+  -- rows with the source and only then replaces the org's slice with them (one
+  -- transaction, procedures/cloud/publish_focus_slice.sql), so a conversion that does not
+  -- reconcile leaves the FOCUS table as it was. Rows an earlier attempt of this run
+  -- staged are dropped first.
+  DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3_staging` AS target
   WHERE target.x_org_slug = p_org_slug
     AND target.x_pipeline_id = p_pipeline_id
     AND target.x_credential_id = p_credential_id
-    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date;
+    AND target.x_run_id = p_run_id;
 
-  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3` (
+  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3_staging` (
     BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
     BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
     ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,

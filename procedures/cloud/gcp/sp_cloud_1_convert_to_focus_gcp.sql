@@ -1,8 +1,9 @@
 -- sp_cloud_1_convert_to_focus_gcp: the org's raw GCP billing export -> FOCUS 1.3 rows.
 --
 -- Converts the usage days this run's extract wrote (raw rows carrying p_run_id: the window
--- plus any day reopened by late rows) and replaces those days, and the window's, in
--- cost_data_standard_1_3 with one DELETE + INSERT in the caller's transaction (a rerun leaves the same rows).
+-- plus any day reopened by late rows) into cost_data_standard_1_3_staging; the step then
+-- reconciles them and replaces those days, and the window's, in cost_data_standard_1_3
+-- (a rerun leaves the same rows).
 -- One FOCUS row per export row. Mapping decisions (where FOCUS leaves a choice):
 -- * BilledCost = EffectiveCost = cost + SUM(credits.amount). GCP applies every credit
 --   (CUD, sustained use, free tier, promotions) on the invoice line it belongs to, so the
@@ -58,17 +59,18 @@ BEGIN
   -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
   -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs
   -- target rows x source rows.)
-  DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3` AS target
+  -- Write to the staging table, not to cost_data_standard_1_3: the step reconciles these
+  -- rows with the source and only then replaces the org's slice with them (one
+  -- transaction, procedures/cloud/publish_focus_slice.sql), so a conversion that does not
+  -- reconcile leaves the FOCUS table as it was. Rows an earlier attempt of this run
+  -- staged are dropped first.
+  DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3_staging` AS target
   WHERE target.x_org_slug = p_org_slug
     AND target.x_pipeline_id = p_pipeline_id
     AND target.x_credential_id = p_credential_id
-    AND (target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-      OR target.x_pipeline_run_date IN (
-        SELECT x_pipeline_run_date FROM `{project_id}.{dataset}.gcp_billing_export_raw`
-        WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
-          AND x_credential_id = p_credential_id AND x_run_id = p_run_id));
+    AND target.x_run_id = p_run_id;
 
-  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3` (
+  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3_staging` (
     BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
     BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
     ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
@@ -213,8 +215,17 @@ BEGIN
         -- The arrays (credits, labels, tags) are aggregated by joins on the row's key
         -- (usage day, x_export_row) rather than one correlated subquery per row and field:
         -- one scan each, which is several times faster on BigQuery and the emulator alike.
+        -- Each UNNEST reads a derived table that already holds only this run's rows and
+        -- the array as a top-level column: on the emulator (DuckDB) an UNNEST beside a
+        -- WHERE on the base table, or of a struct field (project.labels), becomes a
+        -- correlated lateral join some 40x slower.
+        -- Named columns, not r.*: the emulator expands a star from its catalog, which
+        -- leaves out RECORD columns.
         SELECT
-          r.*,
+          r.billing_account_id, r.service, r.sku, r.usage_start_time, r.usage_end_time,
+          r.project, r.location, r.resource, r.cost, r.currency, r.currency_conversion_rate,
+          r.usage, r.invoice, r.cost_type, r.adjustment_info, r.price, r.subscription,
+          r.cost_at_list, r.transaction_type, r.seller_name, r.x_pipeline_run_date,
           r.cost + IFNULL(cr.credit_total, 0) AS net_cost,
           cr.cud_id,
           cr.cud_name,
@@ -223,18 +234,19 @@ BEGIN
         FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r
         LEFT JOIN (
           SELECT
-            r.x_pipeline_run_date AS day,
-            r.x_export_row AS row_no,
+            rc.day,
+            rc.row_no,
             SUM(c.amount) AS credit_total,
             MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.id, NULL)) AS cud_id,
             MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.full_name, NULL))
               AS cud_name,
             MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.type, NULL)) AS cud_type
-          FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r, UNNEST(r.credits) AS c
-          WHERE r.x_org_slug = p_org_slug
-            AND r.x_pipeline_id = p_pipeline_id
-            AND r.x_credential_id = p_credential_id
-            AND r.x_run_id = p_run_id
+          FROM (
+            SELECT x_pipeline_run_date AS day, x_export_row AS row_no, credits
+            FROM `{project_id}.{dataset}.gcp_billing_export_raw`
+            WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
+              AND x_credential_id = p_credential_id AND x_run_id = p_run_id
+          ) AS rc, UNNEST(rc.credits) AS c
           GROUP BY day, row_no
         ) AS cr
           ON cr.day = r.x_pipeline_run_date AND cr.row_no = r.x_export_row
@@ -248,34 +260,39 @@ BEGIN
             -- first source wins on a clash: the value carries its source's rank in front
             SELECT day, row_no, k, MIN(v) AS v
             FROM (
-              SELECT r.x_pipeline_run_date AS day, r.x_export_row AS row_no, l.key AS k,
-                CONCAT('1', IFNULL(l.value, '')) AS v
-              FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r, UNNEST(r.labels) AS l
-              WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
-                AND r.x_credential_id = p_credential_id
-                AND r.x_run_id = p_run_id
+              SELECT rl.day, rl.row_no, l.key AS k, CONCAT('1', IFNULL(l.value, '')) AS v
+              FROM (
+                SELECT x_pipeline_run_date AS day, x_export_row AS row_no, labels AS a
+                FROM `{project_id}.{dataset}.gcp_billing_export_raw`
+                WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
+                  AND x_credential_id = p_credential_id AND x_run_id = p_run_id
+              ) AS rl, UNNEST(rl.a) AS l
               UNION ALL
-              SELECT r.x_pipeline_run_date, r.x_export_row, l.key, CONCAT('2', IFNULL(l.value, ''))
-              FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r,
-                UNNEST(r.system_labels) AS l
-              WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
-                AND r.x_credential_id = p_credential_id
-                AND r.x_run_id = p_run_id
+              SELECT rl.day, rl.row_no, l.key, CONCAT('2', IFNULL(l.value, ''))
+              FROM (
+                SELECT x_pipeline_run_date AS day, x_export_row AS row_no, system_labels AS a
+                FROM `{project_id}.{dataset}.gcp_billing_export_raw`
+                WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
+                  AND x_credential_id = p_credential_id AND x_run_id = p_run_id
+              ) AS rl, UNNEST(rl.a) AS l
               UNION ALL
-              SELECT r.x_pipeline_run_date, r.x_export_row, l.key, CONCAT('3', IFNULL(l.value, ''))
-              FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r,
-                UNNEST(r.project.labels) AS l
-              WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
-                AND r.x_credential_id = p_credential_id
-                AND r.x_run_id = p_run_id
+              SELECT rl.day, rl.row_no, l.key, CONCAT('3', IFNULL(l.value, ''))
+              FROM (
+                SELECT x_pipeline_run_date AS day, x_export_row AS row_no, project.labels AS a
+                FROM `{project_id}.{dataset}.gcp_billing_export_raw`
+                WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
+                  AND x_credential_id = p_credential_id AND x_run_id = p_run_id
+              ) AS rl, UNNEST(rl.a) AS l
               UNION ALL
-              SELECT r.x_pipeline_run_date, r.x_export_row,
+              SELECT rl.day, rl.row_no,
                 IF(g.namespace IS NULL, g.key, CONCAT(g.namespace, '/', g.key)),
                 CONCAT('4', IFNULL(g.value, ''))
-              FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r, UNNEST(r.tags) AS g
-              WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
-                AND r.x_credential_id = p_credential_id
-                AND r.x_run_id = p_run_id
+              FROM (
+                SELECT x_pipeline_run_date AS day, x_export_row AS row_no, tags AS a
+                FROM `{project_id}.{dataset}.gcp_billing_export_raw`
+                WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
+                  AND x_credential_id = p_credential_id AND x_run_id = p_run_id
+              ) AS rl, UNNEST(rl.a) AS g
             )
             GROUP BY day, row_no, k
           )
