@@ -94,7 +94,7 @@ def test_fragments_inline_trusted_procedure_files_and_fill_their_placeholders(
 def test_a_fragment_must_be_a_sql_file_under_procedures(tmp_path: Path, file: str) -> None:
     template = tmp_path / "t.sql"
     template.write_text("SELECT 1 FROM {part};\n")
-    with pytest.raises(BadRequest, match="must be a .sql file under procedures/"):
+    with pytest.raises(BadRequest, match=r"must be a \.sql file under procedures/"):
         render_sql(template, fragments={"part": file})
 
 
