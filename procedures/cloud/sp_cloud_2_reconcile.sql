@@ -9,15 +9,9 @@
 -- cost_data_standard_1_3 (the step publishes them only when every day reconciles). The days
 -- are the window and those of the staged rows; their rows in cloud_cost_reconciliation are
 -- replaced (DELETE + INSERT). The calling step compares the two sides and fails beyond a cent.
-CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_cloud_2_reconcile_{provider}(
-  p_org_slug STRING,
-  p_start_date DATE,
-  p_end_date DATE,
-  p_pipeline_id STRING,
-  p_credential_id STRING,
-  p_run_id STRING
-)
-BEGIN
+-- Signature and argument check: procedure_start.sql.
+{procedure_start}
+
   -- Replace the slice: delete it, then insert. The caller wraps the CALL in a
   -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
   -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs

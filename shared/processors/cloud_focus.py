@@ -81,14 +81,23 @@ class CloudFocusConvert:
         names = {"project_id": warehouse.project_id, "dataset": dataset}
         convert = f"sp_cloud_1_convert_to_focus_{provider}"
         reconcile = f"sp_cloud_2_reconcile_{provider}"
-        warehouse.run_script(render_sql(CLOUD_SQL / provider / f"{convert}.sql", identifiers=names))
+        # Each procedure starts with the shared signature and argument check.
+        start = "cloud/procedure_start.sql"
+        warehouse.run_script(
+            render_sql(
+                CLOUD_SQL / provider / f"{convert}.sql",
+                identifiers={**names, "procedure": convert},
+                fragments={"procedure_start": start, "staging_reset": "cloud/staging_reset.sql"},
+            )
+        )
         warehouse.run_script(
             render_sql(
                 CLOUD_SQL / "sp_cloud_2_reconcile.sql",
-                identifiers={**names, "provider": provider},
+                identifiers={**names, "procedure": reconcile},
                 literals={"source_system": provider},
                 fragments={
-                    "source_totals": f"cloud/{provider}/reconcile_source_totals_{provider}.sql"
+                    "procedure_start": start,
+                    "source_totals": f"cloud/{provider}/reconcile_source_totals_{provider}.sql",
                 },
             )
         )

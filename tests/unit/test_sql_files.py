@@ -108,13 +108,32 @@ def test_a_fragment_without_placeholder_or_given_twice_is_refused(tmp_path: Path
         render_sql(template, identifiers=IDENTIFIERS, fragments={"dataset": part})
 
 
+def test_every_cloud_procedure_renders_from_its_files_and_the_shared_fragments() -> None:
+    for provider in ("gcp", "aws", "azure", "oci"):
+        procedure = f"sp_cloud_1_convert_to_focus_{provider}"
+        sql = render_sql(
+            PROCEDURES_DIR / "cloud" / provider / f"{procedure}.sql",
+            identifiers={**IDENTIFIERS, "procedure": procedure},
+            fragments={
+                "procedure_start": "cloud/procedure_start.sql",
+                "staging_reset": "cloud/staging_reset.sql",
+            },
+        )
+        assert f"`my-proj.acme_prod`.{procedure}(" in sql
+        assert f"ERROR('{procedure}: every argument is required" in sql
+        assert "DELETE FROM `my-proj.acme_prod.cost_data_standard_1_3_staging`" in sql
+
+
 def test_every_cloud_reconcile_renders_from_the_shared_template() -> None:
     for provider in ("gcp", "aws", "azure", "oci"):
         sql = render_sql(
             PROCEDURES_DIR / "cloud" / "sp_cloud_2_reconcile.sql",
-            identifiers={**IDENTIFIERS, "provider": provider},
+            identifiers={**IDENTIFIERS, "procedure": f"sp_cloud_2_reconcile_{provider}"},
             literals={"source_system": provider},
-            fragments={"source_totals": f"cloud/{provider}/reconcile_source_totals_{provider}.sql"},
+            fragments={
+                "procedure_start": "cloud/procedure_start.sql",
+                "source_totals": f"cloud/{provider}/reconcile_source_totals_{provider}.sql",
+            },
         )
         assert f"`my-proj.acme_prod`.sp_cloud_2_reconcile_{provider}(" in sql
         assert f"CURRENT_TIMESTAMP(), '{provider}'" in sql

@@ -36,36 +36,11 @@
 --   resource_tags as delivered (CUR 2.0 keys: user_*, aws_*).
 -- * Money: SAFE_DIVIDE(CAST(ROUND(x * 1e9) AS INT64), NUMERIC '1000000000'); quantities:
 --   integer part plus nano-units of the fraction (see the GCP procedure for why).
-CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_cloud_1_convert_to_focus_aws(
-  p_org_slug STRING,
-  p_start_date DATE,
-  p_end_date DATE,
-  p_pipeline_id STRING,
-  p_credential_id STRING,
-  p_run_id STRING
-)
-BEGIN
-  SELECT IF(
-    p_org_slug IS NOT NULL AND p_pipeline_id IS NOT NULL AND p_credential_id IS NOT NULL
-      AND p_run_id IS NOT NULL AND p_start_date <= p_end_date,
-    0,
-    ERROR('sp_cloud_1_convert_to_focus_aws: every argument is required and p_start_date must not be after p_end_date')
-  ) AS arguments_ok;
+-- Signature and argument check: ../procedure_start.sql; reset of the run's staged rows:
+-- ../staging_reset.sql.
+{procedure_start}
 
-  -- Replace the slice: delete it, then insert. The caller wraps the CALL in a
-  -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
-  -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs
-  -- target rows x source rows.)
-  -- Write to the staging table, not to cost_data_standard_1_3: the step reconciles these
-  -- rows with the source and only then replaces the org's slice with them (one
-  -- transaction, procedures/cloud/publish_focus_slice.sql), so a conversion that does not
-  -- reconcile leaves the FOCUS table as it was. Rows an earlier attempt of this run
-  -- staged are dropped first.
-  DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3_staging` AS target
-  WHERE target.x_org_slug = p_org_slug
-    AND target.x_pipeline_id = p_pipeline_id
-    AND target.x_credential_id = p_credential_id
-    AND target.x_run_id = p_run_id;
+{staging_reset}
 
   INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3_staging` (
     BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,

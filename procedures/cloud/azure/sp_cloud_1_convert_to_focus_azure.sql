@@ -30,36 +30,11 @@
 --   ServiceProviderName/PublisherName = PublisherName, HostProviderName 'Microsoft'.
 -- * Prices: UnitPrice, PayGPrice and EffectivePrice are in PricingCurrency; the billing-
 --   currency unit prices multiply by ExchangeRatePricingToBilling.
-CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_cloud_1_convert_to_focus_azure(
-  p_org_slug STRING,
-  p_start_date DATE,
-  p_end_date DATE,
-  p_pipeline_id STRING,
-  p_credential_id STRING,
-  p_run_id STRING
-)
-BEGIN
-  SELECT IF(
-    p_org_slug IS NOT NULL AND p_pipeline_id IS NOT NULL AND p_credential_id IS NOT NULL
-      AND p_run_id IS NOT NULL AND p_start_date <= p_end_date,
-    0,
-    ERROR('sp_cloud_1_convert_to_focus_azure: every argument is required and p_start_date must not be after p_end_date')
-  ) AS arguments_ok;
+-- Signature and argument check: ../procedure_start.sql; reset of the run's staged rows:
+-- ../staging_reset.sql.
+{procedure_start}
 
-  -- Replace the slice: delete it, then insert. The caller wraps the CALL in a
-  -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
-  -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs
-  -- target rows x source rows.)
-  -- Write to the staging table, not to cost_data_standard_1_3: the step reconciles these
-  -- rows with the source and only then replaces the org's slice with them (one
-  -- transaction, procedures/cloud/publish_focus_slice.sql), so a conversion that does not
-  -- reconcile leaves the FOCUS table as it was. Rows an earlier attempt of this run
-  -- staged are dropped first.
-  DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3_staging` AS target
-  WHERE target.x_org_slug = p_org_slug
-    AND target.x_pipeline_id = p_pipeline_id
-    AND target.x_credential_id = p_credential_id
-    AND target.x_run_id = p_run_id;
+{staging_reset}
 
   INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3_staging` (
     BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
