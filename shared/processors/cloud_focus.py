@@ -9,8 +9,9 @@ staged rows to cloud_cost_reconciliation. Only when every day agrees within a ce
 procedures/cloud/publish_focus_slice.sql replace the run's days of cost_data_standard_1_3
 with the staged rows (one transaction); otherwise the staged rows are discarded, the FOCUS
 table keeps what it had, and the step fails, not retried, naming both figures. The totals
-go to the step's metrics either way. Before the calls the ServiceCategory mappings
-(configs/system/mappings) are loaded for the SQL to join.
+stay in cloud_cost_reconciliation either way (and are the step's metrics on success).
+Before the calls the ServiceCategory mappings (configs/system/mappings) are loaded for the
+SQL to join.
 """
 
 from __future__ import annotations
