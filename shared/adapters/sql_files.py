@@ -3,6 +3,8 @@
 SQL for BigQuery lives in files; this is the one way values get into them. Identifiers are
 validated (never quoted into shape) and values become literals, so a file can only ever
 receive safe tokens. Braces that do not hold a bare name (JSON text, say) are left alone.
+A placeholder may also be filled with another file under ``procedures/`` (``fragments``):
+trusted SQL text from this repository, named by the code, never by a request.
 """
 
 from __future__ import annotations
@@ -25,13 +27,17 @@ def render_sql(
     identifiers: Mapping[str, str] | None = None,
     literals: Mapping[str, object] | None = None,
     identifier_lists: Mapping[str, Sequence[str]] | None = None,
+    fragments: Mapping[str, str] | None = None,
 ) -> str:
     """The file's SQL with every placeholder filled.
 
     ``identifiers``: validated names (``project_id`` and ``*_project_id`` as GCP project
     ids, any other as a dataset/table/column name). ``literals``: values written with ``literal()``.
-    ``identifier_lists``: comma-separated validated names (column lists). Raises
-    BadRequest if the file has a placeholder with no value, or a value has no placeholder.
+    ``identifier_lists``: comma-separated validated names (column lists). ``fragments``:
+    the text of a ``.sql`` file given by its path relative to ``procedures/`` (a shared
+    template's per-provider part); it is inlined first, so its own placeholders are filled
+    like the file's. Raises BadRequest if the file has a placeholder with no value, or a
+    value has no placeholder.
     """
     values: dict[str, str] = {}
     for name, value in (identifiers or {}).items():
@@ -44,6 +50,17 @@ def render_sql(
         _put(values, name, literal(raw))
 
     text = path.read_text(encoding="utf-8")
+    if fragments:
+        inlined = {name: _fragment(name, file) for name, file in fragments.items()}
+        for name in inlined.keys() & values.keys():
+            raise BadRequest(f"SQL placeholder {{{name}}} is given twice", field=name)
+        unused = inlined.keys() - set(_PLACEHOLDER.findall(text))
+        if unused:
+            raise BadRequest(
+                f"{path.name}: fragments without a placeholder: {sorted(unused)}", file=str(path)
+            )
+        # One pass: a fragment's text is not searched for fragment names again.
+        text = _PLACEHOLDER.sub(lambda m: inlined.get(m.group(1), m.group(0)), text)
     wanted = set(_PLACEHOLDER.findall(text))
     missing, unknown = wanted - values.keys(), values.keys() - wanted
     if missing or unknown:
@@ -54,6 +71,22 @@ def render_sql(
         )
     # One pass over the original text: a filled value is never scanned again.
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+
+
+def _fragment(name: str, file: str) -> str:
+    """The text of ``procedures/<file>``: a ``.sql`` file inside that folder, nothing else."""
+    candidate = (PROCEDURES_DIR / file).resolve()
+    if (
+        Path(file).is_absolute()
+        or candidate.suffix != ".sql"
+        or not candidate.is_relative_to(PROCEDURES_DIR)
+        or not candidate.is_file()
+    ):
+        raise BadRequest(
+            f"SQL fragment {{{name}}} must be a .sql file under procedures/, not {file!r}",
+            field=name,
+        )
+    return candidate.read_text(encoding="utf-8").strip()
 
 
 def _identifier(name: str, value: str) -> str:

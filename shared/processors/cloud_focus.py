@@ -1,12 +1,17 @@
 """``cloud.focus_convert``: a provider's raw billing rows -> FOCUS 1.3, then reconcile.
 
-Per provider, two procedures under procedures/cloud/{provider}/:
-``sp_cloud_1_convert_to_focus_{provider}`` replaces the run's days of
-cost_data_standard_1_3, and ``sp_cloud_2_reconcile_{provider}`` writes source and FOCUS
-totals (BilledCost, EffectiveCost) per day and billing currency to
-cloud_cost_reconciliation. The step records those totals in its metrics and fails, not
-retried, when any day differs by more than a cent, naming both figures. Before the call the
-ServiceCategory mappings (configs/system/mappings) are loaded for the SQL to join.
+Per provider, two procedures: ``sp_cloud_1_convert_to_focus_{provider}``
+(procedures/cloud/{provider}/) converts the run's raw rows into
+cost_data_standard_1_3_staging, and ``sp_cloud_2_reconcile_{provider}`` (the shared
+procedures/cloud/sp_cloud_2_reconcile.sql with the provider's source-totals fragment) writes
+source and FOCUS totals (BilledCost, EffectiveCost) per day and billing currency of those
+staged rows to cloud_cost_reconciliation. Only when every day agrees within a cent does
+procedures/cloud/publish_focus_slice.sql replace the run's days of cost_data_standard_1_3
+with the staged rows (one transaction); otherwise the staged rows are discarded, the FOCUS
+table keeps what it had, and the step fails, not retried, naming both figures. The totals
+stay in cloud_cost_reconciliation either way (and are the step's metrics on success).
+Before the calls the ServiceCategory mappings (configs/system/mappings) are loaded for the
+SQL to join.
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ from shared.processors.base import (
 
 Provider = Literal["gcp", "aws", "azure", "oci"]
 
+# Converted rows wait here, per run (x_run_id), until they reconcile.
+STAGING_TABLE = f"{COST_TABLE}_staging"
+CLOUD_SQL = PROCEDURES_DIR / "cloud"
+
 
 class CloudFocusConfig(ProcessorConfig):
     provider: Provider
@@ -52,6 +61,7 @@ class CloudFocusConvert:
         config = parse_config(CloudFocusConfig, ctx.config)
         warehouse, dataset, provider = ctx.warehouse, config.dataset, config.provider
         warehouse.ensure_table(dataset, COST_TABLE, COST_TABLE_COLUMNS)
+        warehouse.ensure_table(dataset, STAGING_TABLE, COST_TABLE_COLUMNS)
         warehouse.ensure_table(dataset, RECONCILIATION_TABLE, RECONCILIATION_COLUMNS)
         warehouse.load_rows(
             dataset, SERVICE_MAP_TABLE, SERVICE_MAP_COLUMNS, load_service_mappings()
@@ -69,23 +79,40 @@ class CloudFocusConvert:
                 run_id,
             )
         )
-        for procedure in (
-            f"sp_cloud_1_convert_to_focus_{provider}",
-            f"sp_cloud_2_reconcile_{provider}",
-        ):
-            warehouse.run_script(
-                render_sql(
-                    PROCEDURES_DIR / "cloud" / provider / f"{procedure}.sql",
-                    identifiers={"project_id": warehouse.project_id, "dataset": dataset},
-                )
+        names = {"project_id": warehouse.project_id, "dataset": dataset}
+        convert = f"sp_cloud_1_convert_to_focus_{provider}"
+        reconcile = f"sp_cloud_2_reconcile_{provider}"
+        # Each procedure starts with the shared signature and argument check.
+        start = "cloud/procedure_start.sql"
+        warehouse.run_script(
+            render_sql(
+                CLOUD_SQL / provider / f"{convert}.sql",
+                identifiers={**names, "procedure": convert},
+                fragments={"procedure_start": start, "staging_reset": "cloud/staging_reset.sql"},
             )
-            ctx.log(f"CALL {dataset}.{procedure}")
-            # The procedures replace slices with DELETE + INSERT: one transaction per CALL.
-            warehouse.run_script(
-                "BEGIN TRANSACTION;\n"
-                f"CALL {table_ref(warehouse.project_id, dataset, procedure)}({args});\n"
-                "COMMIT TRANSACTION;"
+        )
+        warehouse.run_script(
+            render_sql(
+                CLOUD_SQL / "sp_cloud_2_reconcile.sql",
+                identifiers={**names, "procedure": reconcile},
+                literals={"source_system": provider},
+                fragments={
+                    "procedure_start": start,
+                    "source_totals": f"cloud/{provider}/reconcile_source_totals_{provider}.sql",
+                },
             )
+        )
+        # The conversion writes only this run's staged rows: no transaction needed (and none
+        # wanted: the emulator would snapshot the staging table for it).
+        ctx.log(f"CALL {dataset}.{convert}")
+        warehouse.run_script(f"CALL {table_ref(warehouse.project_id, dataset, convert)}({args});")
+        ctx.log(f"CALL {dataset}.{reconcile}")
+        # The reconciliation replaces its slice with DELETE + INSERT: one transaction.
+        warehouse.run_script(
+            "BEGIN TRANSACTION;\n"
+            f"CALL {table_ref(warehouse.project_id, dataset, reconcile)}({args});\n"
+            "COMMIT TRANSACTION;"
+        )
 
         rows = reconciliation_rows(warehouse, dataset, key.org_slug, run_id=run_id)
         metrics = {
@@ -102,13 +129,36 @@ class CloudFocusConvert:
             ]
         }
         bad = [r for r in rows if not r["ok"]]
+        slice_values = {
+            "org_slug": key.org_slug,
+            "pipeline_id": key.pipeline_id,
+            "credential_id": key.credential_id,
+            "run_id": run_id,
+        }
         if bad:
+            warehouse.run_script(
+                render_sql(
+                    CLOUD_SQL / "discard_focus_staging.sql",
+                    identifiers=names,
+                    literals=slice_values,
+                )
+            )
             shown = "; ".join(describe_mismatch(r) for r in bad[:5])
             raise StepFailure(
                 f"{provider} FOCUS totals do not reconcile with the source on {len(bad)} "
                 f"day/currency pairs (tolerance one cent): {shown}",
                 retryable=False,
             )
+        ctx.log(f"publish the staged rows to {dataset}.{COST_TABLE}")
+        warehouse.run_script(
+            render_sql(
+                CLOUD_SQL / "publish_focus_slice.sql",
+                identifiers=names,
+                identifier_lists={"columns": [c.name for c in COST_TABLE_COLUMNS]},
+                literals={**slice_values, "start_date": key.start_date, "end_date": key.end_date},
+                fragments={"discard_staging": "cloud/discard_focus_staging.sql"},
+            )
+        )
         focus_rows = sum(int(r["focus_rows"]) for r in rows)
         ctx.log(f"{focus_rows} FOCUS rows; {len(rows)} day/currency totals reconcile")
         return StepResult(rows_written=focus_rows, metrics=metrics)

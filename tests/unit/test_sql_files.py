@@ -61,3 +61,79 @@ def test_every_shipped_sql_file_renders() -> None:
     for path in sorted((PROCEDURES_DIR / "subscription").glob("*.sql")):
         sql = render_sql(path, identifiers={"project_id": "my-proj", "dataset": "acme_prod"})
         assert "`my-proj.acme_prod`." in sql
+
+
+def test_fragments_inline_trusted_procedure_files_and_fill_their_placeholders(
+    tmp_path: Path,
+) -> None:
+    template = tmp_path / "t.sql"
+    template.write_text("SELECT * FROM\n{source_totals} AS s WHERE n = {name};\n")
+    fragment = "cloud/gcp/reconcile_source_totals_gcp.sql"
+    sql = render_sql(
+        template,
+        identifiers=IDENTIFIERS,
+        literals={"name": "{source_totals}"},
+        fragments={"source_totals": fragment},
+    )
+    # the fragment's own placeholders are filled; a literal is never scanned for fragments
+    assert "`my-proj.acme_prod.gcp_billing_export_raw`" in sql
+    assert "{project_id}" not in sql
+    assert sql.endswith(" AS s WHERE n = '{source_totals}';\n")
+
+
+@pytest.mark.parametrize(
+    "file",
+    [
+        "../shared/x.sql",  # outside procedures/
+        "/etc/passwd",
+        "cloud/gcp/missing.sql",
+        "cloud/../../pyproject.toml",
+        "cloud/gcp",  # a folder
+    ],
+)
+def test_a_fragment_must_be_a_sql_file_under_procedures(tmp_path: Path, file: str) -> None:
+    template = tmp_path / "t.sql"
+    template.write_text("SELECT 1 FROM {part};\n")
+    with pytest.raises(BadRequest, match=r"must be a \.sql file under procedures/"):
+        render_sql(template, fragments={"part": file})
+
+
+def test_a_fragment_without_placeholder_or_given_twice_is_refused(tmp_path: Path) -> None:
+    template = tmp_path / "t.sql"
+    template.write_text("SELECT 1 FROM `{project_id}.{dataset}.t`;\n")
+    part = "cloud/discard_focus_staging.sql"
+    with pytest.raises(BadRequest, match="fragments without a placeholder"):
+        render_sql(template, identifiers=IDENTIFIERS, fragments={"part": part})
+    with pytest.raises(BadRequest, match="given twice"):
+        render_sql(template, identifiers=IDENTIFIERS, fragments={"dataset": part})
+
+
+def test_every_cloud_procedure_renders_from_its_files_and_the_shared_fragments() -> None:
+    for provider in ("gcp", "aws", "azure", "oci"):
+        procedure = f"sp_cloud_1_convert_to_focus_{provider}"
+        sql = render_sql(
+            PROCEDURES_DIR / "cloud" / provider / f"{procedure}.sql",
+            identifiers={**IDENTIFIERS, "procedure": procedure},
+            fragments={
+                "procedure_start": "cloud/procedure_start.sql",
+                "staging_reset": "cloud/staging_reset.sql",
+            },
+        )
+        assert f"`my-proj.acme_prod`.{procedure}(" in sql
+        assert f"ERROR('{procedure}: every argument is required" in sql
+        assert "DELETE FROM `my-proj.acme_prod.cost_data_standard_1_3_staging`" in sql
+
+
+def test_every_cloud_reconcile_renders_from_the_shared_template() -> None:
+    for provider in ("gcp", "aws", "azure", "oci"):
+        sql = render_sql(
+            PROCEDURES_DIR / "cloud" / "sp_cloud_2_reconcile.sql",
+            identifiers={**IDENTIFIERS, "procedure": f"sp_cloud_2_reconcile_{provider}"},
+            literals={"source_system": provider},
+            fragments={
+                "procedure_start": "cloud/procedure_start.sql",
+                "source_totals": f"cloud/{provider}/reconcile_source_totals_{provider}.sql",
+            },
+        )
+        assert f"`my-proj.acme_prod`.sp_cloud_2_reconcile_{provider}(" in sql
+        assert f"CURRENT_TIMESTAMP(), '{provider}'" in sql

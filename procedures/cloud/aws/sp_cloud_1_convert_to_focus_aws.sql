@@ -1,7 +1,8 @@
 -- sp_cloud_1_convert_to_focus_aws: the org's raw AWS CUR 2.0 rows -> FOCUS 1.3 rows.
 --
--- Converts the usage days of the window and replaces them in cost_data_standard_1_3
--- (DELETE + INSERT in the caller's transaction; a rerun leaves the same rows). One FOCUS
+-- Converts the usage days of the window into cost_data_standard_1_3_staging; the step then
+-- reconciles them and replaces the window in cost_data_standard_1_3 (a rerun leaves the
+-- same rows). One FOCUS
 -- row per CUR line item.
 -- Mapping decisions (where FOCUS leaves a choice):
 -- * BilledCost = line_item_unblended_cost: what the invoice shows for the line (covered RI
@@ -35,33 +36,13 @@
 --   resource_tags as delivered (CUR 2.0 keys: user_*, aws_*).
 -- * Money: SAFE_DIVIDE(CAST(ROUND(x * 1e9) AS INT64), NUMERIC '1000000000'); quantities:
 --   integer part plus nano-units of the fraction (see the GCP procedure for why).
-CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_cloud_1_convert_to_focus_aws(
-  p_org_slug STRING,
-  p_start_date DATE,
-  p_end_date DATE,
-  p_pipeline_id STRING,
-  p_credential_id STRING,
-  p_run_id STRING
-)
-BEGIN
-  SELECT IF(
-    p_org_slug IS NOT NULL AND p_pipeline_id IS NOT NULL AND p_credential_id IS NOT NULL
-      AND p_run_id IS NOT NULL AND p_start_date <= p_end_date,
-    0,
-    ERROR('sp_cloud_1_convert_to_focus_aws: every argument is required and p_start_date must not be after p_end_date')
-  ) AS arguments_ok;
+-- Signature and argument check: ../procedure_start.sql; reset of the run's staged rows:
+-- ../staging_reset.sql.
+{procedure_start}
 
-  -- Replace the slice: delete it, then insert. The caller wraps the CALL in a
-  -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
-  -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs
-  -- target rows x source rows.)
-  DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3` AS target
-  WHERE target.x_org_slug = p_org_slug
-    AND target.x_pipeline_id = p_pipeline_id
-    AND target.x_credential_id = p_credential_id
-    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date;
+{staging_reset}
 
-  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3` (
+  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3_staging` (
     BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
     BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
     ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,

@@ -1,7 +1,8 @@
 -- sp_cloud_1_convert_to_focus_azure: the org's raw Azure cost details -> FOCUS 1.3 rows.
 --
--- Converts the usage days of the window and replaces them in cost_data_standard_1_3
--- (DELETE + INSERT in the caller's transaction; a rerun leaves the same rows). One FOCUS
+-- Converts the usage days of the window into cost_data_standard_1_3_staging; the step then
+-- reconciles them and replaces the window in cost_data_standard_1_3 (a rerun leaves the
+-- same rows). One FOCUS
 -- row per cost-details row. Written for the *amortized* export (it has every row the actual one has, plus the
 -- unused-commitment rows, with reservation/savings-plan purchases spread onto usage);
 -- mapping decisions follow the FinOps toolkit's conversion where FOCUS leaves a choice:
@@ -29,33 +30,13 @@
 --   ServiceProviderName/PublisherName = PublisherName, HostProviderName 'Microsoft'.
 -- * Prices: UnitPrice, PayGPrice and EffectivePrice are in PricingCurrency; the billing-
 --   currency unit prices multiply by ExchangeRatePricingToBilling.
-CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_cloud_1_convert_to_focus_azure(
-  p_org_slug STRING,
-  p_start_date DATE,
-  p_end_date DATE,
-  p_pipeline_id STRING,
-  p_credential_id STRING,
-  p_run_id STRING
-)
-BEGIN
-  SELECT IF(
-    p_org_slug IS NOT NULL AND p_pipeline_id IS NOT NULL AND p_credential_id IS NOT NULL
-      AND p_run_id IS NOT NULL AND p_start_date <= p_end_date,
-    0,
-    ERROR('sp_cloud_1_convert_to_focus_azure: every argument is required and p_start_date must not be after p_end_date')
-  ) AS arguments_ok;
+-- Signature and argument check: ../procedure_start.sql; reset of the run's staged rows:
+-- ../staging_reset.sql.
+{procedure_start}
 
-  -- Replace the slice: delete it, then insert. The caller wraps the CALL in a
-  -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
-  -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs
-  -- target rows x source rows.)
-  DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3` AS target
-  WHERE target.x_org_slug = p_org_slug
-    AND target.x_pipeline_id = p_pipeline_id
-    AND target.x_credential_id = p_credential_id
-    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date;
+{staging_reset}
 
-  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3` (
+  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3_staging` (
     BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
     BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
     ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,

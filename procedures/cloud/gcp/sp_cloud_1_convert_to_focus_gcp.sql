@@ -1,8 +1,9 @@
 -- sp_cloud_1_convert_to_focus_gcp: the org's raw GCP billing export -> FOCUS 1.3 rows.
 --
 -- Converts the usage days this run's extract wrote (raw rows carrying p_run_id: the window
--- plus any day reopened by late rows) and replaces those days, and the window's, in
--- cost_data_standard_1_3 with one DELETE + INSERT in the caller's transaction (a rerun leaves the same rows).
+-- plus any day reopened by late rows) into cost_data_standard_1_3_staging; the step then
+-- reconciles them and replaces those days, and the window's, in cost_data_standard_1_3
+-- (a rerun leaves the same rows).
 -- One FOCUS row per export row. Mapping decisions (where FOCUS leaves a choice):
 -- * BilledCost = EffectiveCost = cost + SUM(credits.amount). GCP applies every credit
 --   (CUD, sustained use, free tier, promotions) on the invoice line it belongs to, so the
@@ -38,37 +39,13 @@
 --   procedure. Quantities, which can be huge (byte-seconds, beyond INT64 nano-units), are
 --   the integer part plus the nano-units of the fraction. (PARSE_NUMERIC(FORMAT('%.9f', x))
 --   is exact too but ~10x slower on the emulator.)
-CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_cloud_1_convert_to_focus_gcp(
-  p_org_slug STRING,
-  p_start_date DATE,
-  p_end_date DATE,
-  p_pipeline_id STRING,
-  p_credential_id STRING,
-  p_run_id STRING
-)
-BEGIN
-  SELECT IF(
-    p_org_slug IS NOT NULL AND p_pipeline_id IS NOT NULL AND p_credential_id IS NOT NULL
-      AND p_run_id IS NOT NULL AND p_start_date <= p_end_date,
-    0,
-    ERROR('sp_cloud_1_convert_to_focus_gcp: every argument is required and p_start_date must not be after p_end_date')
-  ) AS arguments_ok;
+-- Signature and argument check: ../procedure_start.sql; reset of the run's staged rows:
+-- ../staging_reset.sql.
+{procedure_start}
 
-  -- Replace the slice: delete it, then insert. The caller wraps the CALL in a
-  -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
-  -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs
-  -- target rows x source rows.)
-  DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3` AS target
-  WHERE target.x_org_slug = p_org_slug
-    AND target.x_pipeline_id = p_pipeline_id
-    AND target.x_credential_id = p_credential_id
-    AND (target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-      OR target.x_pipeline_run_date IN (
-        SELECT x_pipeline_run_date FROM `{project_id}.{dataset}.gcp_billing_export_raw`
-        WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
-          AND x_credential_id = p_credential_id AND x_run_id = p_run_id));
+{staging_reset}
 
-  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3` (
+  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3_staging` (
     BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
     BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
     ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
@@ -109,9 +86,9 @@ BEGIN
       TIMESTAMP(DATE_ADD(c.invoice_month, INTERVAL 1 MONTH)) AS BillingPeriodEnd,
       TIMESTAMP(c.invoice_month) AS BillingPeriodStart,
       c.charge_category AS ChargeCategory,
-      IF(ENDS_WITH(IFNULL(c.adjustment_info.type, ''), '_CORRECTION'), 'Correction', NULL)
+      IF(ENDS_WITH(IFNULL(c.adjustment_type, ''), '_CORRECTION'), 'Correction', NULL)
         AS ChargeClass,
-      IFNULL(c.adjustment_info.description, CONCAT(c.service.description, ': ', c.sku.description))
+      IFNULL(c.adjustment_description, CONCAT(c.service_description, ': ', c.sku_description))
         AS ChargeDescription,
       IF(c.charge_category IN ('Usage', 'Tax'), 'Usage-Based',
         IF(c.charge_category = 'Purchase', 'Recurring', 'One-Time')) AS ChargeFrequency,
@@ -119,10 +96,10 @@ BEGIN
       c.usage_start_time AS ChargePeriodStart,
       IF(c.commitment_id IS NULL, NULL,
         IF(c.cud_type = 'COMMITTED_USAGE_DISCOUNT_DOLLAR_BASE'
-          OR REGEXP_CONTAINS(c.sku.description, r'(?i)dollar|spend'), 'Spend', 'Usage'))
+          OR REGEXP_CONTAINS(c.sku_description, r'(?i)dollar|spend'), 'Spend', 'Usage'))
         AS CommitmentDiscountCategory,
       c.commitment_id AS CommitmentDiscountId,
-      IF(c.commitment_id IS NULL, NULL, IFNULL(c.cud_name, c.sku.description))
+      IF(c.commitment_id IS NULL, NULL, IFNULL(c.cud_name, c.sku_description))
         AS CommitmentDiscountName,
       IF(c.commitment_id IS NOT NULL AND c.charge_category = 'Usage', 'Used', NULL)
         AS CommitmentDiscountStatus,
@@ -130,7 +107,7 @@ BEGIN
       IF(c.charge_category != 'Usage', NULL, CAST(TRUNC(c.usage_amount) AS INT64) + SAFE_DIVIDE(
         CAST(ROUND((c.usage_amount - TRUNC(c.usage_amount)) * 1e9) AS INT64), NUMERIC '1000000000'))
         AS ConsumedQuantity,
-      IF(c.charge_category = 'Usage' AND c.usage_amount IS NOT NULL, c.usage.unit, NULL)
+      IF(c.charge_category = 'Usage' AND c.usage_amount IS NOT NULL, c.usage_unit, NULL)
         AS ConsumedUnit,
       SAFE_DIVIDE(CAST(ROUND(c.cost * 1e9) AS INT64), NUMERIC '1000000000') AS ContractedCost,
       SAFE_DIVIDE(CAST(ROUND(c.contracted_unit_price * 1e9) AS INT64), NUMERIC '1000000000') AS ContractedUnitPrice,
@@ -142,7 +119,7 @@ BEGIN
         AS ListUnitPrice,
       IF(c.charge_category NOT IN ('Usage', 'Purchase'), NULL,
         IF(c.commitment_id IS NOT NULL, 'Committed',
-          IF(REGEXP_CONTAINS(c.sku.description, r'(?i)spot|preemptible'), 'Dynamic', 'Standard')))
+          IF(REGEXP_CONTAINS(c.sku_description, r'(?i)spot|preemptible'), 'Dynamic', 'Standard')))
         AS PricingCategory,
       IF(c.currency_conversion_rate IS NULL, NULL, 'USD') AS PricingCurrency,
       SAFE_DIVIDE(CAST(ROUND(SAFE_DIVIDE(c.contracted_unit_price, c.currency_conversion_rate) * 1e9) AS INT64), NUMERIC '1000000000')
@@ -155,31 +132,31 @@ BEGIN
       CAST(TRUNC(c.pricing_quantity) AS INT64) + SAFE_DIVIDE(
         CAST(ROUND((c.pricing_quantity - TRUNC(c.pricing_quantity)) * 1e9) AS INT64),
         NUMERIC '1000000000') AS PricingQuantity,
-      IF(c.pricing_quantity IS NULL, NULL, c.usage.pricing_unit) AS PricingUnit,
+      IF(c.pricing_quantity IS NULL, NULL, c.usage_pricing_unit) AS PricingUnit,
       c.service_provider AS ProviderName,
       c.service_provider AS PublisherName,
-      IFNULL(c.location.region, c.location.location) AS RegionId,
-      IFNULL(c.location.region, c.location.location) AS RegionName,
-      NULLIF(c.location.zone, '') AS AvailabilityZone,
-      c.resource.global_name AS ResourceId,
-      c.resource.name AS ResourceName,
+      IFNULL(c.location_region, c.location_location) AS RegionId,
+      IFNULL(c.location_region, c.location_location) AS RegionName,
+      NULLIF(c.location_zone, '') AS AvailabilityZone,
+      c.resource_global_name AS ResourceId,
+      c.resource_name AS ResourceName,
       COALESCE(m.service_category, d.service_category, 'Other') AS ServiceCategory,
-      c.service.description AS ServiceName,
+      c.service_description AS ServiceName,
       c.service_provider AS ServiceProviderName,
       IF(m.service_category IS NULL, IFNULL(d.service_subcategory, 'Other (Other)'),
         m.service_subcategory) AS ServiceSubcategory,
-      c.sku.id AS SkuId,
-      c.sku.description AS SkuMeter,
-      IF(c.price.effective_price IS NULL, NULL, JSON_OBJECT(
-        'x_EffectivePrice', c.price.effective_price,
-        'x_TierStartAmount', c.price.tier_start_amount,
-        'x_PriceUnit', c.price.unit,
-        'x_PricingUnitQuantity', c.price.pricing_unit_quantity)) AS SkuPriceDetails,
-      IF(c.price.tier_start_amount IS NULL, NULL,
-        CONCAT(c.sku.id, ':tier:', CAST(c.price.tier_start_amount AS STRING))) AS SkuPriceId,
-      c.project.id AS SubAccountId,
-      c.project.name AS SubAccountName,
-      IF(c.project.id IS NULL, NULL, 'Project') AS SubAccountType,
+      c.sku_id AS SkuId,
+      c.sku_description AS SkuMeter,
+      IF(c.price_effective_price IS NULL, NULL, JSON_OBJECT(
+        'x_EffectivePrice', c.price_effective_price,
+        'x_TierStartAmount', c.price_tier_start_amount,
+        'x_PriceUnit', c.price_unit,
+        'x_PricingUnitQuantity', c.price_pricing_unit_quantity)) AS SkuPriceDetails,
+      IF(c.price_tier_start_amount IS NULL, NULL,
+        CONCAT(c.sku_id, ':tier:', CAST(c.price_tier_start_amount AS STRING))) AS SkuPriceId,
+      c.proj_id AS SubAccountId,
+      c.proj_name AS SubAccountName,
+      IF(c.proj_id IS NULL, NULL, 'Project') AS SubAccountType,
       IF(c.tag_pairs IS NULL, NULL, PARSE_JSON(CONCAT('{', c.tag_pairs, '}'))) AS Tags,
       p_org_slug AS x_org_slug,
       p_pipeline_id AS x_pipeline_id,
@@ -194,27 +171,58 @@ BEGIN
         IF(k.cost_type = 'tax', 'Tax',
           IF(k.cost_type = 'rounding_error', 'Adjustment',
             IF(k.cost_type = 'adjustment',
-              IF(k.net_cost < 0 AND NOT ENDS_WITH(IFNULL(k.adjustment_info.type, ''), '_CORRECTION'),
+              IF(k.net_cost < 0 AND NOT ENDS_WITH(IFNULL(k.adjustment_type, ''), '_CORRECTION'),
                 'Credit', 'Adjustment'),
-              IF(STARTS_WITH(IFNULL(k.sku.description, ''), 'Commitment'), 'Purchase', 'Usage'))))
+              IF(STARTS_WITH(IFNULL(k.sku_description, ''), 'Commitment'), 'Purchase', 'Usage'))))
           AS charge_category,
-        IF(k.cost_type = 'regular', COALESCE(k.subscription.instance_id, k.cud_id), NULL)
+        IF(k.cost_type = 'regular', COALESCE(k.subscription_instance_id, k.cud_id), NULL)
           AS commitment_id,
-        IF(k.usage.pricing_unit IS NULL, NULL, k.usage.amount_in_pricing_units)
+        IF(k.usage_pricing_unit IS NULL, NULL, k.usage_amount_in_pricing_units)
           AS pricing_quantity,
-        IF(k.usage.unit IS NULL, NULL, k.usage.amount) AS usage_amount,
-        IFNULL(k.price.effective_price,
-          SAFE_DIVIDE(k.cost, NULLIF(k.usage.amount_in_pricing_units, 0))) AS contracted_unit_price,
+        IF(k.usage_unit IS NULL, NULL, k.usage_quantity) AS usage_amount,
+        IFNULL(k.price_effective_price,
+          SAFE_DIVIDE(k.cost, NULLIF(k.usage_amount_in_pricing_units, 0))) AS contracted_unit_price,
         IF(STARTS_WITH(IFNULL(k.transaction_type, 'GOOGLE'), 'THIRD_PARTY')
           AND k.seller_name IS NOT NULL, k.seller_name, 'Google Cloud') AS service_provider,
-        PARSE_DATE('%Y%m', IFNULL(k.invoice.month, FORMAT_TIMESTAMP('%Y%m', k.usage_start_time)))
+        PARSE_DATE('%Y%m', IFNULL(k.invoice_month_text, FORMAT_TIMESTAMP('%Y%m', k.usage_start_time)))
           AS invoice_month
       FROM (
         -- The arrays (credits, labels, tags) are aggregated by joins on the row's key
         -- (usage day, x_export_row) rather than one correlated subquery per row and field:
         -- one scan each, which is several times faster on BigQuery and the emulator alike.
+        -- Each UNNEST reads a derived table that already holds only this run's rows and
+        -- the array as a top-level column: on the emulator (DuckDB) an UNNEST beside a
+        -- WHERE on the base table, or of a struct field (project.labels), becomes a
+        -- correlated lateral join some 40x slower.
+        -- Named leaf fields, not r.*: the emulator expands a star from its catalog, which
+        -- leaves out RECORD columns; and whole RECORDs (project with its ancestry and labels)
+        -- carried through the joins cost a copy each there.
         SELECT
-          r.*,
+          r.billing_account_id, r.usage_start_time, r.usage_end_time, r.cost, r.currency,
+          r.currency_conversion_rate, r.cost_type, r.cost_at_list, r.transaction_type,
+          r.seller_name, r.x_pipeline_run_date,
+          r.service.description AS service_description,
+          r.sku.id AS sku_id,
+          r.sku.description AS sku_description,
+          r.project.id AS proj_id,
+          r.project.name AS proj_name,
+          r.location.region AS location_region,
+          r.location.location AS location_location,
+          r.location.zone AS location_zone,
+          r.resource.global_name AS resource_global_name,
+          r.resource.name AS resource_name,
+          r.usage.amount AS usage_quantity,
+          r.usage.unit AS usage_unit,
+          r.usage.amount_in_pricing_units AS usage_amount_in_pricing_units,
+          r.usage.pricing_unit AS usage_pricing_unit,
+          r.invoice.month AS invoice_month_text,
+          r.adjustment_info.type AS adjustment_type,
+          r.adjustment_info.description AS adjustment_description,
+          r.price.effective_price AS price_effective_price,
+          r.price.tier_start_amount AS price_tier_start_amount,
+          r.price.unit AS price_unit,
+          r.price.pricing_unit_quantity AS price_pricing_unit_quantity,
+          r.subscription.instance_id AS subscription_instance_id,
           r.cost + IFNULL(cr.credit_total, 0) AS net_cost,
           cr.cud_id,
           cr.cud_name,
@@ -223,18 +231,19 @@ BEGIN
         FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r
         LEFT JOIN (
           SELECT
-            r.x_pipeline_run_date AS day,
-            r.x_export_row AS row_no,
+            rc.day,
+            rc.row_no,
             SUM(c.amount) AS credit_total,
             MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.id, NULL)) AS cud_id,
             MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.full_name, NULL))
               AS cud_name,
             MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.type, NULL)) AS cud_type
-          FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r, UNNEST(r.credits) AS c
-          WHERE r.x_org_slug = p_org_slug
-            AND r.x_pipeline_id = p_pipeline_id
-            AND r.x_credential_id = p_credential_id
-            AND r.x_run_id = p_run_id
+          FROM (
+            SELECT x_pipeline_run_date AS day, x_export_row AS row_no, credits
+            FROM `{project_id}.{dataset}.gcp_billing_export_raw`
+            WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
+              AND x_credential_id = p_credential_id AND x_run_id = p_run_id
+          ) AS rc, UNNEST(rc.credits) AS c
           GROUP BY day, row_no
         ) AS cr
           ON cr.day = r.x_pipeline_run_date AND cr.row_no = r.x_export_row
@@ -248,34 +257,39 @@ BEGIN
             -- first source wins on a clash: the value carries its source's rank in front
             SELECT day, row_no, k, MIN(v) AS v
             FROM (
-              SELECT r.x_pipeline_run_date AS day, r.x_export_row AS row_no, l.key AS k,
-                CONCAT('1', IFNULL(l.value, '')) AS v
-              FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r, UNNEST(r.labels) AS l
-              WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
-                AND r.x_credential_id = p_credential_id
-                AND r.x_run_id = p_run_id
+              SELECT rl.day, rl.row_no, l.key AS k, CONCAT('1', IFNULL(l.value, '')) AS v
+              FROM (
+                SELECT x_pipeline_run_date AS day, x_export_row AS row_no, labels AS a
+                FROM `{project_id}.{dataset}.gcp_billing_export_raw`
+                WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
+                  AND x_credential_id = p_credential_id AND x_run_id = p_run_id
+              ) AS rl, UNNEST(rl.a) AS l
               UNION ALL
-              SELECT r.x_pipeline_run_date, r.x_export_row, l.key, CONCAT('2', IFNULL(l.value, ''))
-              FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r,
-                UNNEST(r.system_labels) AS l
-              WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
-                AND r.x_credential_id = p_credential_id
-                AND r.x_run_id = p_run_id
+              SELECT rl.day, rl.row_no, l.key, CONCAT('2', IFNULL(l.value, ''))
+              FROM (
+                SELECT x_pipeline_run_date AS day, x_export_row AS row_no, system_labels AS a
+                FROM `{project_id}.{dataset}.gcp_billing_export_raw`
+                WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
+                  AND x_credential_id = p_credential_id AND x_run_id = p_run_id
+              ) AS rl, UNNEST(rl.a) AS l
               UNION ALL
-              SELECT r.x_pipeline_run_date, r.x_export_row, l.key, CONCAT('3', IFNULL(l.value, ''))
-              FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r,
-                UNNEST(r.project.labels) AS l
-              WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
-                AND r.x_credential_id = p_credential_id
-                AND r.x_run_id = p_run_id
+              SELECT rl.day, rl.row_no, l.key, CONCAT('3', IFNULL(l.value, ''))
+              FROM (
+                SELECT x_pipeline_run_date AS day, x_export_row AS row_no, project.labels AS a
+                FROM `{project_id}.{dataset}.gcp_billing_export_raw`
+                WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
+                  AND x_credential_id = p_credential_id AND x_run_id = p_run_id
+              ) AS rl, UNNEST(rl.a) AS l
               UNION ALL
-              SELECT r.x_pipeline_run_date, r.x_export_row,
+              SELECT rl.day, rl.row_no,
                 IF(g.namespace IS NULL, g.key, CONCAT(g.namespace, '/', g.key)),
                 CONCAT('4', IFNULL(g.value, ''))
-              FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r, UNNEST(r.tags) AS g
-              WHERE r.x_org_slug = p_org_slug AND r.x_pipeline_id = p_pipeline_id
-                AND r.x_credential_id = p_credential_id
-                AND r.x_run_id = p_run_id
+              FROM (
+                SELECT x_pipeline_run_date AS day, x_export_row AS row_no, tags AS a
+                FROM `{project_id}.{dataset}.gcp_billing_export_raw`
+                WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
+                  AND x_credential_id = p_credential_id AND x_run_id = p_run_id
+              ) AS rl, UNNEST(rl.a) AS g
             )
             GROUP BY day, row_no, k
           )
@@ -289,7 +303,7 @@ BEGIN
       ) AS k
     ) AS c
     LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS m
-      ON m.provider = 'gcp' AND m.service_key = c.service.description
+      ON m.provider = 'gcp' AND m.service_key = c.service_description
     LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS d
       ON d.provider = 'gcp' AND d.service_key = '*'
   ) AS source;

@@ -1,17 +1,17 @@
--- sp_cloud_2_reconcile_oci: cost-report totals vs FOCUS totals per day and currency.
+-- sp_cloud_2_reconcile_<provider>: source totals vs FOCUS totals per usage day and billing
+-- currency, one template for every provider. Filled by shared.adapters.sql_files.render_sql:
+-- the source_totals placeholder receives the provider's fragment
+-- procedures/cloud/<provider>/reconcile_source_totals_<provider>.sql (one row per day and
+-- currency: day, currency, n, billed, effective), the only part that differs.
 --
--- Source side, from the raw rows: SUM(cost/myCost), as both BilledCost and EffectiveCost
--- (OCI reports no amortization). FOCUS side: SUM(BilledCost), SUM(EffectiveCost) of the rows
--- this run wrote. The window's rows of cloud_cost_reconciliation are replaced.
-CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_cloud_2_reconcile_oci(
-  p_org_slug STRING,
-  p_start_date DATE,
-  p_end_date DATE,
-  p_pipeline_id STRING,
-  p_credential_id STRING,
-  p_run_id STRING
-)
-BEGIN
+-- FOCUS side: SUM(BilledCost) and SUM(EffectiveCost) of the rows this run's conversion
+-- staged in cost_data_standard_1_3_staging, before they replace the org's slice of
+-- cost_data_standard_1_3 (the step publishes them only when every day reconciles). The days
+-- are the window and those of the staged rows; their rows in cloud_cost_reconciliation are
+-- replaced (DELETE + INSERT). The calling step compares the two sides and fails beyond a cent.
+-- Signature and argument check: procedure_start.sql.
+{procedure_start}
+
   -- Replace the slice: delete it, then insert. The caller wraps the CALL in a
   -- transaction (BEGIN TRANSACTION; CALL ...; COMMIT TRANSACTION), so readers never
   -- see it half done. (Not MERGE ... ON FALSE: on the emulator that join costs
@@ -20,7 +20,11 @@ BEGIN
   WHERE target.x_org_slug = p_org_slug
     AND target.x_pipeline_id = p_pipeline_id
     AND target.x_credential_id = p_credential_id
-    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date;
+    AND (target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+      OR target.x_pipeline_run_date IN (
+        SELECT x_pipeline_run_date FROM `{project_id}.{dataset}.cost_data_standard_1_3_staging`
+        WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
+          AND x_credential_id = p_credential_id AND x_run_id = p_run_id));
 
   INSERT INTO `{project_id}.{dataset}.cloud_cost_reconciliation` (
     billing_currency, source_rows, focus_rows, source_billed_cost, focus_billed_cost,
@@ -32,30 +36,21 @@ BEGIN
     currency, source_rows, focus_rows, source_billed_cost, focus_billed_cost,
     source_effective_cost, focus_effective_cost,
     p_org_slug, p_pipeline_id, p_credential_id, day, p_run_id,
-    CURRENT_TIMESTAMP(), 'oci'
+    CURRENT_TIMESTAMP(), {source_system}
   FROM (
     SELECT
       COALESCE(s.day, f.day) AS day,
       COALESCE(s.currency, f.currency) AS currency,
       IFNULL(s.n, 0) AS source_rows,
       IFNULL(f.n, 0) AS focus_rows,
+      -- PARSE_NUMERIC here, whole nano-units in the conversion: a fault in either path
+      -- cannot hide by hitting both sides alike
       PARSE_NUMERIC(FORMAT('%.9f', IFNULL(s.billed, 0))) AS source_billed_cost,
       IFNULL(f.billed, 0) AS focus_billed_cost,
       PARSE_NUMERIC(FORMAT('%.9f', IFNULL(s.effective, 0))) AS source_effective_cost,
       IFNULL(f.effective, 0) AS focus_effective_cost
-    FROM (
-      SELECT
-        x_pipeline_run_date AS day,
-        cost_currencyCode AS currency,
-        COUNT(*) AS n,
-        SUM(IFNULL(cost_myCost, 0)) AS billed,
-        SUM(IFNULL(cost_myCost, 0)) AS effective
-      FROM `{project_id}.{dataset}.oci_cost_report_raw`
-      WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
-        AND x_credential_id = p_credential_id
-        AND x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-      GROUP BY day, currency
-    ) AS s
+    FROM
+{source_totals} AS s
     FULL OUTER JOIN (
       SELECT
         x_pipeline_run_date AS day,
@@ -63,7 +58,7 @@ BEGIN
         COUNT(*) AS n,
         SUM(BilledCost) AS billed,
         SUM(EffectiveCost) AS effective
-      FROM `{project_id}.{dataset}.cost_data_standard_1_3`
+      FROM `{project_id}.{dataset}.cost_data_standard_1_3_staging`
       WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
         AND x_credential_id = p_credential_id AND x_run_id = p_run_id
       GROUP BY day, currency

@@ -1,0 +1,34 @@
+-- AWS source totals for sp_cloud_2_reconcile_aws (template: ../sp_cloud_2_reconcile.sql),
+-- from the raw CUR rows: BilledCost = SUM(line_item_unblended_cost), the invoice basis;
+-- EffectiveCost = AWS's amortized cost, summed per line-item type (covered usage at its
+-- effective cost, the unused part of RI and Savings Plan fees, prepaid and negation lines
+-- at 0, everything else unblended).
+--
+-- A query with one row per usage day and billing currency of the run's source rows:
+-- day, currency, n (rows), billed, effective. It may use the procedure's arguments.
+(
+  SELECT
+    x_pipeline_run_date AS day,
+    line_item_currency_code AS currency,
+    COUNT(*) AS n,
+    SUM(line_item_unblended_cost) AS billed,
+    SUM(IF(line_item_line_item_type = 'SavingsPlanCoveredUsage',
+          savings_plan_savings_plan_effective_cost, 0))
+      + SUM(IF(line_item_line_item_type = 'DiscountedUsage', reservation_effective_cost, 0))
+      + SUM(IF(line_item_line_item_type = 'SavingsPlanRecurringFee',
+          IFNULL(savings_plan_total_commitment_to_date, 0)
+            - IFNULL(savings_plan_used_commitment, 0), 0))
+      + SUM(IF(line_item_line_item_type = 'RIFee',
+          IFNULL(reservation_unused_amortized_upfront_fee_for_billing_period, 0)
+            + IFNULL(reservation_unused_recurring_fee, 0), 0))
+      + SUM(IF(line_item_line_item_type IN ('SavingsPlanCoveredUsage', 'DiscountedUsage',
+            'SavingsPlanRecurringFee', 'RIFee', 'SavingsPlanNegation',
+            'SavingsPlanUpfrontFee')
+          OR (line_item_line_item_type = 'Fee' AND reservation_reservation_a_r_n IS NOT NULL),
+          0, line_item_unblended_cost)) AS effective
+  FROM `{project_id}.{dataset}.aws_cur_raw`
+  WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
+    AND x_credential_id = p_credential_id
+    AND x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+  GROUP BY day, currency
+)

@@ -1,0 +1,18 @@
+-- The start of every cloud procedure (sp_cloud_1_convert_to_focus_<provider>,
+-- sp_cloud_2_reconcile_<provider>), included by render_sql (fragments): the signature the
+-- cloud.focus_convert step calls and the check of its arguments.
+CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.{procedure}(
+  p_org_slug STRING,
+  p_start_date DATE,
+  p_end_date DATE,
+  p_pipeline_id STRING,
+  p_credential_id STRING,
+  p_run_id STRING
+)
+BEGIN
+  SELECT IF(
+    p_org_slug IS NOT NULL AND p_pipeline_id IS NOT NULL AND p_credential_id IS NOT NULL
+      AND p_run_id IS NOT NULL AND p_start_date <= p_end_date,
+    0,
+    ERROR('{procedure}: every argument is required and p_start_date must not be after p_end_date')
+  ) AS arguments_ok;

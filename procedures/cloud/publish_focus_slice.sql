@@ -1,0 +1,30 @@
+-- A cloud run's reconciled FOCUS rows -> the org's cost_data_standard_1_3, every provider.
+--
+-- A script, not a procedure: BEGIN TRANSACTION cannot sit in a procedure body on the
+-- emulator. Run by the cloud.focus_convert step only after the staged rows reconciled with
+-- the source. The slice replaced is the run's window plus every day the run staged (GCP late
+-- rows reopen earlier days): DELETE + INSERT in one transaction, so readers never see it half
+-- done and a rerun leaves the same rows. (Not MERGE ... ON FALSE: on the emulator that join
+-- costs target rows x source rows.) The run's staged rows are removed after the commit.
+BEGIN TRANSACTION;
+
+DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3` AS target
+WHERE target.x_org_slug = {org_slug}
+  AND target.x_pipeline_id = {pipeline_id}
+  AND target.x_credential_id = {credential_id}
+  AND (target.x_pipeline_run_date BETWEEN {start_date} AND {end_date}
+    OR target.x_pipeline_run_date IN (
+      SELECT x_pipeline_run_date FROM `{project_id}.{dataset}.cost_data_standard_1_3_staging`
+      WHERE x_org_slug = {org_slug} AND x_pipeline_id = {pipeline_id}
+        AND x_credential_id = {credential_id} AND x_run_id = {run_id}));
+
+INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3` ({columns})
+SELECT {columns}
+FROM `{project_id}.{dataset}.cost_data_standard_1_3_staging`
+WHERE x_org_slug = {org_slug} AND x_pipeline_id = {pipeline_id}
+  AND x_credential_id = {credential_id} AND x_run_id = {run_id};
+
+COMMIT TRANSACTION;
+
+-- After the commit: inside the transaction the emulator would snapshot the staging table.
+{discard_staging}

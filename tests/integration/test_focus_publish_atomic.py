@@ -1,0 +1,71 @@
+"""A cloud conversion that does not reconcile leaves the org's FOCUS table as it was.
+
+cloud.focus_convert stages the converted rows, reconciles them with the source and only then
+replaces the org's slice; on a mismatch it discards them and fails naming both figures.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.cloud import service_map
+from shared.domain.focus import COST_TABLE
+from shared.domain.sql import table_ref
+from shared.domain.states import RunStatus
+from shared.processors import cloud_focus
+from shared.runtime import EmbeddedRuntime
+from tests.integration.test_gcp_billing import END, START, _run, _setup
+from tests.support.runtime import make_runtime
+
+pytestmark = pytest.mark.warehouse
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
+    with make_runtime(tmp_path, warehouse=session_warehouse) as rt:
+        yield rt
+
+
+def _table(rt: EmbeddedRuntime, slug: str, table: str) -> list[dict[str, Any]]:
+    ref = table_ref(rt.warehouse.project_id, rt.settings.org_dataset(slug), table)
+    # every column, lineage included: an untouched table has the same run ids and times
+    return rt.warehouse.query(
+        f"SELECT * FROM {ref} ORDER BY x_pipeline_run_date, ChargePeriodStart, BillingCurrency,"
+        " SkuId, SubAccountId, ResourceId, ChargeCategory, BilledCost"
+    )
+
+
+def test_a_conversion_that_does_not_reconcile_changes_nothing(
+    runtime: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slug = "gcp_atomic"
+    params = _setup(runtime, slug)
+    first = _run(runtime, slug, params, START, END)
+    assert first.status is RunStatus.COMPLETED, first.error
+    before = _table(runtime, slug, COST_TABLE)
+    assert before
+
+    real = service_map.load_service_mappings
+
+    def doubled() -> list[dict[str, Any]]:  # a duplicated mapping row doubles a service's rows
+        rows = real()
+        return rows + [r for r in rows if r["service_key"] == "Cloud Storage"]
+
+    monkeypatch.setattr(cloud_focus, "load_service_mappings", doubled)
+    rerun = _run(runtime, slug, params, START, START)
+    assert rerun.status is RunStatus.FAILED
+    error = rerun.steps["convert_to_focus"].error or ""
+    assert "do not reconcile" in error
+    # both figures of the failing day: the source's and the (doubled) FOCUS one
+    figures = re.search(r"2026-10-01 USD: BilledCost source (-?[\d.]+) vs FOCUS (-?[\d.]+)", error)
+    assert figures, error
+    assert Decimal(figures[2]) > Decimal(figures[1])
+
+    assert _table(runtime, slug, COST_TABLE) == before
+    assert _table(runtime, slug, cloud_focus.STAGING_TABLE) == []
