@@ -18,6 +18,9 @@ class Settings:
     # A claimed step attempt is presumed dead this long after its timeout (its runner
     # crashed); then a redelivery may reclaim it. PIPELINES_LEASE_GRACE_SECONDS.
     lease_grace_seconds: int = 30
+    # How long one call to a backing service (BigQuery, Firestore) is retried before the
+    # request answers 503 or the step attempt fails. PIPELINES_DEPENDENCY_DEADLINE_SECONDS.
+    dependency_deadline_seconds: int = 60
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -27,6 +30,9 @@ class Settings:
             project_id=validate_project_id(os.environ.get("PIPELINES_PROJECT_ID", "local")),
             runtime=os.environ.get("PIPELINES_RUNTIME", "embedded"),
             lease_grace_seconds=_non_negative_int("PIPELINES_LEASE_GRACE_SECONDS", 30),
+            dependency_deadline_seconds=(
+                _non_negative_int("PIPELINES_DEPENDENCY_DEADLINE_SECONDS", 60) or 60
+            ),
         )
 
     def org_dataset(self, org_slug: str) -> str:
