@@ -21,6 +21,7 @@ from werkzeug.exceptions import MethodNotAllowed as RouteMethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import Map, Rule
 
+from shared.adapters.outages import as_unavailable
 from shared.domain.bodies import reject_unknown
 from shared.domain.errors import (
     BadRequest,
@@ -151,7 +152,10 @@ def handle(services: Services, request: HttpRequest) -> HttpResponse:
         return _error(MethodNotAllowed(f"{request.method} is not allowed on {request.path}"))
     except PipelineError as exc:
         return _error(exc)
-    except Exception:
+    except Exception as exc:
+        if (outage := as_unavailable(exc)) is not None:  # a dead store or client: 503
+            log.warning("%s %s: %s", request.method, request.path, outage.message)
+            return _error(outage)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _error(PipelineError("internal error; the request was not applied"))
 

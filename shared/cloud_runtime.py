@@ -46,6 +46,7 @@ def build_cloud_services(settings: Settings) -> Services:
         raise ValueError(f"PIPELINES_RUNTIME={settings.runtime!r}; expected one of {RUNTIMES}")
     from google.cloud import firestore
 
+    from shared.adapters.firestore_client import bound_deadlines
     from shared.adapters.firestore_credentials import FirestoreCredentialStore
     from shared.adapters.firestore_ops import (
         FirestoreBackfillStore,
@@ -62,7 +63,9 @@ def build_cloud_services(settings: Settings) -> Services:
     clock = SystemClock()
     for module in filter(None, os.environ.get(PROCESSOR_MODULES_ENV, "").split(",")):
         importlib.import_module(module.strip())  # before the catalog checks ps_types
-    db = firestore.Client(project=settings.project_id)
+    db = bound_deadlines(
+        firestore.Client(project=settings.project_id), settings.dependency_deadline_seconds
+    )
     catalog = PipelineCatalog(ps_types=PROCESSORS.keys())
     return Services(
         store=FirestoreStateStore(db, clock=clock),
@@ -110,10 +113,15 @@ def _warehouse(settings: Settings) -> Warehouse:
             credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
             client_options=ClientOptions(api_endpoint=url),
         )
-        return BigQueryWarehouse(client, settings.project_id)
+        return BigQueryWarehouse(
+            client, settings.project_id, retry_deadline_seconds=settings.dependency_deadline_seconds
+        )
     location = os.environ.get("PIPELINES_BQ_LOCATION")
     return BigQueryWarehouse(
-        lambda: bigquery.Client(project=settings.project_id), settings.project_id, location=location
+        lambda: bigquery.Client(project=settings.project_id),
+        settings.project_id,
+        location=location,
+        retry_deadline_seconds=settings.dependency_deadline_seconds,
     )
 
 

@@ -55,7 +55,11 @@ class EmbeddedRuntime:
             self._emulator = EmbeddedBigQuery(
                 self.settings.home / "warehouse", project_id=self.settings.project_id
             )
-            warehouse = BigQueryWarehouse(self._start_emulator, self.settings.project_id)
+            warehouse = BigQueryWarehouse(
+                self._start_emulator,
+                self.settings.project_id,
+                retry_deadline_seconds=self.settings.dependency_deadline_seconds,
+            )
         self.warehouse = warehouse
         self.bus = InProcessBus(workers=workers, chaos=chaos)
         clock = clock or SystemClock()

@@ -22,6 +22,9 @@ class Settings:
     # directory; None refuses local paths. PIPELINES_FILES_ROOT, by default
     # $PIPELINES_HOME/files on the embedded runtime and unset elsewhere.
     files_root: Path | None = None
+    # How long one call to a backing service (BigQuery, Firestore) is retried before the
+    # request answers 503 or the step attempt fails. PIPELINES_DEPENDENCY_DEADLINE_SECONDS.
+    dependency_deadline_seconds: int = 60
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -37,6 +40,9 @@ class Settings:
             runtime=runtime,
             lease_grace_seconds=_non_negative_int("PIPELINES_LEASE_GRACE_SECONDS", 30),
             files_root=Path(files_root).resolve() if files_root else None,
+            dependency_deadline_seconds=(
+                _non_negative_int("PIPELINES_DEPENDENCY_DEADLINE_SECONDS", 60) or 60
+            ),
         )
 
     def org_dataset(self, org_slug: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -20,6 +21,7 @@ from typing import Any
 
 from google.api_core import exceptions as gexc
 from google.cloud import bigquery
+from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
 
 from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
 from shared.domain.errors import BadRequest, Conflict, DependencyUnavailable, NotFound
@@ -42,6 +44,10 @@ _PARAM_TYPES: tuple[tuple[type, str], ...] = (
 # BigQuery answers 403 (not 429) when a rate or quota limit is hit: transient all the same.
 _TRANSIENT_403_REASONS = frozenset({"rateLimitExceeded", "quotaExceeded", "backendError"})
 _NOT_IDENTIFIER_CHARS = re.compile(r"[^A-Za-z0-9_]")
+# The client's own default retries a dead endpoint for 10 minutes (40 for a query job):
+# a request or a step would hang that long before saying anything. Ours give up sooner.
+DEFAULT_RETRY_DEADLINE_S = 60.0
+MIN_REQUEST_TIMEOUT_S = 60.0
 
 RowCheck = Callable[[int, Mapping[str, Any]], None]
 
@@ -55,13 +61,32 @@ class BigQueryWarehouse:
         project_id: str,
         *,
         location: str | None = None,
+        retry_deadline_seconds: float = DEFAULT_RETRY_DEADLINE_S,
     ) -> None:
         """``client`` may be a factory: it is then called on first use (the embedded
-        runtime starts its emulator only when a command touches the warehouse)."""
+        runtime starts its emulator only when a command touches the warehouse).
+
+        ``retry_deadline_seconds`` bounds how long one API call is retried (an
+        unreachable endpoint then fails with DependencyUnavailable); a query job's
+        re-runs are bounded by twice that, so a dead endpoint fails a query within
+        about three deadlines instead of the client's 40 minutes."""
+        if retry_deadline_seconds <= 0:
+            raise ValueError("retry_deadline_seconds must be positive")
         self.project_id = validate_project_id(project_id)
         self._client_or_factory = client
         self._client_lock = threading.Lock()
         self._location = location
+        self._retry = DEFAULT_RETRY.with_deadline(retry_deadline_seconds)
+        # Twice the call deadline, as the client's defaults keep it (an ambiguous job
+        # error first refreshes the job, then restarts it).
+        self._job_retry = DEFAULT_JOB_RETRY.with_deadline(2 * retry_deadline_seconds)
+        # Per HTTP request: a slow answer is not an outage (the emulator runs a query
+        # inside jobs.insert), so never shorter than MIN_REQUEST_TIMEOUT_S; it still
+        # ends a wait on an endpoint that accepts connections and never answers.
+        self._timeout = max(retry_deadline_seconds, MIN_REQUEST_TIMEOUT_S)
+        # Uploads retry on their own schedule (sleeps of 1, 2, 4... s; 6 tries = 63 s by
+        # default): as many as fit in the deadline, at least one.
+        self._upload_retries = max(1, int(math.log2(retry_deadline_seconds + 1)))
 
     @property
     def _client(self) -> bigquery.Client:
@@ -77,7 +102,9 @@ class BigQueryWarehouse:
         if self._location:
             spec.location = self._location
         with _translated_errors():
-            self._client.create_dataset(spec, exists_ok=True)
+            self._client.create_dataset(
+                spec, exists_ok=True, retry=self._retry, timeout=self._timeout
+            )
 
     def ensure_table(self, dataset: str, table: str, columns: Sequence[Column]) -> None:
         """Create the table if missing; add the columns a newer release declares.
@@ -88,7 +115,10 @@ class BigQueryWarehouse:
         table_id = self._table_id(dataset, table)
         with _translated_errors():
             existing = self._client.create_table(
-                bigquery.Table(table_id, schema=_schema(columns)), exists_ok=True
+                bigquery.Table(table_id, schema=_schema(columns)),
+                exists_ok=True,
+                retry=self._retry,
+                timeout=self._timeout,
             )
             present = {field.name for field in existing.schema}
             missing = [c for c in columns if c.name not in present]
@@ -96,15 +126,19 @@ class BigQueryWarehouse:
                 return
             old_schema = list(existing.schema)
             existing.schema = [*old_schema, *_schema(missing)]
-            existing = self._client.update_table(existing, ["schema"])
+            existing = self._client.update_table(
+                existing, ["schema"], retry=self._retry, timeout=self._timeout
+            )
             names = ", ".join(c.name for c in missing)
             try:
-                self._client.query(f"SELECT {names} FROM `{table_id}` LIMIT 0").result()
+                self._run(f"SELECT {names} FROM `{table_id}` LIMIT 0")
             except gexc.BadRequest:
                 # bqemulator records the new schema but not its storage: put the recorded
                 # schema back (so the next call sees the gap again) and say how to rebuild.
                 existing.schema = old_schema
-                self._client.update_table(existing, ["schema"])
+                self._client.update_table(
+                    existing, ["schema"], retry=self._retry, timeout=self._timeout
+                )
                 raise Conflict(
                     f"{dataset}.{table} lacks columns {names} and this warehouse cannot add "
                     "them in place; on the embedded runtime delete $PIPELINES_HOME/warehouse "
@@ -118,12 +152,27 @@ class BigQueryWarehouse:
             query_parameters=[_parameter(name, value) for name, value in (params or {}).items()]
         )
         with _translated_errors():
-            job = self._client.query(sql, job_config=config, location=self._location)
-            return [dict(row.items()) for row in job.result()]
+            return [dict(row.items()) for row in self._run(sql, config)]
 
     def run_script(self, sql: str) -> None:
         with _translated_errors():
-            self._client.query(sql, location=self._location).result()
+            self._run(sql)
+
+    def _run(self, sql: str, config: bigquery.QueryJobConfig | None = None) -> Any:
+        """One query job to completion, every API call under our retry bounds (no
+        bound on the job's own run time: a long query is not an outage)."""
+        job = self._client.query(
+            sql,
+            job_config=config,
+            location=self._location,
+            retry=self._retry,
+            timeout=self._timeout,
+            # None here: any job_retry makes the client wrap the job insert in its own
+            # 10-minute retry. Inserting is still retried (``retry``); a failed job is
+            # re-run under our bounded job_retry, given to result().
+            job_retry=None,
+        )
+        return job.result(retry=self._retry, job_retry=self._job_retry)
 
     # -- loads -----------------------------------------------------------------------
     def load_rows(
@@ -225,13 +274,23 @@ class BigQueryWarehouse:
         )
         with _translated_errors():
             job = self._client.load_table_from_file(
-                io.BytesIO(payload), table_id, job_config=config, location=self._location
+                io.BytesIO(payload),
+                table_id,
+                job_config=config,
+                location=self._location,
+                num_retries=self._upload_retries,
+                timeout=self._timeout,
             )
-            job.result()
+            job.result(retry=self._retry)
 
     def _drop_table(self, dataset: str, table: str) -> None:
         with _translated_errors():
-            self._client.delete_table(self._table_id(dataset, table), not_found_ok=True)
+            self._client.delete_table(
+                self._table_id(dataset, table),
+                not_found_ok=True,
+                retry=self._retry,
+                timeout=self._timeout,
+            )
 
     def _table_id(self, dataset: str, table: str) -> str:
         validate_identifier(dataset, "dataset")

@@ -158,7 +158,10 @@ class FirestoreStateStore:
                             later_slots.document(left).delete()
                 with contextlib.suppress(gexc.FailedPrecondition, gexc.NotFound):
                     record.delete(option=mine)
-                return QuotaDecision(False, kind, getattr(limits, kind), _count(slots))
+                # Every slot was held when probed; a racing reserver may have given its
+                # back since, so a fresh count could read "3 of 5 used" on a refusal.
+                limit = getattr(limits, kind)
+                return QuotaDecision(False, kind, limit, max(limit, _count(slots)))
             taken[kind] = (slots, slot_id)
 
         held = {

@@ -9,6 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import timedelta
 
+from shared.adapters.outages import as_unavailable
 from shared.domain.credentials import Credential, redact
 from shared.domain.errors import DependencyUnavailable, PipelineError, StepFailure
 from shared.domain.messages import StepEvent, StepRequest
@@ -119,6 +120,8 @@ def describe_failure(exc: BaseException) -> tuple[str, bool]:
         return exc.message, True
     if isinstance(exc, PipelineError):
         return exc.message, False  # bad config or data: the same input fails again
+    if (outage := as_unavailable(exc)) is not None:  # a client library's own error
+        return outage.message, True
     return f"{type(exc).__name__}: {exc}", True
 
 
