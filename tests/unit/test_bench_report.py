@@ -95,3 +95,44 @@ def test_generated_pages_serve_the_rows_asked_for() -> None:
     assert results * ROWS_PER_RESULT >= rows > (results - 1) * ROWS_PER_RESULT
     assert [p["has_more"] for p in pages] == [True] * (len(pages) - 1) + [False]
     assert usage_page(3, rows, per_page) == pages[3]  # deterministic
+
+
+def test_focus_rows_from_measure_focus(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bench.focus_conversion
+
+    figures = {
+        "rows": 1_000_000.0,
+        "copy_s": 2.0,  # 500k rows/s
+        "extract_s": 4.0,
+        "convert_s": 5.0,  # 200k rows/s: 0.4 of the copy, within 3x
+        "reconcile_s": 1.0,
+        "focus_converter_s": 10.0,  # 100k rows/s: ours is 2x, short of 2.5x
+    }
+    asked: list[int] = []
+
+    def measure_focus(rows: int) -> dict[str, float]:
+        asked.append(rows)
+        return figures
+
+    monkeypatch.setattr(bench.focus_conversion, "measure_focus", measure_focus, raising=False)
+    copy, converter = report.focus_rows(100_000)
+    assert asked == [100_000]
+    assert (copy.figure, copy.reference, copy.ratio, copy.met) == (200_000, 500_000, 0.4, "yes")
+    assert (converter.reference, converter.ratio, converter.met) == (100_000, 2.0, "NO")
+
+    monkeypatch.setitem(figures, "focus_converter_s", math.nan)  # focus-converter not run
+    _, converter = report.focus_rows(100_000)
+    assert converter.reference is None
+    assert converter.met == "n/a"
+    assert "not run" in report.cells(converter)["reference (same run)"]
+
+
+def test_focus_rows_without_measure_focus_say_not_available(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bench.focus_conversion
+
+    monkeypatch.delattr(bench.focus_conversion, "measure_focus", raising=False)
+    rows = report.focus_rows(100_000)
+    assert [r.met for r in rows] == ["n/a", "n/a"]
+    assert all(r.reference_what.startswith("not available") for r in rows)
