@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
@@ -274,13 +275,7 @@ def _to_ndjson(
     columns: Sequence[Column], rows: Iterable[Mapping[str, Any]], check: RowCheck | None = None
 ) -> tuple[bytes, int]:
     """All rows as one NDJSON payload (a single load job: all or nothing)."""
-    payload = io.BytesIO()
-    count = 0
-    for line in _ndjson_lines(columns, rows, check):
-        payload.write(b"\n" if count else b"")
-        payload.write(line)
-        count += 1
-    return payload.getvalue(), count
+    return next(_ndjson_batches(columns, rows, check, sys.maxsize), (b"", 0))
 
 
 def _ndjson_batches(
