@@ -1,7 +1,7 @@
 """Measuring a load's peak memory in a child process, the warehouse in another process.
 
 The memory benchmarks (bench/genai_memory.py, bench/cur_load_memory.py) run the step in a
-fresh child interpreter that reports its own peak RSS (``ru_maxrss``) on its last stdout
+fresh child interpreter that reports its own peak RSS (``VmHWM``) on its last stdout
 line. The warehouse (bqemulator: DuckDB, FastAPI) runs as a separate process, as BigQuery
 does in production, so the figure is the loader's memory only. The reference is the same
 child that imports the same modules and does nothing (``baseline``).
@@ -42,9 +42,19 @@ class MemoryFigures:
         return self.rows / self.seconds if self.seconds else float("nan")
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident set size so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mb(status: Path = Path("/proc/self/status")) -> float:
+    """This process's peak resident set size so far, in MiB.
+
+    Linux's ``VmHWM`` is the peak of this program's own address space. ``ru_maxrss`` is
+    not used where /proc exists: Linux carries the parent's peak over fork and exec into
+    it, so a child started by a big parent would report the parent's size.
+    """
+    try:
+        lines = status.read_text().splitlines()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    [hwm] = [line for line in lines if line.startswith("VmHWM:")]
+    return int(hwm.split()[1]) / 1024  # "VmHWM:   123456 kB"
 
 
 def report(figures: dict[str, float]) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
 from bench import report
 from bench.genai_pages_server import ROWS_PER_RESULT, page_count, usage_page
+from bench.memory import peak_rss_mb
 from bench.report import Row, Target
 
 
@@ -136,3 +138,12 @@ def test_focus_rows_without_measure_focus_say_not_available(
     rows = report.focus_rows(100_000)
     assert [r.met for r in rows] == ["n/a", "n/a"]
     assert all(r.reference_what.startswith("not available") for r in rows)
+
+
+def test_peak_rss_is_this_programs_own_high_water_mark(tmp_path: Path) -> None:
+    status = tmp_path / "status"
+    status.write_text(
+        "Name:\tpython\nVmPeak:\t  900000 kB\nVmHWM:\t  204800 kB\nVmRSS:\t 1024 kB\n"
+    )
+    assert peak_rss_mb(status) == 200.0
+    assert peak_rss_mb() > 0  # this process, from /proc or getrusage
