@@ -52,12 +52,11 @@ down:
 package: install
 	$(BIN)/python -m shared.package
 
-# Benchmarks: orchestration overhead (embedded vs emulators), FOCUS conversion vs a plain
-# copy, peak memory of a batched billing-file load. Each prints its figures.
+# Benchmarks (bench/report.py): one table of every TARGETS.md figure beside its reference
+# measured in the same run. `python -m bench --quick` uses 100k rows; each bench/*.py also
+# runs alone.
 bench: install
-	$(BIN)/python -m bench.orchestration
-	$(BIN)/python -m bench.focus_conversion
-	$(BIN)/python -m bench.cur_load_memory
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pipelines .pytest_cache .mypy_cache .ruff_cache dist

@@ -3,15 +3,14 @@
     PYTHONPATH=. python -m bench.cur_load_memory [--rows 1000000] [--batch-size 50000]
 
 Writes the file in chunks (the sample month's rows repeated with new line-item ids), then
-runs the aws.cur_load step against the embedded warehouse in this process and prints the
-peak RSS before and after the load. The embedded BigQuery (DuckDB) runs in the same
-process, so the figure includes the warehouse's own memory, not only the loader's.
+runs the aws.cur_load step in a fresh child interpreter against bqemulator running as its
+own process, so the figure is the loader's memory, not the warehouse's. The reference is
+the same child importing the same modules and doing nothing (bench/memory.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
 import tempfile
 import time
 import uuid
@@ -21,21 +20,17 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shared.adapters.bigquery_warehouse import BigQueryWarehouse
-from shared.adapters.bq_emulator import EmbeddedBigQuery
+from bench import memory
 from shared.cloud.aws_sample import sample_cur_rows, write_sample_cur
 from shared.domain.models import Run
 from shared.domain.states import RunStatus
 from shared.processors.base import StepContext
 from shared.processors.billing_file_load import AwsCurLoad
 
-PROJECT = "bench-project"
 START = date(2026, 10, 1)
 DAYS = 28
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+DATASET = "bench_cur"
+MODULE = "bench.cur_load_memory"  # the children run this module again
 
 
 def _write(path: Path, rows: int) -> None:
@@ -55,51 +50,80 @@ def _write(path: Path, rows: int) -> None:
             copy += 1
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def _child(bq_url: str, cur: str, batch_size: int) -> None:
+    """Run the load step in this process against the remote warehouse; report figures."""
+    warehouse = memory.remote_warehouse(bq_url)
+    warehouse.ensure_dataset(DATASET)
+    run = Run(
+        run_id=str(uuid.uuid4()),
+        org_slug="bench_org",
+        pipeline_ref="aws/cost/billing",
+        pipeline_id="aws_billing",
+        provider="aws",
+        status=RunStatus.RUNNING,
+        trigger="cli",
+        start_date=START,
+        end_date=date(2026, 10, DAYS),
+        credential_id="bench",
+        parameters={},
+        created_at=datetime.now(UTC),
+    )
+    ctx = StepContext(
+        run=run,
+        step_id="load_cur",
+        config={"dataset": DATASET, "uri": cur, "batch_size": batch_size},
+        variables={},
+        warehouse=warehouse,
+        log=lambda _: None,
+        should_stop=lambda: False,
+        source_system="aws",
+    )
+    began = time.perf_counter()
+    result = AwsCurLoad().run(ctx)
+    memory.report(
+        {
+            "rows": result.rows_written,
+            "seconds": time.perf_counter() - began,
+            "batches": result.metrics["batches"],
+        }
+    )
+
+
+def measure_cur_memory(rows: int = 1_000_000, batch_size: int = 50_000) -> memory.MemoryFigures:
+    """Write the file, start bqemulator, run the load and the baseline in children."""
+    with tempfile.TemporaryDirectory(prefix="bench-cur-") as tmp:
+        home = Path(tmp)
+        cur = home / "cur" / "cur.parquet"
+        cur.parent.mkdir()
+        _write(cur, rows)
+        with memory.bigquery_process(home) as bq_url:
+            baseline = memory.run_child(MODULE, ["--baseline"])
+            loaded = memory.run_child(MODULE, ["--child", bq_url, str(cur), str(batch_size)])
+    return memory.MemoryFigures(
+        int(loaded["rows"]), loaded["seconds"], loaded["peak_mb"], baseline["peak_mb"]
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.cur_load_memory")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=50_000)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as home, EmbeddedBigQuery(Path(home), PROJECT) as bq:
-        cur = Path(home) / "cur" / "cur.parquet"
-        cur.parent.mkdir()
-        _write(cur, args.rows)
-        warehouse = BigQueryWarehouse(bq.client(), PROJECT)
-        warehouse.ensure_dataset("org")
-        run = Run(
-            run_id=str(uuid.uuid4()),
-            org_slug="bench_org",
-            pipeline_ref="aws/cost/billing",
-            pipeline_id="aws_billing",
-            provider="aws",
-            status=RunStatus.RUNNING,
-            trigger="cli",
-            start_date=START,
-            end_date=date(2026, 10, DAYS),
-            credential_id="bench",
-            parameters={},
-            created_at=datetime.now(UTC),
-        )
-        ctx = StepContext(
-            run=run,
-            step_id="load_cur",
-            config={"dataset": "org", "uri": str(cur), "batch_size": args.batch_size},
-            variables={},
-            warehouse=warehouse,
-            log=lambda _: None,
-            should_stop=lambda: False,
-            source_system="aws",
-        )
-        before = _peak_mb()
-        began = time.perf_counter()
-        result = AwsCurLoad().run(ctx)
-        seconds = time.perf_counter() - began
-        print(
-            f"{result.rows_written:,} CUR rows loaded in {seconds:.1f} s "
-            f"({result.rows_written / seconds:,.0f} rows/s, {result.metrics['batches']} batches "
-            f"of {args.batch_size:,})"
-        )
-        print(f"peak RSS: {before:,.0f} MB before the load, {_peak_mb():,.0f} MB after")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)  # bq url, file, batch size
+    parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.baseline:
+        memory.report({})
+        return
+    if args.child:
+        bq_url, cur, batch_size = args.child
+        _child(bq_url, cur, int(batch_size))
+        return
+    f = measure_cur_memory(args.rows, args.batch_size)
+    print(
+        f"{f.rows:,} CUR rows loaded in {f.seconds:.1f} s ({f.rows_per_second:,.0f} rows/s, "
+        f"batches of {args.batch_size:,})"
+    )
+    print(f"peak RSS: {f.peak_mb:,.0f} MB (baseline, modules imported: {f.baseline_mb:,.0f} MB)")
 
 
 if __name__ == "__main__":

@@ -170,19 +170,37 @@ def bench_emulators(root: Path, configs: Path, steps: int) -> list[Result]:
         down(home)
 
 
+def measure_orchestration(
+    steps: int = 200, emulator_steps: int = 200, *, emulators: bool = True
+) -> list[Result]:
+    """Time the chain and the fan-out, embedded and (if ``emulators``) on the topology.
+
+    The environment variables this sets for the runtimes are put back afterwards.
+    """
+    saved = dict(os.environ)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-orch-") as tmp:
+            root = Path(tmp)
+            configs = write_configs(root, {steps, emulator_steps, 5})
+            os.environ["PIPELINES_CONFIGS_DIR"] = str(configs)
+            results = bench_embedded(root, configs, steps)
+            if emulators:
+                results += bench_emulators(root, configs, emulator_steps)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.orchestration")
     parser.add_argument("--steps", type=int, default=200, help="embedded pipeline size")
     parser.add_argument("--emulator-steps", type=int, default=200, help="topology size")
     parser.add_argument("--skip-emulators", action="store_true")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-orch-") as tmp:
-        root = Path(tmp)
-        configs = write_configs(root, {args.steps, args.emulator_steps, 5})
-        os.environ["PIPELINES_CONFIGS_DIR"] = str(configs)
-        results = bench_embedded(root, configs, args.steps)
-        if not args.skip_emulators:
-            results += bench_emulators(root, configs, args.emulator_steps)
+    results = measure_orchestration(
+        args.steps, args.emulator_steps, emulators=not args.skip_emulators
+    )
     print(f"{'runtime':<10} {'shape':<7} {'steps':>5} {'seconds':>8} {'ms/step':>8}  target")
     for r in results:
         target = "<= 5" if r.runtime == "embedded" else "<= 60"

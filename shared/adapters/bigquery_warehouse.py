@@ -13,6 +13,7 @@ import io
 import json
 import math
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
@@ -48,6 +49,9 @@ _NOT_IDENTIFIER_CHARS = re.compile(r"[^A-Za-z0-9_]")
 # a request or a step would hang that long before saying anything. Ours give up sooner.
 DEFAULT_RETRY_DEADLINE_S = 60.0
 MIN_REQUEST_TIMEOUT_S = 60.0
+# replace_slice loads its staging table in payloads of about this size: bounded memory,
+# and few enough load jobs (BigQuery allows 1,500 per table per day).
+_LOAD_BATCH_BYTES = 32 * 1024 * 1024
 
 RowCheck = Callable[[int, Mapping[str, Any]], None]
 
@@ -211,9 +215,6 @@ class BigQueryWarehouse:
                 f"lineage key range is empty: {key.start_date} is after {key.end_date}",
                 field="end_date",
             )
-        # Every row is checked while it is serialised, so a bad row fails the write before
-        # anything reaches BigQuery.
-        payload, count = _to_ndjson(columns, rows, check=_lineage_check(key))
         staging = f"_stg_{table}_{_NOT_IDENTIFIER_CHARS.sub('_', job_tag)}"
         script = render_sql(
             REPLACE_SLICE_SQL,
@@ -232,8 +233,18 @@ class BigQueryWarehouse:
                 "end_date": key.end_date,
             },
         )
+        # Rows are serialised and loaded into the staging table in batches as they come,
+        # so memory holds one batch, never the slice (a month of provider pages can be
+        # millions of rows). Every row is checked while it is serialised; a bad row fails
+        # the write before the script runs, so the target table is never touched.
+        count = 0
         try:
-            self._load(dataset, staging, columns, payload, count, replace=True)
+            batches = _ndjson_batches(columns, rows, _lineage_check(key), _LOAD_BATCH_BYTES)
+            for payload, batch_count in batches:
+                self._load(dataset, staging, columns, payload, batch_count, replace=count == 0)
+                count += batch_count
+            if count == 0:
+                self._load(dataset, staging, columns, b"", 0, replace=True)
             self.run_script(script)
         except BaseException:
             # Keep the original error; a staging table left behind is overwritten by the
@@ -322,10 +333,35 @@ def _parameter(name: str, value: Any) -> bigquery.ScalarQueryParameter:
 def _to_ndjson(
     columns: Sequence[Column], rows: Iterable[Mapping[str, Any]], check: RowCheck | None = None
 ) -> tuple[bytes, int]:
-    """One pass: check each row, then write it as one JSON line. Nulls are left out."""
+    """All rows as one NDJSON payload (a single load job: all or nothing)."""
+    return next(_ndjson_batches(columns, rows, check, sys.maxsize), (b"", 0))
+
+
+def _ndjson_batches(
+    columns: Sequence[Column],
+    rows: Iterable[Mapping[str, Any]],
+    check: RowCheck | None,
+    max_bytes: int,
+) -> Iterator[tuple[bytes, int]]:
+    """NDJSON payloads of at most ~``max_bytes`` each (one line may exceed it), lazily."""
+    payload, count = io.BytesIO(), 0
+    for line in _ndjson_lines(columns, rows, check):
+        if count and payload.tell() + len(line) + 1 > max_bytes:
+            yield payload.getvalue(), count
+            payload, count = io.BytesIO(), 0
+        payload.write(b"\n" if count else b"")
+        payload.write(line)
+        count += 1
+    if count:
+        yield payload.getvalue(), count
+
+
+def _ndjson_lines(
+    columns: Sequence[Column], rows: Iterable[Mapping[str, Any]], check: RowCheck | None
+) -> Iterator[bytes]:
+    """One pass: check each row, then yield it as one JSON line. Nulls are left out."""
     json_columns = {c.name for c in columns if c.type.upper() == "JSON"}
     known = {c.name for c in columns}
-    lines: list[str] = []
     for index, row in enumerate(rows):
         if check is not None:
             check(index, row)
@@ -339,12 +375,10 @@ def _to_ndjson(
                 value = _parse_json_text(value, index, name)
             record[name] = value
         try:
-            lines.append(
-                json.dumps(record, default=_json_default, allow_nan=False, separators=(",", ":"))
-            )
+            line = json.dumps(record, default=_json_default, allow_nan=False, separators=(",", ":"))
         except (TypeError, ValueError) as exc:  # a value JSON (or BigQuery) cannot hold
             raise BadRequest(f"row {index}: {exc}", row=index) from exc
-    return "\n".join(lines).encode("utf-8"), len(lines)
+        yield line.encode("utf-8")
 
 
 def _json_default(value: object) -> object:

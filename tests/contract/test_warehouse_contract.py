@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from google.cloud import bigquery
 
+from shared.adapters import bigquery_warehouse
 from shared.adapters.bigquery_warehouse import BigQueryWarehouse
 from shared.domain.errors import BadRequest, Conflict, NotFound
 from shared.domain.focus import LINEAGE_COLUMNS
@@ -301,6 +302,28 @@ def test_a_failing_script_rolls_back_and_drops_staging(
 
     with pytest.raises(BadRequest):
         warehouse.replace_slice(dataset, TABLE, COLUMNS, make_rows(), KEY, job_tag="fails")
+
+    assert all_rows(warehouse, dataset) == before
+    assert table_names(bq_client, warehouse, dataset) == {TABLE}
+
+
+def test_replace_slice_loads_in_batches_and_a_late_bad_row_writes_nothing(
+    warehouse: BigQueryWarehouse,
+    dataset: str,
+    bq_client: bigquery.Client,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One row per staging load: the rows stream in batches (memory holds one batch).
+    monkeypatch.setattr(bigquery_warehouse, "_LOAD_BATCH_BYTES", 1)
+    warehouse.ensure_table(dataset, TABLE, COLUMNS)
+    assert warehouse.replace_slice(dataset, TABLE, COLUMNS, make_rows(), KEY, job_tag="b") == 4
+    before = all_rows(warehouse, dataset)
+    assert [r["item"] for r in before] == ["a", "b", "a", "b"]
+
+    # Row 4 is bad: four batches already reached staging, the target is left as it was.
+    bad = [*make_rows(cost="9"), {**make_rows()[0], "x_org_slug": "other"}]
+    with pytest.raises(BadRequest, match="row 4: x_org_slug"):
+        warehouse.replace_slice(dataset, TABLE, COLUMNS, bad, KEY, job_tag="late-bad")
 
     assert all_rows(warehouse, dataset) == before
     assert table_names(bq_client, warehouse, dataset) == {TABLE}

@@ -1,0 +1,102 @@
+"""Measuring a load's peak memory in a child process, the warehouse in another process.
+
+The memory benchmarks (bench/genai_memory.py, bench/cur_load_memory.py) run the step in a
+fresh child interpreter that reports its own peak RSS (``VmHWM``) on its last stdout
+line. The warehouse (bqemulator: DuckDB, FastAPI) runs as a separate process, as BigQuery
+does in production, so the figure is the loader's memory only. The reference is the same
+child that imports the same modules and does nothing (``baseline``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import resource
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery
+
+from shared.adapters.bigquery_warehouse import BigQueryWarehouse
+from shared.emulators import free_port, start_process
+from shared.stack import _bqemulator_argv  # the argv `make up` uses for its bqemulator
+
+PROJECT = "bench-project"
+_MARK = "BENCH-FIGURES "
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryFigures:
+    rows: int
+    seconds: float
+    peak_mb: float  # the child that ran the load
+    baseline_mb: float  # the same child, modules imported, nothing run
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else float("nan")
+
+
+def peak_rss_mb(status: Path = Path("/proc/self/status")) -> float:
+    """This process's peak resident set size so far, in MiB.
+
+    Linux's ``VmHWM`` is the peak of this program's own address space. ``ru_maxrss`` is
+    not used where /proc exists: Linux carries the parent's peak over fork and exec into
+    it, so a child started by a big parent would report the parent's size.
+    """
+    try:
+        lines = status.read_text().splitlines()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    [hwm] = [line for line in lines if line.startswith("VmHWM:")]
+    return int(hwm.split()[1]) / 1024  # "VmHWM:   123456 kB"
+
+
+def report(figures: dict[str, float]) -> None:
+    """Child side: print the figures where run_child finds them, with the peak RSS."""
+    print(_MARK + json.dumps({**figures, "peak_mb": peak_rss_mb()}), flush=True)
+
+
+def run_child(module: str, args: list[str], *, timeout: float = 1800) -> dict[str, float]:
+    """Run ``python -m module args`` in a fresh interpreter; the figures it reported."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith(_MARK)]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(
+            f"{module} {' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}"
+        )
+    figures: dict[str, float] = json.loads(lines[-1].removeprefix(_MARK))
+    return figures
+
+
+@contextlib.contextmanager
+def bigquery_process(home: Path) -> Iterator[str]:
+    """bqemulator as its own process (as `make up` starts it); yields its REST URL."""
+    port = free_port()
+    emulator = start_process(
+        "bigquery", _bqemulator_argv(home, PROJECT, port), port, home / "logs", timeout=120
+    )
+    try:
+        yield emulator.url
+    finally:
+        emulator.stop()
+
+
+def remote_warehouse(url: str) -> BigQueryWarehouse:
+    """A warehouse on the bqemulator at ``url`` (another process)."""
+    credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
+    client = bigquery.Client(
+        project=PROJECT, credentials=credentials, client_options=ClientOptions(api_endpoint=url)
+    )
+    return BigQueryWarehouse(client, PROJECT)
