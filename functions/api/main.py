@@ -6,8 +6,16 @@ import functools
 
 import flask
 import functions_framework
+from werkzeug.exceptions import HTTPException
 
 from shared.api import MAX_BODY_BYTES, HttpRequest, handle
+from shared.domain.errors import (
+    BadRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    PipelineError,
+)
 from shared.handlers.services import Services
 
 
@@ -43,3 +51,30 @@ def api(request: flask.Request) -> tuple[flask.Response, int]:
     encoded = flask.jsonify(response.body)
     encoded.headers.update(dict(response.headers))
     return encoded, response.status
+
+
+def framework_error(exc: HTTPException) -> tuple[flask.Response, int]:
+    """Errors Flask answers before ``api`` runs get the API's one JSON error shape.
+
+    functions-framework routes ``/<path:path>``, which cannot match a path holding a
+    newline (``%0A``) or starting with ``//``: Flask's own 404 page would be HTML.
+    """
+    status = exc.code or 500
+    request = flask.request
+    error: PipelineError
+    if status == 404:
+        error = NotFound(f"no route for {request.method} {request.path!r}")
+    elif status == 405:
+        error = MethodNotAllowed(f"{request.method} is not allowed on {request.path!r}")
+    elif status == 413:
+        error = PayloadTooLarge(f"body is larger than {MAX_BODY_BYTES} bytes")
+    elif status < 500:
+        error = BadRequest(exc.description or "bad request")
+    else:
+        error = PipelineError("internal error; the request was not applied")
+    return flask.jsonify(error.to_dict()), error.http_status
+
+
+# Registered on the app functions-framework builds while it loads this module (outside
+# it, ``errorhandler`` is a no-op stand-in).
+functions_framework.errorhandler(HTTPException)(framework_error)
