@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 
 import flask
 import functions_framework
@@ -30,6 +31,8 @@ def _services() -> Services:
 
 @functions_framework.http
 def api(request: flask.Request) -> tuple[flask.Response, int]:
+    # Bounded read: a huge body is refused without being held in memory.
+    body = request.stream.read(MAX_BODY_BYTES + 1)
     response = handle(
         _services(),
         HttpRequest(
@@ -37,10 +40,15 @@ def api(request: flask.Request) -> tuple[flask.Response, int]:
             path=request.path,
             headers={name.lower(): value for name, value in request.headers.items()},
             query=request.args,
-            # Bounded read: a huge body is refused without being held in memory.
-            body=request.stream.read(MAX_BODY_BYTES + 1),
+            body=body,
         ),
     )
+    if len(body) > MAX_BODY_BYTES:
+        # functions-framework reads the whole request into memory after every response
+        # that is not streamed (its read_request hook): a streamed answer skips that, and
+        # the server discards the unread rest.
+        chunks = iter([json.dumps(response.body).encode()])
+        return flask.Response(chunks, content_type="application/json"), response.status
     if response.raw is not None:  # a file download: the body and headers as the API made them
         return (
             flask.Response(
