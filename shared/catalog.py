@@ -161,8 +161,14 @@ class PipelineCatalog:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(self._name(path), "", f"cannot read file: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                self._name(path), "", f"cannot read file: not UTF-8 at byte {exc.start}"
+            ) from None
         try:
             return yaml.safe_load(text)
+        except RecursionError:  # the YAML composer recurses once per nesting level
+            raise ConfigError(self._name(path), "", "invalid YAML: nested too deeply") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
