@@ -13,7 +13,6 @@ from shared.api import MAX_BODY_BYTES, HttpRequest, handle
 from shared.domain.errors import (
     BadRequest,
     MethodNotAllowed,
-    NotFound,
     PayloadTooLarge,
     PipelineError,
 )
@@ -31,6 +30,10 @@ def _services() -> Services:
 
 @functions_framework.http
 def api(request: flask.Request) -> tuple[flask.Response, int]:
+    return _answer(request)
+
+
+def _answer(request: flask.Request) -> tuple[flask.Response, int]:
     # Bounded read: a huge body is refused without being held in memory.
     body = request.stream.read(MAX_BODY_BYTES + 1)
     response = handle(
@@ -65,14 +68,15 @@ def framework_error(exc: HTTPException) -> tuple[flask.Response, int]:
     """Errors Flask answers before ``api`` runs get the API's one JSON error shape.
 
     functions-framework routes ``/<path:path>``, which cannot match a path holding a
-    newline (``%0A``) or starting with ``//``: Flask's own 404 page would be HTML.
+    newline (``%0A``) or starting with ``//``: Flask's own 404 page would be HTML, so such
+    a request goes to the API after all, which refuses it like any other bad path.
     """
     status = exc.code or 500
     request = flask.request
     error: PipelineError
     if status == 404:
-        error = NotFound(f"no route for {request.method} {request.path!r}")
-    elif status == 405:
+        return _answer(request)
+    if status == 405:
         error = MethodNotAllowed(f"{request.method} is not allowed on {request.path!r}")
     elif status == 413:
         error = PayloadTooLarge(f"body is larger than {MAX_BODY_BYTES} bytes")
