@@ -16,12 +16,22 @@ from urllib.parse import quote
 
 import pytest
 import yaml
+from google.cloud import bigquery
 from werkzeug.test import TestResponse
 
 from shared.api import MAX_BODY_BYTES, openapi_document
-from tests.security.conftest import PIPELINE, ROOT_KEY, Api
+from tests.support.hostile_api import PIPELINE, ROOT_KEY, Api, open_api
 
 pytestmark = pytest.mark.warehouse
+
+
+@pytest.fixture(scope="module")
+def api(
+    tmp_path_factory: pytest.TempPathFactory, session_warehouse: Any, bq_client: bigquery.Client
+) -> Iterator[Api]:
+    with open_api(tmp_path_factory, session_warehouse, bq_client) as opened:
+        yield opened
+
 
 # Names an attacker might put where an org, provider, domain or pipeline goes.
 HOSTILE = [

@@ -1,11 +1,12 @@
-"""Fixtures for the hostile-input suites: a real API over an embedded runtime, and
-snapshots of everything a request could write (state store and warehouse)."""
+"""For the hostile-input suites (tests/security): a real API over an embedded runtime,
+and snapshots of everything a request could write (state store and warehouse)."""
 
 from __future__ import annotations
 
 import sqlite3
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,11 +73,12 @@ def warehouse_snapshot(
     return [(d, -1) for d in datasets] + sorted((r["t"], r["n"]) for r in rows)
 
 
-@pytest.fixture(scope="module")
-def api(
+@contextmanager
+def open_api(
     tmp_path_factory: pytest.TempPathFactory, session_warehouse: Any, bq_client: bigquery.Client
 ) -> Iterator[Api]:
-    """Module-scoped: building a runtime and an org dataset costs about a second."""
+    """The API with one org (and one completed run); use it for a whole module: building
+    a runtime and an org dataset costs about a second."""
     home = tmp_path_factory.mktemp("hostile")
     configs = write_configs(home, {"subscription/costs/quick": PIPELINE})
     with (
