@@ -29,6 +29,7 @@ from shared.domain.errors import (
     NotFound,
     PayloadTooLarge,
     PipelineError,
+    shown,
 )
 from shared.domain.models import Run
 from shared.domain.run_window import parse_run_window
@@ -138,6 +139,9 @@ _URLS = Map(
         Rule("/api/v1/migrations/<name>/execute", endpoint="migration_execute", methods=["POST"]),
     ],
     strict_slashes=False,
+    # No redirects: werkzeug answers "//" in a path with a RequestRedirect, which is not
+    # an error this API has; an empty segment simply matches no route (404).
+    merge_slashes=False,
 )
 
 
@@ -227,7 +231,7 @@ def _status(services: Services, request: HttpRequest, args: Mapping[str, Any]) -
     org = authenticate(services, args["org"], request.headers.get("x-api-key"))
     run = services.store.get_run(org.org_slug, args["run_id"])
     if run is None:
-        raise NotFound(f"run {args['run_id']} not found")
+        raise NotFound(f"run {shown(args['run_id'], quote=False)} not found")
     return HttpResponse(200, run.to_public())
 
 
@@ -301,7 +305,7 @@ def _aware(value: datetime) -> datetime:
 def _org_run(services: Services, org_slug: str, run_id: str) -> Run:
     run = services.store.get_run(org_slug, run_id)
     if run is None:
-        raise NotFound(f"run {run_id} not found", run_id=run_id)
+        raise NotFound(f"run {shown(run_id, quote=False)} not found", run_id=run_id)
     return run
 
 
@@ -605,6 +609,8 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
         body = json.loads(request.body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"body is not valid JSON: {exc}") from None
+    except RecursionError:  # [[[[... within the size limit: json recurses per level
+        raise BadRequest("body is nested too deeply to be a request") from None
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object")
     return body

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from shared.domain.config import PipelineConfig, ProviderSpec, parse_pipeline, parse_providers
-from shared.domain.errors import BadRequest, ConfigError, NotFound
+from shared.domain.errors import BadRequest, ConfigError, NotFound, shown
 
 DEFAULT_CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
 CONFIGS_DIR_ENV = "PIPELINES_CONFIGS_DIR"
@@ -60,7 +60,7 @@ class PipelineCatalog:
     def get(self, provider: str, domain: str, pipeline: str) -> PipelineConfig:
         for field, value in (("provider", provider), ("domain", domain), ("pipeline", pipeline)):
             if not _COMPONENT_RE.fullmatch(value):
-                raise BadRequest(f"invalid {field} name {value!r}", field=field)
+                raise BadRequest(f"invalid {field} name {shown(value)}", field=field)
         key = f"{provider}/{domain}/{pipeline}"
         if key not in self._parsed:
             files = self._index().get(key)
@@ -161,8 +161,14 @@ class PipelineCatalog:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(self._name(path), "", f"cannot read file: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                self._name(path), "", f"cannot read file: not UTF-8 at byte {exc.start}"
+            ) from None
         try:
             return yaml.safe_load(text)
+        except RecursionError:  # the YAML composer recurses once per nesting level
+            raise ConfigError(self._name(path), "", "invalid YAML: nested too deeply") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from shared.domain.errors import BadRequest
+from shared.domain.errors import BadRequest, shown
 
 
 def reject_unknown(body: Mapping[str, Any], allowed: Collection[str]) -> None:
@@ -34,7 +34,9 @@ def split_pipeline_ref(value: object, name: str = "pipeline") -> tuple[str, str,
     """'provider/domain/pipeline' as its three non-empty parts (400 naming ``name``)."""
     parts = value.split("/") if isinstance(value, str) else []
     if len(parts) != 3 or not all(parts):
-        raise BadRequest(f"{name} must be 'provider/domain/pipeline', got {value!r}", field=name)
+        raise BadRequest(
+            f"{name} must be 'provider/domain/pipeline', got {shown(value)}", field=name
+        )
     return parts[0], parts[1], parts[2]
 
 

@@ -383,5 +383,10 @@ def _type_name(value: object) -> str:
 def _path(loc: tuple[str | int, ...]) -> str:
     path = ""
     for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif not part or any(c in part for c in ".[]'\""):  # "" or "a.b[0]" is no path
+            path += f"[{part!r}]"
+        else:
+            path += f".{part}" if path else part
     return path

@@ -9,6 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 
+def shown(value: object, limit: int = 80, *, quote: bool = True) -> str:
+    """``repr(value)`` (``str`` with ``quote=False``) cut to ``limit`` characters, for
+    echoing user input in a message: a 5,000-character name in a URL must not come back
+    whole in the error."""
+    text = repr(value) if quote else str(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 class PipelineError(Exception):
     """Base class: a clear, user-facing failure. Never carries secrets."""
 

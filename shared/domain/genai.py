@@ -42,6 +42,8 @@ SP_CONVERT_TO_FOCUS = "sp_genai_3_convert_to_focus"
 TOKEN_TYPES = ("input", "cached_input", "cache_write_5m", "cache_write_1h", "output")
 TOKENS_PER_PRICING_UNIT = Decimal(1_000_000)
 MONEY_QUANTUM = Decimal("1e-9")  # NUMERIC's scale: amounts are stored exactly at it
+NUMERIC_LIMIT = Decimal("1e29")  # NUMERIC holds 29 integer digits
+INT64_MAX = 2**63 - 1
 
 USAGE_RAW_COLUMNS: tuple[Column, ...] = (
     Column("usage_date", "DATE"),
@@ -326,6 +328,8 @@ def to_money(text: str, where: str, *, divisor: int = 1) -> Decimal:
         raise PageError(f"{where}: amount {text!r} is not a decimal number") from None
     if not value.is_finite():
         raise PageError(f"{where}: amount {text!r} is not finite")
+    if abs(value) >= NUMERIC_LIMIT:  # quantize would raise InvalidOperation; NUMERIC can't hold it
+        raise PageError(f"{where}: amount {text!r} is out of range")
     return value.quantize(MONEY_QUANTUM)
 
 
@@ -408,6 +412,8 @@ def _count(obj: Mapping[str, Any], name: str, where: str) -> int:
         raise PageError(f"{where}: {name} is not a non-negative number: {value!r}")
     if isinstance(value, float) and not value.is_integer():
         raise PageError(f"{where}: {name} is not a whole number: {value!r}")
+    if value > INT64_MAX:  # the load into an INT64 column would fail naming no row
+        raise PageError(f"{where}: {name} is too large: {value!r}")
     return int(value)
 
 

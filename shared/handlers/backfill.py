@@ -27,6 +27,7 @@ from shared.domain.errors import (
     NotFound,
     PipelineError,
     QuotaExceeded,
+    shown,
 )
 from shared.domain.models import Org, Run
 from shared.domain.run_window import parse_run_window
@@ -167,7 +168,9 @@ def start_backfill(
 def progress(services: Services, org_slug: str, backfill_id: str) -> Progress:
     backfill = backfill_store(services).get_backfill(org_slug, backfill_id)
     if backfill is None:
-        raise NotFound(f"backfill {backfill_id} not found", backfill_id=backfill_id)
+        raise NotFound(
+            f"backfill {shown(backfill_id, quote=False)} not found", backfill_id=backfill_id
+        )
     runs = {}
     for day, run_id in backfill.days.items():
         if run_id is not None and (run := services.store.get_run(org_slug, run_id)):

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from shared.domain.errors import Conflict, IllegalTransition, NotFound
+from shared.domain.errors import Conflict, IllegalTransition, NotFound, shown
 from shared.domain.models import Run
 from shared.domain.states import RunStatus, StepStatus
 from shared.handlers.services import Services
@@ -29,7 +29,7 @@ def cancel_run(services: Services, org_slug: str, run_id: str, *, reason: str) -
     store = services.store
     run = store.get_run(org_slug, run_id)
     if run is None:
-        raise NotFound(f"run {run_id} not found", run_id=run_id)
+        raise NotFound(f"run {shown(run_id, quote=False)} not found", run_id=run_id)
     if run.status.terminal:
         raise Conflict(f"run {run_id} is already {run.status.value}", status=run.status.value)
     text = f"cancelled: {reason}"

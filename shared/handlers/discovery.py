@@ -7,7 +7,7 @@ from typing import Any
 
 from shared.domain.bodies import pipeline_ref, reject_unknown
 from shared.domain.config import PipelineConfig, coerce_parameters
-from shared.domain.errors import BadRequest, ConfigError, NotFound
+from shared.domain.errors import BadRequest, ConfigError, NotFound, shown
 from shared.domain.models import Org
 from shared.domain.quota import decide
 from shared.domain.run_window import parse_run_window
@@ -45,7 +45,8 @@ def list_pipelines(services: Services, provider: str | None = None) -> dict[str,
     catalog = services.catalog
     if provider is not None and provider not in catalog.providers:
         raise NotFound(
-            f"provider {provider!r} is not in the registry", available=sorted(catalog.providers)
+            f"provider {shown(provider)} is not in the registry",
+            available=sorted(catalog.providers),
         )
     pipelines, invalid = [], []
     keys = catalog.keys()  # a list, sorted (not a dict view)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
-from shared.domain.errors import BadRequest, NotFound, PipelineError
+from shared.domain.errors import BadRequest, NotFound, PipelineError, shown
 from shared.domain.sql import table_ref
 from shared.handlers.services import Services
 from shared.ports import Column, Warehouse
@@ -179,7 +179,7 @@ def org_datasets(services: Services, org: str | None) -> list[tuple[str, str]]:
     """(org_slug, dataset) for one org (NotFound if unknown) or, with None, every org."""
     if org is not None:
         if not isinstance(org, str) or services.store.get_org(org) is None:
-            raise NotFound(f"organization {org} not found", field="org")
+            raise NotFound(f"organization {shown(org, quote=False)} not found", field="org")
         slugs = [org]
     else:
         slugs = sorted(o.org_slug for o in services.store.list_orgs())

@@ -21,6 +21,7 @@ from shared.domain.errors import (
     NotFound,
     PipelineError,
     QuotaExceeded,
+    shown,
 )
 from shared.domain.run_window import parse_run_window
 from shared.domain.schedules import (
@@ -56,7 +57,7 @@ def create_schedule(services: Services, body: Mapping[str, Any]) -> Schedule:
         raise BadRequest("org_slug is required", field="org_slug")
     validate_org_slug(org_slug)
     if services.store.get_org(org_slug) is None:
-        raise NotFound(f"organization {org_slug} not found", org=org_slug)
+        raise NotFound(f"organization {shown(org_slug, quote=False)} not found", org=org_slug)
     parts = pipeline_ref(body)
     ref = "/".join(parts)
     config = services.catalog.get(*parts)
@@ -106,7 +107,9 @@ def update_schedule(services: Services, schedule_id: str, body: Mapping[str, Any
 def get_schedule(services: Services, schedule_id: str) -> Schedule:
     schedule = schedule_store(services).get_schedule(schedule_id)
     if schedule is None:
-        raise NotFound(f"schedule {schedule_id} not found", schedule_id=schedule_id)
+        raise NotFound(
+            f"schedule {shown(schedule_id, quote=False)} not found", schedule_id=schedule_id
+        )
     return schedule
 
 
@@ -114,7 +117,7 @@ def list_schedules(services: Services, org_slug: str | None = None) -> list[Sche
     if org_slug is not None:
         validate_org_slug(org_slug)
         if services.store.get_org(org_slug) is None:
-            raise NotFound(f"organization {org_slug} not found", org=org_slug)
+            raise NotFound(f"organization {shown(org_slug, quote=False)} not found", org=org_slug)
     return schedule_store(services).list_schedules(org_slug)
 
 
