@@ -1,6 +1,6 @@
 """Peak memory of loading an AWS CUR 2.0 Parquet file of N rows (TARGETS: < 500 MB at 1M).
 
-    PYTHONPATH=. python -m bench.cur_load_memory [--rows 1000000] [--batch-size 50000]
+    PYTHONPATH=. python -m bench.cur_load_memory [--rows 1000000] [--batch-size 10000]
 
 Writes the file in chunks (the sample month's rows repeated with new line-item ids), then
 runs the aws.cur_load step in a fresh child interpreter against bqemulator running as its
@@ -72,7 +72,7 @@ def _child(bq_url: str, cur: str, batch_size: int) -> None:
         run=run,
         step_id="load_cur",
         config={"dataset": DATASET, "uri": cur, "batch_size": batch_size},
-        variables={},
+        variables={"files_root": str(Path(cur).parent)},
         warehouse=warehouse,
         log=lambda _: None,
         should_stop=lambda: False,
@@ -84,12 +84,11 @@ def _child(bq_url: str, cur: str, batch_size: int) -> None:
         {
             "rows": result.rows_written,
             "seconds": time.perf_counter() - began,
-            "batches": result.metrics["batches"],
         }
     )
 
 
-def measure_cur_memory(rows: int = 1_000_000, batch_size: int = 50_000) -> memory.MemoryFigures:
+def measure_cur_memory(rows: int = 1_000_000, batch_size: int = 10_000) -> memory.MemoryFigures:
     """Write the file, start bqemulator, run the load and the baseline in children."""
     with tempfile.TemporaryDirectory(prefix="bench-cur-") as tmp:
         home = Path(tmp)
@@ -107,7 +106,7 @@ def measure_cur_memory(rows: int = 1_000_000, batch_size: int = 50_000) -> memor
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.cur_load_memory")
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--batch-size", type=int, default=50_000)
+    parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)  # bq url, file, batch size
     parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -121,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     f = measure_cur_memory(args.rows, args.batch_size)
     print(
         f"{f.rows:,} CUR rows loaded in {f.seconds:.1f} s ({f.rows_per_second:,.0f} rows/s, "
-        f"batches of {args.batch_size:,})"
+        f"read {args.batch_size:,} rows at a time)"
     )
     print(f"peak RSS: {f.peak_mb:,.0f} MB (baseline, modules imported: {f.baseline_mb:,.0f} MB)")
 

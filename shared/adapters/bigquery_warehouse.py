@@ -49,9 +49,10 @@ _NOT_IDENTIFIER_CHARS = re.compile(r"[^A-Za-z0-9_]")
 # a request or a step would hang that long before saying anything. Ours give up sooner.
 DEFAULT_RETRY_DEADLINE_S = 60.0
 MIN_REQUEST_TIMEOUT_S = 60.0
-# replace_slice loads its staging table in payloads of about this size: bounded memory,
-# and few enough load jobs (BigQuery allows 1,500 per table per day).
-_LOAD_BATCH_BYTES = 32 * 1024 * 1024
+# load_rows and replace_slice load in payloads of about this size: bounded memory, and few
+# enough load jobs (BigQuery allows 1,500 per table per day). Not 32 MiB: the emulator's
+# JSON reader (DuckDB) misreads a file within a few bytes of 2**25 ("Malformed JSON").
+_LOAD_BATCH_BYTES = 30_000_000
 
 RowCheck = Callable[[int, Mapping[str, Any]], None]
 
@@ -188,13 +189,20 @@ class BigQueryWarehouse:
         *,
         replace: bool = True,
     ) -> int:
-        """Load rows with a load job, for tables without lineage (an org's own inputs).
+        """Load rows with load jobs, for tables without lineage (an org's own inputs).
 
         ``replace`` truncates the table first and gives it ``columns`` as its schema;
-        otherwise rows are appended. Returns the number of rows loaded.
+        otherwise rows are appended. Returns the number of rows loaded. Rows are consumed
+        lazily, one load job per ~32 MB of NDJSON, so memory holds one payload: an input
+        that large loads in several jobs, and a failure part way leaves the earlier ones
+        (callers loading big inputs load a staging table).
         """
-        payload, count = _to_ndjson(columns, rows)
-        self._load(dataset, table, columns, payload, count, replace=replace)
+        count = 0
+        for payload, batch_count in _ndjson_batches(columns, rows, None, _LOAD_BATCH_BYTES):
+            self._load(dataset, table, columns, payload, batch_count, replace=replace and not count)
+            count += batch_count
+        if count == 0:
+            self._load(dataset, table, columns, b"", 0, replace=replace)
         return count
 
     def replace_slice(

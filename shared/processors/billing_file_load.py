@@ -5,16 +5,17 @@
 The files (Parquet or gzip CSV, from ``uri`` or the run parameter named by the provider:
 a local file or directory, ``gs://bucket/prefix`` or ``s3://bucket/prefix``, see
 shared/cloud/billing_sources.py; a remote object is downloaded to a temporary file) are read
-``batch_size`` rows at a time and appended to a staging table with load jobs, so memory
-holds one batch, never the month. One MERGE (procedures/cloud/merge_billing_staging.sql)
-then replaces the window's usage days of the raw table from the staging table, which is
-dropped afterwards. A bad value fails the step naming file, row and column, before
-anything reaches the raw table.
+``batch_size`` rows at a time and streamed into a staging table (one load job per ~32 MB),
+so memory holds one read batch and one load payload, never the month. One MERGE
+(procedures/cloud/merge_billing_staging.sql) then replaces the window's usage days of the
+raw table from the staging table, which is dropped afterwards. A bad value fails the step
+naming file, row and column, before anything reaches the raw table.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -55,7 +56,7 @@ MERGE_SQL = PROCEDURES_DIR / "cloud" / "merge_billing_staging.sql"
 class BillingFileLoadConfig(ProcessorConfig):
     dataset: str = Field(pattern=IDENTIFIER_RE.pattern)
     uri: str | None = None  # or the run parameter named by the processor (uri_parameter)
-    batch_size: int = Field(default=50_000, ge=100, le=500_000)
+    batch_size: int = Field(default=10_000, ge=100, le=500_000)  # rows per read
     # An S3-compatible store (OCI Object Storage, MinIO) for s3:// URIs; boto3 also reads
     # AWS_ENDPOINT_URL_S3.
     s3_endpoint_url: str | None = Field(default=None, pattern=r"^https?://[^\s/@?#]+/?$")
@@ -99,31 +100,26 @@ class BillingFileLoad:
         warehouse, dataset, key = ctx.warehouse, config.dataset, ctx.lineage_key
         warehouse.ensure_table(dataset, self.raw_table, self.raw_columns)
         staging = f"_stg_{self.raw_table}_" + re.sub(r"[^A-Za-z0-9_]", "_", ctx.run.run_id)
-        staged, batches = 0, 0
+        staged = 0
         try:
-            for obj in files:
+            for index, obj in enumerate(files):
                 if ctx.should_stop():
                     raise StepFailure("stopped while loading billing files", retryable=True)
                 try:
                     with source.local_file(obj) as path:  # downloaded first if remote
                         try:
-                            for batch in read_batches(path, self.spec, config.batch_size):
-                                if ctx.should_stop():
-                                    raise StepFailure(
-                                        "stopped while loading billing files", retryable=True
-                                    )
-                                warehouse.load_rows(
-                                    dataset, staging, self.spec.columns, batch, replace=batches == 0
-                                )
-                                staged += len(batch)
-                                batches += 1
+                            staged += warehouse.load_rows(
+                                dataset,
+                                staging,
+                                self.spec.columns,
+                                self._rows(ctx, read_batches(path, self.spec, config.batch_size)),
+                                replace=index == 0,
+                            )
                         except BadRequest as exc:  # a bad row: name file and row
                             raise StepFailure(f"{obj.uri}: {exc.message}") from exc
                 except BadRequest as exc:  # the object could not be fetched (names its URI)
                     raise StepFailure(exc.message) from exc
-            if batches == 0:
-                warehouse.load_rows(dataset, staging, self.spec.columns, [], replace=True)
-            ctx.log(f"staged {staged} rows from {len(files)} files in {batches} batches")
+            ctx.log(f"staged {staged} rows from {len(files)} files")
             warehouse.run_script(
                 render_sql(
                     MERGE_SQL,
@@ -163,8 +159,18 @@ class BillingFileLoad:
         )
         return StepResult(
             rows_written=int(written["n"]),
-            metrics={"files": len(files), "rows_staged": staged, "batches": batches},
+            metrics={"files": len(files), "rows_staged": staged},
         )
+
+    @staticmethod
+    def _rows(
+        ctx: StepContext, batches: Iterator[list[dict[str, Any]]]
+    ) -> Iterator[dict[str, Any]]:
+        """The rows of a file's read batches, checking for a stop request between batches."""
+        for batch in batches:
+            if ctx.should_stop():
+                raise StepFailure("stopped while loading billing files", retryable=True)
+            yield from batch
 
 
 @register

@@ -341,3 +341,20 @@ def test_load_rows_replaces_or_appends(warehouse: BigQueryWarehouse, dataset: st
     assert warehouse.query(f"SELECT name FROM {ref}") == [{"name": "z"}]
     assert warehouse.load_rows(dataset, "plain", columns, []) == 0
     assert warehouse.query(f"SELECT COUNT(*) AS c FROM {ref}") == [{"c": 0}]
+
+
+def test_load_rows_streams_in_batches_replacing_first(
+    warehouse: BigQueryWarehouse, dataset: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One row per load job: a generator is consumed lazily, the first job truncates.
+    monkeypatch.setattr(bigquery_warehouse, "_LOAD_BATCH_BYTES", 1)
+    columns = [Column("name", "STRING"), Column("n", "INT64")]
+    ref = table_ref(warehouse.project_id, dataset, "streamed")
+    warehouse.load_rows(dataset, "streamed", columns, [{"name": "old", "n": 0}])
+    rows = ({"name": f"r{i}", "n": i} for i in range(1, 4))
+    assert warehouse.load_rows(dataset, "streamed", columns, rows) == 3
+    assert warehouse.query(f"SELECT name FROM {ref} ORDER BY n") == [
+        {"name": "r1"},
+        {"name": "r2"},
+        {"name": "r3"},
+    ]
