@@ -44,6 +44,7 @@ from shared.adapters.bigquery_warehouse import BigQueryWarehouse
 from shared.adapters.bq_emulator import EmbeddedBigQuery
 from shared.cloud.gcp_sample import load_sample_export
 from shared.domain.cloud_billing import GCP_DETAILED_EXPORT_COLUMNS
+from shared.domain.credentials import Credential, Secret
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
 from shared.domain.models import Run
 from shared.domain.sql import table_ref
@@ -116,6 +117,8 @@ def _context(
         log=lambda _: None,
         should_stop=lambda: False,
         source_system="gcp",
+        # The export is named by the step config, not by the (absent) org credential.
+        credential=lambda: Credential("gcp", "bench", Secret("bench-not-a-key")),
     )
 
 

@@ -43,7 +43,7 @@ from shared.runtime import EmbeddedRuntime
 from tests.support.emulators import EMULATOR_PROJECT
 from tests.support.live_api import Answer, post, serve_api
 from tests.support.outage import SwitchableEndpoint
-from tests.support.runtime import REPO, make_runtime, new_org, write_configs
+from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs
 
 pytestmark = [pytest.mark.warehouse, pytest.mark.slow]
 
@@ -67,14 +67,7 @@ def _openai_fast() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    quick = {
-        "pipeline_id": "quick",
-        "name": "quick",
-        "provider": "subscription",
-        "domain": "costs",
-        "version": "1.0.0",
-        "steps": [{"step_id": "only", "ps_type": "test.record", "config": {}}],
-    }
+    quick = record_pipeline("quick")
     return write_configs(
         tmp_path_factory.mktemp("dependencies"),
         {"genai/payg/openai": _openai_fast(), "subscription/costs/quick": quick},

@@ -23,30 +23,16 @@ from shared.domain.states import RunStatus
 from shared.runtime import EmbeddedRuntime
 from tests.support.emulators import firestore_client
 from tests.support.live_api import Answer, burst, post, serve_api, statuses
-from tests.support.runtime import make_runtime, new_org, write_configs
+from tests.support.runtime import make_runtime, new_org, record_pipeline, write_configs
 
 pytestmark = [pytest.mark.warehouse, pytest.mark.slow]
 
 CLIENTS = 100
 WINDOW = {"date": "2026-03-08"}
 PIPELINES: dict[str, dict[str, Any]] = {
-    "subscription/costs/quick": {
-        "pipeline_id": "quick",
-        "name": "quick",
-        "provider": "subscription",
-        "domain": "costs",
-        "version": "1.0.0",
-        "steps": [{"step_id": "only", "ps_type": "test.record", "config": {}}],
-    },
+    "subscription/costs/quick": record_pipeline("quick"),
     # Holds its concurrent slot until cancelled (test.record polls should_stop()).
-    "subscription/costs/hold": {
-        "pipeline_id": "hold",
-        "name": "hold",
-        "provider": "subscription",
-        "domain": "costs",
-        "version": "1.0.0",
-        "steps": [{"step_id": "wait", "ps_type": "test.record", "config": {"sleep_seconds": 120}}],
-    },
+    "subscription/costs/hold": record_pipeline("hold", "wait", {"sleep_seconds": 120}),
 }
 
 

@@ -23,7 +23,7 @@ from shared.handlers import backfill, scheduler
 from shared.handlers.credentials import set_credential
 from shared.runtime import EmbeddedRuntime
 from tests.support.receivers import smtp_server
-from tests.support.runtime import REPO, make_runtime, new_org, write_configs
+from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs
 
 pytestmark = pytest.mark.warehouse
 
@@ -33,22 +33,8 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 DAY = "2026-10-01"
 
 PIPELINES: dict[str, dict[str, Any]] = {
-    "subscription/costs/quick": {
-        "pipeline_id": "quick",
-        "name": "quick",
-        "provider": "subscription",
-        "domain": "costs",
-        "version": "1.0.0",
-        "steps": [{"step_id": "only", "ps_type": "test.record"}],
-    },
-    "subscription/costs/broken": {
-        "pipeline_id": "broken",
-        "name": "broken",
-        "provider": "subscription",
-        "domain": "costs",
-        "version": "1.0.0",
-        "steps": [{"step_id": "boom", "ps_type": "test.record", "config": {"fail_permanently": 1}}],
-    },
+    "subscription/costs/quick": record_pipeline("quick"),
+    "subscription/costs/broken": record_pipeline("broken", "boom", {"fail_permanently": 1}),
 }
 
 # Who may call each endpoint:

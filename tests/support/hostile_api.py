@@ -20,17 +20,10 @@ from google.cloud import bigquery
 from shared.domain.sql import table_ref
 from shared.runtime import EmbeddedRuntime
 from shared.tables import ORG_TABLES
-from tests.support.runtime import REPO, make_runtime, new_org, write_configs
+from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs
 
 ROOT_KEY = "root-key-for-hostile-tests"
-PIPELINE: dict[str, Any] = {
-    "pipeline_id": "quick",
-    "name": "quick",
-    "provider": "subscription",
-    "domain": "costs",
-    "version": "1.0.0",
-    "steps": [{"step_id": "only", "ps_type": "test.record", "config": {}}],
-}
+PIPELINE: dict[str, Any] = record_pipeline("quick")
 
 
 @dataclass

@@ -24,6 +24,25 @@ from tests.support import processors as _test_processors  # noqa: F401 - registe
 REPO = Path(__file__).resolve().parents[2]
 
 
+def record_pipeline(
+    pipeline_id: str,
+    step_id: str = "only",
+    config: Mapping[str, Any] | None = None,
+    *,
+    provider: str = "subscription",
+    domain: str = "costs",
+) -> dict[str, Any]:
+    """A one-step pipeline config of the test.record processor (tests/support/processors.py)."""
+    return {
+        "pipeline_id": pipeline_id,
+        "name": pipeline_id,
+        "provider": provider,
+        "domain": domain,
+        "version": "1.0.0",
+        "steps": [{"step_id": step_id, "ps_type": "test.record", "config": dict(config or {})}],
+    }
+
+
 def write_configs(root: Path, pipelines: Mapping[str, Mapping[str, Any]]) -> Path:
     """A configs tree with the real registry plus the given pipelines (key: p/d/name)."""
     configs = root / "configs"
