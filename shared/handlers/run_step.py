@@ -7,12 +7,15 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import Enum
 
 from shared.adapters.outages import as_unavailable
 from shared.domain.credentials import Credential, redact
 from shared.domain.errors import DependencyUnavailable, PipelineError, StepFailure
 from shared.domain.messages import StepEvent, StepRequest
+from shared.domain.models import StepRun
+from shared.domain.states import StepStatus
 from shared.domain.templates import resolve
 from shared.handlers.cancel import stop_check
 from shared.handlers.credentials import load_credential
@@ -27,16 +30,25 @@ log = logging.getLogger(__name__)
 _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="processor")
 
 
-def run_step(services: Services, request: StepRequest) -> StepEvent | None:
-    """Run one attempt; returns the published event, or None when the message was dropped."""
+class Dropped(Enum):
+    """Why a step request was not run. Only LEASE_HELD may need the message again."""
+
+    UNKNOWN_RUN = "unknown run"
+    RUN_FINISHED = "run finished"
+    TAKEN = "attempt finished or superseded"
+    LEASE_HELD = "attempt held by a live lease"
+
+
+def run_step(services: Services, request: StepRequest) -> StepEvent | Dropped:
+    """Run one attempt; returns the published event, or why the message was dropped."""
     store, clock = services.store, services.clock
     run = store.get_run(request.org_slug, request.run_id, with_steps=False)
     if run is None:
         log.warning("step request for unknown run %s: dropped", request.run_id)
-        return None
+        return Dropped.UNKNOWN_RUN
     if run.status.terminal:
         log.info("run %s is %s: step %s dropped", run.run_id, run.status, request.step_id)
-        return None
+        return Dropped.RUN_FINISHED
     config = services.catalog.get(*run.pipeline_ref.split("/"))
     step = config.step(request.step_id)
     now = clock.now()
@@ -46,10 +58,12 @@ def run_step(services: Services, request: StepRequest) -> StepEvent | None:
         store.claim_step_attempt(run.run_id, step.step_id, request.attempt, lease_until, now)
         is None
     ):
-        log.info(
-            "%s/%s attempt %d already taken: dropped", run.run_id, step.step_id, request.attempt
+        current = store.get_steps(run.run_id).get(step.step_id)
+        dropped = (
+            Dropped.LEASE_HELD if _lease_live(current, request.attempt, now) else Dropped.TAKEN
         )
-        return None
+        log.info("%s/%s attempt %d: %s", run.run_id, step.step_id, request.attempt, dropped.value)
+        return dropped
 
     # A careless processor may put the decrypted key in a log line, an exception or its
     # metrics: everything leaving the step is redacted of the secrets it was handed.
@@ -108,6 +122,18 @@ def run_step(services: Services, request: StepRequest) -> StepEvent | None:
         )
     services.bus.publish(event)
     return event
+
+
+def _lease_live(step: StepRun | None, attempt: int, at: datetime) -> bool:
+    # Judged at the claim's own time: judged at a later now, a lease that expired in
+    # between reads as free, and the message is acknowledged with nobody left to run it.
+    return (
+        step is not None
+        and step.status is StepStatus.RUNNING
+        and step.attempt == attempt
+        and step.lease_until is not None
+        and step.lease_until > at
+    )
 
 
 def describe_failure(exc: BaseException) -> tuple[str, bool]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from shared.adapters.clock import FixedClock
 from shared.domain.errors import QuotaExceeded, TemplateError
-from shared.domain.models import Org, Run
+from shared.domain.messages import StepEvent, StepRequest
+from shared.domain.models import Org, Run, StepRun
 from shared.domain.states import RunStatus, StepStatus
 from shared.handlers.dispatch import RunRequest, dispatch_run
+from shared.handlers.run_step import Dropped, run_step
 from shared.runtime import EmbeddedRuntime
 from tests.support.processors import RecordingProcessor
 from tests.support.runtime import make_runtime, new_org, write_configs
@@ -72,6 +75,7 @@ PIPELINES = {
             },
         ],
     ),
+    "subscription/costs/single": _pipeline("single", [_step("only")]),
     "subscription/costs/templated": _pipeline(
         "templated", [_step("uses_vars", label="{{org_dataset}}:${start_date}")]
     ),
@@ -203,3 +207,56 @@ def test_concurrent_limit_refuses_with_429_detail(runtime: EmbeddedRuntime) -> N
     assert refused.value.http_status == 429
     assert refused.value.details["limit"] == "concurrent"
     assert runtime.bus.drain(30)
+
+
+def test_a_lease_expiring_just_after_a_refused_claim_still_counts_as_held(
+    tmp_path: Path, configs: Path, session_warehouse: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A redelivery refused by a live lease must be redelivered (on Pub/Sub: answered
+    500), even when the lease expires before the runner looks at it again; acknowledged,
+    the step of a dead runner would be lost (the run hung in CI this way)."""
+    t0 = datetime(2026, 10, 5, 12, tzinfo=UTC)
+    clock = FixedClock(t0)
+    with make_runtime(tmp_path, configs, warehouse=session_warehouse, clock=clock) as rt:
+        new_org(rt, "leases")
+        store = rt.services.store
+        run = Run(
+            run_id="run-lease",
+            org_slug="leases",
+            pipeline_ref="subscription/costs/single",
+            pipeline_id="single",
+            provider="subscription",
+            status=RunStatus.PENDING,
+            trigger="api",
+            start_date=date(2026, 10, 1),
+            end_date=date(2026, 10, 1),
+            credential_id="internal",
+            parameters={},
+            created_at=t0,
+            steps={"only": StepRun("run-lease", "only")},
+        )
+        store.create_run(run, t0)
+        for status in (RunStatus.VALIDATING, RunStatus.RUNNING):
+            store.transition_run("leases", "run-lease", status, "dispatched", t0)
+        # A runner claimed attempt 1 and died: its lease runs out 10 s later.
+        assert store.claim_step_attempt("run-lease", "only", 1, t0 + timedelta(seconds=10), t0)
+        request = StepRequest("run-lease", "leases", "only", 1)
+
+        clock.set(t0 + timedelta(seconds=9.9))
+        claim = store.claim_step_attempt
+
+        def claim_then_time_passes(*args: Any) -> StepRun | None:
+            claimed = claim(*args)
+            clock.advance(1)  # the lease expires while the refusal comes back
+            return claimed
+
+        monkeypatch.setattr(store, "claim_step_attempt", claim_then_time_passes)
+        assert run_step(rt.services, request) is Dropped.LEASE_HELD
+        monkeypatch.undo()
+
+        # The redelivery after the lease expired reclaims the attempt and runs it.
+        event = run_step(rt.services, request)
+        assert isinstance(event, StepEvent)
+        assert event.succeeded, event
+        assert rt.bus.drain(30)
+        assert run_step(rt.services, request) is Dropped.RUN_FINISHED

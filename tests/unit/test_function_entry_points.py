@@ -13,8 +13,7 @@ import json
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -25,12 +24,10 @@ from flask.testing import FlaskClient
 
 import shared.handlers.coordinate
 import shared.handlers.run_step
-from shared.adapters.clock import FixedClock
 from shared.domain.errors import BadRequest
 from shared.domain.messages import StepEvent, StepRequest, attributes, encode
-from shared.domain.models import StepRun
-from shared.domain.states import StepStatus
 from shared.handlers.run_requests import parse_run_request
+from shared.handlers.run_step import Dropped
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,38 +68,16 @@ def dead_letters(monkeypatch: pytest.MonkeyPatch) -> RecordingDeadLetters:
     return recorder
 
 
-T0 = datetime(2026, 3, 10, 12, tzinfo=UTC)
 REQUEST = StepRequest("run-1", "acme", "extract", 2)
-
-
-class FakeStore:
-    """Only what the step runner reads after run_step dropped a message."""
-
-    def __init__(self) -> None:
-        self.steps: dict[str, StepRun] = {}
-
-    def get_steps(self, run_id: str) -> dict[str, StepRun]:
-        return self.steps
-
-
-@dataclass
-class FakeServices:
-    store: FakeStore = field(default_factory=FakeStore)
-    clock: FixedClock = field(default_factory=lambda: FixedClock(T0))
-
-
-@pytest.fixture
-def services() -> FakeServices:
-    return FakeServices()
 
 
 @pytest.fixture
 def step_runner(
-    monkeypatch: pytest.MonkeyPatch, dead_letters: RecordingDeadLetters, services: FakeServices
+    monkeypatch: pytest.MonkeyPatch, dead_letters: RecordingDeadLetters
 ) -> tuple[FlaskClient, list[Any]]:
     client, module = _load("step_runner", "step_runner")
     monkeypatch.setattr(module, "dead_letters", lambda: dead_letters)
-    monkeypatch.setattr(module, "_services", lambda: services)
+    monkeypatch.setattr(module, "_services", lambda: "services")
     calls: list[Any] = []
     monkeypatch.setattr(
         shared.handlers.run_step, "run_step", lambda services, msg: calls.append((services, msg))
@@ -120,23 +95,25 @@ def test_a_step_request_reaches_the_handler_decoded(
 
 
 @pytest.mark.parametrize(
-    ("step", "status"),
+    ("outcome", "status"),
     [
-        # Another runner holds attempt 2's live lease (it may have died): redeliver.
-        (StepRun("run-1", "extract", StepStatus.RUNNING, 2, T0 + timedelta(seconds=1)), 500),
-        # Its lease expired: run_step would have reclaimed it; a drop here is final.
-        (StepRun("run-1", "extract", StepStatus.RUNNING, 2, T0 - timedelta(seconds=1)), 200),
-        # Attempt 2 already reported (lease given up) or the step finished: acknowledge.
-        (StepRun("run-1", "extract", StepStatus.RUNNING, 2, None), 200),
-        (StepRun("run-1", "extract", StepStatus.SUCCEEDED, 2, None), 200),
-        (StepRun("run-1", "extract", StepStatus.RUNNING, 3, T0 + timedelta(seconds=1)), 200),
+        # Another runner holds the attempt's live lease (it may have died): redeliver.
+        (Dropped.LEASE_HELD, 500),
+        # Finished, superseded, or nothing left to run: a drop is final.
+        (Dropped.TAKEN, 200),
+        (Dropped.RUN_FINISHED, 200),
+        (Dropped.UNKNOWN_RUN, 200),
+        (StepEvent("run-1", "acme", "extract", 2, succeeded=False, error="boom"), 200),
     ],
 )
 def test_a_dropped_request_is_redelivered_only_while_a_live_lease_holds_it(
-    step_runner: tuple[FlaskClient, list[Any]], services: FakeServices, step: StepRun, status: int
+    step_runner: tuple[FlaskClient, list[Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    outcome: Dropped | StepEvent,
+    status: int,
 ) -> None:
     client, _ = step_runner
-    services.store.steps = {"extract": step}
+    monkeypatch.setattr(shared.handlers.run_step, "run_step", lambda services, msg: outcome)
     assert _push(client, "step-requests", encode(REQUEST), attributes(REQUEST)) == status
 
 
