@@ -67,18 +67,21 @@ def build_cloud_services(settings: Settings) -> Services:
         firestore.Client(project=settings.project_id), settings.dependency_deadline_seconds
     )
     catalog = PipelineCatalog(ps_types=PROCESSORS.keys())
+    secrets = _secrets(settings)
     return Services(
         store=FirestoreStateStore(db, clock=clock),
         bus=PubSubBus(settings.project_id),
         warehouse=_warehouse(settings),
-        secrets=_secrets(settings),
+        secrets=secrets,
         catalog=catalog,
         clock=clock,
         settings=settings,
         credentials=FirestoreCredentialStore(db),
         schedules=FirestoreScheduleStore(db),
         backfills=FirestoreBackfillStore(db),
-        events=InlineNotifier(FirestoreNotificationStore(db), clock, catalog.configs_dir),
+        events=InlineNotifier(
+            FirestoreNotificationStore(db), clock, catalog.configs_dir, secrets=secrets
+        ),
     )
 
 

@@ -65,12 +65,15 @@ class EmbeddedRuntime:
         clock = clock or SystemClock()
         catalog = catalog or PipelineCatalog(ps_types=PROCESSORS.keys())
         state_db = self.settings.home / "state.db"
-        self.notifier = Notifier(SqliteNotificationStore(state_db), clock, catalog.configs_dir)
+        secrets = LocalKeySecretBox(self.settings.home / "secret.key")
+        self.notifier = Notifier(
+            SqliteNotificationStore(state_db), clock, catalog.configs_dir, secrets=secrets
+        )
         self.services = Services(
             store=SqliteStateStore(state_db, clock=clock),
             bus=self.bus,
             warehouse=self.warehouse,
-            secrets=LocalKeySecretBox(self.settings.home / "secret.key"),
+            secrets=secrets,
             catalog=catalog,
             clock=clock,
             settings=self.settings,

@@ -54,6 +54,10 @@ class SqliteDatabase:
             # In WAL mode NORMAL stays consistent after a crash; only a power loss can
             # drop the last commits. It saves an fsync per transaction.
             conn.execute("PRAGMA synchronous=NORMAL")
+            # Overwritten rows are zeroed, not left in free space: a value replaced by its
+            # ciphertext (a webhook sealed on its org's next write) leaves no copy behind
+            # once the WAL is checkpointed. Many builds default to it; not all do.
+            conn.execute("PRAGMA secure_delete=ON")
             self._local.conn = conn
         return conn
 

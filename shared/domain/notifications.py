@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -11,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from shared.domain.errors import BadRequest
+from shared.domain.errors import BadRequest, SecretBoxError
 
 
 class EventType(StrEnum):
@@ -113,7 +115,9 @@ class EmailSettings(_Model):
 
 
 class SlackSettings(_Model):
-    webhook_url: str | None = None  # a secret: never logged nor returned whole
+    # A secret: never logged nor returned whole. An org's is stored sealed (see
+    # seal_webhook) and only opened to post; the root file's is the URL itself.
+    webhook_url: str | None = None
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
 
@@ -201,8 +205,45 @@ def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, An
 
 
 def redact_url(url: str | None) -> str | None:
-    """A webhook URL is its own credential: show only where it points."""
+    """A webhook URL is its own credential: show only where it points.
+
+    A sealed webhook shows the redacted form kept beside its ciphertext (never the
+    ciphertext), so settings and delivery history read the same as before sealing.
+    """
     if not url:
         return url
+    if url.startswith(SEALED_WEBHOOK_PREFIX):
+        shown = url[len(SEALED_WEBHOOK_PREFIX) :].partition(":")[2]
+        return shown or "(sealed)"
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.split('/', 1)[0]}/…"
+
+
+# A sealed webhook is a string, so stored overrides still validate as settings:
+# "sealed:v1:" + base64url(SecretBox ciphertext) + ":" + redact_url(the URL).
+# No http(s) URL starts with "sealed:", so anything else is a URL in clear.
+SEALED_WEBHOOK_PREFIX = "sealed:v1:"
+
+
+def webhook_associated_data(org_slug: str) -> bytes:
+    """Binds a sealed webhook to its org and to this use: another org's ciphertext, or
+    a provider credential's, does not open as this org's webhook."""
+    return f"notification\x00{org_slug}\x00slack.webhook_url".encode()
+
+
+def seal_webhook(ciphertext: bytes, url: str) -> str:
+    """The stored form of a webhook URL, from its SecretBox ciphertext."""
+    encoded = base64.urlsafe_b64encode(ciphertext).decode().rstrip("=")
+    return f"{SEALED_WEBHOOK_PREFIX}{encoded}:{redact_url(url)}"
+
+
+def unseal_parts(value: str) -> tuple[bytes, str] | None:
+    """(ciphertext, redacted URL) of a sealed webhook; None if ``value`` is not sealed."""
+    if not value.startswith(SEALED_WEBHOOK_PREFIX):
+        return None
+    encoded, _, shown = value[len(SEALED_WEBHOOK_PREFIX) :].partition(":")
+    try:
+        ciphertext = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    except (binascii.Error, ValueError):
+        raise SecretBoxError("the stored slack webhook is not valid sealed data") from None
+    return ciphertext, shown

@@ -21,7 +21,12 @@ from urllib.parse import urlsplit
 import yaml
 
 from shared.adapters.notify_channels import DeliveryError, EmailChannel, SlackChannel
-from shared.domain.errors import BadRequest, ConfigError, DependencyUnavailable
+from shared.domain.errors import (
+    BadRequest,
+    ConfigError,
+    DependencyUnavailable,
+    SecretBoxError,
+)
 from shared.domain.models import Run
 from shared.domain.notifications import (
     Delivery,
@@ -33,10 +38,13 @@ from shared.domain.notifications import (
     SlackSettings,
     merge_settings,
     redact_url,
+    seal_webhook,
+    unseal_parts,
+    webhook_associated_data,
 )
 from shared.domain.retry import backoff_delay
 from shared.handlers.services import Services
-from shared.ports import Clock, NotificationStore
+from shared.ports import Clock, NotificationStore, SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +65,11 @@ class SlackSender(Protocol):
 
 
 class Notifier:
-    """The EventSink of a runtime: settings, cooldowns, retries and history."""
+    """The EventSink of a runtime: settings, cooldowns, retries and history.
+
+    An org's Slack webhook URL is a bearer credential: it is sealed with ``secrets``
+    (bound to the org) before the store sees it, and opened only to post.
+    """
 
     def __init__(
         self,
@@ -65,12 +77,14 @@ class Notifier:
         clock: Clock,
         configs_dir: Path,
         *,
+        secrets: SecretBox,
         email: EmailSender | None = None,
         slack: SlackSender | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store = store
         self._clock = clock
+        self._secrets = secrets
         self._root_file = configs_dir / ROOT_FILE
         self._email: EmailSender = email or EmailChannel()
         self._slack: SlackSender = slack or SlackChannel()
@@ -110,8 +124,43 @@ class Notifier:
             )
         merged = merge_settings(self.root, override, source="settings")
         _check_webhook(merged.slack.webhook_url)
-        self.store.set_org_settings(org_slug, override, self._clock.now())
+        self.store.set_org_settings(org_slug, self._sealed(org_slug, override), self._clock.now())
         return merged
+
+    def _sealed(self, org_slug: str, override: Mapping[str, Any]) -> dict[str, Any]:
+        """The override as stored: its webhook URL replaced by ciphertext bound to the org.
+
+        Every write seals (input is a URL: _check_webhook refuses anything else), which
+        is also how a legacy URL stored in clear gets sealed: on the org's next write.
+        """
+        slack = override.get("slack")
+        if not isinstance(slack, Mapping) or not isinstance(url := slack.get("webhook_url"), str):
+            return dict(override)
+        ciphertext = self._secrets.encrypt(
+            url.encode(), associated_data=webhook_associated_data(org_slug)
+        )
+        return {**override, "slack": {**slack, "webhook_url": seal_webhook(ciphertext, url)}}
+
+    def _opened(self, org_slug: str, slack: SlackSettings) -> SlackSettings:
+        """The Slack settings to post with: the org's webhook decrypted (only here).
+
+        Raises SecretBoxError (never quoting the URL or ciphertext) if the stored value
+        was not sealed for this org: moved from another org, tampered with, or another key.
+        """
+        parts = unseal_parts(slack.webhook_url) if slack.webhook_url else None
+        if parts is None:
+            # Not our format: the root file's URL, or an org's stored in clear by a version
+            # before sealing. It still posts, so alerts keep flowing across the upgrade
+            # (refusing it would silence them until every org re-saved); the org's next
+            # write seals it.
+            return slack
+        ciphertext, shown = parts
+        url = self._secrets.decrypt(
+            ciphertext, associated_data=webhook_associated_data(org_slug)
+        ).decode()
+        if redact_url(url) != shown:  # the redacted host shown beside it was edited
+            raise SecretBoxError("the stored slack webhook does not match its shown host")
+        return slack.model_copy(update={"webhook_url": url})
 
     # -- delivery ------------------------------------------------------------------
 
@@ -156,14 +205,21 @@ class Notifier:
     def _deliver_one(
         self, settings: NotificationSettings, channel: str, event: PipelineEvent
     ) -> Delivery:
+        unusable: str | None = None  # why a configured channel cannot be used at all
         if channel == "email":
             target = ", ".join(settings.email.to)
             send: Callable[[], None] = functools.partial(self._email.send, settings.email, event)
             configured = bool(settings.email.to)
         else:
             target = redact_url(settings.slack.webhook_url) or ""
-            send = functools.partial(self._slack.send, settings.slack, event)
             configured = bool(settings.slack.webhook_url)
+            slack = settings.slack
+            if configured:
+                try:
+                    slack = self._opened(event.org_slug, slack)
+                except (SecretBoxError, DependencyUnavailable) as exc:
+                    unusable = f"slack webhook cannot be decrypted: {exc.message}"
+            send = functools.partial(self._slack.send, slack, event)
 
         def record(status: DeliveryStatus, attempts: int, error: str | None) -> Delivery:
             delivery = Delivery(
@@ -183,6 +239,9 @@ class Notifier:
 
         if not configured:
             return record(DeliveryStatus.FAILED, 0, f"{channel} is not configured for this org")
+        if unusable is not None:  # nothing is sent, and the cooldown is left unclaimed
+            log.warning("%s notification for %s not sent: %s", channel, event.org_slug, unusable)
+            return record(DeliveryStatus.FAILED, 0, unusable)
         claimed = self._clock.now()
         cooldown = settings.cooldown_seconds
         if event.cooldown_seconds is not None:
