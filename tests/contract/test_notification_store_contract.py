@@ -41,6 +41,17 @@ def test_org_settings_round_trip_and_replace(store: NotificationStore) -> None:
     assert store.get_org_settings("globex") is None
 
 
+def test_org_settings_keep_opaque_strings_verbatim(store: NotificationStore) -> None:
+    """The notifier stores an org's webhook sealed, as an opaque string (base64url and a
+    non-ASCII redacted host): a store must hand it back byte for byte."""
+    sealed = {
+        "events": {"STEP_FAILURE": ["slack"]},
+        "slack": {"webhook_url": "sealed:v1:AQz-_9w:https://hooks.slack.com/…"},
+    }
+    store.set_org_settings("acme", sealed, T0)
+    assert store.get_org_settings("acme") == sealed
+
+
 def test_cooldown_admits_once_per_window(store: NotificationStore) -> None:
     assert store.claim_cooldown("acme", "email", "k", T0, 60)
     assert not store.claim_cooldown("acme", "email", "k", T0 + timedelta(seconds=59), 60)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,10 +14,14 @@ import pytest
 from flask.testing import FlaskClient
 
 from shared.adapters.clock import FixedClock
+from shared.adapters.firestore_ops import FirestoreNotificationStore
+from shared.adapters.local_secrets import LocalKeySecretBox
 from shared.adapters.sqlite_ops import SqliteNotificationStore
 from shared.domain.notifications import DeliveryStatus, EventType, PipelineEvent
 from shared.handlers.notify import Notifier
+from shared.ports import NotificationStore
 from shared.runtime import EmbeddedRuntime
+from tests.support.emulators import firestore_client
 from tests.support.http import api_client
 from tests.support.receivers import MailBox, Webhook, smtp_server, webhook_receiver
 from tests.support.runtime import REPO, make_runtime, new_org, write_configs
@@ -167,7 +173,8 @@ def direct(
 ) -> Iterator[tuple[Notifier, list[float]]]:
     sleeps: list[float] = []
     store = SqliteNotificationStore(tmp_path / "notify.db")
-    notifier = Notifier(store, clock, configs, sleep=sleeps.append)
+    secrets = LocalKeySecretBox(tmp_path / "secret.key")
+    notifier = Notifier(store, clock, configs, secrets=secrets, sleep=sleeps.append)
     yield notifier, sleeps
     notifier.close()
 
@@ -228,6 +235,11 @@ def test_settings_api_auth_wrong_org_and_redaction(
     assert shown["effective"]["email"]["to"] == ["ops@acme.test"]
     assert shown["effective"]["cooldown_seconds"] == 900  # from the root file
     assert "SECRET" not in str(shown)
+    # the stored override holds ciphertext; it is shown by its host, like the effective one
+    host = hook.url.split("/hooks/")[0]
+    assert shown["override"]["slack"]["webhook_url"] == f"{host}/…"
+    assert shown["effective"]["slack"]["webhook_url"] == f"{host}/…"
+    assert "sealed" not in str(shown)
     theirs = client.get("/api/v1/notifications/globex/settings", headers={"X-API-Key": globex})
     assert theirs.get_json()["effective"]["email"]["to"] == []  # acme's override is acme's
     for path in ("settings", "deliveries"):
@@ -279,3 +291,144 @@ def test_test_endpoint_rejects_unknown_events(
     )
     assert response.status_code == 400
     assert response.get_json()["error"]["details"]["field"] == "event"
+
+
+# -- the webhook URL at rest: sealed with the SecretBox, bound to its org ------------------
+
+STORES = ("sqlite", "firestore")
+
+
+@dataclass
+class AtRest:
+    notifier: Notifier
+    raw: Callable[[], str]  # everything the store holds, read raw
+    settle: Callable[[], None]  # what time does to the store (SQLite: a WAL checkpoint)
+
+
+@pytest.fixture(params=STORES)
+def at_rest(
+    request: pytest.FixtureRequest, tmp_path: Path, configs: Path, clock: FixedClock
+) -> Iterator[AtRest]:
+    """A notifier over each store; raw reads the bytes of the SQLite files (WAL
+    included), or every notification_settings document of the Firestore emulator."""
+    store: NotificationStore
+    if request.param == "firestore":
+        request.getfixturevalue("clean_firestore")
+        client = firestore_client()
+        store = FirestoreNotificationStore(client)
+
+        def raw() -> str:
+            docs = client.collection("notification_settings").stream()
+            return "\n".join(f"{d.id} {d.to_dict()!r}" for d in docs)
+
+        def settle() -> None:
+            pass
+    else:
+        path = tmp_path / "notify.db"
+        store = SqliteNotificationStore(path)
+
+        def raw() -> str:
+            files = sorted(tmp_path.glob("notify.db*"))
+            return "\n".join(f.read_bytes().decode("latin-1") for f in files)
+
+        def settle() -> None:
+            with sqlite3.connect(path) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    secrets = LocalKeySecretBox(tmp_path / "secret.key")
+    notifier = Notifier(store, clock, configs, secrets=secrets, sleep=lambda _: None)
+    yield AtRest(notifier, raw, settle)
+    notifier.close()
+    getattr(store, "close", lambda: None)()
+
+
+def _slack_only(url: str) -> dict[str, Any]:
+    return {"events": {"PIPELINE_FAILURE": ["slack"]}, "slack": {"webhook_url": url}}
+
+
+def _org_event(org: str) -> PipelineEvent:
+    return PipelineEvent(EventType.PIPELINE_FAILURE, org, "run-1", "aws/cost/billing", T0, "x")
+
+
+def test_the_stored_webhook_is_ciphertext_and_still_posts(at_rest: AtRest, hook: Webhook) -> None:
+    notifier, raw = at_rest.notifier, at_rest.raw
+    notifier.set_org_settings("acme", {**_slack_only(hook.url), "email": {"to": ["ops@a.test"]}})
+    stored = raw()
+    assert "ops@a.test" in stored
+    assert "sealed:v1:" in stored
+    assert "/hooks/T000/SECRET" not in stored
+    assert "SECRET" not in stored
+    [delivery] = notifier.deliver(_event())
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.SENT, 1)
+    assert delivery.target == hook.url.split("/hooks/")[0] + "/…"
+    assert [p["text"].split("\n")[0] for p in hook.posts] == [
+        "*[acme] PIPELINE_FAILURE: aws/cost/billing*"
+    ]
+
+
+def test_another_orgs_ciphertext_does_not_open(at_rest: AtRest, hook: Webhook) -> None:
+    notifier = at_rest.notifier
+    with webhook_receiver() as theirs:
+        notifier.set_org_settings("acme", _slack_only(hook.url))
+        notifier.set_org_settings("globex", _slack_only(theirs.url))
+        store = notifier.store
+        acme, globex = store.get_org_settings("acme"), store.get_org_settings("globex")
+        assert acme is not None
+        assert globex is not None
+        # someone with write access to the store swaps the two orgs' settings
+        store.set_org_settings("acme", globex, T0)
+        store.set_org_settings("globex", acme, T0)
+        for org in ("acme", "globex"):
+            [refused] = notifier.deliver(_org_event(org))
+            assert (refused.status, refused.attempts) == (DeliveryStatus.FAILED, 0)
+            assert refused.error is not None
+            assert refused.error == (
+                "slack webhook cannot be decrypted: ciphertext failed authentication: "
+                "tampered, wrong key, or wrong org/provider"
+            )
+            for sealed in (acme, globex):  # neither URL nor ciphertext is echoed
+                assert sealed["slack"]["webhook_url"].split(":")[2] not in refused.error
+        assert hook.requests == theirs.requests == 0  # nothing was posted anywhere
+        # the org saves its webhook again: it posts, and the failure claimed no cooldown
+        notifier.set_org_settings("acme", _slack_only(hook.url))
+        [sent] = notifier.deliver(_org_event("acme"))
+        assert sent.status is DeliveryStatus.SENT
+        assert len(hook.posts) == 1
+        assert theirs.requests == 0
+
+
+def test_a_tampered_shown_host_is_refused(at_rest: AtRest, hook: Webhook) -> None:
+    notifier = at_rest.notifier
+    notifier.set_org_settings("acme", _slack_only(hook.url))
+    stored = notifier.store.get_org_settings("acme")
+    assert stored is not None
+    sealed = stored["slack"]["webhook_url"]
+    ciphertext = ":".join(sealed.split(":")[:3])  # sealed:v1:<ciphertext>:<shown host>
+    edited = f"{ciphertext}:https://hooks.slack.com/…"
+    notifier.store.set_org_settings("acme", {**stored, "slack": {"webhook_url": edited}}, T0)
+    [refused] = notifier.deliver(_event())
+    assert refused.status is DeliveryStatus.FAILED
+    assert refused.error == (
+        "slack webhook cannot be decrypted: the stored slack webhook does not match its shown host"
+    )
+    assert hook.requests == 0
+
+
+def test_a_webhook_stored_in_clear_by_an_older_version_posts_and_is_sealed_on_write(
+    at_rest: AtRest, hook: Webhook
+) -> None:
+    notifier, raw = at_rest.notifier, at_rest.raw
+    notifier.store.set_org_settings("acme", _slack_only(hook.url), T0)  # as before sealing
+    at_rest.settle()  # the old version's write is long in the file
+    assert "/hooks/T000/SECRET" in raw()
+    [delivery] = notifier.deliver(_event())
+    assert delivery.status is DeliveryStatus.SENT
+    assert len(hook.posts) == 1
+    notifier.set_org_settings("acme", {**_slack_only(hook.url), "cooldown_seconds": 0})
+    at_rest.settle()
+    stored = raw()
+    assert "sealed:v1:" in stored
+    assert "SECRET" not in stored
+    [delivery] = notifier.deliver(_event())
+    assert delivery.status is DeliveryStatus.SENT
+    assert len(hook.posts) == 2

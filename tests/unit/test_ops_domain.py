@@ -14,8 +14,14 @@ from shared.domain.bodies import (
     reject_unknown,
     split_pipeline_ref,
 )
-from shared.domain.errors import BadRequest
-from shared.domain.notifications import EventType, merge_settings, redact_url
+from shared.domain.errors import BadRequest, SecretBoxError
+from shared.domain.notifications import (
+    EventType,
+    merge_settings,
+    redact_url,
+    seal_webhook,
+    unseal_parts,
+)
 from shared.domain.schedules import derived_run_id, next_fire, validate_cron
 from shared.handlers.access import org_slug_of_key
 
@@ -94,3 +100,14 @@ def test_webhook_urls_are_redacted_to_their_host() -> None:
         redact_url("https://hooks.slack.com/services/T0/B0/SECRET") == "https://hooks.slack.com/…"
     )
     assert redact_url(None) is None
+
+
+def test_a_sealed_webhook_shows_its_host_and_parses_back() -> None:
+    url = "https://hooks.slack.com/services/T0/B0/SECRET"
+    sealed = seal_webhook(b"\x01\xfe\xffciphertext", url)
+    assert "SECRET" not in sealed
+    assert redact_url(sealed) == "https://hooks.slack.com/…"  # never the ciphertext
+    assert unseal_parts(sealed) == (b"\x01\xfe\xffciphertext", "https://hooks.slack.com/…")
+    assert unseal_parts(url) is None  # a URL in clear (legacy or the root file's)
+    with pytest.raises(SecretBoxError):
+        unseal_parts("sealed:v1:A:https://x/…")  # one base64 character: not decodable
