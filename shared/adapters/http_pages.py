@@ -4,7 +4,7 @@ One page at a time (a generator): callers stream rows from each page into a load
 month of data is never held in memory by this layer. 429 and 5xx answers (and network
 errors) are retried with exponential backoff (shared.domain.retry.backoff_delay), honouring
 ``Retry-After`` when the server sends one; other 4xx answers fail at once. Secrets given in
-``redact`` are removed from every message this module produces.
+``redact`` are removed (raw or encoded) from every message this module produces.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from shared.domain.credentials import redact
 from shared.domain.errors import StepFailure
 from shared.domain.genai import PageError, PagePosition, page_buckets
 from shared.domain.retry import backoff_delay
@@ -108,10 +109,8 @@ class Fetcher:
             self.sleep(min(left, 0.2))
 
     def _clean(self, message: str) -> str:
-        for secret in self.redact:
-            if secret:
-                message = message.replace(secret, "***")
-        return message
+        cleaned: str = redact(message, self.redact)  # an echoed key, raw or encoded
+        return cleaned
 
 
 def _retry_after(response: httpx.Response) -> float | None:

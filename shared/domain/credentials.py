@@ -7,12 +7,13 @@ never show the value, so a stray log line or f-string cannot leak it.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 from shared.domain.errors import BadRequest
 from shared.domain.sql import IDENTIFIER_RE, PROJECT_ID_RE, validate_org_slug
@@ -153,20 +154,47 @@ def credential_provider(config_provider: str, pipeline: str, registry: Mapping[s
 
 
 REDACTED = "***"
+# Encoded forms are redacted only for secrets this long: the base64 or percent-encoding of
+# a short string is a short string that ordinary text contains by chance.
+MIN_ENCODED_SECRET_CHARS = 8
+
+
+def secret_forms(secret: str) -> list[str]:
+    """The texts that carry ``secret``: itself and, when it is long enough, its base64
+    (standard and urlsafe, with and without padding) and URL encodings (``quote`` with and
+    without ``/`` kept, ``quote_plus``). Longest first, so no form is cut by a shorter one
+    (a padded base64 loses its ``=`` with it)."""
+    if not secret:
+        return []
+    forms = {secret}
+    if len(secret) >= MIN_ENCODED_SECRET_CHARS:
+        raw = secret.encode()
+        for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+            text = encoded.decode("ascii")
+            forms |= {text, text.rstrip("=")}
+        forms |= {quote(secret, safe=""), quote(secret), quote_plus(secret)}
+    return sorted(forms, key=len, reverse=True)
 
 
 def redact(value: Any, secrets: Sequence[str]) -> Any:
-    """``value`` with each secret replaced by ***, in a string or in the strings inside
-    lists and mappings (step metrics): for text that leaves a step (logs, errors)."""
+    """``value`` with each secret, raw or encoded (:func:`secret_forms`), replaced by ***,
+    in a string or in the strings inside lists and mappings (step metrics): for text that
+    leaves a step (logs, errors). Pure; the forms cost a few microseconds a call."""
     if not secrets:
         return value
+    # Longest first across secrets too: one secret may be part of another.
+    forms = sorted({form for secret in secrets for form in secret_forms(secret)}, key=len)
+    return _redact(value, forms[::-1]) if forms else value
+
+
+def _redact(value: Any, forms: Sequence[str]) -> Any:
     if isinstance(value, str):
-        for secret in secrets:
-            if secret:
-                value = value.replace(secret, REDACTED)
+        for form in forms:
+            if form in value:
+                value = value.replace(form, REDACTED)
         return value
     if isinstance(value, Mapping):
-        return {redact(k, secrets): redact(v, secrets) for k, v in value.items()}
+        return {_redact(k, forms): _redact(v, forms) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [redact(v, secrets) for v in value]
+        return [_redact(v, forms) for v in value]
     return value

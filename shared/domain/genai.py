@@ -99,6 +99,10 @@ class PageError(ValueError):
     """A page that cannot be parsed; ``str()`` names its position."""
 
 
+class RepeatedResult(PageError):
+    """A result the extraction already read: same endpoint, bucket start and group key."""
+
+
 @dataclass(frozen=True, slots=True)
 class PagePosition:
     endpoint: str
@@ -131,6 +135,79 @@ class Window:
 
 
 # -- paging ------------------------------------------------------------------------------
+# The fields naming a result's group, per report (null unless grouped by them; the lists
+# hold every group_by the APIs offer, so a group split the processor did not ask for is
+# still told apart). Two results with the same endpoint, bucket start and values here are
+# the same result sent twice, and would be counted twice.
+OPENAI_USAGE_GROUP = ("project_id", "user_id", "api_key_id", "model", "batch", "service_tier")
+OPENAI_COST_GROUP = ("project_id", "line_item", "api_key_id")
+ANTHROPIC_USAGE_GROUP = (
+    "workspace_id",
+    "api_key_id",
+    "model",
+    "service_tier",
+    "context_window",
+    "inference_geo",
+    "account_id",
+    "service_account_id",
+)
+ANTHROPIC_COST_GROUP = (
+    "workspace_id",
+    "description",
+    "cost_type",
+    "model",
+    "token_type",
+    "service_tier",
+    "context_window",
+    "inference_geo",
+)
+_KEY_VALUE_CHARS = 80  # a hostile group value is cut short in messages
+
+
+class SeenResults:
+    """The results one extraction has read so far (every page of every endpoint).
+
+    A provider that sends a bucket's result again on a later page (or twice on one page)
+    would have it loaded twice: :meth:`claim` raises :class:`RepeatedResult` naming both
+    positions and the key. Results of the same bucket start with another group key are
+    distinct (a provider may split a day's results across pages). Keys only: ~100 bytes
+    per result, a few MB for a month of a large organisation.
+    """
+
+    __slots__ = ("_seen",)
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[object, ...], tuple[int, int, int]] = {}
+
+    def claim(
+        self,
+        pos: PagePosition,
+        b: int,
+        r: int,
+        start: datetime,
+        result: Mapping[str, Any],
+        fields: tuple[str, ...],
+    ) -> None:
+        # repr: group values are compared as sent (1, "1" and True differ) and an
+        # unhashable hostile value (a list) still makes a key.
+        values = tuple(repr(result.get(name)) for name in fields)
+        key = (pos.endpoint, start, *values)
+        first = self._seen.get(key)
+        if first is None:
+            self._seen[key] = (pos.page, b, r)
+        else:
+            page, fb, fr = first
+            group = ", ".join(
+                f"{name}={value[:_KEY_VALUE_CHARS]}"
+                for name, value in zip(fields, values, strict=True)
+                if value != "None"
+            )
+            raise RepeatedResult(
+                f"{pos.at(b, r)}: repeats the result at page {page} bucket {fb} row {fr} "
+                f"(bucket {start:%Y-%m-%dT%H:%M:%SZ}, {group or 'no group key'})"
+            )
+
+
 def page_buckets(page: Any, pos: PagePosition) -> tuple[list[Any], str | None]:
     """The buckets of a ``{"data": [...], "has_more", "next_page"}`` page and the next cursor."""
     if not isinstance(page, dict):
@@ -168,9 +245,10 @@ _OPENAI_KINDS = {"input": "input", "output": "output", "cached input": "cached_i
 
 
 def openai_usage_rows(
-    endpoint: str, page: Any, pos: PagePosition, window: Window
+    endpoint: str, page: Any, pos: PagePosition, window: Window, seen: SeenResults | None = None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(day, row) for each metric of each result of a usage page (lineage added later)."""
+    """(day, row) for each metric of each result of a usage page (lineage added later);
+    ``seen`` (the extraction's results so far) rejects a result read before."""
     metrics = OPENAI_USAGE_ENDPOINTS[endpoint]
     buckets, _ = page_buckets(page, pos)
     for b, bucket in enumerate(buckets):
@@ -193,10 +271,12 @@ def openai_usage_rows(
                 yield from _metric_row(base, "input", "Tokens", total - cached)
             for name, token_type, unit in metrics:
                 yield from _metric_row(base, token_type, unit, _count(result, name, where))
+            if seen is not None:  # once read whole: a malformed repeat is malformed
+                seen.claim(pos, b, r, start, result, OPENAI_USAGE_GROUP)
 
 
 def openai_cost_rows(
-    page: Any, pos: PagePosition, window: Window
+    page: Any, pos: PagePosition, window: Window, seen: SeenResults | None = None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     buckets, _ = page_buckets(page, pos)
     for b, bucket in enumerate(buckets):
@@ -234,6 +314,8 @@ def openai_cost_rows(
                     "cost_source": "provider",
                 },
             )
+            if seen is not None:  # once read whole: a malformed repeat is malformed
+                seen.claim(pos, b, r, start, result, OPENAI_COST_GROUP)
 
 
 # -- Anthropic ---------------------------------------------------------------------------
@@ -248,7 +330,7 @@ _ANTHROPIC_COST_TYPES = {"web_search": "web_search", "code_execution": "code_exe
 
 
 def anthropic_usage_rows(
-    page: Any, pos: PagePosition, window: Window
+    page: Any, pos: PagePosition, window: Window, seen: SeenResults | None = None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     buckets, _ = page_buckets(page, pos)
     for b, bucket in enumerate(buckets):
@@ -278,10 +360,12 @@ def anthropic_usage_rows(
                 yield from _metric_row(base, token_type, "Tokens", value)
             searches = _count(tools, "web_search_requests", where)
             yield from _metric_row(base, "web_search", "Requests", searches)
+            if seen is not None:  # once read whole: a malformed repeat is malformed
+                seen.claim(pos, b, r, start, result, ANTHROPIC_USAGE_GROUP)
 
 
 def anthropic_cost_rows(
-    page: Any, pos: PagePosition, window: Window
+    page: Any, pos: PagePosition, window: Window, seen: SeenResults | None = None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     buckets, _ = page_buckets(page, pos)
     for b, bucket in enumerate(buckets):
@@ -317,6 +401,8 @@ def anthropic_cost_rows(
                     "cost_source": "provider",
                 },
             )
+            if seen is not None:  # once read whole: a malformed repeat is malformed
+                seen.claim(pos, b, r, start, result, ANTHROPIC_COST_GROUP)
 
 
 # -- helpers -----------------------------------------------------------------------------

@@ -5,7 +5,10 @@ One step = one report (``report: usage`` or ``costs``) = one table slice. Pages 
 straight into ``warehouse.replace_slice`` through a generator: rows are parsed as the
 load serialises them, never collected in lists, and nothing is written unless every page
 of every endpoint was fetched and parsed (a failure mid-way leaves the slice as it was).
-Rerunning the same days replaces the same slice: no duplicates.
+Rerunning the same days replaces the same slice: no duplicates. A provider that sends a
+result again (same endpoint, bucket start and group key, on a later page or the same one)
+fails the step, retryably: a repeat is likely a glitch of the provider's paging, and
+loading it would count it twice.
 
 API shapes: ../shared/reference/SOURCES_AND_FOCUS.md section 3.
 """
@@ -32,6 +35,8 @@ from shared.domain.genai import (
     USAGE_RAW_TABLE,
     PageError,
     PagePosition,
+    RepeatedResult,
+    SeenResults,
     Window,
     anthropic_cost_rows,
     anthropic_usage_rows,
@@ -86,7 +91,9 @@ class _AdminReport:
     def headers(self, credential: Credential) -> dict[str, str]:
         raise NotImplementedError
 
-    def requests(self, base: str, config: AdminReportConfig, window: Window) -> list[Request]:
+    def requests(
+        self, base: str, config: AdminReportConfig, window: Window, seen: SeenResults
+    ) -> list[Request]:
         raise NotImplementedError
 
     def run(self, ctx: StepContext) -> StepResult:
@@ -109,9 +116,10 @@ class _AdminReport:
         }
         pages: Counter[str] = Counter()
         totals: dict[str, Decimal] = {}
+        seen = SeenResults()  # across every page of every endpoint of this step
 
         def rows(fetcher: Fetcher) -> Iterator[dict[str, Any]]:
-            for url, params, label, parse in self.requests(base, config, window):
+            for url, params, label, parse in self.requests(base, config, window, seen):
                 for pos, page in fetcher.pages(url, params, label):
                     pages[label] += 1
                     try:
@@ -122,6 +130,8 @@ class _AdminReport:
                                 )
                             day = row.get("usage_date") or row["cost_date"]
                             yield with_lineage(row, day, lineage)
+                    except RepeatedResult as exc:
+                        raise StepFailure(f"repeated result: {exc}", retryable=True) from None
                     except PageError as exc:
                         raise StepFailure(f"malformed page: {exc}", retryable=False) from None
 
@@ -159,7 +169,9 @@ class OpenAIAdminReport(_AdminReport):
     def headers(self, credential: Credential) -> dict[str, str]:
         return {"Authorization": f"Bearer {credential.api_key.reveal()}"}
 
-    def requests(self, base: str, config: AdminReportConfig, window: Window) -> list[Request]:
+    def requests(
+        self, base: str, config: AdminReportConfig, window: Window, seen: SeenResults
+    ) -> list[Request]:
         span: list[tuple[str, str | int]] = [
             ("start_time", int(window.start_at.timestamp())),
             ("end_time", int(window.end_at.timestamp())),
@@ -173,7 +185,7 @@ class OpenAIAdminReport(_AdminReport):
                     f"{base}/organization/costs",
                     params,
                     "costs",
-                    lambda page, pos: openai_cost_rows(page, pos, window),
+                    lambda page, pos: openai_cost_rows(page, pos, window, seen),
                 )
             ]
         params = [*span, ("group_by[]", "project_id"), ("group_by[]", "model")]
@@ -182,14 +194,14 @@ class OpenAIAdminReport(_AdminReport):
                 f"{base}/organization/usage/{name}",
                 params,
                 f"usage/{name}",
-                _usage_parser(name, window),
+                _usage_parser(name, window, seen),
             )
             for name in config.endpoints or OPENAI_USAGE_ENDPOINTS
         ]
 
 
-def _usage_parser(endpoint: str, window: Window) -> Parser:
-    return lambda page, pos: openai_usage_rows(endpoint, page, pos, window)
+def _usage_parser(endpoint: str, window: Window, seen: SeenResults) -> Parser:
+    return lambda page, pos: openai_usage_rows(endpoint, page, pos, window, seen)
 
 
 @register
@@ -203,7 +215,9 @@ class AnthropicAdminReport(_AdminReport):
     def headers(self, credential: Credential) -> dict[str, str]:
         return {"x-api-key": credential.api_key.reveal(), "anthropic-version": ANTHROPIC_VERSION}
 
-    def requests(self, base: str, config: AdminReportConfig, window: Window) -> list[Request]:
+    def requests(
+        self, base: str, config: AdminReportConfig, window: Window, seen: SeenResults
+    ) -> list[Request]:
         span: list[tuple[str, str | int]] = [
             ("starting_at", f"{window.start_at:%Y-%m-%dT%H:%M:%SZ}"),
             ("ending_at", f"{window.end_at:%Y-%m-%dT%H:%M:%SZ}"),
@@ -217,7 +231,7 @@ class AnthropicAdminReport(_AdminReport):
                     f"{base}/v1/organizations/cost_report",
                     params,
                     "cost_report",
-                    lambda page, pos: anthropic_cost_rows(page, pos, window),
+                    lambda page, pos: anthropic_cost_rows(page, pos, window, seen),
                 )
             ]
         params = [*span, ("group_by[]", "workspace_id"), ("group_by[]", "model")]
@@ -226,6 +240,6 @@ class AnthropicAdminReport(_AdminReport):
                 f"{base}/v1/organizations/usage_report/messages",
                 params,
                 "usage_report/messages",
-                lambda page, pos: anthropic_usage_rows(page, pos, window),
+                lambda page, pos: anthropic_usage_rows(page, pos, window, seen),
             )
         ]

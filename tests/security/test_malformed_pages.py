@@ -3,7 +3,9 @@
 The real processors fetch real HTTP pages from the local sample server; page 2 of a
 four-page window is replaced by something broken. The step must fail with a message
 naming the page (and bucket, row and field where there is one), and the window's slice in
-the raw table must be exactly what a good earlier run left there: nothing written.
+the raw table must be exactly what a good earlier run left there: nothing written. A page 2
+that sends a result of page 1 again fails too (retryably), while one that adds a result to
+page 1's last day under another group key is read as new data.
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ from shared.domain.genai import (
 from shared.domain.models import Run
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
-from shared.genai_sample_server import SampleGenAIServer, Scripted
+from shared.genai_sample_server import (
+    SampleGenAIServer,
+    Scripted,
+    anthropic_costs,
+    anthropic_usage,
+    openai_costs,
+    openai_usage,
+)
 from shared.ports import Warehouse
 from shared.processors.base import StepContext
 from shared.processors.genai_admin import AnthropicAdminReport, OpenAIAdminReport
@@ -318,4 +327,83 @@ def test_malformed_pages_fail_the_step_naming_them_and_write_nothing(
         assert not failure.value.retryable, name  # the same page would fail again
         assert OPENAI_KEY not in message
         assert ANTHROPIC_KEY not in message
+    assert _slice(warehouse, target) == baseline[target]
+
+
+# -- results sent twice --------------------------------------------------------------------
+OCT_3 = date(2026, 10, 3)  # page 1's last day
+# Each target's sample results for a day, and a group field that tells its results apart.
+RESULTS = {
+    "openai-usage": (lambda day: openai_usage("completions", day), "model"),
+    "openai-costs": (openai_costs, "line_item"),
+    "anthropic-usage": (anthropic_usage, "model"),
+    "anthropic-costs": (anthropic_costs, "description"),
+}
+
+
+def _bucket(target: str, day: date, results: list[dict[str, Any]]) -> dict[str, Any]:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    if target.startswith("openai"):
+        return {"start_time": int(start.timestamp()), "results": results}
+    return {"starting_at": f"{start:%Y-%m-%dT%H:%M:%SZ}", "results": results}
+
+
+def _page_2(target: str, *buckets: dict[str, Any]) -> dict[str, Any]:
+    """Page 2 (the days of 4 to 6 as the server has them, after ``buckets``), pointing on to
+    page 3 as the server would."""
+    daily, _ = RESULTS[target]
+    days = [_bucket(target, date(2026, 10, d), daily(date(2026, 10, d))) for d in (4, 5, 6)]
+    return {"data": [*buckets, *days], "has_more": True, "next_page": "page_6"}
+
+
+@pytest.mark.parametrize("target", list(TARGETS))
+def test_a_result_repeated_on_a_later_page_fails_retryably_and_writes_nothing(
+    warehouse: Warehouse,
+    baseline: dict[str, list[dict[str, Any]]],
+    server: SampleGenAIServer,
+    target: str,
+) -> None:
+    daily, field = RESULTS[target]
+    again = daily(OCT_3)[1]  # page 1 bucket 2 row 1, sent again
+    fresh = _bucket(target, date(2026, 10, 4), daily(date(2026, 10, 4)))
+    page = {"data": [fresh, _bucket(target, OCT_3, [again])], "has_more": True}
+    page["next_page"] = "page_6"
+    _, _, path = TARGETS[target]
+    server.script(path, [None, Scripted(200, page)])
+    with pytest.raises(StepFailure) as failure:
+        _run(warehouse, server, target)
+    message = str(failure.value)
+    assert message.startswith(
+        f"repeated result: {LABELS[target]} page 2 bucket 1 row 0: repeats the result at "
+        "page 1 bucket 2 row 1 (bucket 2026-10-03T00:00:00Z, "
+    ), message
+    account = "project_id" if target.startswith("openai") else "workspace_id"
+    assert f"{account}={again[account]!r}" in message
+    assert f"{field}={again[field]!r}" in message
+    assert failure.value.retryable  # a paging glitch: the next attempt may read it right
+    assert OPENAI_KEY not in message
+    assert ANTHROPIC_KEY not in message
+    assert _slice(warehouse, target) == baseline[target]
+
+
+@pytest.mark.parametrize("target", list(TARGETS))
+def test_the_same_day_with_another_group_key_on_a_later_page_is_new_data(
+    warehouse: Warehouse,
+    baseline: dict[str, list[dict[str, Any]]],
+    server: SampleGenAIServer,
+    target: str,
+) -> None:
+    daily, field = RESULTS[target]
+    other = {**daily(OCT_3)[1], field: f"{daily(OCT_3)[1][field]}-extra"}  # one field differs
+    _, _, path = TARGETS[target]
+    server.script(path, [None, Scripted(200, _page_2(target, _bucket(target, OCT_3, [other])))])
+    written = _run(warehouse, server, target)
+
+    rows = _slice(warehouse, target)
+    extra = [r for r in rows if "-extra" in f"{r.get('model')}{r.get('line_item')}"]
+    assert extra, target
+    assert {r["x_pipeline_run_date"] for r in extra} == {OCT_3}
+    assert [r for r in rows if r not in extra] == baseline[target]
+    assert written == len(rows)
+    _run(warehouse, server, target)  # a good run puts the slice back for the other tests
     assert _slice(warehouse, target) == baseline[target]

@@ -60,12 +60,13 @@ DAY = date(2026, 10, 1)
 
 
 class LeakConfig(ProcessorConfig):
-    mode: Literal["raise", "fail", "log"]
+    mode: Literal["raise", "fail", "log", "encoded"]
 
 
 @register
 class SecretLeaker:
-    """A careless processor: puts the decrypted key into its exception, failure or log."""
+    """A careless processor: puts the decrypted key into its exception, failure or log,
+    or (``encoded``) its base64 (padded and urlsafe unpadded) into a log line and a failure."""
 
     ps_type: ClassVar[str] = "test.secret_leaker"
     Config: ClassVar[type[ProcessorConfig]] = LeakConfig
@@ -77,6 +78,11 @@ class SecretLeaker:
             raise RuntimeError(f"provider rejected Authorization: Bearer {key}")
         if mode == "fail":
             raise StepFailure(f"HTTP 401: Incorrect API key provided: {key}", retryable=False)
+        if mode == "encoded":
+            raw = key.encode()
+            ctx.log(f"Authorization: Basic {base64.b64encode(raw).decode()}")
+            token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+            raise StepFailure(f"HTTP 401 for token {token}", retryable=False)
         ctx.log(f"calling the provider with x-api-key={key}")
         return StepResult(rows_written=0, metrics={"header": f"x-api-key: {key}"})
 
@@ -100,7 +106,7 @@ LEAKY = {
     "version": "1.0.0",
     "steps": [
         {"step_id": mode, "ps_type": "test.secret_leaker", "config": {"mode": mode}}
-        for mode in ("raise", "fail", "log")
+        for mode in ("raise", "fail", "log", "encoded")
     ],
 }
 
@@ -337,6 +343,10 @@ def _drive(
     assert leaky.steps["raise"].error == "RuntimeError: provider rejected Authorization: Bearer ***"
     assert leaky.steps["fail"].error == "HTTP 401: Incorrect API key provided: ***"
     assert leaky.steps["log"].metrics == {"header": "x-api-key: ***"}
+    # ...and so is its base64
+    assert leaky.steps["encoded"].error == "HTTP 401 for token ***"
+    said = [e.message for e in services.store.list_logs(ORG, leaky.run_id)]
+    assert "Authorization: Basic ***" in said, said
     # bad and foreign keys, the root key, and error paths
     for headers in ({"x-api-key": other_key}, {"x-api-key": key + "x"}, {}):
         refused = http("refused", "GET", f"/api/v1/pipelines/history/{ORG}", headers)

@@ -11,6 +11,8 @@ import pytest
 from shared.domain.genai import (
     PageError,
     PagePosition,
+    RepeatedResult,
+    SeenResults,
     Window,
     anthropic_cost_rows,
     anthropic_usage_rows,
@@ -126,3 +128,86 @@ def test_bad_pages_name_their_position(page: Any, message: str) -> None:
 def test_page_buckets_returns_the_cursor_only_when_there_is_more() -> None:
     assert page_buckets(_page(more=True), POS) == ([], "c2")
     assert page_buckets({"data": [], "has_more": False, "next_page": "stale"}, POS) == ([], None)
+
+
+def _usage(project: str, model: str) -> dict[str, Any]:
+    return {"input_tokens": 10, "output_tokens": 2, "project_id": project, "model": model}
+
+
+def test_a_result_sent_again_on_a_later_page_is_a_repeat_naming_both_positions() -> None:
+    seen = SeenResults()
+    first = _page({"start_time": OCT_5, "results": [_usage("proj_1", "m"), _usage("proj_2", "m")]})
+    assert len(list(openai_usage_rows("completions", first, PagePosition("usage", 1), OCT, seen)))
+    again = _page({"start_time": OCT_5, "results": [_usage("proj_2", "m")]})
+    with pytest.raises(RepeatedResult) as repeat:
+        list(openai_usage_rows("completions", again, PagePosition("usage", 2), OCT, seen))
+    assert str(repeat.value) == (
+        "usage page 2 bucket 0 row 0: repeats the result at page 1 bucket 0 row 1 "
+        "(bucket 2026-10-05T00:00:00Z, project_id='proj_2', model='m')"
+    )
+    assert isinstance(repeat.value, PageError)  # a page problem, told apart by its type
+
+
+def test_same_bucket_start_with_another_group_key_or_endpoint_is_not_a_repeat() -> None:
+    seen = SeenResults()
+    bucket = {"start_time": OCT_5, "results": [_usage("proj_1", "m")]}
+    list(openai_usage_rows("completions", _page(bucket), PagePosition("usage", 1), OCT, seen))
+    for result in (
+        _usage("proj_1", "other-model"),
+        _usage("proj_2", "m"),
+        {**_usage("proj_1", "m"), "api_key_id": "key_1"},  # a group the step did not ask for
+        {**_usage("proj_1", "m"), "batch": True},
+    ):
+        page = _page({"start_time": OCT_5, "results": [result]})
+        assert list(openai_usage_rows("completions", page, PagePosition("usage", 2), OCT, seen))
+    # the same result from another endpoint, or another day, is its own
+    embeddings = PagePosition("usage/embeddings", 1)  # a position names its endpoint
+    list(openai_usage_rows("embeddings", _page(bucket), embeddings, OCT, seen))
+    next_day = _page({"start_time": OCT_5 + 86400, "results": [_usage("proj_1", "m")]})
+    list(openai_usage_rows("completions", next_day, PagePosition("usage", 3), OCT, seen))
+
+
+def test_a_result_twice_on_one_page_is_a_repeat_and_without_seen_nothing_is_checked() -> None:
+    twice = _page({"start_time": OCT_5, "results": [_usage("p", "m"), _usage("p", "m")]})
+    with pytest.raises(RepeatedResult, match=r"page 3 bucket 0 row 1: repeats .* row 0"):
+        list(openai_usage_rows("completions", twice, POS, OCT, SeenResults()))
+    assert len(list(openai_usage_rows("completions", twice, POS, OCT))) == 4
+
+
+def test_anthropic_and_cost_reports_key_on_their_own_group_fields() -> None:
+    start = "2026-10-05T00:00:00Z"
+    cost = {"amount": "1.5", "currency": "USD", "workspace_id": "w", "description": "d"}
+    seen = SeenResults()
+    pages = {
+        "cost": lambda pos: anthropic_cost_rows(
+            _page({"starting_at": start, "results": [cost]}), pos, OCT, seen
+        ),
+        "usage": lambda pos: anthropic_usage_rows(
+            _page({"starting_at": start, "results": [{"output_tokens": 1, "workspace_id": "w"}]}),
+            pos,
+            OCT,
+            seen,
+        ),
+    }
+    for name, rows in pages.items():
+        list(rows(PagePosition(name, 1)))
+        with pytest.raises(RepeatedResult, match=f"{name} page 2 bucket 0 row 0: .*workspace_id"):
+            list(rows(PagePosition(name, 2)))
+    other = {**cost, "description": "d2"}
+    list(anthropic_cost_rows(_page({"starting_at": start, "results": [other]}), POS, OCT, seen))
+    openai_cost = {"amount": {"value": 1, "currency": "usd"}, "line_item": "x", "project_id": "p"}
+    page = _page({"start_time": OCT_5, "results": [openai_cost]})
+    list(openai_cost_rows(page, PagePosition("costs", 1), OCT, seen))
+    with pytest.raises(RepeatedResult, match="line_item='x'"):
+        list(openai_cost_rows(page, PagePosition("costs", 2), OCT, seen))
+
+
+def test_unhashable_or_long_group_values_still_make_a_short_key() -> None:
+    seen = SeenResults()
+    result = {"output_tokens": 1, "workspace_id": "w" * 500, "api_key_id": ["a"]}
+    page = _page({"starting_at": "2026-10-05T00:00:00Z", "results": [result]})
+    list(anthropic_usage_rows(page, POS, OCT, seen))
+    with pytest.raises(RepeatedResult) as repeat:
+        list(anthropic_usage_rows(page, POS, OCT, seen))
+    assert "api_key_id=['a']" in str(repeat.value)
+    assert len(str(repeat.value)) < 250
