@@ -29,23 +29,15 @@
 --   conversion), in the export's billing currency, exact to 1e-9: floats become NUMERIC via
 --   integer nano-units divided by NUMERIC '1000000000' (CAST AS NUMERIC and fractional
 --   NUMERIC literals lose digits on the emulator; see sp_cloud_1_convert_to_focus_gcp).
-CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_genai_0_gemini_from_gcp_billing(
-  p_org_slug STRING,
-  p_start_date DATE,
-  p_end_date DATE,
-  p_pipeline_id STRING,
-  p_credential_id STRING,
-  p_run_id STRING
-)
-BEGIN
-  SELECT IF(
-    p_org_slug IS NOT NULL AND p_pipeline_id IS NOT NULL AND p_credential_id IS NOT NULL
-      AND p_run_id IS NOT NULL AND p_start_date <= p_end_date,
-    0,
-    ERROR('sp_genai_0_gemini_from_gcp_billing: every argument is required and p_start_date must not be after p_end_date')
-  ) AS arguments_ok;
+-- Included files (-- fragment lines, read by the procedure executor): the shared signature
+-- and argument check, the run-slice replace of every MERGE below, and the SKU classification
+-- both MERGEs read.
+-- fragment procedure_start: cloud/procedure_start.sql
+-- fragment delete_run_slice: common/delete_run_slice.sql
+-- fragment gemini_skus: genai/gemini_billing_skus.sql
+{procedure_start}
 
-  -- The same classification (the subquery g) feeds both MERGEs.
+  -- The same classification (gemini_billing_skus.sql, under c) feeds both MERGEs.
   MERGE `{project_id}.{dataset}.genai_payg_usage_raw` AS target
   USING (
     SELECT
@@ -83,42 +75,13 @@ BEGIN
         c.usage,
         c.usage_start_time
       FROM (
-      SELECT
-        k.*,
-        REPLACE(k.model_words, ' ', '-') AS model,
-        IF(REGEXP_CONTAINS(k.sku_text, r'cach'),
-          IF(REGEXP_CONTAINS(k.sku_text, r'storage'), 'cache_storage', 'cached_input'),
-          IF(REGEXP_CONTAINS(k.sku_text, r'\boutput\b'), 'output',
-            IF(REGEXP_CONTAINS(k.sku_text, r'\binput\b'), 'input',
-              TRIM(REGEXP_REPLACE(REPLACE(k.sku_text, IFNULL(k.model_words, ''), ''),
-                r'[^a-z0-9]+', '_'), '_')))) AS token_type
-      FROM (
-        SELECT
-          r.*,
-          LOWER(r.sku.description) AS sku_text,
-          REGEXP_EXTRACT(LOWER(r.sku.description),
-            r'(gemini [0-9][0-9.]*(?: (?:pro|flash|lite|flash-lite|ultra|nano|live|image|preview|exp|experimental|thinking))*)')
-            AS model_words
-        FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r
-        WHERE r.x_org_slug = p_org_slug
-          AND r.x_pipeline_id = p_pipeline_id
-          AND r.x_credential_id = p_credential_id
-          AND r.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-          AND r.service.description IN ('Gemini API', 'Generative Language API', 'Vertex AI')
-          AND REGEXP_CONTAINS(LOWER(r.sku.description), r'\bgemini\b')
-      ) AS k
+        {gemini_skus}
       ) AS c
       WHERE IFNULL(c.usage.amount, 0) > 0
     ) AS g
     GROUP BY g.usage_date, g.service, g.sub_account_id, g.model, g.token_type, g.unit
   ) AS source
-  ON FALSE
-  WHEN NOT MATCHED BY SOURCE
-    AND target.x_org_slug = p_org_slug
-    AND target.x_pipeline_id = p_pipeline_id
-    AND target.x_credential_id = p_credential_id
-    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-    THEN DELETE
+  {delete_run_slice}
   WHEN NOT MATCHED THEN INSERT (
     usage_date, provider, endpoint, sub_account_id, model, token_type, unit, quantity,
     pricing_quantity, pricing_unit, bucket_start,
@@ -164,42 +127,13 @@ BEGIN
         UPPER(c.currency) AS currency,
         c.cost + IFNULL((SELECT SUM(cr.amount) FROM UNNEST(c.credits) AS cr), 0) AS net_cost
       FROM (
-      SELECT
-        k.*,
-        REPLACE(k.model_words, ' ', '-') AS model,
-        IF(REGEXP_CONTAINS(k.sku_text, r'cach'),
-          IF(REGEXP_CONTAINS(k.sku_text, r'storage'), 'cache_storage', 'cached_input'),
-          IF(REGEXP_CONTAINS(k.sku_text, r'\boutput\b'), 'output',
-            IF(REGEXP_CONTAINS(k.sku_text, r'\binput\b'), 'input',
-              TRIM(REGEXP_REPLACE(REPLACE(k.sku_text, IFNULL(k.model_words, ''), ''),
-                r'[^a-z0-9]+', '_'), '_')))) AS token_type
-      FROM (
-        SELECT
-          r.*,
-          LOWER(r.sku.description) AS sku_text,
-          REGEXP_EXTRACT(LOWER(r.sku.description),
-            r'(gemini [0-9][0-9.]*(?: (?:pro|flash|lite|flash-lite|ultra|nano|live|image|preview|exp|experimental|thinking))*)')
-            AS model_words
-        FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS r
-        WHERE r.x_org_slug = p_org_slug
-          AND r.x_pipeline_id = p_pipeline_id
-          AND r.x_credential_id = p_credential_id
-          AND r.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-          AND r.service.description IN ('Gemini API', 'Generative Language API', 'Vertex AI')
-          AND REGEXP_CONTAINS(LOWER(r.sku.description), r'\bgemini\b')
-      ) AS k
+        {gemini_skus}
       ) AS c
     ) AS g
     GROUP BY g.usage_date, g.sub_account_id, g.line_item, g.model, g.token_type, g.cost_type,
       g.currency
   ) AS source
-  ON FALSE
-  WHEN NOT MATCHED BY SOURCE
-    AND target.x_org_slug = p_org_slug
-    AND target.x_pipeline_id = p_pipeline_id
-    AND target.x_credential_id = p_credential_id
-    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-    THEN DELETE
+  {delete_run_slice}
   WHEN NOT MATCHED THEN INSERT (
     cost_date, provider, sub_account_id, line_item, model, token_type, cost_type,
     service_tier, amount, currency, source_amount, cost_source,

@@ -8,21 +8,12 @@
 -- procedure body). A FULL OUTER JOIN keeps both sides: usage with no cost line (cost 0,
 -- cost_source 'none') and cost with no usage (quantity null, e.g. a tool fee), so the
 -- day's cost here always equals the raw cost rows' sum.
-CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_genai_1_consolidate_usage_daily(
-  p_org_slug STRING,
-  p_start_date DATE,
-  p_end_date DATE,
-  p_pipeline_id STRING,
-  p_credential_id STRING,
-  p_run_id STRING
-)
-BEGIN
-  SELECT IF(
-    p_org_slug IS NOT NULL AND p_pipeline_id IS NOT NULL AND p_credential_id IS NOT NULL
-      AND p_run_id IS NOT NULL AND p_start_date <= p_end_date,
-    0,
-    ERROR('sp_genai_1_consolidate_usage_daily: every argument is required and p_start_date must not be after p_end_date')
-  ) AS arguments_ok;
+-- Included (-- fragment lines): the signature (p_org_slug, p_start_date, p_end_date,
+-- p_pipeline_id, p_credential_id, p_run_id) with its argument check, and the MERGE's
+-- run-slice replace.
+-- fragment procedure_start: cloud/procedure_start.sql
+-- fragment delete_run_slice: common/delete_run_slice.sql
+{procedure_start}
 
   MERGE `{project_id}.{dataset}.genai_usage_daily` AS target
   USING (
@@ -84,13 +75,7 @@ BEGIN
       AND IFNULL(u.model, '') = IFNULL(c.model, '')
       AND u.token_type = c.token_type
   ) AS source
-  ON FALSE
-  WHEN NOT MATCHED BY SOURCE
-    AND target.x_org_slug = p_org_slug
-    AND target.x_pipeline_id = p_pipeline_id
-    AND target.x_credential_id = p_credential_id
-    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-    THEN DELETE
+  {delete_run_slice}
   WHEN NOT MATCHED THEN INSERT (
     usage_date, provider, sub_account_id, model, token_type, unit, quantity,
     pricing_quantity, pricing_unit, cost, currency, cost_source,

@@ -19,6 +19,8 @@
 -- * SubAccount = the OpenAI project / Anthropic workspace (null = default workspace).
 -- * Model and token type go to x_genai_model / x_genai_token_type (FOCUS <= 1.4 has no
 --   token columns) and to SkuId / SkuMeter / SkuPriceDetails.
+-- Included (-- fragment line): the MERGE's run-slice replace.
+-- fragment delete_run_slice: common/delete_run_slice.sql
 CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_genai_3_convert_to_focus(
   p_org_slug STRING,
   p_start_date DATE,
@@ -99,13 +101,7 @@ BEGIN
       AND d.x_credential_id = p_credential_id
       AND d.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
   ) AS source
-  ON FALSE
-  WHEN NOT MATCHED BY SOURCE
-    AND target.x_org_slug = p_org_slug
-    AND target.x_pipeline_id = p_pipeline_id
-    AND target.x_credential_id = p_credential_id
-    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-    THEN DELETE
+  {delete_run_slice}
   WHEN NOT MATCHED THEN INSERT (
     BilledCost, BillingAccountId, BillingAccountName, BillingCurrency,
     BillingPeriodEnd, BillingPeriodStart,

@@ -24,21 +24,12 @@
 -- with the next END: so no BEGIN TRANSACTION (hence the MERGE), no CASE ... END and no
 -- IF ... END IF in the body; RAISE crashes a CALL there and ASSERT is unknown, so checks
 -- use ERROR() in a SELECT, reported by both as a 400 carrying the message.
-CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_subscription_2_calculate_daily_costs(
-  p_org_slug STRING,
-  p_start_date DATE,
-  p_end_date DATE,
-  p_pipeline_id STRING,
-  p_credential_id STRING,
-  p_run_id STRING
-)
-BEGIN
-  SELECT IF(
-    p_org_slug IS NOT NULL AND p_pipeline_id IS NOT NULL AND p_credential_id IS NOT NULL
-      AND p_run_id IS NOT NULL AND p_start_date <= p_end_date,
-    0,
-    ERROR('sp_subscription_2_calculate_daily_costs: every argument is required and p_start_date must not be after p_end_date')
-  ) AS arguments_ok;
+-- Included (-- fragment lines): the signature (p_org_slug, p_start_date, p_end_date,
+-- p_pipeline_id, p_credential_id, p_run_id) with its argument check, and the MERGE's
+-- run-slice replace.
+-- fragment procedure_start: cloud/procedure_start.sql
+-- fragment delete_run_slice: common/delete_run_slice.sql
+{procedure_start}
 
   -- A plan the formula cannot price fails the run rather than silently costing nothing.
   SELECT IF(
@@ -122,13 +113,7 @@ BEGIN
     FROM priced
   ) AS source
   -- Nothing matches: old rows of the slice are deleted, every source row is inserted.
-  ON FALSE
-  WHEN NOT MATCHED BY SOURCE
-    AND target.x_org_slug = p_org_slug
-    AND target.x_pipeline_id = p_pipeline_id
-    AND target.x_credential_id = p_credential_id
-    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-    THEN DELETE
+  {delete_run_slice}
   WHEN NOT MATCHED THEN INSERT (
     cost_date, subscription_id, provider, product, plan_name, billing_cycle, pricing_model,
     currency, category, subcategory, sub_account_id, sub_account_name, tags,

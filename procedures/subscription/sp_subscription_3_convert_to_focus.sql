@@ -24,21 +24,12 @@
 -- * Left null: AvailabilityZone, Region*, CapacityReservation*, CommitmentDiscount*,
 --   Consumed*, ChargeClass, InvoiceId, BillingAccountType, PricingCurrency* (priced in the
 --   billing currency), ContractApplied and Allocated* (no contracts or split allocation).
-CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_subscription_3_convert_to_focus(
-  p_org_slug STRING,
-  p_start_date DATE,
-  p_end_date DATE,
-  p_pipeline_id STRING,
-  p_credential_id STRING,
-  p_run_id STRING
-)
-BEGIN
-  SELECT IF(
-    p_org_slug IS NOT NULL AND p_pipeline_id IS NOT NULL AND p_credential_id IS NOT NULL
-      AND p_run_id IS NOT NULL AND p_start_date <= p_end_date,
-    0,
-    ERROR('sp_subscription_3_convert_to_focus: every argument is required and p_start_date must not be after p_end_date')
-  ) AS arguments_ok;
+-- Included (-- fragment lines): the signature (p_org_slug, p_start_date, p_end_date,
+-- p_pipeline_id, p_credential_id, p_run_id) with its argument check, and the MERGE's
+-- run-slice replace.
+-- fragment procedure_start: cloud/procedure_start.sql
+-- fragment delete_run_slice: common/delete_run_slice.sql
+{procedure_start}
 
   MERGE `{project_id}.{dataset}.cost_data_standard_1_3` AS target
   USING (
@@ -105,13 +96,7 @@ BEGIN
       AND d.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
   ) AS source
   -- Nothing matches: old rows of the slice are deleted, every source row is inserted.
-  ON FALSE
-  WHEN NOT MATCHED BY SOURCE
-    AND target.x_org_slug = p_org_slug
-    AND target.x_pipeline_id = p_pipeline_id
-    AND target.x_credential_id = p_credential_id
-    AND target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-    THEN DELETE
+  {delete_run_slice}
   WHEN NOT MATCHED THEN INSERT (
     BilledCost, BillingAccountId, BillingAccountName, BillingCurrency,
     BillingPeriodEnd, BillingPeriodStart,

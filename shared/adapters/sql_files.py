@@ -49,18 +49,9 @@ def render_sql(
     for name, raw in (literals or {}).items():
         _put(values, name, literal(raw))
 
-    text = path.read_text(encoding="utf-8")
-    if fragments:
-        inlined = {name: _fragment(name, file) for name, file in fragments.items()}
-        for name in inlined.keys() & values.keys():
-            raise BadRequest(f"SQL placeholder {{{name}}} is given twice", field=name)
-        unused = inlined.keys() - set(_PLACEHOLDER.findall(text))
-        if unused:
-            raise BadRequest(
-                f"{path.name}: fragments without a placeholder: {sorted(unused)}", file=str(path)
-            )
-        # One pass: a fragment's text is not searched for fragment names again.
-        text = _PLACEHOLDER.sub(lambda m: inlined.get(m.group(1), m.group(0)), text)
+    for name in (fragments or {}).keys() & values.keys():
+        raise BadRequest(f"SQL placeholder {{{name}}} is given twice", field=name)
+    text = include_fragments(path, fragments)
     wanted = set(_PLACEHOLDER.findall(text))
     missing, unknown = wanted - values.keys(), values.keys() - wanted
     if missing or unknown:
@@ -71,6 +62,23 @@ def render_sql(
         )
     # One pass over the original text: a filled value is never scanned again.
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+
+
+def include_fragments(path: Path, fragments: Mapping[str, str] | None) -> str:
+    """The file's text with each fragment's text in place of its placeholder, the other
+    placeholders left as they are. Raises BadRequest for a fragment the text has no
+    placeholder for, or one that is not a .sql file under procedures/."""
+    text = path.read_text(encoding="utf-8")
+    if not fragments:
+        return text
+    inlined = {name: _fragment(name, file) for name, file in fragments.items()}
+    unused = inlined.keys() - set(_PLACEHOLDER.findall(text))
+    if unused:
+        raise BadRequest(
+            f"{path.name}: fragments without a placeholder: {sorted(unused)}", file=str(path)
+        )
+    # One pass: a fragment's text is not searched for fragment names again.
+    return _PLACEHOLDER.sub(lambda m: inlined.get(m.group(1), m.group(0)), text)
 
 
 def _fragment(name: str, file: str) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
+from shared.adapters.sql_files import PROCEDURES_DIR, include_fragments, render_sql
 from shared.domain.errors import BadRequest, NotFound, PipelineError, shown
 from shared.domain.sql import table_ref
 from shared.handlers.services import Services
@@ -49,11 +49,20 @@ MIGRATIONS_COLUMNS: tuple[Column, ...] = (
     Column("applied_at", "TIMESTAMP", "REQUIRED"),
 )
 
-# A procedure file declares exactly this header (its placeholders filled by render_sql).
+# A procedure file declares exactly this header (its placeholders filled by render_sql),
+# itself or through a fragment it includes; a fragment's header names the procedure
+# {procedure}: the file that includes it (cloud/procedure_start.sql).
 _HEADER = re.compile(
-    r"^CREATE\s+OR\s+REPLACE\s+PROCEDURE\s+`\{project_id\}\.\{dataset\}`\.([A-Za-z_]\w*)\s*\(",
+    r"^CREATE\s+OR\s+REPLACE\s+PROCEDURE\s+`\{project_id\}\.\{dataset\}`\."
+    r"([A-Za-z_]\w*|\{procedure\})\s*\(",
     re.IGNORECASE | re.MULTILINE,
 )
+_NAMED_BY_FILE = "{procedure}"
+# How a procedure file names a file it includes: "-- fragment <placeholder>: <path under
+# procedures/>", e.g. "-- fragment procedure_start: cloud/procedure_start.sql". The file
+# says what it includes, so every caller (executor, sync, list) renders the same SQL;
+# render_sql refuses a path outside procedures/ and a fragment with no placeholder.
+_FRAGMENT_LINE = re.compile(r"^--\s*fragment\s+([a-z_][a-z0-9_]*)\s*:\s*(\S+)\s*$", re.MULTILINE)
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)$")
 
 DeployStatus = Literal["created", "updated", "unchanged"]
@@ -63,25 +72,60 @@ DeployStatus = Literal["created", "updated", "unchanged"]
 class ProcedureFile:
     name: str
     source: str  # path under procedures/
+    # (placeholder, path under procedures/) of each "-- fragment" line of the file
+    fragments: tuple[tuple[str, str], ...] = ()
+    named_by_file: bool = False  # the header came from a fragment: {procedure} = name
 
     def render(self, project_id: str, dataset: str) -> str:
+        identifiers = {"project_id": project_id, "dataset": dataset}
+        if self.named_by_file:
+            identifiers["procedure"] = self.name
         return render_sql(
             PROCEDURES_DIR / self.source,
-            identifiers={"project_id": project_id, "dataset": dataset},
+            identifiers=identifiers,
+            fragments=dict(self.fragments),
         )
+
+
+def declared_fragments(source: str) -> tuple[tuple[str, str], ...]:
+    """The "-- fragment <placeholder>: <file>" lines of procedures/<source>, in order."""
+    text = (PROCEDURES_DIR / source).read_text(encoding="utf-8")
+    found = tuple(_FRAGMENT_LINE.findall(text))
+    names = [name for name, _ in found]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise BadRequest(
+            f"procedures/{source} names fragment(s) {repeated} more than once",
+            file=f"procedures/{source}",
+        )
+    return found
 
 
 def procedure_file(source: str) -> ProcedureFile:
-    """The procedure a file under procedures/ creates (BadRequest if it creates none)."""
+    """The procedure a file under procedures/ creates (BadRequest if it creates none).
+
+    Its header is its own, or comes from a fragment the file includes: then the procedure
+    is named after the file (sp_x.sql creates sp_x). A file whose own header says
+    {procedure} is a fragment, not a procedure.
+    """
     path = PROCEDURES_DIR / source
-    found = _HEADER.findall(path.read_text(encoding="utf-8"))
-    if len(found) != 1:
+    fragments = declared_fragments(source)
+    own = _HEADER.findall(path.read_text(encoding="utf-8"))
+    found = _HEADER.findall(include_fragments(path, dict(fragments)))
+    if len(found) != 1 or _NAMED_BY_FILE in own:
         raise BadRequest(
             f"procedures/{source} must create exactly one procedure "
-            "(CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.name(...))",
+            "(CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.name(...), or a "
+            "fragment that does, named in a '-- fragment <placeholder>: <file>' line)",
             file=f"procedures/{source}",
         )
-    return ProcedureFile(name=found[0], source=source)
+    named_by_file = found[0] == _NAMED_BY_FILE
+    return ProcedureFile(
+        name=path.stem if named_by_file else found[0],
+        source=source,
+        fragments=fragments,
+        named_by_file=named_by_file,
+    )
 
 
 def procedure_files() -> list[ProcedureFile]:
@@ -90,13 +134,24 @@ def procedure_files() -> list[ProcedureFile]:
     for path in sorted(PROCEDURES_DIR.rglob("*.sql")):
         if MIGRATIONS_DIR in path.parents or OPS_DIR in path.parents:
             continue
-        if _HEADER.search(path.read_text(encoding="utf-8")):
+        if _is_procedure(path):
             found.append(procedure_file(path.relative_to(PROCEDURES_DIR).as_posix()))
     names = [p.name for p in found]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise BadRequest(f"procedures/ defines {duplicates} more than once", file="procedures/")
     return found
+
+
+def _is_procedure(path: Path) -> bool:
+    """Whether the file creates a procedure: a header of its own with a name, or one from a
+    fragment it includes (fragments themselves, and templates a step fills with fragments of
+    its own like the cloud ones, are not)."""
+    own = _HEADER.findall(path.read_text(encoding="utf-8"))
+    if own:
+        return _NAMED_BY_FILE not in own
+    fragments = declared_fragments(path.relative_to(PROCEDURES_DIR).as_posix())
+    return bool(fragments) and bool(_HEADER.search(include_fragments(path, dict(fragments))))
 
 
 def sha256(sql: str) -> str:

@@ -17,12 +17,12 @@ import pytest
 from google.cloud import bigquery
 
 from shared.adapters.bigquery_warehouse import BigQueryWarehouse
-from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
 from shared.demo_data import sample_subscription_plans
 from shared.domain import saas_subscriptions as subs
 from shared.domain.errors import BadRequest
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS, LINEAGE_COLUMN_NAMES
 from shared.domain.sql import literal, table_ref
+from shared.handlers.procedures import procedure_file
 from tests.warehouse_fixtures import PROJECT_ID
 
 pytestmark = pytest.mark.warehouse
@@ -73,10 +73,9 @@ def build_org(client: bigquery.Client, plans: list[dict[str, Any]]) -> Org:
     warehouse.ensure_table(dataset, subs.DAILY_COSTS_TABLE, subs.DAILY_COSTS_COLUMNS)
     warehouse.ensure_table(dataset, COST_TABLE, COST_TABLE_COLUMNS)
     for procedure in (subs.SP_CALCULATE_DAILY_COSTS, subs.SP_CONVERT_TO_FOCUS):
-        path = PROCEDURES_DIR / "subscription" / f"{procedure}.sql"
-        warehouse.run_script(
-            render_sql(path, identifiers={"project_id": PROJECT_ID, "dataset": dataset})
-        )
+        # as the executor deploys it: with the fragments the file names
+        sql = procedure_file(f"subscription/{procedure}.sql").render(PROJECT_ID, dataset)
+        warehouse.run_script(sql)
     warehouse.load_rows(dataset, subs.PLANS_TABLE, subs.PLANS_COLUMNS, plans)
     return Org(warehouse, dataset)
 

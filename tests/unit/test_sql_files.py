@@ -9,6 +9,7 @@ import pytest
 
 from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
 from shared.domain.errors import BadRequest
+from shared.handlers.procedures import procedure_file
 
 
 @pytest.fixture
@@ -58,8 +59,9 @@ def test_rejects_missing_unknown_and_unsafe_values(
 
 
 def test_every_shipped_sql_file_renders() -> None:
+    # as the executor renders them: with the fragments each file names in its "-- fragment" lines
     for path in sorted((PROCEDURES_DIR / "subscription").glob("*.sql")):
-        sql = render_sql(path, identifiers={"project_id": "my-proj", "dataset": "acme_prod"})
+        sql = procedure_file(f"subscription/{path.name}").render("my-proj", "acme_prod")
         assert "`my-proj.acme_prod`." in sql
 
 
