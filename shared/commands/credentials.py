@@ -28,11 +28,15 @@ def register(sub: Any) -> None:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--api-key-stdin", action="store_true", help="read the key from stdin")
     source.add_argument("--api-key-env", metavar="VAR", help="read the key from this variable")
-    p.add_argument("--base-url", help="API base URL (enterprise proxy or a local server)")
+    p.add_argument(
+        "--base-url",
+        help="API base URL (enterprise proxy or a local server); kept on rotation, '' clears",
+    )
     p.add_argument(
         "--billing-export-table",
         metavar="PROJECT.DATASET.TABLE",
-        help="gcp: the org's Cloud Billing export table (run parameters can still override)",
+        help="gcp: the org's Cloud Billing export table (run parameters can still override); "
+        "kept on rotation, '' clears",
     )
     p.set_defaults(func=cmd_set)
 

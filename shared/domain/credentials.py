@@ -100,7 +100,7 @@ def validate_metadata(metadata: Mapping[str, str | None]) -> dict[str, str]:
     for key, value in metadata.items():
         if key not in METADATA_KEYS:
             raise BadRequest(f"unknown credential metadata {key!r}", field=key)
-        if value is None:
+        if not value:  # unset, or cleared with ""
             continue
         if key == "base_url":
             value = validate_base_url(value)

@@ -32,7 +32,8 @@ def set_credential(
     base_url: str | None = None,
     billing_export_table: str | None = None,
 ) -> CredentialInfo:
-    """Encrypt and store the org's key for ``provider``; a second call rotates it.
+    """Encrypt and store the org's key for ``provider``; a second call rotates it,
+    keeping the metadata it does not set ("" clears a value).
 
     The credential_id is kept on rotation: it is part of every row's lineage key, so a new
     id would leave the old key's rows beside the new ones on the next rerun.
@@ -47,10 +48,16 @@ def set_credential(
     if not spec.requires_credential:
         raise BadRequest(f"provider {provider!r} takes no credential", field="provider")
     secret = validate_secret(api_key)
-    metadata = validate_metadata(
-        {"base_url": base_url, "billing_export_table": billing_export_table}
-    )
     existing = services.credentials.get(org_slug, provider)
+    # A rotation keeps what the call leaves out (a GCP key rotated without its export
+    # table would otherwise fail every billing run); an empty value clears it.
+    given = {"base_url": base_url, "billing_export_table": billing_export_table}
+    metadata = validate_metadata(
+        {
+            **(existing.info.metadata if existing else {}),
+            **{key: value for key, value in given.items() if value is not None},
+        }
+    )
     credential_id = (
         existing.info.credential_id if existing else f"{provider}_{uuid.uuid4().hex[:12]}"
     )

@@ -124,6 +124,21 @@ def test_rotation_keeps_the_id_and_ciphertext_is_bound_to_org(runtime: EmbeddedR
         delete_credential(services, "rot_org", "openai")
 
 
+def test_rotation_keeps_metadata_it_does_not_set(runtime: EmbeddedRuntime) -> None:
+    services = runtime.services
+    new_org(runtime, "meta_org")
+    table = "billing-proj.billing_ds.gcp_billing_export_resource_v1_X"
+    set_credential(services, "meta_org", "gcp", "key-one", billing_export_table=table)
+    set_credential(services, "meta_org", "openai", "k1", base_url="https://proxy.example/v1")
+
+    rotated = set_credential(services, "meta_org", "gcp", "key-two")
+    assert rotated.metadata == {"billing_export_table": table}
+    moved = set_credential(services, "meta_org", "openai", "k2", base_url="https://p2.example")
+    assert moved.metadata == {"base_url": "https://p2.example"}
+    cleared = set_credential(services, "meta_org", "openai", "k3", base_url="")
+    assert cleared.metadata == {}
+
+
 @pytest.mark.parametrize(
     ("provider", "key", "base_url", "message"),
     [
