@@ -9,7 +9,7 @@
 -- cost_data_standard_1_3 (the step publishes them only when every day reconciles). The days
 -- are the window and those of the staged rows; their rows in cloud_cost_reconciliation are
 -- replaced (DELETE + INSERT). The calling step compares the two sides and fails beyond a cent.
--- Signature and argument check: procedure_start.sql.
+-- Signature and argument check: ../common/procedure_start.sql.
 {procedure_start}
 
   -- Replace the slice: delete it, then insert. The caller wraps the CALL in a

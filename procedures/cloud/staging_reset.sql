@@ -1,5 +1,5 @@
 -- Included by every sp_cloud_1_convert_to_focus_<provider> (render_sql fragments), after
--- procedure_start.sql. The conversion writes to cost_data_standard_1_3_staging, not to
+-- ../common/procedure_start.sql. The conversion writes to cost_data_standard_1_3_staging, not to
 -- cost_data_standard_1_3: the step reconciles the staged rows with the source and only then
 -- replaces the org's slice with them (one transaction, publish_focus_slice.sql), so a
 -- conversion that does not reconcile leaves the FOCUS table as it was. Rows an earlier

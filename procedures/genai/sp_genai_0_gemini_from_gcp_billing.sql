@@ -32,7 +32,7 @@
 -- Included files (-- fragment lines, read by the procedure executor): the shared signature
 -- and argument check, the run-slice replace of every MERGE below, and the SKU classification
 -- both MERGEs read.
--- fragment procedure_start: cloud/procedure_start.sql
+-- fragment procedure_start: common/procedure_start.sql
 -- fragment delete_run_slice: common/delete_run_slice.sql
 -- fragment gemini_skus: genai/gemini_billing_skus.sql
 {procedure_start}

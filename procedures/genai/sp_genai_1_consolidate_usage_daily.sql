@@ -11,7 +11,7 @@
 -- Included (-- fragment lines): the signature (p_org_slug, p_start_date, p_end_date,
 -- p_pipeline_id, p_credential_id, p_run_id) with its argument check, and the MERGE's
 -- run-slice replace.
--- fragment procedure_start: cloud/procedure_start.sql
+-- fragment procedure_start: common/procedure_start.sql
 -- fragment delete_run_slice: common/delete_run_slice.sql
 {procedure_start}
 

@@ -51,7 +51,7 @@ MIGRATIONS_COLUMNS: tuple[Column, ...] = (
 
 # A procedure file declares exactly this header (its placeholders filled by render_sql),
 # itself or through a fragment it includes; a fragment's header names the procedure
-# {procedure}: the file that includes it (cloud/procedure_start.sql).
+# {procedure}: the file that includes it (common/procedure_start.sql).
 _HEADER = re.compile(
     r"^CREATE\s+OR\s+REPLACE\s+PROCEDURE\s+`\{project_id\}\.\{dataset\}`\."
     r"([A-Za-z_]\w*|\{procedure\})\s*\(",
@@ -59,7 +59,7 @@ _HEADER = re.compile(
 )
 _NAMED_BY_FILE = "{procedure}"
 # How a procedure file names a file it includes: "-- fragment <placeholder>: <path under
-# procedures/>", e.g. "-- fragment procedure_start: cloud/procedure_start.sql". The file
+# procedures/>", e.g. "-- fragment procedure_start: common/procedure_start.sql". The file
 # says what it includes, so every caller (executor, sync, list) renders the same SQL;
 # render_sql refuses a path outside procedures/ and a fragment with no placeholder.
 _FRAGMENT_LINE = re.compile(r"^--\s*fragment\s+([a-z_][a-z0-9_]*)\s*:\s*(\S+)\s*$", re.MULTILINE)

@@ -83,7 +83,7 @@ class CloudFocusConvert:
         convert = f"sp_cloud_1_convert_to_focus_{provider}"
         reconcile = f"sp_cloud_2_reconcile_{provider}"
         # Each procedure starts with the shared signature and argument check.
-        start = "cloud/procedure_start.sql"
+        start = "common/procedure_start.sql"
         warehouse.run_script(
             render_sql(
                 CLOUD_SQL / provider / f"{convert}.sql",

@@ -11,7 +11,7 @@ from shared.domain.errors import BadRequest
 from shared.handlers import procedures
 from shared.handlers.procedures import procedure_file, procedure_files
 
-SHARED_START = ("procedure_start", "cloud/procedure_start.sql")
+SHARED_START = ("procedure_start", "common/procedure_start.sql")
 SLICE = ("delete_run_slice", "common/delete_run_slice.sql")
 
 
@@ -46,7 +46,7 @@ def test_shipped_procedures_take_the_shared_start_and_slice_replace() -> None:
 
 def test_a_fragment_is_not_a_procedure() -> None:
     with pytest.raises(BadRequest, match="must create exactly one procedure"):
-        procedure_file("cloud/procedure_start.sql")
+        procedure_file("common/procedure_start.sql")
 
 
 @pytest.fixture

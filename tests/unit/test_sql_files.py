@@ -117,7 +117,7 @@ def test_every_cloud_procedure_renders_from_its_files_and_the_shared_fragments()
             PROCEDURES_DIR / "cloud" / provider / f"{procedure}.sql",
             identifiers={**IDENTIFIERS, "procedure": procedure},
             fragments={
-                "procedure_start": "cloud/procedure_start.sql",
+                "procedure_start": "common/procedure_start.sql",
                 "staging_reset": "cloud/staging_reset.sql",
             },
         )
@@ -133,7 +133,7 @@ def test_every_cloud_reconcile_renders_from_the_shared_template() -> None:
             identifiers={**IDENTIFIERS, "procedure": f"sp_cloud_2_reconcile_{provider}"},
             literals={"source_system": provider},
             fragments={
-                "procedure_start": "cloud/procedure_start.sql",
+                "procedure_start": "common/procedure_start.sql",
                 "source_totals": f"cloud/{provider}/reconcile_source_totals_{provider}.sql",
             },
         )

@@ -36,7 +36,7 @@
 --   resource_tags as delivered (CUR 2.0 keys: user_*, aws_*).
 -- * Money: SAFE_DIVIDE(CAST(ROUND(x * 1e9) AS INT64), NUMERIC '1000000000'); quantities:
 --   integer part plus nano-units of the fraction (see the GCP procedure for why).
--- Signature and argument check: ../procedure_start.sql; reset of the run's staged rows:
+-- Signature and argument check: ../../common/procedure_start.sql; reset of the run's staged rows:
 -- ../staging_reset.sql.
 {procedure_start}
 

@@ -30,7 +30,7 @@
 --   ServiceProviderName/PublisherName = PublisherName, HostProviderName 'Microsoft'.
 -- * Prices: UnitPrice, PayGPrice and EffectivePrice are in PricingCurrency; the billing-
 --   currency unit prices multiply by ExchangeRatePricingToBilling.
--- Signature and argument check: ../procedure_start.sql; reset of the run's staged rows:
+-- Signature and argument check: ../../common/procedure_start.sql; reset of the run's staged rows:
 -- ../staging_reset.sql.
 {procedure_start}
 

@@ -39,7 +39,7 @@
 --   procedure. Quantities, which can be huge (byte-seconds, beyond INT64 nano-units), are
 --   the integer part plus the nano-units of the fraction. (PARSE_NUMERIC(FORMAT('%.9f', x))
 --   is exact too but ~10x slower on the emulator.)
--- Signature and argument check: ../procedure_start.sql; reset of the run's staged rows:
+-- Signature and argument check: ../../common/procedure_start.sql; reset of the run's staged rows:
 -- ../staging_reset.sql.
 {procedure_start}
 

@@ -16,7 +16,7 @@
 --   oci_services.yml); Service/Host/Invoice issuer = 'Oracle'.
 -- * Quantities: usage/billedQuantity in cost/skuUnitDescription (Pricing) and as consumed.
 -- * Tags = the tags/<namespace>.<key> columns as {"<namespace>.<key>": value}.
--- Signature and argument check: ../procedure_start.sql; reset of the run's staged rows:
+-- Signature and argument check: ../../common/procedure_start.sql; reset of the run's staged rows:
 -- ../staging_reset.sql.
 {procedure_start}
 
