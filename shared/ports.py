@@ -5,7 +5,7 @@ Each has one contract test suite (tests/contract/) run against every adapter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -148,9 +148,16 @@ class StateStore(Protocol):
 
     def get_steps(self, run_id: str) -> dict[str, StepRun]: ...
 
-    def step_statuses(self, run_id: str) -> dict[str, StepStatus]:
+    def step_statuses(
+        self, run_id: str, step_ids: Collection[str] | None = None
+    ) -> dict[str, StepStatus]:
         """Each step's status only, in step order: what the coordinator decides on after
-        every step event (reading whole steps there made a run cost O(steps^2))."""
+        every step event (reading whole steps there made a run cost O(steps^2)).
+        ``step_ids`` narrows it to those steps (unknown ids are left out)."""
+        ...
+
+    def has_unfinished_steps(self, run_id: str) -> bool:
+        """Is any step still pending or running? (Answered without reading every step.)"""
         ...
 
     # -- history -------------------------------------------------------------

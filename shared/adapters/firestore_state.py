@@ -32,7 +32,7 @@ import itertools
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -522,12 +522,33 @@ class FirestoreStateStore:
         rows = sorted((snap.to_dict() for snap in snaps), key=lambda d: d["position"])
         return {d["step_id"]: _step(run_id, d) for d in rows}
 
-    def step_statuses(self, run_id: str) -> dict[str, StepStatus]:
+    def step_statuses(
+        self, run_id: str, step_ids: Collection[str] | None = None
+    ) -> dict[str, StepStatus]:
         # A projection: only the fields the answer needs cross the wire.
+        fields = ["step_id", "status", "position"]
         steps = self._run_ref(run_id).collection("steps")
-        snaps = steps.select(["step_id", "status", "position"]).stream()
-        rows = sorted((snap.to_dict() or {} for snap in snaps), key=lambda d: d["position"])
+        if step_ids is None:
+            snaps = steps.select(fields).stream()
+        elif step_ids:  # one BatchGet of just these documents, not a scan of the run
+            snaps = self._db.get_all([steps.document(s) for s in step_ids], field_paths=fields)
+        else:
+            return {}
+        docs = (snap.to_dict() for snap in snaps if snap.exists)
+        rows = sorted((d for d in docs if d), key=lambda d: d["position"])
         return {d["step_id"]: StepStatus(d["status"]) for d in rows}
+
+    def has_unfinished_steps(self, run_id: str) -> bool:
+        # At most one document (no fields) crosses the wire, however long the run.
+        unfinished = [StepStatus.PENDING.value, StepStatus.RUNNING.value]
+        query = (
+            self._run_ref(run_id)
+            .collection("steps")
+            .where(filter=FieldFilter("status", "in", unfinished))
+            .select([])
+            .limit(1)
+        )
+        return any(True for _ in query.stream())
 
     # -- history ---------------------------------------------------------------------
 
