@@ -88,6 +88,35 @@ class FirestoreStateStore:
         """Run ``body(transaction)`` in a Firestore transaction (retried on contention)."""
         return firestore.transactional(body)(self._db.transaction())  # type: ignore[no-any-return]
 
+    def _guarded(
+        self, ref: Any, missing: Callable[[], Exception], body: Callable[[Any, Doc], T]
+    ) -> T:
+        """Read-modify-write of one document as one read and one commit, no transaction.
+
+        ``body(writer, data)`` stages writes on ``writer``; they commit as one atomic batch
+        whose update of ``ref`` requires the document unchanged since it was read (its
+        update time). If another writer got there first, read again and decide again.
+        A transaction costs a third round trip (BeginTransaction) and, on the emulator,
+        stalls under contention (LOCAL_STACK.md); this precondition never locks.
+        """
+        while True:
+            snap = ref.get()
+            if not snap.exists:
+                raise missing()
+            writer = _GuardedWriter(
+                self._db.batch(), ref, self._db.write_option(last_update_time=snap.update_time)
+            )
+            result = body(writer, snap.to_dict())
+            if not writer.staged:
+                return result
+            if not writer.guarded:
+                raise ValueError("a guarded write must update the document it read")
+            try:
+                writer.batch.commit()
+            except gexc.FailedPrecondition:
+                continue  # changed since our read: decide again on the new state
+            return result
+
     def _run_ref(self, run_id: str) -> Any:
         return self._db.collection("runs").document(run_id)
 
@@ -399,12 +428,13 @@ class FirestoreStateStore:
 
     # -- steps -----------------------------------------------------------------------
 
-    def _load_step(self, txn: Any, run_id: str, step_id: str) -> tuple[Any, Doc]:
-        ref = self._step_ref(run_id, step_id)
-        snap = ref.get(transaction=txn)
-        if not snap.exists:
-            raise NotFound(f"step {step_id} of run {run_id} not found", run_id=run_id, step=step_id)
-        return ref, snap.to_dict()
+    def _guarded_step(self, run_id: str, step_id: str, body: Callable[[Any, Doc], T]) -> T:
+        def missing() -> Exception:
+            return NotFound(
+                f"step {step_id} of run {run_id} not found", run_id=run_id, step=step_id
+            )
+
+        return self._guarded(self._step_ref(run_id, step_id), missing, body)
 
     def claim_step_attempt(
         self, run_id: str, step_id: str, attempt: int, lease_until: datetime, at: datetime
@@ -415,8 +445,9 @@ class FirestoreStateStore:
         at, lease_until = _utc(at), _utc(lease_until)
         run_ref = self._run_ref(run_id)
 
-        def body(txn: Any) -> StepRun | None:
-            ref, data = self._load_step(txn, run_id, step_id)
+        ref = self._step_ref(run_id, step_id)
+
+        def body(txn: Any, data: Doc) -> StepRun | None:
             status = StepStatus(data["status"])
             if status == StepStatus.PENDING:
                 check_step_transition(status, StepStatus.RUNNING)
@@ -440,7 +471,7 @@ class FirestoreStateStore:
             txn.update(ref, changes)
             return _step(run_id, {**data, **changes})
 
-        return self._transact(body)
+        return self._guarded_step(run_id, step_id, body)
 
     def finish_step_attempt(
         self,
@@ -458,8 +489,9 @@ class FirestoreStateStore:
         at = _utc(at)
         run_ref = self._run_ref(run_id)
 
-        def body(txn: Any) -> bool:
-            ref, data = self._load_step(txn, run_id, step_id)
+        ref = self._step_ref(run_id, step_id)
+
+        def body(txn: Any, data: Doc) -> bool:
             status = StepStatus(data["status"])
             if (
                 status != StepStatus.RUNNING
@@ -489,7 +521,7 @@ class FirestoreStateStore:
             _record(txn, run_ref, step_id, status, final, reason, at)
             return True
 
-        return self._transact(body)
+        return self._guarded_step(run_id, step_id, body)
 
     def transition_step(
         self, run_id: str, step_id: str, target: StepStatus, reason: str, at: datetime
@@ -499,8 +531,9 @@ class FirestoreStateStore:
         at = _utc(at)
         run_ref = self._run_ref(run_id)
 
-        def body(txn: Any) -> bool:
-            ref, data = self._load_step(txn, run_id, step_id)
+        ref = self._step_ref(run_id, step_id)
+
+        def body(txn: Any, data: Doc) -> bool:
             status = StepStatus(data["status"])
             if status == target:
                 return False
@@ -515,7 +548,7 @@ class FirestoreStateStore:
             _record(txn, run_ref, step_id, status, target, reason, at)
             return True
 
-        return self._transact(body)
+        return self._guarded_step(run_id, step_id, body)
 
     def get_steps(self, run_id: str) -> dict[str, StepRun]:
         snaps = self._run_ref(run_id).collection("steps").stream()
@@ -601,6 +634,25 @@ class FirestoreStateStore:
 
 
 # -- module helpers ------------------------------------------------------------------
+
+
+class _GuardedWriter:
+    """What ``_guarded`` hands its body: a batch whose update of the read document
+    carries the read's precondition (creates of new documents need none)."""
+
+    def __init__(self, batch: Any, ref: Any, guard: Any) -> None:
+        self.batch, self._ref, self._guard = batch, ref, guard
+        self.staged = self.guarded = False
+
+    def update(self, ref: Any, changes: Doc) -> None:
+        if ref.path != self._ref.path:
+            raise ValueError("a guarded write updates only the document it read")
+        self.batch.update(ref, changes, option=self._guard)
+        self.staged = self.guarded = True
+
+    def create(self, ref: Any, data: Doc) -> None:
+        self.batch.create(ref, data)
+        self.staged = True
 
 
 def _count(collection: Any) -> int:
