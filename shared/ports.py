@@ -314,6 +314,11 @@ class MessageBus(Protocol):
         """Deliver at least once; ``delay_seconds`` holds a retry back."""
         ...
 
+    def publish_all(self, messages: Sequence[Message]) -> None:
+        """``publish`` each (no delay), returning once every one is accepted: in flight
+        together, in no order among them (a fan-out's ready steps)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Column:
