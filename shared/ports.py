@@ -108,9 +108,19 @@ class StateStore(Protocol):
 
     # -- steps ---------------------------------------------------------------
     def claim_step_attempt(
-        self, run_id: str, step_id: str, attempt: int, lease_until: datetime, at: datetime
+        self,
+        run_id: str,
+        step_id: str,
+        attempt: int,
+        lease_until: datetime,
+        at: datetime,
+        *,
+        note: str | None = None,
     ) -> StepRun | None:
         """Take attempt ``attempt`` of a step for execution.
+
+        ``note``: an INFO log line of the step, written with the claim if (and only if)
+        it is granted, in the same write (the runner's "attempt N started").
 
         Succeeds (returns the updated step) when the step is pending, or running
         the same attempt whose lease has expired (its runner died), or running an

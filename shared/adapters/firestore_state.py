@@ -437,7 +437,14 @@ class FirestoreStateStore:
         return self._guarded(self._step_ref(run_id, step_id), missing, body)
 
     def claim_step_attempt(
-        self, run_id: str, step_id: str, attempt: int, lease_until: datetime, at: datetime
+        self,
+        run_id: str,
+        step_id: str,
+        attempt: int,
+        lease_until: datetime,
+        at: datetime,
+        *,
+        note: str | None = None,
     ) -> StepRun | None:
         """Also raises NotFound for an unknown step, ValueError for ``attempt`` < 1."""
         if attempt < 1:
@@ -469,6 +476,10 @@ class FirestoreStateStore:
             if data.get("started_at") is None:
                 changes["started_at"] = at
             txn.update(ref, changes)
+            if note is not None:  # in the claim's commit: one round trip, not two
+                txn.create(
+                    run_ref.collection("logs").document(), _log_doc(step_id, "INFO", note, at)
+                )
             return _step(run_id, {**data, **changes})
 
         return self._guarded_step(run_id, step_id, body)
@@ -614,9 +625,7 @@ class FirestoreStateStore:
                 self._known_runs[run_id] = None
                 if len(self._known_runs) > _KNOWN_RUNS_MAX:
                     self._known_runs.pop(next(iter(self._known_runs)))
-        ref.collection("logs").add(
-            {"step_id": step_id, "level": level, "message": message, **_stamp(at)}
-        )
+        ref.collection("logs").add(_log_doc(step_id, level, message, at))
 
     def list_logs(self, org_slug: str, run_id: str) -> list[LogEntry]:
         if self._owned_run(org_slug, run_id) is None:
@@ -658,6 +667,10 @@ class _GuardedWriter:
 def _count(collection: Any) -> int:
     result = collection.count().get()
     return int(result[0][0].value)
+
+
+def _log_doc(step_id: str | None, level: str, message: str, at: datetime) -> Doc:
+    return {"step_id": step_id, "level": level, "message": message, **_stamp(at)}
 
 
 def _stamp(at: datetime) -> Doc:

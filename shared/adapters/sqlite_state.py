@@ -327,7 +327,14 @@ class SqliteStateStore:
     # -- steps -------------------------------------------------------------------
 
     def claim_step_attempt(
-        self, run_id: str, step_id: str, attempt: int, lease_until: datetime, at: datetime
+        self,
+        run_id: str,
+        step_id: str,
+        attempt: int,
+        lease_until: datetime,
+        at: datetime,
+        *,
+        note: str | None = None,
     ) -> StepRun | None:
         """Also raises NotFound for an unknown step, ValueError for ``attempt`` < 1."""
         if attempt < 1:
@@ -345,6 +352,11 @@ class SqliteStateStore:
                 if lease_live or outcome_attempt == attempt:
                     return None  # someone is running it, or it already reported
             # else: a later attempt (a retry) takes over from an earlier one
+            if note is not None:
+                conn.execute(
+                    "INSERT INTO logs (run_id, step_id, level, message, at) VALUES (?, ?, ?, ?, ?)",
+                    (run_id, step_id, "INFO", note, _ts(at)),
+                )
             conn.execute(
                 "UPDATE steps SET status = ?, attempt = ?, lease_until = ?,"
                 " started_at = COALESCE(started_at, ?) WHERE run_id = ? AND step_id = ?",

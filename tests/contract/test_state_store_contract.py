@@ -439,6 +439,16 @@ def test_duplicate_claim_is_refused_while_the_lease_is_live(store: StateStore, r
     assert store.get_steps(run.run_id)["extract"].lease_until == lease(60)
 
 
+def test_claim_note_is_logged_only_when_the_claim_is_granted(store: StateStore, run: Run) -> None:
+    assert store.claim_step_attempt(run.run_id, "extract", 1, lease(60), T0, note="started")
+    refused = store.claim_step_attempt(run.run_id, "extract", 1, lease(60), T0, note="again")
+    assert refused is None
+    logs = store.list_logs("acme", run.run_id)
+    assert [(e.step_id, e.level, e.message, e.at) for e in logs] == [
+        ("extract", "INFO", "started", T0)
+    ]
+
+
 def test_attempt_is_reclaimed_after_its_lease_expires(store: StateStore, run: Run) -> None:
     store.claim_step_attempt(run.run_id, "extract", 1, lease(60), T0)
     transitions = len(store.list_transitions("acme", run.run_id))
