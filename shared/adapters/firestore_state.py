@@ -1,11 +1,12 @@
 """StateStore on Cloud Firestore (Native mode), through the official client.
 
-Layout (every document small, every transaction on one run's or one step's documents):
+Layout (every document small, every atomic write on one run's or one step's documents):
 
 - ``orgs/{org}``
 - ``runs/{run_id}``: the run, with ``org_slug`` (scoped reads check it) and
   ``step_ids`` (the pipeline's step order)
-- ``runs/{run_id}/steps/{step_id}``: one step; claim/finish are small transactions on it
+- ``runs/{run_id}/steps/{step_id}``: one step; claim/finish/transition read it, then
+  commit one batch whose update of it requires it unchanged since that read
 - ``runs/{run_id}/transitions/{auto}``, ``runs/{run_id}/logs/{auto}``: history, listed in
   (``at``, commit time, client sequence) order
 - ``quota/{org}/reservations/{run_id}``: which slots a run holds (idempotency record)
@@ -698,7 +699,7 @@ def _record(
     reason: str,
     at: datetime,
 ) -> None:
-    """Add a transition document in the caller's transaction or batch."""
+    """Add a transition document in the caller's transaction or batch (or guarded writer)."""
     writer.create(
         run_ref.collection("transitions").document(),
         {
