@@ -5,7 +5,7 @@ Each has one contract test suite (tests/contract/) run against every adapter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -108,9 +108,19 @@ class StateStore(Protocol):
 
     # -- steps ---------------------------------------------------------------
     def claim_step_attempt(
-        self, run_id: str, step_id: str, attempt: int, lease_until: datetime, at: datetime
+        self,
+        run_id: str,
+        step_id: str,
+        attempt: int,
+        lease_until: datetime,
+        at: datetime,
+        *,
+        note: str | None = None,
     ) -> StepRun | None:
         """Take attempt ``attempt`` of a step for execution.
+
+        ``note``: an INFO log line of the step, written with the claim if (and only if)
+        it is granted, in the same write (the runner's "attempt N started").
 
         Succeeds (returns the updated step) when the step is pending, or running
         the same attempt whose lease has expired (its runner died), or running an
@@ -148,9 +158,16 @@ class StateStore(Protocol):
 
     def get_steps(self, run_id: str) -> dict[str, StepRun]: ...
 
-    def step_statuses(self, run_id: str) -> dict[str, StepStatus]:
+    def step_statuses(
+        self, run_id: str, step_ids: Collection[str] | None = None
+    ) -> dict[str, StepStatus]:
         """Each step's status only, in step order: what the coordinator decides on after
-        every step event (reading whole steps there made a run cost O(steps^2))."""
+        every step event (reading whole steps there made a run cost O(steps^2)).
+        ``step_ids`` narrows it to those steps (unknown ids are left out)."""
+        ...
+
+    def has_unfinished_steps(self, run_id: str) -> bool:
+        """Is any step still pending or running? (Answered without reading every step.)"""
         ...
 
     # -- history -------------------------------------------------------------
@@ -305,6 +322,11 @@ class EventSink(Protocol):
 class MessageBus(Protocol):
     def publish(self, message: Message, *, delay_seconds: float = 0.0) -> None:
         """Deliver at least once; ``delay_seconds`` holds a retry back."""
+        ...
+
+    def publish_all(self, messages: Sequence[Message]) -> None:
+        """``publish`` each (no delay), returning once every one is accepted: in flight
+        together, in no order among them (a fan-out's ready steps)."""
         ...
 
 

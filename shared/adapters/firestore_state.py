@@ -1,11 +1,12 @@
 """StateStore on Cloud Firestore (Native mode), through the official client.
 
-Layout (every document small, every transaction on one run's or one step's documents):
+Layout (every document small, every atomic write on one run's or one step's documents):
 
 - ``orgs/{org}``
 - ``runs/{run_id}``: the run, with ``org_slug`` (scoped reads check it) and
   ``step_ids`` (the pipeline's step order)
-- ``runs/{run_id}/steps/{step_id}``: one step; claim/finish are small transactions on it
+- ``runs/{run_id}/steps/{step_id}``: one step; claim/finish/transition read it, then
+  commit one batch whose update of it requires it unchanged since that read
 - ``runs/{run_id}/transitions/{auto}``, ``runs/{run_id}/logs/{auto}``: history, listed in
   (``at``, commit time, client sequence) order
 - ``quota/{org}/reservations/{run_id}``: which slots a run holds (idempotency record)
@@ -32,7 +33,7 @@ import itertools
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -87,6 +88,35 @@ class FirestoreStateStore:
     def _transact(self, body: Callable[[Any], T]) -> T:
         """Run ``body(transaction)`` in a Firestore transaction (retried on contention)."""
         return firestore.transactional(body)(self._db.transaction())  # type: ignore[no-any-return]
+
+    def _guarded(
+        self, ref: Any, missing: Callable[[], Exception], body: Callable[[Any, Doc], T]
+    ) -> T:
+        """Read-modify-write of one document as one read and one commit, no transaction.
+
+        ``body(writer, data)`` stages writes on ``writer``; they commit as one atomic batch
+        whose update of ``ref`` requires the document unchanged since it was read (its
+        update time). If another writer got there first, read again and decide again.
+        A transaction costs a third round trip (BeginTransaction) and, on the emulator,
+        stalls under contention (LOCAL_STACK.md); this precondition never locks.
+        """
+        while True:
+            snap = ref.get()
+            if not snap.exists:
+                raise missing()
+            writer = _GuardedWriter(
+                self._db.batch(), ref, self._db.write_option(last_update_time=snap.update_time)
+            )
+            result = body(writer, snap.to_dict())
+            if not writer.staged:
+                return result
+            if not writer.guarded:
+                raise ValueError("a guarded write must update the document it read")
+            try:
+                writer.batch.commit()
+            except gexc.FailedPrecondition:
+                continue  # changed since our read: decide again on the new state
+            return result
 
     def _run_ref(self, run_id: str) -> Any:
         return self._db.collection("runs").document(run_id)
@@ -399,15 +429,23 @@ class FirestoreStateStore:
 
     # -- steps -----------------------------------------------------------------------
 
-    def _load_step(self, txn: Any, run_id: str, step_id: str) -> tuple[Any, Doc]:
-        ref = self._step_ref(run_id, step_id)
-        snap = ref.get(transaction=txn)
-        if not snap.exists:
-            raise NotFound(f"step {step_id} of run {run_id} not found", run_id=run_id, step=step_id)
-        return ref, snap.to_dict()
+    def _guarded_step(self, run_id: str, step_id: str, body: Callable[[Any, Doc], T]) -> T:
+        def missing() -> Exception:
+            return NotFound(
+                f"step {step_id} of run {run_id} not found", run_id=run_id, step=step_id
+            )
+
+        return self._guarded(self._step_ref(run_id, step_id), missing, body)
 
     def claim_step_attempt(
-        self, run_id: str, step_id: str, attempt: int, lease_until: datetime, at: datetime
+        self,
+        run_id: str,
+        step_id: str,
+        attempt: int,
+        lease_until: datetime,
+        at: datetime,
+        *,
+        note: str | None = None,
     ) -> StepRun | None:
         """Also raises NotFound for an unknown step, ValueError for ``attempt`` < 1."""
         if attempt < 1:
@@ -415,8 +453,9 @@ class FirestoreStateStore:
         at, lease_until = _utc(at), _utc(lease_until)
         run_ref = self._run_ref(run_id)
 
-        def body(txn: Any) -> StepRun | None:
-            ref, data = self._load_step(txn, run_id, step_id)
+        ref = self._step_ref(run_id, step_id)
+
+        def body(txn: Any, data: Doc) -> StepRun | None:
             status = StepStatus(data["status"])
             if status == StepStatus.PENDING:
                 check_step_transition(status, StepStatus.RUNNING)
@@ -438,9 +477,13 @@ class FirestoreStateStore:
             if data.get("started_at") is None:
                 changes["started_at"] = at
             txn.update(ref, changes)
+            if note is not None:  # in the claim's commit: one round trip, not two
+                txn.create(
+                    run_ref.collection("logs").document(), _log_doc(step_id, "INFO", note, at)
+                )
             return _step(run_id, {**data, **changes})
 
-        return self._transact(body)
+        return self._guarded_step(run_id, step_id, body)
 
     def finish_step_attempt(
         self,
@@ -458,8 +501,9 @@ class FirestoreStateStore:
         at = _utc(at)
         run_ref = self._run_ref(run_id)
 
-        def body(txn: Any) -> bool:
-            ref, data = self._load_step(txn, run_id, step_id)
+        ref = self._step_ref(run_id, step_id)
+
+        def body(txn: Any, data: Doc) -> bool:
             status = StepStatus(data["status"])
             if (
                 status != StepStatus.RUNNING
@@ -489,7 +533,7 @@ class FirestoreStateStore:
             _record(txn, run_ref, step_id, status, final, reason, at)
             return True
 
-        return self._transact(body)
+        return self._guarded_step(run_id, step_id, body)
 
     def transition_step(
         self, run_id: str, step_id: str, target: StepStatus, reason: str, at: datetime
@@ -499,8 +543,9 @@ class FirestoreStateStore:
         at = _utc(at)
         run_ref = self._run_ref(run_id)
 
-        def body(txn: Any) -> bool:
-            ref, data = self._load_step(txn, run_id, step_id)
+        ref = self._step_ref(run_id, step_id)
+
+        def body(txn: Any, data: Doc) -> bool:
             status = StepStatus(data["status"])
             if status == target:
                 return False
@@ -515,19 +560,40 @@ class FirestoreStateStore:
             _record(txn, run_ref, step_id, status, target, reason, at)
             return True
 
-        return self._transact(body)
+        return self._guarded_step(run_id, step_id, body)
 
     def get_steps(self, run_id: str) -> dict[str, StepRun]:
         snaps = self._run_ref(run_id).collection("steps").stream()
         rows = sorted((snap.to_dict() for snap in snaps), key=lambda d: d["position"])
         return {d["step_id"]: _step(run_id, d) for d in rows}
 
-    def step_statuses(self, run_id: str) -> dict[str, StepStatus]:
+    def step_statuses(
+        self, run_id: str, step_ids: Collection[str] | None = None
+    ) -> dict[str, StepStatus]:
         # A projection: only the fields the answer needs cross the wire.
+        fields = ["step_id", "status", "position"]
         steps = self._run_ref(run_id).collection("steps")
-        snaps = steps.select(["step_id", "status", "position"]).stream()
-        rows = sorted((snap.to_dict() or {} for snap in snaps), key=lambda d: d["position"])
+        if step_ids is None:
+            snaps = steps.select(fields).stream()
+        elif step_ids:  # one BatchGet of just these documents, not a scan of the run
+            snaps = self._db.get_all([steps.document(s) for s in step_ids], field_paths=fields)
+        else:
+            return {}
+        docs = (snap.to_dict() for snap in snaps if snap.exists)
+        rows = sorted((d for d in docs if d), key=lambda d: d["position"])
         return {d["step_id"]: StepStatus(d["status"]) for d in rows}
+
+    def has_unfinished_steps(self, run_id: str) -> bool:
+        # At most one document (no fields) crosses the wire, however long the run.
+        unfinished = [StepStatus.PENDING.value, StepStatus.RUNNING.value]
+        query = (
+            self._run_ref(run_id)
+            .collection("steps")
+            .where(filter=FieldFilter("status", "in", unfinished))
+            .select([])
+            .limit(1)
+        )
+        return any(True for _ in query.stream())
 
     # -- history ---------------------------------------------------------------------
 
@@ -560,9 +626,7 @@ class FirestoreStateStore:
                 self._known_runs[run_id] = None
                 if len(self._known_runs) > _KNOWN_RUNS_MAX:
                     self._known_runs.pop(next(iter(self._known_runs)))
-        ref.collection("logs").add(
-            {"step_id": step_id, "level": level, "message": message, **_stamp(at)}
-        )
+        ref.collection("logs").add(_log_doc(step_id, level, message, at))
 
     def list_logs(self, org_slug: str, run_id: str) -> list[LogEntry]:
         if self._owned_run(org_slug, run_id) is None:
@@ -582,9 +646,32 @@ class FirestoreStateStore:
 # -- module helpers ------------------------------------------------------------------
 
 
+class _GuardedWriter:
+    """What ``_guarded`` hands its body: a batch whose update of the read document
+    carries the read's precondition (creates of new documents need none)."""
+
+    def __init__(self, batch: Any, ref: Any, guard: Any) -> None:
+        self.batch, self._ref, self._guard = batch, ref, guard
+        self.staged = self.guarded = False
+
+    def update(self, ref: Any, changes: Doc) -> None:
+        if ref.path != self._ref.path:
+            raise ValueError("a guarded write updates only the document it read")
+        self.batch.update(ref, changes, option=self._guard)
+        self.staged = self.guarded = True
+
+    def create(self, ref: Any, data: Doc) -> None:
+        self.batch.create(ref, data)
+        self.staged = True
+
+
 def _count(collection: Any) -> int:
     result = collection.count().get()
     return int(result[0][0].value)
+
+
+def _log_doc(step_id: str | None, level: str, message: str, at: datetime) -> Doc:
+    return {"step_id": step_id, "level": level, "message": message, **_stamp(at)}
 
 
 def _stamp(at: datetime) -> Doc:
@@ -612,7 +699,7 @@ def _record(
     reason: str,
     at: datetime,
 ) -> None:
-    """Add a transition document in the caller's transaction or batch."""
+    """Add a transition document in the caller's transaction or batch (or guarded writer)."""
     writer.create(
         run_ref.collection("transitions").document(),
         {

@@ -14,7 +14,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from shared.domain.messages import Message, Topic
@@ -75,6 +75,10 @@ class InProcessBus:
                     self._queue, _Delivery(now + delay_seconds + jitter, next(self._seq), message)
                 )
             self._cond.notify_all()
+
+    def publish_all(self, messages: Sequence[Message]) -> None:
+        for message in messages:
+            self.publish(message)
 
     def drain(self, timeout: float = 60.0) -> bool:
         """Wait until nothing is queued or running; False on timeout."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -81,6 +81,19 @@ class PubSubBus:
             topic_path(self.project_id, message.topic), encode(message), **attrs
         )
         future.result(timeout=_PUBLISH_TIMEOUT_S)
+
+    def publish_all(self, messages: Sequence[Message]) -> None:
+        # Every publish is its own batch (max_messages=1), sent by the client's own
+        # thread at once: waiting for the acks after sending them all costs about one
+        # round trip, not one per message (199 in a row took ~2 s for a fan-out's root).
+        futures = [
+            self._publisher.publish(
+                topic_path(self.project_id, message.topic), encode(message), **attributes(message)
+            )
+            for message in messages
+        ]
+        for future in futures:
+            future.result(timeout=_PUBLISH_TIMEOUT_S)
 
     def dead_letter(self, topic: str, data: bytes, attributes: Mapping[str, str]) -> None:
         """Park a message that can never be handled on ``<topic>-dead-letter``."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -327,7 +327,14 @@ class SqliteStateStore:
     # -- steps -------------------------------------------------------------------
 
     def claim_step_attempt(
-        self, run_id: str, step_id: str, attempt: int, lease_until: datetime, at: datetime
+        self,
+        run_id: str,
+        step_id: str,
+        attempt: int,
+        lease_until: datetime,
+        at: datetime,
+        *,
+        note: str | None = None,
     ) -> StepRun | None:
         """Also raises NotFound for an unknown step, ValueError for ``attempt`` < 1."""
         if attempt < 1:
@@ -345,6 +352,11 @@ class SqliteStateStore:
                 if lease_live or outcome_attempt == attempt:
                     return None  # someone is running it, or it already reported
             # else: a later attempt (a retry) takes over from an earlier one
+            if note is not None:
+                conn.execute(
+                    "INSERT INTO logs (run_id, step_id, level, message, at) VALUES (?, ?, ?, ?, ?)",
+                    (run_id, step_id, "INFO", note, _ts(at)),
+                )
             conn.execute(
                 "UPDATE steps SET status = ?, attempt = ?, lease_until = ?,"
                 " started_at = COALESCE(started_at, ?) WHERE run_id = ? AND step_id = ?",
@@ -442,12 +454,23 @@ class SqliteStateStore:
             ).fetchall()
         return {row["step_id"]: _step(row) for row in rows}
 
-    def step_statuses(self, run_id: str) -> dict[str, StepStatus]:
+    def step_statuses(
+        self, run_id: str, step_ids: Collection[str] | None = None
+    ) -> dict[str, StepStatus]:
         with self._db.read() as conn:
             rows = conn.execute(
                 "SELECT step_id, status FROM steps WHERE run_id = ? ORDER BY position", (run_id,)
             ).fetchall()
-        return {row[0]: StepStatus(row[1]) for row in rows}
+        wanted = None if step_ids is None else set(step_ids)
+        return {row[0]: StepStatus(row[1]) for row in rows if wanted is None or row[0] in wanted}
+
+    def has_unfinished_steps(self, run_id: str) -> bool:
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM steps WHERE run_id = ? AND status IN (?, ?) LIMIT 1",
+                (run_id, StepStatus.PENDING.value, StepStatus.RUNNING.value),
+            ).fetchone()
+        return row is not None
 
     # -- history -----------------------------------------------------------------
 

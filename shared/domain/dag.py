@@ -110,6 +110,13 @@ def ready_steps(
     ]
 
 
+def dependents_and_their_deps(steps: Sequence[StepConfig], step_id: str) -> set[str]:
+    """The steps whose statuses decide what ``step_id`` finishing made ready: the steps
+    that depend on it and everything those depend on (``step_id`` among them)."""
+    dependents = [s for s in steps if step_id in s.depends_on]
+    return {s.step_id for s in dependents}.union(*(s.depends_on for s in dependents))
+
+
 def blocked_steps(steps: Sequence[StepConfig], statuses: Mapping[str, StepStatus]) -> list[str]:
     """PENDING steps that can never run: some ancestor FAILED, was SKIPPED or CANCELLED."""
     by_id = {s.step_id: s for s in steps}

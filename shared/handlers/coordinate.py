@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from shared.domain.config import PipelineConfig
-from shared.domain.dag import blocked_steps
+from shared.domain.dag import blocked_steps, dependents_and_their_deps
 from shared.domain.messages import StepEvent, StepRequest
 from shared.domain.models import Run
 from shared.domain.notifications import EventType
@@ -68,32 +68,53 @@ def coordinate(services: Services, event: StepEvent) -> None:
         emit(services, EventType.STEP_FAILURE, run, message, step_id=step.step_id)
     # Advance even when the outcome was already recorded: a coordinator that died
     # between recording and publishing is finished by the redelivery.
-    advance(services, run, config, finished_step=step.step_id)
+    advance(services, run, config, finished_step=step.step_id, succeeded=event.succeeded)
 
 
-def advance(services: Services, run: Run, config: PipelineConfig, *, finished_step: str) -> None:
+def advance(
+    services: Services,
+    run: Run,
+    config: PipelineConfig,
+    *,
+    finished_step: str,
+    succeeded: bool,
+) -> None:
+    """After ``finished_step``'s outcome was written: publish what it made ready, skip
+    what its failure blocked, finish the run once no step is left.
+
+    Every read here follows this event's writes, so of concurrent finishers the last
+    one sees every outcome and finishes the run.
+    """
     store = services.store
     if run.status.terminal:
         # The coordinator that finished the run may have died before freeing its slot;
         # a redelivered event frees it (a no-op once freed), or the slot would leak.
         store.release_concurrent(run.org_slug, run.run_id)
         return
-    # One read of the steps, after this event's outcome was written, serves the whole
-    # decision (the last of concurrent finishers sees every outcome): re-reading them
-    # per stage made each event cost several O(steps) loads.
-    statuses = store.step_statuses(run.run_id)
-    for step_id in blocked_steps(config.steps, statuses):
-        store.transition_step(  # False: another coordinator skipped it first
-            run.run_id,
-            step_id,
-            StepStatus.SKIPPED,
-            "an upstream step failed",
-            services.clock.now(),
-        )
-        statuses[step_id] = StepStatus.SKIPPED
+    if succeeded:
+        # A success can only make its dependents ready: their statuses and their
+        # dependencies' are all it reads (reading every step on every event made a
+        # run of n steps cost O(n^2) document reads).
+        wanted = dependents_and_their_deps(config.steps, finished_step)
+        statuses = store.step_statuses(run.run_id, wanted)
+    else:
+        # A failure dooms every step downstream of it (all still pending: none could
+        # start without it). This event's coordinator skips them all.
+        statuses = store.step_statuses(run.run_id)
+        for step_id in blocked_steps(config.steps, statuses):
+            store.transition_step(  # False: another coordinator skipped it first
+                run.run_id,
+                step_id,
+                StepStatus.SKIPPED,
+                "an upstream step failed",
+                services.clock.now(),
+            )
+            statuses[step_id] = StepStatus.SKIPPED
     if publish_ready(services, run, config, after=finished_step, statuses=statuses):
         return
-    if all(status.terminal for status in statuses.values()):
+    # Read after the skips above: a finisher that read before them saw a pending step
+    # and left the run to us.
+    if not store.has_unfinished_steps(run.run_id):
         finish_if_done(services, run)
 
 

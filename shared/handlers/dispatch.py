@@ -135,8 +135,7 @@ def publish_ready(
     if statuses is None:  # ``statuses``: the caller's fresh read of the steps
         statuses = services.store.step_statuses(run.run_id)
     ready = ready_steps(config.steps, statuses, dependents_of=after)
-    for step_id in ready:
-        services.bus.publish(StepRequest(run.run_id, run.org_slug, step_id, 1))
+    services.bus.publish_all([StepRequest(run.run_id, run.org_slug, s, 1) for s in ready])
     return ready
 
 

@@ -54,8 +54,11 @@ def run_step(services: Services, request: StepRequest) -> StepEvent | Dropped:
     now = clock.now()
     grace = services.settings.lease_grace_seconds  # a dead runner's lease outlives its timeout
     lease_until = now + timedelta(seconds=step.timeout_seconds + grace)
+    started = f"attempt {request.attempt} started ({step.ps_type})"  # logged with the claim
     if (
-        store.claim_step_attempt(run.run_id, step.step_id, request.attempt, lease_until, now)
+        store.claim_step_attempt(
+            run.run_id, step.step_id, request.attempt, lease_until, now, note=started
+        )
         is None
     ):
         current = store.get_steps(run.run_id).get(step.step_id)
@@ -79,7 +82,6 @@ def run_step(services: Services, request: StepRequest) -> StepEvent | Dropped:
     def note(message: str) -> None:
         store.append_log(run.run_id, step.step_id, "INFO", redact(message, revealed), clock.now())
 
-    note(f"attempt {request.attempt} started ({step.ps_type})")
     stop = threading.Event()
     try:
         variables = step_variables(services.settings, run)

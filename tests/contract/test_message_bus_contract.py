@@ -184,6 +184,16 @@ def test_every_message_arrives_with_its_payload_and_attributes(harness: Harness)
         assert d.attributes["attempt"] == str(d.message.attempt)
 
 
+def test_publish_all_delivers_every_message(harness: Harness) -> None:
+    sent = _messages()
+    harness.bus.publish_all(sent)
+
+    delivered = harness.collect(sent, timeout=20)
+
+    assert _seen_keys(delivered) == _keys(sent)
+    assert all(d.attributes == attributes(d.message) for d in delivered)
+
+
 def test_delayed_message_is_not_delivered_early(harness: Harness) -> None:
     now = StepRequest("run-1", "acme", "now", 1)
     later = StepRequest("run-1", "acme", "later", 2)

@@ -267,6 +267,30 @@ def test_step_statuses_follow_the_steps_in_order(store: StateStore) -> None:
     assert store.step_statuses("nope") == {}
 
 
+def test_step_statuses_narrowed_to_some_steps(store: StateStore) -> None:
+    store.create_run(make_run(steps=("c", "b", "a")), T0)
+    store.transition_step("run-1", "a", StepStatus.SKIPPED, "upstream failed", T0)
+    # Step order, not the order asked in; unknown ids are left out; none asked, none read.
+    assert list(store.step_statuses("run-1", ["a", "c", "zz"]).items()) == [
+        ("c", StepStatus.PENDING),
+        ("a", StepStatus.SKIPPED),
+    ]
+    assert store.step_statuses("run-1", []) == {}
+    assert store.step_statuses("nope", ["a"]) == {}
+
+
+def test_has_unfinished_steps_until_every_step_is_terminal(store: StateStore) -> None:
+    store.create_run(make_run(steps=("a", "b")), T0)
+    assert store.has_unfinished_steps("run-1")  # both pending
+    store.transition_step("run-1", "a", StepStatus.SKIPPED, "upstream failed", T0)
+    lease = T0 + timedelta(minutes=5)
+    assert store.claim_step_attempt("run-1", "b", 1, lease, T0) is not None
+    assert store.has_unfinished_steps("run-1")  # b running
+    assert store.finish_step_attempt("run-1", "b", 1, StepStatus.SUCCEEDED, T0)
+    assert not store.has_unfinished_steps("run-1")
+    assert not store.has_unfinished_steps("nope")
+
+
 def test_creating_an_existing_run_conflicts(store: StateStore, run: Run) -> None:
     with pytest.raises(Conflict):
         store.create_run(make_run(run.run_id), T0)
@@ -413,6 +437,16 @@ def test_duplicate_claim_is_refused_while_the_lease_is_live(store: StateStore, r
     later = T0 + timedelta(seconds=59)
     assert store.claim_step_attempt(run.run_id, "extract", 1, lease(120), later) is None
     assert store.get_steps(run.run_id)["extract"].lease_until == lease(60)
+
+
+def test_claim_note_is_logged_only_when_the_claim_is_granted(store: StateStore, run: Run) -> None:
+    assert store.claim_step_attempt(run.run_id, "extract", 1, lease(60), T0, note="started")
+    refused = store.claim_step_attempt(run.run_id, "extract", 1, lease(60), T0, note="again")
+    assert refused is None
+    logs = store.list_logs("acme", run.run_id)
+    assert [(e.step_id, e.level, e.message, e.at) for e in logs] == [
+        ("extract", "INFO", "started", T0)
+    ]
 
 
 def test_attempt_is_reclaimed_after_its_lease_expires(store: StateStore, run: Run) -> None:

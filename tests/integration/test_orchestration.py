@@ -245,8 +245,8 @@ def test_a_lease_expiring_just_after_a_refused_claim_still_counts_as_held(
         clock.set(t0 + timedelta(seconds=9.9))
         claim = store.claim_step_attempt
 
-        def claim_then_time_passes(*args: Any) -> StepRun | None:
-            claimed = claim(*args)
+        def claim_then_time_passes(*args: Any, **kwargs: Any) -> StepRun | None:
+            claimed = claim(*args, **kwargs)
             clock.advance(1)  # the lease expires while the refusal comes back
             return claimed
 

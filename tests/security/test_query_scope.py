@@ -73,6 +73,7 @@ RUN_KEYED = {
     "transition_step",
     "get_steps",
     "step_statuses",
+    "has_unfinished_steps",
     "append_log",
 }
 CROSS_ORG = {"list_orgs", "active_reservations", "purge_reservations"}  # operator jobs only

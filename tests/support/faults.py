@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from shared.domain.messages import Message, StepEvent, StepRequest
@@ -109,6 +109,10 @@ class FaultyBus:
             self.inner.publish(message, delay_seconds=delay_seconds + held)
             with self._lock:
                 self.published.append(message)
+
+    def publish_all(self, messages: Sequence[Message]) -> None:
+        for message in messages:  # one at a time: each meets the injected faults
+            self.publish(message)
 
 
 class FaultyStore:

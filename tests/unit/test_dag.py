@@ -3,7 +3,13 @@ from __future__ import annotations
 import pytest
 
 from shared.domain.config import StepConfig
-from shared.domain.dag import blocked_steps, find_cycle, ready_steps, topological_order
+from shared.domain.dag import (
+    blocked_steps,
+    dependents_and_their_deps,
+    find_cycle,
+    ready_steps,
+    topological_order,
+)
 from shared.domain.states import StepStatus
 
 PENDING, RUNNING, SUCCEEDED = StepStatus.PENDING, StepStatus.RUNNING, StepStatus.SUCCEEDED
@@ -88,3 +94,10 @@ def test_blocked_steps_follow_ancestors(dead: StepStatus) -> None:
 def test_running_or_finished_steps_are_never_blocked() -> None:
     statuses = {"extract": FAILED, "clean": CANCELLED, "enrich": RUNNING, "load": SKIPPED}
     assert blocked_steps(DIAMOND, statuses) == []
+
+
+def test_dependents_and_their_deps_is_what_a_success_can_make_ready() -> None:
+    graph = steps(a=[], b=[], c=["a"], d=["a", "b"], e=["d"])
+    assert dependents_and_their_deps(graph, "a") == {"a", "b", "c", "d"}
+    assert dependents_and_their_deps(graph, "d") == {"d", "e"}
+    assert dependents_and_their_deps(graph, "e") == set()  # a sink makes nothing ready
