@@ -12,7 +12,7 @@ import pytest
 from shared.cli import main
 from shared.commands import ops
 from shared.runtime import EmbeddedRuntime
-from tests.support.runtime import make_runtime, new_org, write_configs
+from tests.support.runtime import make_runtime, new_org, record_pipeline, write_configs
 
 PIPELINES: dict[str, dict[str, Any]] = {
     "subscription/costs/daily": {
@@ -24,14 +24,7 @@ PIPELINES: dict[str, dict[str, Any]] = {
         "schedule": "0 4 * * *",
         "steps": [{"step_id": "only", "ps_type": "test.record", "config": {"sleep_seconds": 0.02}}],
     },
-    "subscription/costs/slow": {
-        "pipeline_id": "slow",
-        "name": "slow",
-        "provider": "subscription",
-        "domain": "costs",
-        "version": "1.0.0",
-        "steps": [{"step_id": "wait", "ps_type": "test.record", "config": {"sleep_seconds": 60}}],
-    },
+    "subscription/costs/slow": record_pipeline("slow", "wait", {"sleep_seconds": 60}),
 }
 
 

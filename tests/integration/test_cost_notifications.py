@@ -26,18 +26,11 @@ from shared.domain.notifications import (
 from shared.runtime import EmbeddedRuntime
 from tests.support.http import api_client
 from tests.support.receivers import MailBox, Webhook, smtp_server, webhook_receiver
-from tests.support.runtime import REPO, make_runtime, new_org, write_configs
+from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs
 
 pytestmark = pytest.mark.warehouse
 PIPELINES: dict[str, dict[str, Any]] = {
-    name: {
-        "pipeline_id": name,
-        "name": name,
-        "provider": "subscription",
-        "domain": "costs",
-        "version": "1.0.0",
-        "steps": [{"step_id": "only", "ps_type": "test.record", "config": config}],
-    }
+    name: record_pipeline(name, config=config)
     for name, config in (("fine", {}), ("broken", {"fail_permanently": True}))
 }
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from shared.domain.quota import SubscriptionStatus
 from shared.runtime import EmbeddedRuntime
-from tests.support.runtime import REPO, make_runtime, new_org, write_configs
+from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs
 
 PIPELINES: dict[str, dict[str, Any]] = {
     "subscription/costs/quick": {
@@ -25,14 +25,7 @@ PIPELINES: dict[str, dict[str, Any]] = {
         "parameters": {"region": {"type": "string", "choices": ["eu", "us"], "default": "eu"}},
         "steps": [{"step_id": "only", "ps_type": "test.record", "config": {}}],
     },
-    "subscription/costs/blocking": {
-        "pipeline_id": "blocking",
-        "name": "blocking",
-        "provider": "subscription",
-        "domain": "costs",
-        "version": "1.0.0",
-        "steps": [{"step_id": "wait", "ps_type": "test.record", "config": {"sleep_seconds": 1.0}}],
-    },
+    "subscription/costs/blocking": record_pipeline("blocking", "wait", {"sleep_seconds": 1.0}),
 }
 
 

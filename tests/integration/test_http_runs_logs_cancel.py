@@ -13,17 +13,10 @@ from flask.testing import FlaskClient
 from shared.domain.states import StepStatus
 from shared.runtime import EmbeddedRuntime
 from tests.support.http import api_client
-from tests.support.runtime import make_runtime, new_org, write_configs
+from tests.support.runtime import make_runtime, new_org, record_pipeline, write_configs
 
 PIPELINES: dict[str, dict[str, Any]] = {
-    "subscription/costs/quick": {
-        "pipeline_id": "quick",
-        "name": "quick",
-        "provider": "subscription",
-        "domain": "costs",
-        "version": "1.0.0",
-        "steps": [{"step_id": "only", "ps_type": "test.record", "config": {}}],
-    },
+    "subscription/costs/quick": record_pipeline("quick"),
     "subscription/costs/slow": {
         "pipeline_id": "slow",
         "name": "slow",

@@ -24,27 +24,11 @@ from shared.runtime import EmbeddedRuntime
 from tests.support.emulators import firestore_client
 from tests.support.http import api_client
 from tests.support.receivers import MailBox, Webhook, smtp_server, webhook_receiver
-from tests.support.runtime import REPO, make_runtime, new_org, write_configs
+from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs
 
 PIPELINES: dict[str, dict[str, Any]] = {
-    "subscription/costs/broken": {
-        "pipeline_id": "broken",
-        "name": "broken",
-        "provider": "subscription",
-        "domain": "costs",
-        "version": "1.0.0",
-        "steps": [
-            {"step_id": "boom", "ps_type": "test.record", "config": {"fail_permanently": True}}
-        ],
-    },
-    "subscription/costs/fine": {
-        "pipeline_id": "fine",
-        "name": "fine",
-        "provider": "subscription",
-        "domain": "costs",
-        "version": "1.0.0",
-        "steps": [{"step_id": "only", "ps_type": "test.record", "config": {}}],
-    },
+    "subscription/costs/broken": record_pipeline("broken", "boom", {"fail_permanently": True}),
+    "subscription/costs/fine": record_pipeline("fine"),
 }
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 

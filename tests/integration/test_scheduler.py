@@ -16,7 +16,7 @@ from shared.domain.schedules import FireStatus, derived_run_id
 from shared.handlers import scheduler
 from shared.runtime import EmbeddedRuntime
 from tests.support.http import api_client
-from tests.support.runtime import make_runtime, new_org, write_configs
+from tests.support.runtime import make_runtime, new_org, record_pipeline, write_configs
 
 ROOT = "root-key-for-tests"
 PIPELINES: dict[str, dict[str, Any]] = {
@@ -30,14 +30,7 @@ PIPELINES: dict[str, dict[str, Any]] = {
         "parameters": {"region": {"type": "string", "choices": ["eu", "us"], "default": "eu"}},
         "steps": [{"step_id": "only", "ps_type": "test.record", "config": {}}],
     },
-    "subscription/costs/adhoc": {
-        "pipeline_id": "adhoc",
-        "name": "adhoc",
-        "provider": "subscription",
-        "domain": "costs",
-        "version": "1.0.0",
-        "steps": [{"step_id": "only", "ps_type": "test.record", "config": {}}],
-    },
+    "subscription/costs/adhoc": record_pipeline("adhoc"),
 }
 T0 = datetime(2026, 3, 10, 3, 59, tzinfo=UTC)
 
