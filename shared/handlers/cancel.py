@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
@@ -40,19 +39,37 @@ def cancel_run(services: Services, org_slug: str, run_id: str, *, reason: str) -
         current = store.get_run(org_slug, run_id)
         status = current.status.value if current else "gone"
         raise Conflict(f"run {run_id} is already {status}", status=status) from None
-    target = {StepStatus.PENDING: StepStatus.SKIPPED, StepStatus.RUNNING: StepStatus.CANCELLED}
     for step in store.get_steps(run_id).values():
-        if step.status in target:
-            # IllegalTransition: the step finished meanwhile, and its outcome stands.
-            with contextlib.suppress(IllegalTransition):
-                store.transition_step(
-                    run_id, step.step_id, target[step.status], text, services.clock.now()
-                )
+        _close_step(services, run_id, step.step_id, step.status, text)
     store.release_concurrent(org_slug, run_id)
     log.info("run %s cancelled: %s", run_id, reason)
     cancelled = store.get_run(org_slug, run_id)
     assert cancelled is not None
     return cancelled
+
+
+_CLOSED_AS = {StepStatus.PENDING: StepStatus.SKIPPED, StepStatus.RUNNING: StepStatus.CANCELLED}
+
+
+def _close_step(
+    services: Services, run_id: str, step_id: str, status: StepStatus, reason: str
+) -> None:
+    """Pending -> skipped, running -> cancelled; a finished step's outcome stands.
+
+    A step moves on while we look (a runner claims it: pending -> running), so a refused
+    move is retried from the step's new status; a step only moves forward, so this ends.
+    """
+    while status in _CLOSED_AS:
+        try:
+            services.store.transition_step(
+                run_id, step_id, _CLOSED_AS[status], reason, services.clock.now()
+            )
+            return
+        except IllegalTransition:
+            moved = services.store.get_steps(run_id)[step_id].status
+            if moved == status:
+                raise  # refused for another reason: not ours to swallow
+            status = moved
 
 
 def stop_check(services: Services, run: Run, timed_out: threading.Event) -> Callable[[], bool]:

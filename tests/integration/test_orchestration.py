@@ -14,8 +14,10 @@ from shared.domain.errors import QuotaExceeded, TemplateError
 from shared.domain.messages import StepEvent, StepRequest
 from shared.domain.models import Org, Run, StepRun
 from shared.domain.states import RunStatus, StepStatus
+from shared.handlers.cancel import cancel_run
 from shared.handlers.dispatch import RunRequest, dispatch_run
 from shared.handlers.run_step import Dropped, run_step
+from shared.ports import StateStore
 from shared.runtime import EmbeddedRuntime
 from tests.support.processors import RecordingProcessor
 from tests.support.runtime import make_runtime, new_org, write_configs
@@ -209,6 +211,34 @@ def test_concurrent_limit_refuses_with_429_detail(runtime: EmbeddedRuntime) -> N
     assert runtime.bus.drain(30)
 
 
+def _stored_running_run(
+    rt: EmbeddedRuntime, org_slug: str, run_id: str, at: datetime
+) -> StateStore:
+    """A running run of the one-step pipeline, written straight to the store (no step
+    request published): the test plays the runner. Returns the store."""
+    new_org(rt, org_slug)
+    store = rt.services.store
+    run = Run(
+        run_id=run_id,
+        org_slug=org_slug,
+        pipeline_ref="subscription/costs/single",
+        pipeline_id="single",
+        provider="subscription",
+        status=RunStatus.PENDING,
+        trigger="api",
+        start_date=date(2026, 10, 1),
+        end_date=date(2026, 10, 1),
+        credential_id="internal",
+        parameters={},
+        created_at=at,
+        steps={"only": StepRun(run_id, "only")},
+    )
+    store.create_run(run, at)
+    for status in (RunStatus.VALIDATING, RunStatus.RUNNING):
+        store.transition_run(org_slug, run_id, status, "dispatched", at)
+    return store
+
+
 def test_a_lease_expiring_just_after_a_refused_claim_still_counts_as_held(
     tmp_path: Path, configs: Path, session_warehouse: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -218,26 +248,7 @@ def test_a_lease_expiring_just_after_a_refused_claim_still_counts_as_held(
     t0 = datetime(2026, 10, 5, 12, tzinfo=UTC)
     clock = FixedClock(t0)
     with make_runtime(tmp_path, configs, warehouse=session_warehouse, clock=clock) as rt:
-        new_org(rt, "leases")
-        store = rt.services.store
-        run = Run(
-            run_id="run-lease",
-            org_slug="leases",
-            pipeline_ref="subscription/costs/single",
-            pipeline_id="single",
-            provider="subscription",
-            status=RunStatus.PENDING,
-            trigger="api",
-            start_date=date(2026, 10, 1),
-            end_date=date(2026, 10, 1),
-            credential_id="internal",
-            parameters={},
-            created_at=t0,
-            steps={"only": StepRun("run-lease", "only")},
-        )
-        store.create_run(run, t0)
-        for status in (RunStatus.VALIDATING, RunStatus.RUNNING):
-            store.transition_run("leases", "run-lease", status, "dispatched", t0)
+        store = _stored_running_run(rt, "leases", "run-lease", t0)
         # A runner claimed attempt 1 and died: its lease runs out 10 s later.
         assert store.claim_step_attempt("run-lease", "only", 1, t0 + timedelta(seconds=10), t0)
         request = StepRequest("run-lease", "leases", "only", 1)
@@ -260,3 +271,37 @@ def test_a_lease_expiring_just_after_a_refused_claim_still_counts_as_held(
         assert event.succeeded, event
         assert rt.bus.drain(30)
         assert run_step(rt.services, request) is Dropped.RUN_FINISHED
+
+
+def test_a_step_claimed_while_the_run_is_cancelled_ends_cancelled(
+    tmp_path: Path, configs: Path, session_warehouse: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancel reads the step pending; a runner claims it before cancel moves it: the
+    refused pending -> skipped is retried as running -> cancelled, so the step's late
+    outcome is ignored (it used to stay running and then record "succeeded")."""
+    t0 = datetime(2026, 10, 5, 12, tzinfo=UTC)
+    with make_runtime(tmp_path, configs, warehouse=session_warehouse) as rt:
+        store = _stored_running_run(rt, "racing", "run-race", t0)
+        transition = store.transition_step
+        claimed: list[StepRun | None] = []
+
+        def runner_claims_first(*args: Any, **kwargs: Any) -> bool:
+            if not claimed:
+                lease = rt.services.clock.now() + timedelta(seconds=60)
+                claimed.append(
+                    store.claim_step_attempt("run-race", "only", 1, lease, rt.services.clock.now())
+                )
+            return bool(transition(*args, **kwargs))
+
+        monkeypatch.setattr(store, "transition_step", runner_claims_first)
+        cancel_run(rt.services, "racing", "run-race", reason="not needed")
+        monkeypatch.undo()
+
+        [claim] = claimed
+        assert claim is not None  # the runner did get the step first
+        assert store.get_steps("run-race")["only"].status is StepStatus.CANCELLED
+        # The runner's late success is ignored.
+        finished = store.finish_step_attempt(
+            "run-race", "only", 1, StepStatus.SUCCEEDED, rt.services.clock.now()
+        )
+        assert store.get_steps("run-race")["only"].status is StepStatus.CANCELLED, finished
