@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from shared.domain.cloud_billing import AWS_CUR_COLUMNS, AWS_CUR_MAP_COLUMNS
 
+# Each payer owns its commitments (their ARNs name its account); these are the USD payer's.
 RI_ARN = "arn:aws:ec2:us-east-1:111122223333:reserved-instances/ri-0a1b2c3d"
 SP_ARN = "arn:aws:savingsplans::111122223333:savingsplan/sp-4e5f6a7b"
 _PAYERS = (("111122223333", "Acme Payer", "USD", 1.0), ("999988887777", "Acme EU", "EUR", 0.9))
@@ -32,6 +33,8 @@ def sample_cur_rows(start: date, days: int) -> Iterator[dict[str, Any]]:
     next_month = (month + timedelta(days=32)).replace(day=1)
     serial = 0
     for payer, payer_name, currency, fx in _PAYERS:
+        ri_arn, sp_arn = (arn.replace("111122223333", payer) for arn in (RI_ARN, SP_ARN))
+
         # Defaults bind this payer's values (the loop variables) into the helper.
         def row(
             day: datetime,
@@ -110,8 +113,9 @@ def sample_cur_rows(start: date, days: int) -> Iterator[dict[str, Any]]:
                 pricing_term="Reserved",
                 pricing_public_on_demand_rate=0.192,
                 pricing_public_on_demand_cost=4.608,
-                reservation_reservation_a_r_n=RI_ARN,
+                reservation_reservation_a_r_n=ri_arn,
                 reservation_effective_cost=2.9,
+                pricing_rate_id="RATE-M5XL-RI",
                 pricing_purchase_option="Partial Upfront",
                 line_item_line_item_description="Linux m5.xlarge reserved instance applied",
                 resource_tags={"user_team": "data"},
@@ -123,7 +127,8 @@ def sample_cur_rows(start: date, days: int) -> Iterator[dict[str, Any]]:
                 line_item_usage_type="HeavyUsage:m5.xlarge",
                 line_item_usage_amount=24.0,
                 pricing_unit="Hrs",
-                reservation_reservation_a_r_n=RI_ARN,
+                pricing_rate_id="RATE-M5XL-RIFEE",
+                reservation_reservation_a_r_n=ri_arn,
                 reservation_unused_amortized_upfront_fee_for_billing_period=0.05,
                 reservation_unused_recurring_fee=0.1,
                 line_item_line_item_description="Linux m5.xlarge RI recurring fee",
@@ -134,7 +139,8 @@ def sample_cur_rows(start: date, days: int) -> Iterator[dict[str, Any]]:
                 "pricing_unit": "Hrs",
                 "product_instance_type": "c6g.large",
                 "product_sku": "SKU-C6G",
-                "savings_plan_savings_plan_a_r_n": SP_ARN,
+                "savings_plan_savings_plan_a_r_n": sp_arn,
+                "pricing_rate_id": "RATE-C6G-SP",
             }
             yield row(
                 d,
@@ -161,7 +167,8 @@ def sample_cur_rows(start: date, days: int) -> Iterator[dict[str, Any]]:
                 line_item_product_code="ComputeSavingsPlans",
                 product_servicecode="ComputeSavingsPlans",
                 line_item_usage_type="ComputeSP:1yrNoUpfront",
-                savings_plan_savings_plan_a_r_n=SP_ARN,
+                savings_plan_savings_plan_a_r_n=sp_arn,
+                pricing_rate_id="RATE-COMPUTESP-1YR",
                 savings_plan_total_commitment_to_date=4.0,
                 savings_plan_used_commitment=3.6,
                 product={"product_name": "Savings Plans for AWS Compute usage"},
@@ -206,7 +213,7 @@ def sample_cur_rows(start: date, days: int) -> Iterator[dict[str, Any]]:
             "Fee",
             100.0,
             line_item_usage_type="HeavyUsage:m5.xlarge",
-            reservation_reservation_a_r_n=RI_ARN,
+            reservation_reservation_a_r_n=ri_arn,
             line_item_line_item_description="Sign up charge for RI ri-0a1b2c3d (upfront)",
         )
         yield row(

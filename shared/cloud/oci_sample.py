@@ -45,6 +45,13 @@ _LINES = (  # service, sku, description, unit, quantity per hour, unit price
     ),
     ("NETWORK", "B88327", "Outbound Data Transfer Zone 1", "Gigabytes", 2.5, 0.0085),
 )
+# The OCID resource type of each service's resources (ocid1.<type>.<realm>..<id>).
+_OCID_TYPES = {
+    "COMPUTE": "instance",
+    "BLOCK_STORAGE": "volume",
+    "OBJECTSTORE": "bucket",
+    "NETWORK": "vnic",
+}
 HEADER = (
     "lineItem/referenceNo",
     "lineItem/tenantId",
@@ -97,7 +104,7 @@ def sample_report_rows(start: date, days: int, *, hours: int = 4) -> Iterator[di
                         "product/compartmentName": name,
                         "product/region": "eu-frankfurt-1",
                         "product/availabilityDomain": "EU-FRANKFURT-1-AD-1",
-                        "product/resourceId": f"ocid1.{service.lower()}.oc1..{name}{sku}",
+                        "product/resourceId": f"ocid1.{_OCID_TYPES[service]}.oc1..{name}{sku}",
                         "usage/billedQuantity": quantity,
                         "usage/billedQuantityOverage": 0.0,
                         "cost/subscriptionId": "9876543",

@@ -271,6 +271,33 @@ def _build_row_rules() -> tuple[RowRule, ...]:
             ("CapacityReservationStatus",),
         ),
         RowRule(
+            "CapacityReservationStatus.WithReservationId",
+            "CapacityReservationStatus must be null when CapacityReservationId is null, and set "
+            "on Usage rows with a CapacityReservationId",
+            "IF(CapacityReservationId IS NULL, CapacityReservationStatus IS NOT NULL,"
+            " ChargeCategory = 'Usage' AND CapacityReservationStatus IS NULL)",
+            ("ChargeCategory", "CapacityReservationId", "CapacityReservationStatus"),
+        ),
+        RowRule(
+            # The "MUST NOT be null" half (Usage/Purchase rows with a commitment, not
+            # corrections) is not checked: sources that do not carry the quantity (GCP CUDs,
+            # Azure cost details) leave the conditional column null.
+            "CommitmentDiscountQuantity.CommitmentRowsOnly",
+            "CommitmentDiscountQuantity must be null unless ChargeCategory is 'Usage' or "
+            "'Purchase' and CommitmentDiscountId and SkuPriceId are set",
+            "CommitmentDiscountQuantity IS NOT NULL AND (CommitmentDiscountId IS NULL"
+            " OR SkuPriceId IS NULL OR IFNULL(ChargeCategory, '') NOT IN ('Usage', 'Purchase'))",
+            ("ChargeCategory", "CommitmentDiscountId", "SkuPriceId", "CommitmentDiscountQuantity"),
+        ),
+        RowRule(
+            # Only this half: "MUST NOT be null when ResourceId is not null" holds only where
+            # the source names a resource's type reliably (see the conversions).
+            "ResourceType.NullWithoutResourceId",
+            "ResourceType must be null when ResourceId is null",
+            "ResourceType IS NOT NULL AND ResourceId IS NULL",
+            ("ResourceId", "ResourceType"),
+        ),
+        RowRule(
             "ServiceCategory.AllowedValues",
             "ServiceCategory must be one of the FOCUS service categories",
             _not_in("ServiceCategory", SERVICE_CATEGORIES, nullable=True),
@@ -345,6 +372,12 @@ GROUP_RULES: tuple[GroupRule, ...] = (
         "each ServiceName (per ServiceProviderName) must map to exactly one ServiceCategory",
         ("ServiceProviderName", "ServiceName"),
         "COUNT(DISTINCT ServiceCategory) > 1",
+    ),
+    GroupRule(
+        "CommitmentDiscountUnit.OnePerCommitment",
+        "CommitmentDiscountUnit must stay the same for a given CommitmentDiscountId",
+        ("CommitmentDiscountId",),
+        "CommitmentDiscountId IS NOT NULL AND COUNT(DISTINCT CommitmentDiscountUnit) > 1",
     ),
     GroupRule(
         "BillingAccountId.OneCurrencyPerInvoice",

@@ -130,6 +130,46 @@ def test_cur_converts_clean_and_reconciles(
     )
     assert od["InvoiceId"] == "INV-1111-202610"
     assert od["Tags"] == {"user_team": "web", "user_env": "prod"}
+    # Commitment quantities: RI in hours, the Savings Plan in the billing currency.
+    assert (covered["CommitmentDiscountQuantity"], covered["CommitmentDiscountUnit"]) == (
+        24,
+        "Hour",
+    )
+    assert (ri_fee["CommitmentDiscountQuantity"], ri_fee["CommitmentDiscountUnit"]) == (
+        24,
+        "Hour",
+    )
+    assert (sp["CommitmentDiscountQuantity"], sp["CommitmentDiscountUnit"]) == (
+        Decimal("3.6"),
+        "USD",
+    )
+    assert (negation["CommitmentDiscountQuantity"], negation["CommitmentDiscountUnit"]) == (
+        0,
+        "USD",
+    )
+    sp_fee = kinds["1 year No Upfront Compute Savings Plan"]
+    assert (sp_fee["CommitmentDiscountQuantity"], sp_fee["CommitmentDiscountUnit"]) == (4, "USD")
+    eur_sp = next(
+        r
+        for r in rows
+        if r["BillingCurrency"] == "EUR"
+        and r["ChargeDescription"] == "Compute Savings Plan covered usage"
+    )
+    assert (eur_sp["CommitmentDiscountQuantity"], eur_sp["CommitmentDiscountUnit"]) == (
+        Decimal("3.24"),
+        "EUR",
+    )
+    # the upfront fee carries no term quantity; rows without a commitment none at all
+    assert upfront["CommitmentDiscountQuantity"] is None
+    no_commitment = [r for r in rows if r["CommitmentDiscountId"] is None]
+    assert {
+        (r["CommitmentDiscountQuantity"], r["CommitmentDiscountUnit"]) for r in no_commitment
+    } == {(None, None)}
+    assert (od["ResourceType"], covered["ResourceType"]) == ("ec2:instance", "ec2:instance")
+    s3 = next(r for r in usd if r["ResourceId"] == "acme-lake-raw")
+    assert s3["ResourceType"] == "s3:bucket"
+    assert {r["ResourceType"] for r in rows if r["ResourceId"] is None} == {None}
+    assert {r["CapacityReservationId"] for r in rows} == {None}
     market = next(r for r in usd if r["ServiceName"] == "Datadog Pro")
     assert (market["ServiceProviderName"], market["HostProviderName"]) == (
         "Datadog, Inc.",

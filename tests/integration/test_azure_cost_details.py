@@ -107,3 +107,11 @@ def test_mca_and_ea_exports_convert_alike_clean_and_reconciled(
     assert (market["ServiceProviderName"], market["HostProviderName"]) == ("Elastic", "Microsoft")
     spot = by[("Virtual Machines: D8s v5 Spot", "spot-1", None)]
     assert spot["PricingCategory"] == "Dynamic"
+    # ResourceType: the ARM type in the ResourceId; null where there is no ResourceId
+    assert (od["ResourceType"], sp["ResourceType"]) == (
+        "Microsoft.Compute/virtualMachines",
+        "Microsoft.Web/serverfarms",
+    )
+    assert {r["ResourceType"] for r in mca if r["ResourceId"] is None} == {None}
+    assert all(r["ResourceType"] for r in mca if r["ResourceId"] is not None)
+    assert {r["CommitmentDiscountQuantity"] for r in mca} == {None}

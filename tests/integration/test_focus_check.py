@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,13 @@ BREAKS: dict[str, dict[str, Any]] = {
     "ConsumedUnit.NullIffQuantityNull": {"ConsumedUnit": None},
     "PricingUnit.NullIffQuantityNull": {"PricingQuantity": None},
     "Tags.JsonObject": {"Tags": ["env", "prod"]},
+    "CapacityReservationStatus.WithReservationId": {"CapacityReservationStatus": "Used"},
+    "CommitmentDiscountQuantity.CommitmentRowsOnly": {
+        "CommitmentDiscountQuantity": Decimal("24"),
+        "CommitmentDiscountUnit": "Hour",
+    },
+    "CommitmentDiscountUnit.NullIffQuantityNull": {"CommitmentDiscountUnit": "Hour"},
+    "ResourceType.NullWithoutResourceId": {"ResourceId": None, "ResourceType": "ec2:instance"},
 }
 
 
@@ -115,7 +123,7 @@ def test_subscription_output_has_no_violations_and_bad_rows_are_caught(
     assert report.ok, [(r.rule_id, r.samples) for r in report.failed]
     assert [r.rule_id for r in report.results] == list(RULE_IDS)
 
-    bad = [good_row(slug, ResourceId=rule, **override) for rule, override in BREAKS.items()]
+    bad = [good_row(slug, **{"ResourceId": rule, **override}) for rule, override in BREAKS.items()]
     # A second provider spelling one service two ways breaks the group rule.
     bad.append(
         good_row(

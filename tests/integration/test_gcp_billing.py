@@ -144,6 +144,10 @@ def test_detailed_export_converts_clean_and_reconciles_to_the_cent(
     assert vm["SubAccountType"] == "Project"
     assert vm["BillingAccountId"] == "01A2B3-C4D5E6-F7A8B9"
     assert vm["ResourceId"].startswith("//compute.googleapis.com/projects/web-prod-4711/")
+    assert vm["ResourceType"] == "compute.googleapis.com/instances"
+    assert {r["ResourceType"] for r in rows if r["ResourceId"] is None} == {None}
+    assert all(r["ResourceType"] for r in rows if r["ResourceId"] is not None)
+    assert {r["CommitmentDiscountQuantity"] for r in rows} == {None}
     tags = vm["Tags"] if isinstance(vm["Tags"], dict) else json.loads(vm["Tags"])
     assert tags == {
         "app": "storefront",

@@ -78,3 +78,10 @@ def test_cost_report_converts_clean_and_reconciles(
         "Block Storage",
     )
     assert storage["PricingQuantity"] == Decimal("0.6849")
+    # ResourceType: the OCID's type segment
+    assert storage["ResourceType"] == "volume"
+    assert {
+        r["ResourceType"] for r in rows if r["ServiceName"] == "COMPUTE" and r["ResourceId"]
+    } == {"instance"}
+    assert all(r["ResourceType"] for r in rows if r["ResourceId"] is not None)
+    assert {r["ResourceType"] for r in rows if r["ResourceId"] is None} == {None}

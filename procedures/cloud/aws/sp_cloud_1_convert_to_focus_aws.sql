@@ -25,6 +25,26 @@
 --   Savings Plan ARN ('Spend', 'Savings Plan'), on Usage and Purchase rows; Status 'Used' on
 --   covered usage (and its negation). PricingCategory 'Committed' with a commitment,
 --   'Dynamic' for pricing_term Spot, else 'Standard' (Usage and Purchase rows only).
+-- * CommitmentDiscountQuantity/Unit (FOCUS 1.3: only on Usage and Purchase rows with a
+--   commitment and a SkuPriceId; spec appendix "Commitment Discounts"): a Savings Plan is
+--   spend-based, so its unit is the billing currency (line_item_currency_code) and the
+--   quantity an amount of commitment: savings_plan_savings_plan_effective_cost on covered
+--   usage (the commitment it consumed), 0 on its SavingsPlanNegation (which consumes none;
+--   the covered line already counts it), savings_plan_total_commitment_to_date on the
+--   SavingsPlanRecurringFee (the commitment eligible in that charge period). A Reserved
+--   Instance is usage-based: unit 'Hour', quantity line_item_usage_amount (pricing_unit
+--   'Hrs') on DiscountedUsage (hours covered) and RIFee (reserved hours in the period).
+--   'Hour' and not 'Normalized Hour': the CUR columns we read carry no normalized amounts,
+--   so size-flexible coverage counts hours of the covered instance size. Left null (no
+--   reliable source column): the one-time upfront Fee / SavingsPlanUpfrontFee (the term's
+--   total quantity is not on the line), and any row without pricing_rate_id.
+-- * ResourceType, from line_item_resource_id in AWS's ARN vocabulary '<service>:<type>':
+--   an ARN's service and resource-type segment ('rds:db', 'lambda:function'; S3 buckets,
+--   SNS topics and SQS queues have no type segment: 's3:bucket' (or 's3:accesspoint'),
+--   'sns:topic', 'sqs:queue'); a bare EC2 id by its documented prefix (i- 'ec2:instance', vol-, snap-,
+--   ami-, eni-, nat-, eipalloc-); a bare id on an AmazonS3 line 's3:bucket'. Anything else
+--   stays null rather than guessed. CapacityReservationId/Status stay null: the CUR
+--   columns loaded (shared/domain/cloud_billing.py) carry no capacity_reservation_* fields.
 -- * ConsumedQuantity = line_item_usage_amount on Usage rows except negations (which would
 --   count the usage twice); PricingQuantity/Unit = usage amount / pricing_unit.
 -- * ServiceName = product.product_name (else the product code); ServiceCategory by product
@@ -46,12 +66,12 @@
     BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
     BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
     ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
-    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
-    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
+    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountQuantity,
+    CommitmentDiscountStatus, CommitmentDiscountType, CommitmentDiscountUnit, ConsumedQuantity, ConsumedUnit, ContractedCost,
     ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
     ListCost, ListUnitPrice, PricingCategory, PricingQuantity, PricingUnit,
     ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
-    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    ResourceName, ResourceType, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
     SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
     SubAccountType, Tags,
     x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
@@ -61,12 +81,12 @@
     BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
     BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
     ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
-    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
-    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
+    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountQuantity,
+    CommitmentDiscountStatus, CommitmentDiscountType, CommitmentDiscountUnit, ConsumedQuantity, ConsumedUnit, ContractedCost,
     ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
     ListCost, ListUnitPrice, PricingCategory, PricingQuantity, PricingUnit,
     ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
-    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    ResourceName, ResourceType, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
     SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
     SubAccountType, Tags,
     x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
@@ -94,10 +114,16 @@
       c.commitment_id AS CommitmentDiscountId,
       IF(c.commitment_id IS NULL, NULL,
         REGEXP_EXTRACT(c.commitment_id, r'[^/:]+$')) AS CommitmentDiscountName,
+      IF(c.commitment_id IS NULL OR c.commitment_quantity IS NULL, NULL,
+        CAST(TRUNC(c.commitment_quantity) AS INT64) + SAFE_DIVIDE(CAST(ROUND(
+          (c.commitment_quantity - TRUNC(c.commitment_quantity)) * 1e9) AS INT64),
+          NUMERIC '1000000000')) AS CommitmentDiscountQuantity,
       IF(c.commitment_id IS NOT NULL AND c.charge_category = 'Usage', 'Used', NULL)
         AS CommitmentDiscountStatus,
       IF(c.commitment_id IS NULL, NULL,
         IF(c.is_savings_plan, 'Savings Plan', 'Reserved Instance')) AS CommitmentDiscountType,
+      IF(c.commitment_id IS NULL OR c.commitment_quantity IS NULL, NULL,
+        IF(c.is_savings_plan, c.line_item_currency_code, 'Hour')) AS CommitmentDiscountUnit,
       IF(c.charge_category = 'Usage' AND c.line_item_line_item_type != 'SavingsPlanNegation'
         AND c.pricing_unit IS NOT NULL,
         CAST(TRUNC(c.line_item_usage_amount) AS INT64) + SAFE_DIVIDE(CAST(ROUND(
@@ -133,6 +159,21 @@
       c.line_item_availability_zone AS AvailabilityZone,
       c.line_item_resource_id AS ResourceId,
       c.line_item_resource_id AS ResourceName,
+      IF(c.arn_service IS NOT NULL,
+        IF(c.arn_service = 's3', IF(c.arn_type = 'accesspoint', 's3:accesspoint', 's3:bucket'),
+          IF(c.arn_service = 'sns', 'sns:topic',
+            IF(c.arn_service = 'sqs', 'sqs:queue',
+              IF(c.arn_type IS NULL, NULL, CONCAT(c.arn_service, ':', c.arn_type))))),
+        IF(c.id_prefix = 'i', 'ec2:instance',
+          IF(c.id_prefix = 'vol', 'ec2:volume',
+            IF(c.id_prefix = 'snap', 'ec2:snapshot',
+              IF(c.id_prefix = 'ami', 'ec2:image',
+                IF(c.id_prefix = 'eni', 'ec2:network-interface',
+                  IF(c.id_prefix = 'nat', 'ec2:natgateway',
+                    IF(c.id_prefix = 'eipalloc', 'ec2:elastic-ip',
+                      IF(c.line_item_resource_id IS NOT NULL
+                        AND c.line_item_product_code = 'AmazonS3', 's3:bucket',
+                        NULL))))))))) AS ResourceType,
       COALESCE(m.service_category, d.service_category, 'Other') AS ServiceCategory,
       c.service_name AS ServiceName,
       c.service_provider AS ServiceProviderName,
@@ -187,6 +228,21 @@
                   OR (r.line_item_line_item_type = 'Fee'
                     AND r.reservation_reservation_a_r_n IS NOT NULL),
                   0, r.line_item_unblended_cost))))) AS effective_cost,
+        -- the raw commitment quantity (unit and guards in the header comment)
+        IF(r.pricing_rate_id IS NULL, NULL,
+          IF(r.line_item_line_item_type IN ('DiscountedUsage', 'RIFee')
+              AND r.reservation_reservation_a_r_n IS NOT NULL AND r.pricing_unit = 'Hrs',
+            r.line_item_usage_amount,
+            IF(r.line_item_line_item_type = 'SavingsPlanCoveredUsage',
+              r.savings_plan_savings_plan_effective_cost,
+              IF(r.line_item_line_item_type = 'SavingsPlanNegation', 0,
+                IF(r.line_item_line_item_type = 'SavingsPlanRecurringFee',
+                  r.savings_plan_total_commitment_to_date, NULL))))) AS commitment_quantity,
+        -- arn:<partition>:<service>:<region>:<account>:<type>/<name> (or <type>:<name>)
+        REGEXP_EXTRACT(r.line_item_resource_id, r'^arn:[^:]+:([^:]+):') AS arn_service,
+        REGEXP_EXTRACT(r.line_item_resource_id, r'^arn:[^:]+:[^:]+:[^:]*:[^:]*:([^:/]+)[:/]')
+          AS arn_type,
+        REGEXP_EXTRACT(r.line_item_resource_id, r'^([a-z]+)-[0-9a-f]{8,17}$') AS id_prefix,
         IF(r.bill_billing_entity = 'AWS Marketplace',
           IFNULL(r.line_item_legal_entity, 'AWS Marketplace'), 'AWS') AS service_provider,
         COALESCE(JSON_VALUE(r.product, '$.product_name'), r.product_servicecode,

@@ -28,6 +28,15 @@
 --   adjustments carry no meter) (ServiceCategory from configs/system/mappings/
 --   azure_services.yml); Marketplace rows (PublisherType 'Marketplace'):
 --   ServiceProviderName/PublisherName = PublisherName, HostProviderName 'Microsoft'.
+-- * ResourceType = the ARM resource type in the ResourceId: the namespace after its last
+--   '/providers/' and each type segment of the type/name pairs that follow
+--   ('.../providers/Microsoft.Sql/servers/s1/databases/d1' -> 'Microsoft.Sql/servers/
+--   databases'); null for an id without that shape (e.g. an EA InstanceName that is not an
+--   ARM id). CommitmentDiscountQuantity/Unit stay null: cost details carry a reservation
+--   row's Quantity in its meter's unit (not normalized for instance-size flexibility) and
+--   purchase rows' Quantity as a count of reservations, so neither is the commitment's
+--   quantity (Microsoft's own FOCUS export leaves them null too). No capacity reservation
+--   or allocation columns exist in cost details.
 -- * Prices: UnitPrice, PayGPrice and EffectivePrice are in PricingCurrency; the billing-
 --   currency unit prices multiply by ExchangeRatePricingToBilling.
 -- Signature and argument check: ../../common/procedure_start.sql; reset of the run's staged rows:
@@ -47,7 +56,8 @@
     PricingCurrencyContractedUnitPrice, PricingCurrencyEffectiveCost,
     PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
     ProviderName, PublisherName, RegionId, RegionName, ResourceId,
-    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    ResourceName, ResourceType, ServiceCategory, ServiceName, ServiceProviderName,
+    ServiceSubcategory,
     SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
     SubAccountType, Tags,
     x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
@@ -64,7 +74,8 @@
     PricingCurrencyContractedUnitPrice, PricingCurrencyEffectiveCost,
     PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
     ProviderName, PublisherName, RegionId, RegionName, ResourceId,
-    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    ResourceName, ResourceType, ServiceCategory, ServiceName, ServiceProviderName,
+    ServiceSubcategory,
     SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
     SubAccountType, Tags,
     x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
@@ -138,6 +149,10 @@
       c.ResourceLocation AS RegionName,
       c.ResourceId AS ResourceId,
       REGEXP_EXTRACT(c.ResourceId, r'([^/]+)$') AS ResourceName,
+      -- drop the name after each type: Microsoft.X/type1/name1/type2/name2 -> .../type1/type2
+      REGEXP_REPLACE(
+        REGEXP_EXTRACT(c.ResourceId, r'(?i)^.*/providers/([^/]+(?:/[^/]+/[^/]+)+)$'),
+        r'/([^/]+)/[^/]+', r'/\1') AS ResourceType,
       COALESCE(m.service_category, d.service_category, 'Other') AS ServiceCategory,
       c.service_name AS ServiceName,
       c.service_provider AS ServiceProviderName,

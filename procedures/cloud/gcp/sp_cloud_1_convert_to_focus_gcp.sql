@@ -28,6 +28,11 @@
 --   InvoiceIssuerName 'Google' (the seller for THIRD_PARTY_AGENCY, which it invoices).
 -- * SubAccount = the project (not the billing account); BillingAccountName is not in the
 --   export (null). BillingPeriod = invoice.month (UTC month, end exclusive).
+-- * ResourceType = the service host and the resource's collection in resource.global_name
+--   (the full resource name, '//<service host>/<collection>/<id>/.../<collection>/<id>'):
+--   e.g. 'compute.googleapis.com/instances'; null without a global name (standard export,
+--   rows not tied to a resource). CommitmentDiscountQuantity/Unit stay null: the export
+--   carries CUD credits and fees as money but not the commitment's quantity or unit.
 -- * Tags = user labels, then system labels, project labels and resource-manager tags
 --   ('namespace/key'), the first one winning on a key clash.
 -- * PricingCurrency 'USD' with the USD figures (cost / currency_conversion_rate): GCP
@@ -55,7 +60,8 @@
     ListUnitPrice, PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
     PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
     ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
-    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    ResourceName, ResourceType, ServiceCategory, ServiceName, ServiceProviderName,
+    ServiceSubcategory,
     SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
     SubAccountType, Tags,
     x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
@@ -71,7 +77,8 @@
     ListUnitPrice, PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
     PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
     ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
-    ResourceName, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
+    ResourceName, ResourceType, ServiceCategory, ServiceName, ServiceProviderName,
+    ServiceSubcategory,
     SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
     SubAccountType, Tags,
     x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
@@ -140,6 +147,10 @@
       NULLIF(c.location_zone, '') AS AvailabilityZone,
       c.resource_global_name AS ResourceId,
       c.resource_name AS ResourceName,
+      -- '//compute.googleapis.com/projects/p/zones/z/instances/vm' ->
+      -- 'compute.googleapis.com/instances' (null unless the name has that shape)
+      CONCAT(REGEXP_EXTRACT(c.resource_global_name, r'^//([^/]+)/.+/[^/]+/[^/]+$'), '/',
+        REGEXP_EXTRACT(c.resource_global_name, r'^//[^/]+/.*?([^/]+)/[^/]+$')) AS ResourceType,
       COALESCE(m.service_category, d.service_category, 'Other') AS ServiceCategory,
       c.service_description AS ServiceName,
       c.service_provider AS ServiceProviderName,

@@ -15,6 +15,11 @@
 -- * ServiceName = product/service (ServiceCategory from configs/system/mappings/
 --   oci_services.yml); Service/Host/Invoice issuer = 'Oracle'.
 -- * Quantities: usage/billedQuantity in cost/skuUnitDescription (Pricing) and as consumed.
+-- * ResourceType = the resource-type segment of the OCID in product/resourceId
+--   ('ocid1.<type>.<realm>...', e.g. 'instance', 'volume', 'bucket': OCI's documented
+--   OCID syntax); null for a resource id that is not an OCID. Capacity reservations,
+--   commitment quantities (cost reports carry no commitment columns) and allocation stay
+--   null.
 -- * Tags = the tags/<namespace>.<key> columns as {"<namespace>.<key>": value}.
 -- Signature and argument check: ../../common/procedure_start.sql; reset of the run's staged rows:
 -- ../staging_reset.sql.
@@ -28,8 +33,8 @@
     ChargePeriodEnd, ChargePeriodStart, ConsumedQuantity, ConsumedUnit, ContractedCost,
     ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceIssuerName, ListCost,
     ListUnitPrice, PricingCategory, PricingQuantity, PricingUnit, ProviderName, PublisherName,
-    RegionId, RegionName, AvailabilityZone, ResourceId, ServiceCategory, ServiceName,
-    ServiceProviderName, ServiceSubcategory, SkuId, SkuMeter, SkuPriceId, SubAccountId,
+    RegionId, RegionName, AvailabilityZone, ResourceId, ResourceType, ServiceCategory,
+    ServiceName, ServiceProviderName, ServiceSubcategory, SkuId, SkuMeter, SkuPriceId, SubAccountId,
     SubAccountName, SubAccountType, Tags,
     x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
     x_ingested_at, x_source_system
@@ -65,6 +70,7 @@
     c.product_region,
     c.product_availabilityDomain,
     c.product_resourceId,
+    REGEXP_EXTRACT(c.product_resourceId, r'^ocid1\.([a-z0-9_]+)\.'),
     COALESCE(m.service_category, d.service_category, 'Other'),
     c.product_service,
     'Oracle',
