@@ -25,10 +25,9 @@ from shared.adapters.sqlite_ops import (
 from shared.adapters.sqlite_state import SqliteStateStore
 from shared.catalog import PipelineCatalog
 from shared.domain.messages import Message, StepEvent, StepRequest, Topic
-from shared.domain.states import StepStatus
 from shared.handlers.coordinate import coordinate
 from shared.handlers.notify import Notifier
-from shared.handlers.run_step import describe_failure, run_step
+from shared.handlers.run_step import describe_failure, lease_live, run_step
 from shared.handlers.services import Services
 from shared.ports import Clock, Warehouse
 from shared.processors import PROCESSORS
@@ -121,15 +120,8 @@ class EmbeddedRuntime:
         step = self.services.store.get_steps(message.run_id).get(message.step_id)
         with self._runners_lock:
             others_live = self._runners[(message.run_id, message.step_id, message.attempt)] > 1
-        if (
-            others_live
-            or step is None
-            or step.status is not StepStatus.RUNNING
-            or step.attempt != message.attempt
-            or step.lease_until is None  # its outcome was recorded: nothing to report
-            or step.lease_until <= self.services.clock.now()
-        ):
-            return False
+        if others_live or not lease_live(step, message.attempt, self.services.clock.now()):
+            return False  # someone else runs it, or its outcome was recorded
         error, _ = describe_failure(exc)
         self.services.bus.publish(
             StepEvent(

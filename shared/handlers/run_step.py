@@ -62,9 +62,9 @@ def run_step(services: Services, request: StepRequest) -> StepEvent | Dropped:
         is None
     ):
         current = store.get_steps(run.run_id).get(step.step_id)
-        dropped = (
-            Dropped.LEASE_HELD if _lease_live(current, request.attempt, now) else Dropped.TAKEN
-        )
+        # Judged at the claim's own time: judged at a later now, a lease that expired in
+        # between reads as free, and the message is acknowledged with nobody left to run it.
+        dropped = Dropped.LEASE_HELD if lease_live(current, request.attempt, now) else Dropped.TAKEN
         log.info("%s/%s attempt %d: %s", run.run_id, step.step_id, request.attempt, dropped.value)
         return dropped
 
@@ -126,9 +126,9 @@ def run_step(services: Services, request: StepRequest) -> StepEvent | Dropped:
     return event
 
 
-def _lease_live(step: StepRun | None, attempt: int, at: datetime) -> bool:
-    # Judged at the claim's own time: judged at a later now, a lease that expired in
-    # between reads as free, and the message is acknowledged with nobody left to run it.
+def lease_live(step: StepRun | None, attempt: int, at: datetime) -> bool:
+    """Whether a runner's live lease holds ``attempt`` of ``step`` at ``at`` (a recorded
+    outcome clears the lease)."""
     return (
         step is not None
         and step.status is StepStatus.RUNNING
