@@ -13,8 +13,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,8 +21,6 @@ import pyarrow.parquet as pq
 
 from bench import memory
 from shared.cloud.aws_sample import sample_cur_rows, write_sample_cur
-from shared.domain.models import Run
-from shared.domain.states import RunStatus
 from shared.processors.base import StepContext
 from shared.processors.billing_file_load import AwsCurLoad
 
@@ -54,20 +51,7 @@ def _child(bq_url: str, cur: str, batch_size: int) -> None:
     """Run the load step in this process against the remote warehouse; report figures."""
     warehouse = memory.remote_warehouse(bq_url)
     warehouse.ensure_dataset(DATASET)
-    run = Run(
-        run_id=str(uuid.uuid4()),
-        org_slug="bench_org",
-        pipeline_ref="aws/cost/billing",
-        pipeline_id="aws_billing",
-        provider="aws",
-        status=RunStatus.RUNNING,
-        trigger="cli",
-        start_date=START,
-        end_date=date(2026, 10, DAYS),
-        credential_id="bench",
-        parameters={},
-        created_at=datetime.now(UTC),
-    )
+    run = memory.bench_run("aws/cost/billing", START, date(2026, 10, DAYS))
     ctx = StepContext(
         run=run,
         step_id="load_cur",

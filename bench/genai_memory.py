@@ -17,16 +17,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from bench import memory
 from bench.genai_pages_server import DAYS, START
 from shared.domain.credentials import Credential, Secret
 from shared.domain.genai import USAGE_RAW_COLUMNS, USAGE_RAW_TABLE
-from shared.domain.models import Run
-from shared.domain.states import RunStatus
 from shared.emulators import free_port, stop_group, wait_http
 from shared.processors.base import StepContext
 from shared.processors.genai_admin import AnthropicAdminReport
@@ -40,20 +37,7 @@ def _child(bq_url: str, api_url: str) -> None:
     warehouse = memory.remote_warehouse(bq_url)
     warehouse.ensure_dataset(DATASET)
     warehouse.ensure_table(DATASET, USAGE_RAW_TABLE, USAGE_RAW_COLUMNS)
-    run = Run(
-        run_id=str(uuid.uuid4()),
-        org_slug="bench_org",
-        pipeline_ref="anthropic/genai/payg",
-        pipeline_id="anthropic_payg",
-        provider="anthropic",
-        status=RunStatus.RUNNING,
-        trigger="cli",
-        start_date=START,
-        end_date=date(START.year, START.month, DAYS),
-        credential_id="bench",
-        parameters={},
-        created_at=datetime.now(UTC),
-    )
+    run = memory.bench_run("anthropic/genai/payg", START, date(START.year, START.month, DAYS))
     ctx = StepContext(
         run=run,
         step_id="usage",

@@ -14,8 +14,10 @@ import json
 import resource
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from google.api_core.client_options import ClientOptions
@@ -23,6 +25,8 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
 from shared.adapters.bigquery_warehouse import BigQueryWarehouse
+from shared.domain.models import Run
+from shared.domain.states import RunStatus
 from shared.emulators import free_port, start_process
 from shared.stack import _bqemulator_argv  # the argv `make up` uses for its bqemulator
 
@@ -100,3 +104,22 @@ def remote_warehouse(url: str) -> BigQueryWarehouse:
         project=PROJECT, credentials=credentials, client_options=ClientOptions(api_endpoint=url)
     )
     return BigQueryWarehouse(client, PROJECT)
+
+
+def bench_run(pipeline_ref: str, start: date, end: date) -> Run:
+    """A running run of ``pipeline_ref`` (provider/domain/pipeline) for a child's one step."""
+    provider, _, pipeline = pipeline_ref.split("/")
+    return Run(
+        run_id=str(uuid.uuid4()),
+        org_slug="bench_org",
+        pipeline_ref=pipeline_ref,
+        pipeline_id=f"{provider}_{pipeline}",
+        provider=provider,
+        status=RunStatus.RUNNING,
+        trigger="cli",
+        start_date=start,
+        end_date=end,
+        credential_id="bench",
+        parameters={},
+        created_at=datetime.now(UTC),
+    )
