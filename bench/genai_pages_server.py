@@ -41,6 +41,9 @@ def usage_page(number: int, rows: int, results_per_page: int) -> dict[str, Any]:
         {
             "workspace_id": f"wrkspc_{(first + i) % 97:03d}",
             "model": _MODELS[(first + i) % len(_MODELS)],
+            # Each result its own group (as the API aggregates): a repeated group key in a
+            # bucket is refused by the extractor as a double count.
+            "api_key_id": f"apikey_{first + i:07d}",
             "uncached_input_tokens": 1000 + (first + i) % 5000,
             "cache_read_input_tokens": 200 + (first + i) % 700,
             "cache_creation": {
