@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 from shared.cli import main
 from shared.commands import ops
+from shared.domain.states import StepStatus
 from shared.runtime import EmbeddedRuntime
 from tests.support.runtime import make_runtime, new_org, record_pipeline, write_configs
 
@@ -100,6 +102,11 @@ def test_logs_and_cancel(runtime: EmbeddedRuntime, capsys: pytest.CaptureFixture
         org,
         RunRequest("acme", "subscription", "costs", "slow", date(2026, 1, 1), date(2026, 1, 1)),
     )
+    # Cancel while the step runs (cancelled too early, it would be skipped, never started).
+    deadline = time.monotonic() + 30
+    while runtime.services.store.get_steps(run.run_id)["wait"].status is not StepStatus.RUNNING:
+        assert time.monotonic() < deadline, "the step never started"
+        time.sleep(0.01)
     assert main(["cancel", "acme", run.run_id, "--reason", "not needed"]) == 0
     out = capsys.readouterr().out
     assert f"run {run.run_id} cancelled" in out
