@@ -18,7 +18,6 @@ import contextlib
 import functools
 import json
 import os
-import shutil
 import signal
 import sys
 import time
@@ -103,23 +102,19 @@ def _start(
 
 
 def _bqemulator_argv(home: Path, project: str, port: int) -> list[str]:
-    exe = shutil.which("bqemulator", path=str(Path(sys.executable).parent)) or "bqemulator"
+    # Our launcher, not the `bqemulator` CLI: it serialises requests (see bq_emulator).
     data_dir = home / "stack" / "bigquery"
     data_dir.mkdir(parents=True, exist_ok=True)
     return [
-        exe,
-        "start",
-        "--rest-port",
+        sys.executable,
+        "-m",
+        "shared.adapters.bq_emulator",
+        "--port",
         str(port),
-        "--grpc-port",
-        str(free_port()),
         "--project",
         project,
-        "--persistent",
         "--data-dir",
         str(data_dir),
-        "--log-level",
-        "warning",
     ]
 
 
