@@ -14,6 +14,7 @@ from google.cloud import bigquery
 from shared.adapters.bigquery_warehouse import BigQueryWarehouse
 from shared.adapters.bq_emulator import EmbeddedBigQuery
 from shared.adapters.clock import SystemClock
+from shared.adapters.home_lock import HomeLock
 from shared.adapters.inprocess_bus import InProcessBus
 from shared.adapters.local_secrets import LocalKeySecretBox
 from shared.adapters.sqlite_credentials import SqliteCredentialStore
@@ -26,12 +27,18 @@ from shared.adapters.sqlite_state import SqliteStateStore
 from shared.catalog import PipelineCatalog
 from shared.domain.messages import Message, StepEvent, StepRequest, Topic
 from shared.handlers.coordinate import coordinate
+from shared.handlers.maintenance import reset_stale_concurrent_counts
 from shared.handlers.notify import Notifier
 from shared.handlers.run_step import describe_failure, lease_live, run_step
 from shared.handlers.services import Services
 from shared.ports import Clock, Warehouse
 from shared.processors import PROCESSORS
 from shared.settings import Settings
+
+ORPHANED_RUN = (
+    "the embedded runtime running it stopped before it finished (killed, crashed or shut"
+    " down): rerun it"
+)
 
 
 class EmbeddedRuntime:
@@ -87,6 +94,12 @@ class EmbeddedRuntime:
         self._runners_lock = threading.Lock()
         self.bus.subscribe(Topic.STEP_REQUESTS, self._on_step_request)
         self.bus.subscribe(Topic.STEP_EVENTS, self._on_step_event)
+        self._home_lock = HomeLock(self.settings.home / "runtime.lock")
+        if self._home_lock.sole:
+            # No other runtime is alive on this home: unfinished runs were left by a
+            # process that died (kill -9, power loss); their messages died with it.
+            reset_stale_concurrent_counts(self.services, all_dead=ORPHANED_RUN)
+        self._home_lock.share()
 
     def _start_emulator(self) -> bigquery.Client:
         assert self._emulator is not None
@@ -145,6 +158,7 @@ class EmbeddedRuntime:
         self.notifier.close()
         if self._emulator is not None:
             self._emulator.stop()
+        self._home_lock.close()
 
     def __enter__(self) -> EmbeddedRuntime:
         return self

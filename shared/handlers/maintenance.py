@@ -90,7 +90,9 @@ def reset_monthly_quotas(services: Services) -> tuple[list[BucketUsage], int]:
     return report, purged
 
 
-def reset_stale_concurrent_counts(services: Services) -> list[SweptSlot]:
+def reset_stale_concurrent_counts(
+    services: Services, *, all_dead: str | None = None
+) -> list[SweptSlot]:
     """Release slots held by finished runs or by runs silent for too long.
 
     A run is silent when nothing happened to it (no transition, no log line) for
@@ -98,17 +100,23 @@ def reset_stale_concurrent_counts(services: Services) -> list[SweptSlot]:
     longest retry backoff. Such a run is marked failed with the reason, its unfinished
     steps closed, and its slot released. Safe to run repeatedly and concurrently with
     the coordinator: every write is a checked transition.
+
+    ``all_dead`` (the reason) says no process can still be running any run, as when an
+    embedded runtime starts alone on its home: every unfinished run is swept now.
     """
     store, now = services.store, services.clock.now()
     swept = []
     for org_slug, run_id, reserved_at in store.active_reservations():
         run = store.get_run(org_slug, run_id)
         if run is None:
-            if (now - reserved_at).total_seconds() < ORPHAN_SECONDS:
+            if all_dead is None and (now - reserved_at).total_seconds() < ORPHAN_SECONDS:
                 continue  # the dispatcher may be creating it right now
             reason, failed = "reservation without a run (its dispatcher died)", False
         elif run.status.terminal:
             reason, failed = f"run already {run.status.value}", False
+        elif all_dead is not None:
+            reason = all_dead
+            failed = _fail_stale(services, run, reason, now)
         else:
             silent = (now - _last_activity(services, run, reserved_at)).total_seconds()
             allowed = _allowed_silence(services, run)
