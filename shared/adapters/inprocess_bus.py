@@ -137,7 +137,8 @@ class InProcessBus:
             return
         try:
             handler(message)
-            self.delivered += 1
+            with self._cond:  # workers finish together: += is not atomic
+                self.delivered += 1
         except Exception as exc:  # a failing handler means "redeliver", as with Pub/Sub
             if delivery.attempt >= self._max_deliveries:
                 log.error(
