@@ -1,9 +1,10 @@
 """Fetching paginated provider reports over HTTP, with bounded retries.
 
 One page at a time (a generator): callers stream rows from each page into a load, so a
-month of data is never held in memory by this layer. 429 and 5xx answers (and network
-errors) are retried with exponential backoff (shared.domain.retry.backoff_delay), honouring
-``Retry-After`` when the server sends one; other 4xx answers fail at once. Secrets given in
+month of data is never held in memory by this layer. 429 and 5xx answers, network errors
+and 200s whose body is not complete JSON are retried with exponential backoff
+(shared.domain.retry.backoff_delay), honouring ``Retry-After`` when the server sends one;
+other 4xx answers fail at once. Secrets given in
 ``redact`` are removed (raw or encoded) from every message this module produces.
 """
 
@@ -77,13 +78,20 @@ class Fetcher:
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             else:
-                if response.status_code == 200:
-                    return self._json(response, pos)
-                problem = f"HTTP {response.status_code}: {_body_excerpt(response)}"
-                if response.status_code != 429 and response.status_code < 500:
-                    # 401/403/404/400: the same request fails again; say what the server said.
-                    raise StepFailure(self._clean(f"{pos.at()}: {problem}"), retryable=False)
-                retry_after = _retry_after(response)
+                status = response.status_code
+                if status == 200:
+                    try:
+                        return response.json()
+                    except (json.JSONDecodeError, UnicodeDecodeError):
+                        # A body cut short (dropped connection, proxy) is as transient as
+                        # a 5xx; a well-formed page with wrong content is not retried.
+                        problem = f"malformed page (not JSON): {_body_excerpt(response)}"
+                else:
+                    problem = f"HTTP {status}: {_body_excerpt(response)}"
+                    if status != 429 and status < 500:
+                        # 401/403/404/400: the same request fails again; say what it said.
+                        raise StepFailure(self._clean(f"{pos.at()}: {problem}"), retryable=False)
+                    retry_after = _retry_after(response)
             if attempt < policy.max_attempts:
                 delay = backoff_delay(attempt, policy.backoff_seconds)
                 if retry_after is not None:
@@ -93,15 +101,6 @@ class Fetcher:
             self._clean(f"{pos.at()}: gave up after {policy.max_attempts} attempts: {problem}"),
             retryable=True,
         )
-
-    def _json(self, response: httpx.Response, pos: PagePosition) -> Any:
-        try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise StepFailure(
-                self._clean(f"{pos.at()}: malformed page (not JSON): {_body_excerpt(response)}"),
-                retryable=False,
-            ) from None
 
     def _wait(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

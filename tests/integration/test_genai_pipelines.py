@@ -244,7 +244,6 @@ def test_500_storm_fails_the_step_clearly_and_writes_nothing(
 @pytest.mark.parametrize(
     ("page", "message"),
     [
-        ("not json at all", "usage_report/messages page 2: malformed page (not JSON)"),
         (
             {"data": [{"starting_at": "yesterday", "results": []}], "has_more": False},
             "usage_report/messages page 2 bucket 0: starting_at 'yesterday' is not an RFC 3339",
@@ -275,6 +274,28 @@ def test_a_malformed_page_fails_with_its_position(
     assert error is not None
     assert message in error
     assert _query(runtime, slug, USAGE_RAW_TABLE, "COUNT(*) AS n")[0]["n"] == 0
+
+
+@pytest.mark.parametrize("vendor", ["openai", "anthropic"])
+def test_a_page_cut_short_is_fetched_again_and_totals_stay_exact(
+    runtime: EmbeddedRuntime, server: SampleGenAIServer, vendor: str
+) -> None:
+    """HTTP 200 with half a JSON body (a dropped connection, a proxy): retried like a 5xx."""
+    slug = f"genai_cut_{vendor}"
+    _org(runtime, slug, server)
+    path = {
+        "openai": "/v1/organization/usage/completions",
+        "anthropic": "/v1/organizations/usage_report/messages",
+    }[vendor]
+    before = len(server.requests_to(path))
+    server.script(path, [None, Scripted(200, '{"object": "page", "data": [{"start')])
+    run = _run(runtime, slug, vendor, date(2026, 10, 1), date(2026, 10, 14))
+    assert run.status is RunStatus.COMPLETED, run.error
+    pages = server.requests_to(path)[before:]
+    assert pages[1].query == pages[2].query  # the cut page 2, asked again
+    days = {k: v for k, v in _focus_by_day(runtime, slug).items() if k[0] == vendor}
+    source = _source_by_day(date(2026, 10, 1), date(2026, 10, 14))
+    assert days == {k: v for k, v in source.items() if k[0] == vendor}
 
 
 def test_empty_buckets_complete_with_no_rows(

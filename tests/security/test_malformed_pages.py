@@ -5,7 +5,9 @@ four-page window is replaced by something broken. The step must fail with a mess
 naming the page (and bucket, row and field where there is one), and the window's slice in
 the raw table must be exactly what a good earlier run left there: nothing written. A page 2
 that sends a result of page 1 again fails too (retryably), while one that adds a result to
-page 1's last day under another group key is read as new data.
+page 1's last day under another group key is read as new data. A body that is not complete
+JSON (cut short by a dropped connection or a proxy) is transient: fetched again, and only
+a page that stays so fails, after its retries.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ OPENAI_KEY = "sk-admin-openai-malformed-3c1d"
 ANTHROPIC_KEY = "sk-ant-admin01-malformed-77aa"
 DATASET = "hostile_pages_test"
 START, END = date(2026, 10, 1), date(2026, 10, 10)  # 10 daily buckets, 3 a page: 4 pages
+_PAGES = 4
 OCT_4 = int(datetime(2026, 10, 4, tzinfo=UTC).timestamp())  # page 2's first bucket
 
 # (processor, report, path of its first endpoint, position label in messages)
@@ -76,8 +79,6 @@ def _anthropic(results: list[Any]) -> dict[str, Any]:
 
 # Whatever the endpoint: the page, then the text its failure must contain.
 ANY_ENDPOINT: list[tuple[str, Any, str]] = [
-    ("non-json", "<html>502 Bad Gateway</html>", "page 2: malformed page (not JSON)"),
-    ("truncated", '{"object": "page", "data": [{"start_ti', "page 2: malformed page (not JSON)"),
     ("top-level list", [1, 2], "page 2: expected a JSON object, got list"),
     ("data not a list", {"data": "nope"}, "page 2: 'data' is missing or not a list"),
     ("data missing", {"has_more": False}, "page 2: 'data' is missing or not a list"),
@@ -243,7 +244,9 @@ def baseline(warehouse: Warehouse) -> dict[str, list[dict[str, Any]]]:
     return {target: _slice(warehouse, target) for target in TARGETS}
 
 
-def _run(warehouse: Warehouse, server: SampleGenAIServer, target: str) -> int:
+def _run(
+    warehouse: Warehouse, server: SampleGenAIServer, target: str, *, max_attempts: int = 1
+) -> int:
     processor, report, _ = TARGETS[target]
     provider = "openai" if processor is OpenAIAdminReport else "anthropic"
     run = Run(
@@ -267,7 +270,7 @@ def _run(warehouse: Warehouse, server: SampleGenAIServer, target: str) -> int:
         base_url=server.openai_base_url if provider == "openai" else server.anthropic_base_url,
     )
     config: dict[str, Any] = {"report": report, "dataset": DATASET, "page_limit": 3}
-    config |= {"max_attempts": 1, "backoff_seconds": 0}
+    config |= {"max_attempts": max_attempts, "backoff_seconds": 0}
     if target == "openai-usage":
         config["endpoints"] = ["completions"]
     ctx = StepContext(
@@ -327,6 +330,50 @@ def test_malformed_pages_fail_the_step_naming_them_and_write_nothing(
         assert not failure.value.retryable, name  # the same page would fail again
         assert OPENAI_KEY not in message
         assert ANTHROPIC_KEY not in message
+    assert _slice(warehouse, target) == baseline[target]
+
+
+# -- bodies cut short: transient, like a 5xx ------------------------------------------------
+NOT_JSON = {
+    "truncated": '{"object": "page", "data": [{"start_ti',
+    "html": "<html>502 Bad Gateway</html>",
+}
+
+
+@pytest.mark.parametrize("target", list(TARGETS))
+def test_a_page_cut_short_once_is_fetched_again_and_the_slice_is_exact(
+    warehouse: Warehouse,
+    baseline: dict[str, list[dict[str, Any]]],
+    server: SampleGenAIServer,
+    target: str,
+) -> None:
+    _, _, path = TARGETS[target]
+    for body in NOT_JSON.values():
+        before = len(server.requests_to(path))
+        server.script(path, [None, Scripted(200, body)])  # the next request gets a good page
+        _run(warehouse, server, target, max_attempts=3)
+        page_requests = len(server.requests_to(path)) - before
+        assert page_requests == _PAGES + 1, target  # page 2 twice
+    assert _slice(warehouse, target) == baseline[target]
+
+
+@pytest.mark.parametrize("target", list(TARGETS))
+def test_a_page_that_stays_cut_short_fails_after_its_retries_and_writes_nothing(
+    warehouse: Warehouse,
+    baseline: dict[str, list[dict[str, Any]]],
+    server: SampleGenAIServer,
+    target: str,
+) -> None:
+    _, _, path = TARGETS[target]
+    server.script(path, [None, *[Scripted(200, NOT_JSON["truncated"])] * 3])
+    with pytest.raises(StepFailure) as failure:
+        _run(warehouse, server, target, max_attempts=3)
+    message = str(failure.value)
+    assert f"{LABELS[target]} page 2: gave up after 3 attempts" in message, message
+    assert "malformed page (not JSON)" in message, message
+    assert failure.value.retryable  # transient: a later attempt of the step may succeed
+    assert OPENAI_KEY not in message
+    assert ANTHROPIC_KEY not in message
     assert _slice(warehouse, target) == baseline[target]
 
 
