@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from shared.cloud import service_map
-from shared.cloud.gcp_sample import load_sample_export, sample_gcp_export_rows
+from shared.cloud.gcp_sample import EXPORT_SCHEMAS, load_sample_export, sample_gcp_export_rows
 from shared.cloud.reconciliation import reconciliation_rows
 from shared.domain.focus import COST_TABLE
 from shared.domain.models import Run
@@ -232,3 +232,30 @@ def test_missing_source_table_is_a_clear_config_error(runtime: EmbeddedRuntime) 
     run = _run(runtime, slug, {}, START, START)
     assert run.status is RunStatus.FAILED
     assert "source_table" in (run.steps["extract_billing_export"].error or "")
+
+
+def test_storage_quantities_past_int64_convert_exactly(runtime: EmbeddedRuntime) -> None:
+    """Byte-seconds of a few hundred TiB pass INT64 (2**63 ~ 9.2e18): a day of ~300 TiB
+    in BigQuery storage is 2.8e19. The conversion keeps every digit a NUMERIC holds."""
+    slug = "gcp_huge"
+    params = _setup(runtime, slug)
+    [storage] = [
+        r
+        for r in sample_gcp_export_rows(START, 1)
+        if r["sku"]["id"] == "GCS-STD" and r["currency"] == "USD"
+    ]
+    huge = {"2.8e19": Decimal("28000000000000000000"), "1e20": Decimal(10**20)}
+    extra = []
+    for i, amount in enumerate(huge):
+        row = json.loads(json.dumps(storage, default=str))
+        row["sku"] = {"id": f"BQ-STORAGE-{i}", "description": "Active Logical Storage"}
+        row["usage"] = {**row["usage"], "amount": float(amount)}
+        row["credits"] = []
+        extra.append(row)
+    columns = [c for c in EXPORT_SCHEMAS["detailed"] if c.name in extra[0]]
+    runtime.warehouse.load_rows(params["source_dataset"], TABLE, columns, extra)
+
+    run = _run(runtime, slug, params, START, START)
+    assert run.status is RunStatus.COMPLETED, run.error
+    rows = _focus(runtime, slug, "STARTS_WITH(SkuId, 'BQ-STORAGE-')")
+    assert sorted(r["ConsumedQuantity"] for r in rows) == sorted(huge.values())

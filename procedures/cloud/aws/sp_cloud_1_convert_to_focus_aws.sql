@@ -115,7 +115,8 @@
       IF(c.commitment_id IS NULL, NULL,
         REGEXP_EXTRACT(c.commitment_id, r'[^/:]+$')) AS CommitmentDiscountName,
       IF(c.commitment_id IS NULL OR c.commitment_quantity IS NULL, NULL,
-        CAST(TRUNC(c.commitment_quantity) AS INT64) + SAFE_DIVIDE(CAST(ROUND(
+        IF(ABS(c.commitment_quantity) < 9e18, CAST(TRUNC(c.commitment_quantity) AS INT64),
+        PARSE_NUMERIC(FORMAT('%.0f', TRUNC(c.commitment_quantity)))) + SAFE_DIVIDE(CAST(ROUND(
           (c.commitment_quantity - TRUNC(c.commitment_quantity)) * 1e9) AS INT64),
           NUMERIC '1000000000')) AS CommitmentDiscountQuantity,
       IF(c.commitment_id IS NOT NULL AND c.charge_category = 'Usage', 'Used', NULL)
@@ -126,7 +127,8 @@
         IF(c.is_savings_plan, c.line_item_currency_code, 'Hour')) AS CommitmentDiscountUnit,
       IF(c.charge_category = 'Usage' AND c.line_item_line_item_type != 'SavingsPlanNegation'
         AND c.pricing_unit IS NOT NULL,
-        CAST(TRUNC(c.line_item_usage_amount) AS INT64) + SAFE_DIVIDE(CAST(ROUND(
+        IF(ABS(c.line_item_usage_amount) < 9e18, CAST(TRUNC(c.line_item_usage_amount) AS INT64),
+        PARSE_NUMERIC(FORMAT('%.0f', TRUNC(c.line_item_usage_amount)))) + SAFE_DIVIDE(CAST(ROUND(
           (c.line_item_usage_amount - TRUNC(c.line_item_usage_amount)) * 1e9) AS INT64),
           NUMERIC '1000000000'), NULL) AS ConsumedQuantity,
       IF(c.charge_category = 'Usage' AND c.line_item_line_item_type != 'SavingsPlanNegation'
@@ -148,7 +150,8 @@
         IF(c.commitment_id IS NOT NULL, 'Committed',
           IF(c.pricing_term = 'Spot', 'Dynamic', 'Standard'))) AS PricingCategory,
       IF(c.pricing_unit IS NULL, NULL,
-        CAST(TRUNC(c.line_item_usage_amount) AS INT64) + SAFE_DIVIDE(CAST(ROUND(
+        IF(ABS(c.line_item_usage_amount) < 9e18, CAST(TRUNC(c.line_item_usage_amount) AS INT64),
+        PARSE_NUMERIC(FORMAT('%.0f', TRUNC(c.line_item_usage_amount)))) + SAFE_DIVIDE(CAST(ROUND(
           (c.line_item_usage_amount - TRUNC(c.line_item_usage_amount)) * 1e9) AS INT64),
           NUMERIC '1000000000')) AS PricingQuantity,
       IF(c.line_item_usage_amount IS NULL, NULL, c.pricing_unit) AS PricingUnit,

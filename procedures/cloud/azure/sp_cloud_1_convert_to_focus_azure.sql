@@ -111,7 +111,8 @@
         AS CommitmentDiscountType,
       IF(c.charge_category = 'Usage' AND NOT STARTS_WITH(c.ChargeType, 'Unused')
         AND c.UnitOfMeasure IS NOT NULL,
-        CAST(TRUNC(c.Quantity) AS INT64) + SAFE_DIVIDE(CAST(ROUND(
+        IF(ABS(c.Quantity) < 9e18, CAST(TRUNC(c.Quantity) AS INT64),
+        PARSE_NUMERIC(FORMAT('%.0f', TRUNC(c.Quantity)))) + SAFE_DIVIDE(CAST(ROUND(
           (c.Quantity - TRUNC(c.Quantity)) * 1e9) AS INT64), NUMERIC '1000000000'), NULL)
         AS ConsumedQuantity,
       IF(c.charge_category = 'Usage' AND NOT STARTS_WITH(c.ChargeType, 'Unused')
@@ -139,7 +140,8 @@
         NUMERIC '1000000000') AS PricingCurrencyEffectiveCost,
       SAFE_DIVIDE(CAST(ROUND(c.PayGPrice * 1e9) AS INT64), NUMERIC '1000000000')
         AS PricingCurrencyListUnitPrice,
-      IF(c.UnitOfMeasure IS NULL, NULL, CAST(TRUNC(c.Quantity) AS INT64) + SAFE_DIVIDE(CAST(
+      IF(c.UnitOfMeasure IS NULL, NULL, IF(ABS(c.Quantity) < 9e18, CAST(TRUNC(c.Quantity) AS INT64),
+        PARSE_NUMERIC(FORMAT('%.0f', TRUNC(c.Quantity)))) + SAFE_DIVIDE(CAST(
         ROUND((c.Quantity - TRUNC(c.Quantity)) * 1e9) AS INT64), NUMERIC '1000000000'))
         AS PricingQuantity,
       IF(c.Quantity IS NULL, NULL, c.UnitOfMeasure) AS PricingUnit,

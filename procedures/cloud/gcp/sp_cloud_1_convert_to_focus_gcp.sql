@@ -41,9 +41,12 @@
 --   NUMERIC '1000000000'): exact to 9 decimals for amounts below ~9 million per row (the
 --   float's own precision) and cheap. CAST(x AS NUMERIC) would do on BigQuery, but the
 --   emulator gives it 3 decimals, as it does a fractional NUMERIC literal inside a
---   procedure. Quantities, which can be huge (byte-seconds, beyond INT64 nano-units), are
---   the integer part plus the nano-units of the fraction. (PARSE_NUMERIC(FORMAT('%.9f', x))
---   is exact too but ~10x slower on the emulator.)
+--   procedure. Quantities, which can be huge (storage in byte-seconds: 3 TiB for a month
+--   is ~1e19, past INT64), are the integer part plus the nano-units of the fraction; the
+--   integer part is an INT64 below 9e18 and PARSE_NUMERIC(FORMAT('%.0f', ...)) above,
+--   exact for any value a NUMERIC holds. (The emulator's DOUBLE -> BIGNUMERIC cast garbles
+--   digits past ~1e16 and loses NUMERIC(29, 0)'s parameters inside a procedure;
+--   PARSE_NUMERIC(FORMAT('%.9f', x)) on every row is exact too but ~10x slower there.)
 -- Signature and argument check: ../../common/procedure_start.sql; reset of the run's staged rows:
 -- ../staging_reset.sql.
 {procedure_start}
@@ -111,7 +114,8 @@
       IF(c.commitment_id IS NOT NULL AND c.charge_category = 'Usage', 'Used', NULL)
         AS CommitmentDiscountStatus,
       IF(c.commitment_id IS NULL, NULL, 'Committed Use Discount') AS CommitmentDiscountType,
-      IF(c.charge_category != 'Usage', NULL, CAST(TRUNC(c.usage_amount) AS INT64) + SAFE_DIVIDE(
+      IF(c.charge_category != 'Usage', NULL, IF(ABS(c.usage_amount) < 9e18, CAST(TRUNC(c.usage_amount) AS INT64),
+        PARSE_NUMERIC(FORMAT('%.0f', TRUNC(c.usage_amount)))) + SAFE_DIVIDE(
         CAST(ROUND((c.usage_amount - TRUNC(c.usage_amount)) * 1e9) AS INT64), NUMERIC '1000000000'))
         AS ConsumedQuantity,
       IF(c.charge_category = 'Usage' AND c.usage_amount IS NOT NULL, c.usage_unit, NULL)
@@ -136,7 +140,8 @@
       SAFE_DIVIDE(CAST(ROUND(SAFE_DIVIDE(SAFE_DIVIDE(c.cost_at_list, c.pricing_quantity),
         c.currency_conversion_rate) * 1e9) AS INT64), NUMERIC '1000000000')
         AS PricingCurrencyListUnitPrice,
-      CAST(TRUNC(c.pricing_quantity) AS INT64) + SAFE_DIVIDE(
+      IF(ABS(c.pricing_quantity) < 9e18, CAST(TRUNC(c.pricing_quantity) AS INT64),
+        PARSE_NUMERIC(FORMAT('%.0f', TRUNC(c.pricing_quantity)))) + SAFE_DIVIDE(
         CAST(ROUND((c.pricing_quantity - TRUNC(c.pricing_quantity)) * 1e9) AS INT64),
         NUMERIC '1000000000') AS PricingQuantity,
       IF(c.pricing_quantity IS NULL, NULL, c.usage_pricing_unit) AS PricingUnit,

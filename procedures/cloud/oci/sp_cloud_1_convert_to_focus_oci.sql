@@ -94,7 +94,8 @@
     SELECT
       r.*,
       IFNULL(r.cost_myCost, 0) AS cost,
-      CAST(TRUNC(r.usage_billedQuantity) AS INT64) + SAFE_DIVIDE(CAST(ROUND(
+      IF(ABS(r.usage_billedQuantity) < 9e18, CAST(TRUNC(r.usage_billedQuantity) AS INT64),
+        PARSE_NUMERIC(FORMAT('%.0f', TRUNC(r.usage_billedQuantity)))) + SAFE_DIVIDE(CAST(ROUND(
         (r.usage_billedQuantity - TRUNC(r.usage_billedQuantity)) * 1e9) AS INT64),
         NUMERIC '1000000000') AS quantity
     FROM `{project_id}.{dataset}.oci_cost_report_raw` AS r
