@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from shared.cloud import service_map
-from shared.cloud.gcp_sample import EXPORT_SCHEMAS, load_sample_export, sample_gcp_export_rows
+from shared.cloud.gcp_sample import load_sample_export, sample_gcp_export_rows
 from shared.cloud.reconciliation import reconciliation_rows
+from shared.domain.cloud_billing import EXPORT_SCHEMAS
 from shared.domain.focus import COST_TABLE
 from shared.domain.models import Run
 from shared.domain.sql import table_ref
