@@ -3,8 +3,12 @@
 Never a whole month in Python: Parquet is read ``batch_size`` rows at a time
 (``ParquetFile.iter_batches``), CSV through pyarrow's streaming reader, and each batch
 becomes a list of row dicts holding only the columns of the provider's
-:class:`FileSpec` (a column missing from the file is null). A spec can accept other names
-for a column (Azure EA vs MCA exports); the spec's own name wins when a file has both.
+:class:`FileSpec`. The file's header decides its layout first (:func:`plan_file`, the
+variants of shared/domain/billing_schemas.py): a header with none of the layouts'
+required columns is refused, naming them, instead of being read as rows of nulls. A spec
+can accept other names for a column (Azure EA vs MCA exports); the spec's own name wins
+when a file has both. A bad value is reported by file, line (CSV) or row (Parquet) and
+column.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +26,13 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from shared.domain.billing_schemas import (
+    ColumnPlan,
+    SchemaVariant,
+    Target,
+    UnknownSchema,
+    plan_columns,
+)
 from shared.domain.errors import BadRequest
 from shared.ports import Column
 
@@ -38,10 +49,28 @@ class FileSpec:
     # (prefix, column): every file column named prefix + key goes into the JSON object
     # column as key -> value (OCI's one column per tag, "tags/<namespace>.<key>").
     prefixed_map: tuple[str, str] | None = None
+    provider: str = "provider"
+    required: tuple[str, ...] = ()  # our columns every file must provide
+    # The documented layouts; none: one layout, our names plus ``aliases``/``prefixed_map``.
+    variants: tuple[SchemaVariant, ...] = ()
 
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    def layouts(self) -> tuple[SchemaVariant, ...]:
+        if self.variants:
+            return self.variants
+        return (SchemaVariant(f"{self.provider} export", self._as_named, self.required),)
+
+    def _as_named(self, column: str) -> Target | None:
+        if column in self.names:
+            return (column, None)
+        if column in self.aliases:
+            return (self.aliases[column], None)
+        if self.prefixed_map is not None and column.startswith(self.prefixed_map[0]):
+            return (self.prefixed_map[1], column.removeprefix(self.prefixed_map[0]))
+        return None
 
 
 def billing_files(uri: str) -> list[Path]:
@@ -62,19 +91,30 @@ def billing_files(uri: str) -> list[Path]:
     return files
 
 
+def plan_file(path: Path, spec: FileSpec) -> ColumnPlan:
+    """The layout of ``path`` from its header, or BadRequest saying what the header lacks."""
+    if path.name.endswith(".parquet"):
+        header = pq.ParquetFile(path).schema_arrow.names
+    else:
+        header = _csv_header(path)
+    try:
+        return plan_columns(header, spec.layouts(), provider=spec.provider)
+    except UnknownSchema as exc:
+        raise BadRequest(str(exc)) from None  # the caller names the file by its URI
+
+
 def read_batches(
-    path: Path, spec: FileSpec, batch_size: int = 50_000
+    path: Path, spec: FileSpec, batch_size: int = 50_000, plan: ColumnPlan | None = None
 ) -> Iterator[list[dict[str, Any]]]:
-    wanted = [*spec.names, *spec.aliases]
+    plan = plan or plan_file(path, spec)
+    wanted = plan.file_columns
+    done = 0  # rows read so far: a bad value's position in the file
     if path.name.endswith(".parquet"):
         parquet = pq.ParquetFile(path)
-        names = parquet.schema_arrow.names
-        present = [n for n in [*wanted, *_prefixed(spec, names)] if n in names]
-        for batch in parquet.iter_batches(batch_size=batch_size, columns=present):
-            yield _rows(path, spec, batch)
+        for batch in parquet.iter_batches(batch_size=batch_size, columns=wanted):
+            yield _rows(path, spec, plan, batch, done)
+            done += batch.num_rows
         return
-    if spec.prefixed_map is not None:
-        wanted += _prefixed(spec, _csv_header(path))
     # Every column as text: the file's types are ours to apply, not pyarrow's guesses.
     with pacsv.open_csv(
         path,
@@ -83,23 +123,17 @@ def read_batches(
             column_types=dict.fromkeys(wanted, pa.string()),
             strings_can_be_null=True,
             include_columns=wanted,  # parse only what the conversion uses
-            include_missing_columns=True,  # a column the file lacks is null
         ),
     ) as reader:
         pending: list[dict[str, Any]] = []
         for batch in reader:
-            pending += _rows(path, spec, batch)
+            pending += _rows(path, spec, plan, batch, done)
+            done += batch.num_rows
             while len(pending) >= batch_size:
                 yield pending[:batch_size]
                 pending = pending[batch_size:]
         if pending:
             yield pending
-
-
-def _prefixed(spec: FileSpec, names: list[str]) -> list[str]:
-    if spec.prefixed_map is None:
-        return []
-    return [n for n in names if n.startswith(spec.prefixed_map[0])]
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -108,35 +142,58 @@ def _csv_header(path: Path) -> list[str]:
         return next(csv.reader(handle), [])
 
 
-def _rows(path: Path, spec: FileSpec, batch: pa.RecordBatch) -> list[dict[str, Any]]:
+def _rows(
+    path: Path, spec: FileSpec, plan: ColumnPlan, batch: pa.RecordBatch, first: int
+) -> list[dict[str, Any]]:
     columns = {name: batch.column(name).to_pylist() for name in batch.schema.names}
-    prefixed: list[tuple[str, list[Any]]] = []
-    if spec.prefixed_map is not None:
-        prefix = spec.prefixed_map[0]
-        prefixed = [(n[len(prefix) :], v) for n, v in columns.items() if n.startswith(prefix)]
     types = {c.name: c.type for c in spec.columns}
-    sources: dict[str, list[list[Any]]] = {}
-    for name in spec.names:
-        sources[name] = [columns[name]] if name in columns else []
-    for alias, name in spec.aliases.items():
-        if alias in columns:
-            sources[name].append(columns[alias])
+    # our column -> (file column, its values) for each file column that holds it
+    sources: dict[str, list[tuple[str, list[Any]]]] = {}
+    keyed: dict[str, list[tuple[str, list[Any]]]] = {}  # map column -> (key, values)
+    # Our own name first, then the other names, so ours wins when a file has both.
+    for file_column, (ours, key) in sorted(plan.targets.items(), key=lambda t: _other_name(*t)):
+        if key is None:
+            sources.setdefault(ours, []).append((file_column, columns[file_column]))
+        else:
+            keyed.setdefault(ours, []).append((key, columns[file_column]))
+    where = _position(path, first)
     rows = []
     for i in range(batch.num_rows):
         row: dict[str, Any] = {}
         for name, candidates in sources.items():
-            value = next((c[i] for c in candidates if c[i] not in (None, "")), None)
-            if value is not None:
-                row[name] = _value(path, i, name, types[name], spec, value)
-        if spec.prefixed_map is not None:
-            tags = {key: values[i] for key, values in prefixed if values[i] not in (None, "")}
-            if tags:
-                row[spec.prefixed_map[1]] = tags
+            found = next(((c, v[i]) for c, v in candidates if v[i] not in (None, "")), None)
+            if found is not None:
+                row[name] = _value(where, i, found, name, types[name], spec)
+        for name, pairs in keyed.items():
+            entries = {key: values[i] for key, values in pairs if values[i] not in (None, "")}
+            if entries:
+                row[name] = {**entries, **row.get(name, {})}
+        for name, value in plan.constants.items():
+            row.setdefault(name, value)
         rows.append(row)
     return rows
 
 
-def _value(path: Path, index: int, name: str, kind: str, spec: FileSpec, value: Any) -> Any:
+def _other_name(file_column: str, target: Target) -> bool:
+    return file_column.lower() != target[0].lower()
+
+
+def _position(path: Path, first: int) -> Callable[[int], tuple[str, int]]:
+    """A row's place as users find it: the CSV line (the header is line 1), else the row."""
+    if path.name.endswith(".parquet"):
+        return lambda i: ("row", first + i + 1)
+    return lambda i: ("line", first + i + 2)
+
+
+def _value(
+    where: Callable[[int], tuple[str, int]],
+    index: int,
+    found: tuple[str, Any],
+    name: str,
+    kind: str,
+    spec: FileSpec,
+) -> Any:
+    file_column, value = found
     try:
         if kind == "FLOAT":
             return float(value)
@@ -145,8 +202,10 @@ def _value(path: Path, index: int, name: str, kind: str, spec: FileSpec, value: 
         if name in spec.map_columns:
             return _mapping(value)
     except (TypeError, ValueError) as exc:
+        unit, number = where(index)
+        column = file_column if file_column == name else f"{file_column} (read as {name})"
         raise BadRequest(
-            f"{path.name}: row {index}: {name}: {exc}", file=path.name, row=index, field=name
+            f"{unit} {number}: {column}: {exc}", row=number, field=file_column
         ) from exc
     return str(value)
 

@@ -179,6 +179,14 @@ AWS_CUR_COLUMNS: tuple[Column, ...] = (
     *(Column(n, _F) for n in _AWS_FLOATS),
     *(Column(n, "JSON") for n in AWS_CUR_MAP_COLUMNS),
 )
+# What a file must carry to be converted at all (the usage day, the cost and its currency,
+# the line item type that decides the charge category); other columns may be absent.
+AWS_REQUIRED = (
+    "line_item_usage_start_date",
+    "line_item_line_item_type",
+    "line_item_unblended_cost",
+    "line_item_currency_code",
+)
 AWS_RAW_TABLE = "aws_cur_raw"
 AWS_RAW_COLUMNS: tuple[Column, ...] = (*AWS_CUR_COLUMNS, *LINEAGE_COLUMNS)
 
@@ -243,6 +251,7 @@ AZURE_ALIASES: dict[str, str] = {  # EA (and older) column name -> MCA name
     "UsageDate": "Date",
     "ResourceRate": "EffectivePrice",
 }
+AZURE_REQUIRED = ("Date", "CostInBillingCurrency", "BillingCurrency")
 AZURE_RAW_TABLE = "azure_cost_details_raw"
 AZURE_RAW_COLUMNS: tuple[Column, ...] = (*AZURE_COLUMNS, *LINEAGE_COLUMNS)
 
@@ -281,6 +290,7 @@ OCI_COLUMNS: tuple[Column, ...] = (
     *(Column(name.replace("/", "_"), kind) for name, kind in _OCI_FIELDS),
     Column("tags", "JSON"),
 )
+OCI_REQUIRED = ("lineItem_intervalUsageStart", "cost_myCost", "cost_currencyCode")
 OCI_RAW_TABLE = "oci_cost_report_raw"
 OCI_RAW_COLUMNS: tuple[Column, ...] = (*OCI_COLUMNS, *LINEAGE_COLUMNS)
 

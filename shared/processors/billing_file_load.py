@@ -16,29 +16,35 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field
 
 from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
-from shared.cloud.billing_files import FileSpec, read_batches
+from shared.cloud.billing_files import FileSpec, plan_file, read_batches
 from shared.cloud.billing_sources import open_source
+from shared.domain.billing_schemas import aws_variants, azure_variants
 from shared.domain.cloud_billing import (
     AWS_CUR_COLUMNS,
     AWS_CUR_MAP_COLUMNS,
     AWS_RAW_COLUMNS,
     AWS_RAW_TABLE,
+    AWS_REQUIRED,
     AZURE_ALIASES,
     AZURE_COLUMNS,
     AZURE_RAW_COLUMNS,
     AZURE_RAW_TABLE,
+    AZURE_REQUIRED,
     OCI_COLUMNS,
     OCI_FILE_NAMES,
     OCI_RAW_COLUMNS,
     OCI_RAW_TABLE,
+    OCI_REQUIRED,
 )
 from shared.domain.errors import BadRequest, StepFailure
+from shared.domain.row_accounting import RowTally
 from shared.domain.sql import IDENTIFIER_RE, table_ref
 from shared.handlers.credentials import INTERNAL_CREDENTIAL
 from shared.ports import Column
@@ -101,6 +107,8 @@ class BillingFileLoad:
         warehouse.ensure_table(dataset, self.raw_table, self.raw_columns)
         staging = f"_stg_{self.raw_table}_" + re.sub(r"[^A-Za-z0-9_]", "_", ctx.run.run_id)
         staged = 0
+        tally = RowTally(key.start_date, key.end_date)
+        layouts: dict[str, int] = {}
         try:
             for index, obj in enumerate(files):
                 if ctx.should_stop():
@@ -108,18 +116,30 @@ class BillingFileLoad:
                 try:
                     with source.local_file(obj) as path:  # downloaded first if remote
                         try:
+                            plan = plan_file(path, self.spec)
+                            ctx.log(f"{obj.uri}: {plan.variant}")
+                            layouts[plan.variant] = layouts.get(plan.variant, 0) + 1
+                            batches = read_batches(path, self.spec, config.batch_size, plan)
                             staged += warehouse.load_rows(
                                 dataset,
                                 staging,
                                 self.spec.columns,
-                                self._rows(ctx, read_batches(path, self.spec, config.batch_size)),
+                                self._rows(ctx, batches, tally, obj.uri),
                                 replace=index == 0,
                             )
-                        except BadRequest as exc:  # a bad row: name file and row
+                        except BadRequest as exc:  # a bad header or row: name file and row
                             raise StepFailure(f"{obj.uri}: {exc.message}") from exc
                 except BadRequest as exc:  # the object could not be fetched (names its URI)
                     raise StepFailure(exc.message) from exc
             ctx.log(f"staged {staged} rows from {len(files)} files")
+            if tally.first_undated is not None:
+                file, row = tally.first_undated
+                raise StepFailure(
+                    f"{file}: {tally.undated} rows have no {self.usage_start_column} (the first"
+                    f" is data row {row}): a cost row needs its usage day; nothing was written"
+                )
+            if outside := tally.outside_summary():
+                ctx.log(f"counted out: {outside}")
             warehouse.run_script(
                 render_sql(
                     MERGE_SQL,
@@ -157,27 +177,59 @@ class BillingFileLoad:
                 "run": ctx.run.run_id,
             },
         )
-        return StepResult(
-            rows_written=int(written["n"]),
-            metrics={"files": len(files), "rows_staged": staged},
-        )
+        metrics: dict[str, Any] = {
+            "files": len(files),
+            "rows_staged": staged,
+            "layouts": layouts,
+            **tally.metrics(),
+        }
+        if int(written["n"]) != tally.in_window:
+            raise StepFailure(
+                f"read {tally.in_window} rows inside the window but the raw table holds"
+                f" {written['n']} of this run: rows were lost on the way; nothing is converted"
+            )
+        if staged and not tally.in_window:
+            # Not an error (a file of another month), but never a quiet "0 rows".
+            metrics["warning"] = f"every row read is outside the run's window: {outside}"
+            ctx.log(f"warning: {metrics['warning']}")
+        return StepResult(rows_written=int(written["n"]), metrics=metrics)
 
-    @staticmethod
     def _rows(
-        ctx: StepContext, batches: Iterator[list[dict[str, Any]]]
+        self,
+        ctx: StepContext,
+        batches: Iterator[list[dict[str, Any]]],
+        tally: RowTally,
+        file: str,
     ) -> Iterator[dict[str, Any]]:
-        """The rows of a file's read batches, checking for a stop request between batches."""
+        """The rows of a file's read batches, each counted in ``tally`` by its usage day;
+        a stop request is checked between batches."""
+        number = 0
         for batch in batches:
             if ctx.should_stop():
                 raise StepFailure("stopped while loading billing files", retryable=True)
+            for row in batch:
+                number += 1
+                tally.count(_usage_day(row.get(self.usage_start_column)), file, number)
             yield from batch
+
+
+def _usage_day(moment: str | None) -> date | None:
+    """The UTC day of an ISO timestamp, as DATE() dates it in the MERGE."""
+    if moment is None:
+        return None
+    return datetime.fromisoformat(moment).astimezone(UTC).date()
 
 
 @register
 class AwsCurLoad(BillingFileLoad):
     ps_type: ClassVar[str] = "aws.cur_load"
     source_system = "aws"
-    spec = FileSpec(AWS_CUR_COLUMNS, map_columns=AWS_CUR_MAP_COLUMNS)
+    spec = FileSpec(
+        AWS_CUR_COLUMNS,
+        map_columns=AWS_CUR_MAP_COLUMNS,
+        provider="AWS",
+        variants=aws_variants([c.name for c in AWS_CUR_COLUMNS], AWS_REQUIRED),
+    )
     raw_table = AWS_RAW_TABLE
     raw_columns = AWS_RAW_COLUMNS
     usage_start_column = "line_item_usage_start_date"
@@ -188,7 +240,12 @@ class AwsCurLoad(BillingFileLoad):
 class AzureCostExportLoad(BillingFileLoad):
     ps_type: ClassVar[str] = "azure.cost_export_load"
     source_system = "azure"
-    spec = FileSpec(AZURE_COLUMNS, aliases=AZURE_ALIASES, map_columns=("Tags",))
+    spec = FileSpec(
+        AZURE_COLUMNS,
+        map_columns=("Tags",),
+        provider="Azure",
+        variants=azure_variants([c.name for c in AZURE_COLUMNS], AZURE_ALIASES, AZURE_REQUIRED),
+    )
     raw_table = AZURE_RAW_TABLE
     raw_columns = AZURE_RAW_COLUMNS
     usage_start_column = "Date"
@@ -200,7 +257,12 @@ class OciCostReportLoad(BillingFileLoad):
     ps_type: ClassVar[str] = "oci.cost_report_load"
     source_system = "oci"
     spec = FileSpec(
-        OCI_COLUMNS, aliases=OCI_FILE_NAMES, map_columns=("tags",), prefixed_map=("tags/", "tags")
+        OCI_COLUMNS,
+        aliases=OCI_FILE_NAMES,
+        map_columns=("tags",),
+        prefixed_map=("tags/", "tags"),
+        provider="OCI cost report",
+        required=OCI_REQUIRED,
     )
     raw_table = OCI_RAW_TABLE
     raw_columns = OCI_RAW_COLUMNS

@@ -200,9 +200,10 @@ def test_bad_uri_and_bad_rows_fail_clearly(runtime: EmbeddedRuntime, tmp_path: P
     assert "unsupported scheme https://" in (other.steps["load_cur"].error or "")
     bad = tmp_path / "bad.csv"
     bad.write_text(
-        "line_item_usage_start_date,line_item_unblended_cost\n2026-10-01T00:00:00Z,12..5\n"
+        "line_item_usage_start_date,line_item_line_item_type,line_item_unblended_cost,"
+        "line_item_currency_code\n2026-10-01T00:00:00Z,Usage,12..5,USD\n"
     )
     failed = _run(runtime, slug, str(bad))
     assert failed.status is RunStatus.FAILED
     error = failed.steps["load_cur"].error or ""
-    assert "bad.csv: row 0: line_item_unblended_cost" in error
+    assert "bad.csv: line 2: line_item_unblended_cost" in error

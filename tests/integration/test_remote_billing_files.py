@@ -116,10 +116,11 @@ def test_missing_or_bad_objects_fail_clearly_and_write_nothing(
     bucket.put("mixed/a.parquet", (tmp_path / "cur.parquet").read_bytes())
     bucket.put(
         "mixed/b.csv",
-        b"line_item_usage_start_date,line_item_unblended_cost\n2026-10-01T00:00:00Z,12..5\n",
+        b"line_item_usage_start_date,line_item_line_item_type,line_item_unblended_cost,"
+        b"line_item_currency_code\n2026-10-01T00:00:00Z,Usage,12..5,USD\n",
     )
     cases = {
-        bucket.uri("mixed/"): "mixed/b.csv: b.csv: row 0: line_item_unblended_cost",
+        bucket.uri("mixed/"): "mixed/b.csv: line 2: line_item_unblended_cost",
         bucket.uri("nothing/here.parquet"): "no billing files",
         bucket.uri("cur/manifest.json"): "not a billing file",
         f"{bucket.scheme}://no-such-bucket-{slug.replace('_', '-')}/cur/": "not found",

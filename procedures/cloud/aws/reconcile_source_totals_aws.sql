@@ -2,7 +2,8 @@
 -- from the raw CUR rows: BilledCost = SUM(line_item_unblended_cost), the invoice basis;
 -- EffectiveCost = AWS's amortized cost, summed per line-item type (covered usage at its
 -- effective cost, the unused part of RI and Savings Plan fees, prepaid and negation lines
--- at 0, everything else unblended).
+-- at 0, everything else unblended; a covered line without its effective-cost column at its
+-- unblended cost, as the converter does).
 --
 -- A query with one row per usage day and billing currency of the run's source rows:
 -- day, currency, n (rows), billed, effective. It may use the procedure's arguments.
@@ -13,8 +14,9 @@
     COUNT(*) AS n,
     SUM(line_item_unblended_cost) AS billed,
     SUM(IF(line_item_line_item_type = 'SavingsPlanCoveredUsage',
-          savings_plan_savings_plan_effective_cost, 0))
-      + SUM(IF(line_item_line_item_type = 'DiscountedUsage', reservation_effective_cost, 0))
+          IFNULL(savings_plan_savings_plan_effective_cost, line_item_unblended_cost), 0))
+      + SUM(IF(line_item_line_item_type = 'DiscountedUsage',
+          IFNULL(reservation_effective_cost, line_item_unblended_cost), 0))
       + SUM(IF(line_item_line_item_type = 'SavingsPlanRecurringFee',
           IFNULL(savings_plan_total_commitment_to_date, 0)
             - IFNULL(savings_plan_used_commitment, 0), 0))

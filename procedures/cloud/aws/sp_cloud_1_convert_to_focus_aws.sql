@@ -14,7 +14,10 @@
 --   SavingsPlanRecurringFee -> total_commitment_to_date - used_commitment (the unused part);
 --   RIFee -> unused amortized upfront fee + unused recurring fee; SavingsPlanNegation,
 --   SavingsPlanUpfrontFee and an RI's upfront Fee -> 0 (their cost is spread over the usage);
---   everything else -> unblended cost.
+--   everything else -> unblended cost. A covered line whose report lacks the effective-cost
+--   column (a legacy report without the reservation/ or savingsPlan/ group) keeps its
+--   unblended cost: the file carries no amortization to apply, and EffectiveCost is never
+--   null.
 -- * ChargeCategory: Usage, DiscountedUsage, SavingsPlanCoveredUsage, SavingsPlanNegation ->
 --   Usage; Fee, RIFee, SavingsPlanUpfrontFee, SavingsPlanRecurringFee -> Purchase; Tax -> Tax;
 --   Credit, Refund, EdpDiscount, PrivateRateDiscount, BundledDiscount, Discount -> Credit;
@@ -219,8 +222,9 @@
         r.reservation_reservation_a_r_n IS NULL
           AND r.savings_plan_savings_plan_a_r_n IS NOT NULL AS is_savings_plan,
         IF(r.line_item_line_item_type = 'SavingsPlanCoveredUsage',
-          r.savings_plan_savings_plan_effective_cost,
-          IF(r.line_item_line_item_type = 'DiscountedUsage', r.reservation_effective_cost,
+          IFNULL(r.savings_plan_savings_plan_effective_cost, r.line_item_unblended_cost),
+          IF(r.line_item_line_item_type = 'DiscountedUsage',
+            IFNULL(r.reservation_effective_cost, r.line_item_unblended_cost),
             IF(r.line_item_line_item_type = 'SavingsPlanRecurringFee',
               IFNULL(r.savings_plan_total_commitment_to_date, 0)
                 - IFNULL(r.savings_plan_used_commitment, 0),

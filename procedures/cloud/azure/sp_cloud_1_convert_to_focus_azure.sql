@@ -22,7 +22,10 @@
 --   PricingCategory from PricingModel: OnDemand -> Standard, Spot -> Dynamic,
 --   Reservation/SavingsPlan -> Committed (Usage and Purchase rows only).
 -- * BillingAccount = the billing profile for MCA (what is invoiced), the enrollment (EA
---   BillingAccountId) otherwise; SubAccount = subscription. BillingPeriodEnd and
+--   BillingAccountId) otherwise, the subscription when the file has neither (a version-1
+--   pay-as-you-go usage export: the subscription is what is billed); SubAccount =
+--   subscription. Version-1 usage exports (UsageDateTime, PreTaxCost, Currency) are read
+--   into the same raw columns with ChargeType 'Usage' (they held usage only). BillingPeriodEnd and
 --   ChargePeriodEnd are exclusive: the export's last day / the row's Date plus one day.
 -- * ServiceName = MeterCategory, else ProductName, else 'Microsoft Billing' (rounding
 --   adjustments carry no meter) (ServiceCategory from configs/system/mappings/
@@ -83,9 +86,12 @@
   FROM (
     SELECT
       SAFE_DIVIDE(CAST(ROUND(c.billed * 1e9) AS INT64), NUMERIC '1000000000') AS BilledCost,
-      IFNULL(c.BillingProfileId, c.BillingAccountId) AS BillingAccountId,
-      IFNULL(c.BillingProfileName, c.BillingAccountName) AS BillingAccountName,
-      IF(c.BillingProfileId IS NULL, 'Billing Account', 'Billing Profile') AS BillingAccountType,
+      COALESCE(c.BillingProfileId, c.BillingAccountId, c.SubscriptionId) AS BillingAccountId,
+      COALESCE(c.BillingProfileName, c.BillingAccountName, c.SubscriptionName)
+        AS BillingAccountName,
+      IF(c.BillingProfileId IS NOT NULL, 'Billing Profile',
+        IF(c.BillingAccountId IS NOT NULL, 'Billing Account', 'Subscription'))
+        AS BillingAccountType,
       c.BillingCurrency AS BillingCurrency,
       TIMESTAMP_ADD(IFNULL(c.BillingPeriodEndDate,
         TIMESTAMP(DATE_SUB(DATE_ADD(DATE_TRUNC(DATE(c.Date), MONTH), INTERVAL 1 MONTH),

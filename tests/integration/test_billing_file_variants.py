@@ -1,0 +1,284 @@
+"""The older layouts customers' billing files come in, each converted with every row
+accounted for: AWS legacy CUR (slash-named CSV, gzip CSV, Athena-named Parquet, with and
+without the commitment groups) gives the same FOCUS rows as CUR 2.0; Azure cost details in
+camelCase the same as in PascalCase; Azure's version-1 usage export in either casing
+reconciles. A file that is no layout we read, or has a bad value, fails naming file, line
+and column and leaves FOCUS as it was."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.cloud.aws_sample import write_sample_cur
+from shared.cloud.azure_sample import write_sample_export
+from shared.domain.models import Run
+from shared.domain.states import RunStatus, StepStatus
+from shared.focus_check import check_focus
+from shared.runtime import EmbeddedRuntime
+from tests.support.aws_legacy_cur import COMMITMENT_GROUPS, write_legacy_cur
+from tests.support.azure_variants import write_camel_cost_details, write_v1_usage_export
+from tests.support.billing_runs import (
+    assert_focus_clean_and_reconciled,
+    assert_same_rows,
+    focus_rows,
+    mutate_csv,
+    run_billing,
+)
+from tests.support.runtime import make_runtime, new_org
+
+pytestmark = pytest.mark.warehouse
+
+START, END, DAYS = date(2026, 10, 1), date(2026, 10, 2), 2
+# CUR 2.0 only: the legacy report has no account-name columns.
+_CUR2_ONLY = ("BillingAccountName", "SubAccountName")
+_AZURE_ORDER = "ChargePeriodStart, ChargeDescription, BilledCost, EffectiveCost, ResourceId"
+_ORDER = (
+    "BillingCurrency, ChargePeriodStart, SkuMeter, ChargeCategory, BilledCost, EffectiveCost,"
+    " ChargeDescription"
+)
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
+    with make_runtime(tmp_path, warehouse=session_warehouse) as rt:
+        yield rt
+
+
+def _run(rt: EmbeddedRuntime, slug: str, uri: str, start: date = START, end: date = END) -> Run:
+    return run_billing(rt, slug, "aws", {"cur_uri": uri}, start, end)
+
+
+def _focus(rt: EmbeddedRuntime, slug: str) -> list[dict[str, Any]]:
+    return focus_rows(rt, slug, _ORDER, leave_out=_CUR2_ONLY)
+
+
+def _assert_billed(focus: list[dict[str, Any]], source: Iterable[tuple[date, str, float]]) -> None:
+    """FOCUS BilledCost per usage day and currency equals the source rows' cost."""
+    expected: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for day, currency, cost in source:
+        expected[(day.isoformat(), currency)] += Decimal(str(cost))
+    billed: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for r in focus:
+        billed[(str(r["x_pipeline_run_date"]), r["BillingCurrency"])] += r["BilledCost"]
+    assert billed.keys() == expected.keys()
+    for key, total in expected.items():
+        assert abs(billed[key] - total) < Decimal("1e-6"), key
+
+
+@pytest.fixture(scope="module")
+def cur2_focus(tmp_path_factory: pytest.TempPathFactory, session_warehouse: Any) -> Any:
+    """The FOCUS rows of the sample delivered as CUR 2.0: what every legacy layout must give."""
+    home = tmp_path_factory.mktemp("cur2")
+    with make_runtime(home, warehouse=session_warehouse) as rt:
+        new_org(rt, "aws_cur2_ref", credentials=("aws",))
+        write_sample_cur(home / "cur.parquet", START, DAYS)
+        assert _run(rt, "aws_cur2_ref", str(home / "cur.parquet")).status is RunStatus.COMPLETED
+        return _focus(rt, "aws_cur2_ref")
+
+
+@pytest.mark.parametrize(
+    ("name", "layout"),
+    [
+        ("cur.csv", "AWS legacy CUR, category/Name column names (CSV)"),
+        ("cur.csv.gz", "AWS legacy CUR, category/Name column names (CSV)"),
+        ("cur.parquet", "AWS legacy CUR, Athena column names (Parquet)"),
+    ],
+)
+def test_legacy_cur_converts_like_cur2(
+    runtime: EmbeddedRuntime, tmp_path: Path, cur2_focus: Any, name: str, layout: str
+) -> None:
+    slug = "aws_legacy_" + name.replace(".", "_")
+    new_org(runtime, slug, credentials=("aws",))
+    rows = write_legacy_cur(tmp_path / "legacy" / name, START, DAYS)
+    run = _run(runtime, slug, str(tmp_path / "legacy"))
+    assert run.status is RunStatus.COMPLETED, run.error
+    load = run.steps["load_cur"]
+    assert load.metrics["layouts"] == {layout: 1}
+    assert load.metrics["rows_read"] == load.metrics["rows_in_window"] == len(rows)
+    assert load.rows_written == run.steps["convert_to_focus"].rows_written == len(rows)
+
+    assert_same_rows(_focus(runtime, slug), cur2_focus)  # tags, product, commitments too
+    assert_focus_clean_and_reconciled(runtime, slug)
+
+
+def test_legacy_cur_without_commitment_groups_converts(
+    runtime: EmbeddedRuntime, tmp_path: Path
+) -> None:
+    """An account with no RIs, Savings Plans or pricing columns: its report lacks the groups."""
+    slug = "aws_legacy_plain"
+    new_org(runtime, slug, credentials=("aws",))
+    rows = write_legacy_cur(tmp_path / "cur.csv", START, DAYS, without=COMMITMENT_GROUPS)
+    run = _run(runtime, slug, str(tmp_path / "cur.csv"))
+    assert run.status is RunStatus.COMPLETED, run.error
+    assert run.steps["convert_to_focus"].rows_written == len(rows)
+    focus = _focus(runtime, slug)
+    assert {r["CommitmentDiscountId"] for r in focus} == {None}
+    _assert_billed(
+        focus,
+        (
+            (
+                r["lineItem/UsageStartDate"].date(),
+                r["lineItem/CurrencyCode"],
+                r["lineItem/UnblendedCost"],
+            )
+            for r in rows
+        ),
+    )
+    report = check_focus(runtime.warehouse, runtime.settings.org_dataset(slug), slug)
+    assert report.ok, [(r.rule_id, r.samples) for r in report.failed]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        (
+            "lineItem/UnblendedCost",
+            None,
+            "cur.csv: columns match no AWS billing layout this service reads (accepted: AWS"
+            " CUR 2.0 (Data Exports); AWS legacy CUR, Athena column names (Parquet); AWS legacy"
+            " CUR, category/Name column names (CSV)); closest: AWS legacy CUR, category/Name"
+            " column names (CSV), which lacks lineItem/UnblendedCost",
+        ),
+        (
+            "lineItem/UsageStartDate",
+            "yesterday",
+            "cur.csv: line 2: lineItem/UsageStartDate (read as line_item_usage_start_date)",
+        ),
+        (
+            "lineItem/UnblendedCost",
+            "12..5",
+            "cur.csv: line 2: lineItem/UnblendedCost (read as line_item_unblended_cost)",
+        ),
+    ],
+)
+def test_a_broken_legacy_file_fails_naming_file_line_and_column(
+    runtime: EmbeddedRuntime, tmp_path: Path, column: str, value: str | None, message: str
+) -> None:
+    slug = "aws_legacy_broken"
+    new_org(runtime, slug, credentials=("aws",))
+    good = tmp_path / "good" / "cur.csv"
+    write_legacy_cur(good, START, DAYS)
+    assert _run(runtime, slug, str(good)).status is RunStatus.COMPLETED
+    before = _focus(runtime, slug)
+
+    broken = tmp_path / "broken" / "cur.csv"
+    write_legacy_cur(broken, START, DAYS)
+    mutate_csv(broken, column, value)
+    run = _run(runtime, slug, str(broken))
+    assert run.status is RunStatus.FAILED
+    error = run.steps["load_cur"].error or ""
+    assert message in error, error
+    assert run.steps["convert_to_focus"].status is not StepStatus.SUCCEEDED
+    assert _focus(runtime, slug) == before
+
+
+def test_a_file_wholly_outside_the_window_completes_with_a_warning(
+    runtime: EmbeddedRuntime, tmp_path: Path
+) -> None:
+    slug = "aws_legacy_elsewhere"
+    new_org(runtime, slug, credentials=("aws",))
+    rows = write_legacy_cur(tmp_path / "cur.csv", date(2026, 9, 10), DAYS)
+    run = _run(runtime, slug, str(tmp_path / "cur.csv"))
+    assert run.status is RunStatus.COMPLETED, run.error
+    load = run.steps["load_cur"]
+    assert load.rows_written == 0
+    assert load.metrics["rows_read"] == load.metrics["rows_outside_window"] == len(rows)
+    assert set(load.metrics["days_outside_window"]) == {"2026-09-10", "2026-09-11"}
+    assert "every row read is outside the run's window" in load.metrics["warning"]
+    assert "2026-09-10" in load.metrics["warning"]
+
+
+# -- Azure -------------------------------------------------------------------------------
+def _run_azure(rt: EmbeddedRuntime, slug: str, uri: Path) -> Run:
+    if rt.services.store.get_org(slug) is None:
+        new_org(rt, slug, credentials=("azure",))
+    return run_billing(rt, slug, "azure", {"export_uri": str(uri)}, START, END)
+
+
+def test_camel_case_cost_details_convert_like_pascal_case(
+    runtime: EmbeddedRuntime, tmp_path: Path
+) -> None:
+    count = write_sample_export(tmp_path / "pascal.csv", START, DAYS, flavour="mca")
+    assert _run_azure(runtime, "az_pascal", tmp_path / "pascal.csv").status is RunStatus.COMPLETED
+    assert write_camel_cost_details(tmp_path / "camel.csv", START, DAYS) == count
+    run = _run_azure(runtime, "az_camel", tmp_path / "camel.csv")
+    assert run.status is RunStatus.COMPLETED, run.error
+    load = run.steps["load_cost_details"]
+    assert load.metrics["layouts"] == {"Azure cost details (EA/MCA), camelCase": 1}
+    assert load.metrics["rows_read"] == load.rows_written == count
+    assert_same_rows(
+        focus_rows(runtime, "az_camel", _AZURE_ORDER),
+        focus_rows(runtime, "az_pascal", _AZURE_ORDER),
+    )
+    assert_focus_clean_and_reconciled(runtime, "az_camel")
+
+
+@pytest.mark.parametrize("camel", [False, True], ids=["PascalCase", "camelCase"])
+def test_version_1_usage_export_converts_every_row_and_reconciles(
+    runtime: EmbeddedRuntime, tmp_path: Path, camel: bool
+) -> None:
+    slug = "az_v1_camel" if camel else "az_v1_pascal"
+    rows = write_v1_usage_export(tmp_path / "usage.csv", START, DAYS, camel=camel)
+    run = _run_azure(runtime, slug, tmp_path / "usage.csv")
+    assert run.status is RunStatus.COMPLETED, run.error
+    load = run.steps["load_cost_details"]
+    casing = "camelCase" if camel else "PascalCase"
+    assert load.metrics["layouts"] == {f"Azure usage export version 1, {casing}": 1}
+    assert load.metrics["rows_read"] == load.metrics["rows_in_window"] == len(rows)
+    assert run.steps["convert_to_focus"].rows_written == len(rows)
+
+    focus = focus_rows(runtime, slug, _AZURE_ORDER)
+    assert {r["ChargeCategory"] for r in focus} == {"Usage"}
+    assert {(r["BillingAccountId"], r["BillingAccountType"]) for r in focus} == {
+        ("5c0ffee0-0000-4000-8000-000000000001", "Subscription")
+    }
+    _assert_billed(
+        focus, ((r["Date"], r["BillingCurrency"], r["CostInBillingCurrency"]) for r in rows)
+    )
+    vm = next(r for r in focus if r["ResourceName"] == "web-1")
+    assert vm["ResourceType"] == "Microsoft.Compute/virtualMachines"
+    assert vm["Tags"] == {"team": "web", "env": "prod"}
+    assert vm["ConsumedQuantity"] == 24
+    assert_focus_clean_and_reconciled(runtime, slug)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        (
+            "PreTaxCost",
+            None,
+            "usage.csv: columns match no Azure billing layout this service reads (accepted:"
+            " Azure cost details (EA/MCA), PascalCase; Azure usage export version 1,"
+            " PascalCase; Azure cost details (EA/MCA), camelCase; Azure usage export version"
+            " 1, camelCase); closest: Azure usage export version 1, PascalCase, which lacks"
+            " PreTaxCost",
+        ),
+        ("UsageDateTime", "13/45/2026", "usage.csv: line 2: UsageDateTime (read as Date)"),
+        ("PreTaxCost", "1,2", "usage.csv: line 2: PreTaxCost (read as CostInBillingCurrency)"),
+    ],
+)
+def test_a_broken_version_1_file_fails_naming_file_line_and_column(
+    runtime: EmbeddedRuntime, tmp_path: Path, column: str, value: str | None, message: str
+) -> None:
+    slug = "az_v1_broken"
+    write_v1_usage_export(tmp_path / "good" / "usage.csv", START, DAYS, camel=False)
+    assert _run_azure(runtime, slug, tmp_path / "good" / "usage.csv").status is RunStatus.COMPLETED
+    before = focus_rows(runtime, slug, _AZURE_ORDER)
+
+    broken = tmp_path / "broken" / "usage.csv"
+    write_v1_usage_export(broken, START, DAYS, camel=False)
+    mutate_csv(broken, column, value)
+    run = _run_azure(runtime, slug, broken)
+    assert run.status is RunStatus.FAILED
+    error = run.steps["load_cost_details"].error or ""
+    assert message in error, error
+    assert run.steps["convert_to_focus"].status is not StepStatus.SUCCEEDED
+    assert focus_rows(runtime, slug, _AZURE_ORDER) == before

@@ -1,0 +1,84 @@
+"""Running a cloud billing pipeline on the embedded runtime and reading what it wrote."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from shared.cloud.reconciliation import reconciliation_rows
+from shared.domain.focus import COST_TABLE
+from shared.domain.models import Run
+from shared.domain.sql import table_ref
+from shared.focus_check import check_focus
+from shared.handlers.dispatch import RunRequest, dispatch_run
+from shared.runtime import EmbeddedRuntime
+
+# Lineage that differs between two runs of the same rows.
+RUN_LINEAGE = ("x_run_id", "x_ingested_at", "x_org_slug", "x_credential_id")
+
+
+def run_billing(
+    rt: EmbeddedRuntime,
+    slug: str,
+    provider: str,
+    parameters: Mapping[str, str],
+    start: date,
+    end: date,
+) -> Run:
+    """Dispatch ``{provider}/cost/billing`` for the org and wait for the run to finish."""
+    org = rt.services.store.get_org(slug)
+    assert org is not None
+    run = dispatch_run(
+        rt.services,
+        org,
+        RunRequest(slug, provider, "cost", "billing", start, end, dict(parameters)),
+    )
+    assert rt.bus.drain(120)
+    final = rt.services.store.get_run(slug, run.run_id)
+    assert final is not None
+    return final
+
+
+def focus_rows(
+    rt: EmbeddedRuntime, slug: str, order: str, leave_out: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """The org's FOCUS rows without run lineage (and ``leave_out``), in ``order``."""
+    ref = table_ref(rt.warehouse.project_id, rt.settings.org_dataset(slug), COST_TABLE)
+    return rt.warehouse.query(
+        f"SELECT * EXCEPT ({', '.join([*RUN_LINEAGE, *leave_out])}) FROM {ref} ORDER BY {order}"
+    )
+
+
+def assert_same_rows(got: Sequence[Mapping[str, Any]], want: Sequence[Mapping[str, Any]]) -> None:
+    """Equal row for row; a failure names the columns that differ, with examples."""
+    assert len(got) == len(want), (len(got), len(want))
+    differing = sorted({k for a, b in zip(got, want, strict=True) for k in a if a[k] != b.get(k)})
+    examples = [(k, a[k], b.get(k)) for a, b in zip(got, want, strict=True) for k in differing][:6]
+    assert not differing, examples
+
+
+def mutate_csv(path: Path, column: str, value: str | None) -> None:
+    """Drop ``column`` (value None) or set it to ``value`` on the first data row."""
+    with path.open(newline="") as handle:
+        lines = list(csv.reader(handle))
+    at = lines[0].index(column)
+    for number, cells in enumerate(lines):
+        if value is None:
+            del cells[at]
+        elif number == 1:
+            cells[at] = value
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows(lines)
+
+
+def assert_focus_clean_and_reconciled(rt: EmbeddedRuntime, slug: str) -> None:
+    """The FOCUS checker passes on the org's rows and every day/currency reconciles."""
+    dataset = rt.settings.org_dataset(slug)
+    report = check_focus(rt.warehouse, dataset, slug)
+    assert report.ok, [(r.rule_id, r.samples) for r in report.failed]
+    recon = reconciliation_rows(rt.warehouse, dataset, slug)
+    assert recon
+    assert all(r["ok"] for r in recon), recon
