@@ -16,6 +16,7 @@ from shared import commands
 from shared.console import print_table
 from shared.domain.bodies import key_value_params, split_pipeline_ref
 from shared.domain.errors import BadRequest, PipelineError
+from shared.domain.models import step_warnings
 from shared.domain.quota import SubscriptionStatus
 from shared.domain.run_window import parse_run_window
 from shared.domain.states import RunStatus
@@ -136,6 +137,8 @@ def run_and_wait(
             break
         time.sleep(0.05)
     print(f"run {current.status.value}" + (f": {current.error}" if current.error else ""))
+    for warning in step_warnings(current.steps.values()):
+        print(f"warning: {warning}")
     return 0 if current.status is RunStatus.COMPLETED else 1
 
 
@@ -150,6 +153,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  window {public['start_date']} .. {public['end_date']}  trigger {run.trigger}")
         if run.error:
             print(f"  error: {run.error}")
+        for warning in public["warnings"]:
+            print(f"  warning: {warning}")
         print_table(public["steps"], ["step_id", "status", "attempt", "rows_written", "error"])
         return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -72,6 +73,7 @@ class Run:
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
             "error": self.error,
+            "warnings": step_warnings(self.steps.values()),
             "steps": [
                 {
                     "step_id": s.step_id,
@@ -105,6 +107,11 @@ class LogEntry:
     level: str
     message: str
     at: datetime
+
+
+def step_warnings(steps: Iterable[StepRun]) -> list[str]:
+    """What steps flagged without failing (their metrics' ``warning``), as 'step: warning'."""
+    return [f"{s.step_id}: {s.metrics['warning']}" for s in steps if s.metrics.get("warning")]
 
 
 def _iso(value: datetime | None) -> str | None:

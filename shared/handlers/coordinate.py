@@ -7,7 +7,7 @@ import logging
 from shared.domain.config import PipelineConfig
 from shared.domain.dag import blocked_steps, dependents_and_their_deps
 from shared.domain.messages import StepEvent, StepRequest
-from shared.domain.models import Run
+from shared.domain.models import Run, step_warnings
 from shared.domain.notifications import EventType
 from shared.domain.retry import backoff_delay, should_retry
 from shared.domain.states import RunStatus, StepStatus
@@ -139,5 +139,7 @@ def finish_if_done(services: Services, run: Run) -> None:
         if failed:
             emit(services, EventType.PIPELINE_FAILURE, run, f"run failed: {error}")
         else:
-            emit(services, EventType.PIPELINE_SUCCESS, run, "run completed")
+            warnings = step_warnings(steps.values())
+            said = f" with warnings: {'; '.join(warnings)}" if warnings else ""
+            emit(services, EventType.PIPELINE_SUCCESS, run, f"run completed{said}")
             cost_alerts.after_run(services, run)  # thresholds and anomalies on its days

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from shared.cloud.aws_sample import write_sample_cur
 from shared.cloud.azure_sample import write_sample_export
 from shared.domain.models import Run
+from shared.domain.notifications import EventType, PipelineEvent
 from shared.domain.states import RunStatus, StepStatus
 from shared.focus_check import check_focus
 from shared.runtime import EmbeddedRuntime
@@ -185,6 +187,8 @@ def test_a_file_wholly_outside_the_window_completes_with_a_warning(
     slug = "aws_legacy_elsewhere"
     new_org(runtime, slug, credentials=("aws",))
     rows = write_legacy_cur(tmp_path / "cur.csv", date(2026, 9, 10), DAYS)
+    sent: list[PipelineEvent] = []
+    runtime.services.events = _Recorder(sent)
     run = _run(runtime, slug, str(tmp_path / "cur.csv"))
     assert run.status is RunStatus.COMPLETED, run.error
     load = run.steps["load_cur"]
@@ -193,6 +197,22 @@ def test_a_file_wholly_outside_the_window_completes_with_a_warning(
     assert set(load.metrics["days_outside_window"]) == {"2026-09-10", "2026-09-11"}
     assert "every row read is outside the run's window" in load.metrics["warning"]
     assert "2026-09-10" in load.metrics["warning"]
+    # ... and the run's status and its success notification say so
+    assert run.to_public()["warnings"] == [f"load_cur: {load.metrics['warning']}"]
+    success = [e for e in sent if e.event is EventType.PIPELINE_SUCCESS]
+    assert [e.message for e in success] == [
+        f"run completed with warnings: load_cur: {load.metrics['warning']}"
+    ]
+
+
+@dataclass
+class _Recorder:
+    """An event sink that keeps what the run emits."""
+
+    sent: list[PipelineEvent]
+
+    def emit(self, event: PipelineEvent) -> None:
+        self.sent.append(event)
 
 
 # -- Azure -------------------------------------------------------------------------------
