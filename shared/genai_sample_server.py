@@ -9,13 +9,15 @@ for a missing required parameter.
 
 Tests script faults per path with :meth:`SampleGenAIServer.script`: each scripted response
 answers one request to that path, in order (``None`` = serve normally), e.g. a 429 with
-Retry-After, a storm of 500s, or a malformed page.
+Retry-After, a storm of 500s, a malformed page, a connection dropped mid-body or a
+response slower than the client's read timeout.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import threading
 import time
 from collections import defaultdict, deque
@@ -81,8 +83,12 @@ _OPENAI_USAGE_PATHS = {
 @dataclass(frozen=True, slots=True)
 class Scripted:
     status: int
-    body: Any = None  # dict/list -> JSON; str/bytes sent as is
+    body: Any = None  # dict/list -> JSON; str/bytes sent as is; None: the normal answer
     headers: dict[str, str] = field(default_factory=dict)
+    # A dropped connection: only this many bytes of the body are sent (Content-Length still
+    # promises all of it), then the socket closes.
+    cut_at: int | None = None
+    stall_seconds: float = 0.0  # wait this long before answering (a client read timeout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,12 +340,18 @@ class SampleGenAIServer:
                     queue = server._scripts.get(parts.path)
                     scripted = queue.popleft() if queue else None
                 if scripted is not None:
-                    self._send(scripted.status, scripted.body, scripted.headers)
+                    time.sleep(scripted.stall_seconds)
+                    body = scripted.body
+                    if body is None:
+                        body = server._answer(parts.path, query, self.headers)[1]
+                    self._send(scripted.status, body, scripted.headers, scripted.cut_at)
                     return
                 status, body = server._answer(parts.path, query, self.headers)
                 self._send(status, body, {})
 
-            def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
+            def _send(
+                self, status: int, body: Any, headers: dict[str, str], cut_at: int | None = None
+            ) -> None:
                 if isinstance(body, dict | list):
                     payload = json.dumps(body).encode()
                 elif isinstance(body, str):
@@ -352,7 +364,13 @@ class SampleGenAIServer:
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(payload)
+                if cut_at is None:
+                    self.wfile.write(payload)
+                    return
+                self.wfile.write(payload[:cut_at])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # quiet: the demo prints its own progress

@@ -270,7 +270,7 @@ def _run(
         base_url=server.openai_base_url if provider == "openai" else server.anthropic_base_url,
     )
     config: dict[str, Any] = {"report": report, "dataset": DATASET, "page_limit": 3}
-    config |= {"max_attempts": max_attempts, "backoff_seconds": 0}
+    config |= {"max_attempts": max_attempts, "backoff_seconds": 0, "http_timeout_seconds": 2}
     if target == "openai-usage":
         config["endpoints"] = ["completions"]
     ctx = StepContext(
@@ -333,44 +333,64 @@ def test_malformed_pages_fail_the_step_naming_them_and_write_nothing(
     assert _slice(warehouse, target) == baseline[target]
 
 
-# -- bodies cut short: transient, like a 5xx ------------------------------------------------
+# -- transient faults: retried like a 5xx ------------------------------------------------
 NOT_JSON = {
     "truncated": '{"object": "page", "data": [{"start_ti',
     "html": "<html>502 Bad Gateway</html>",
 }
 
 
+# Transient faults of one response: a body that is not complete JSON, a connection dropped
+# mid-body, a response slower than the client's read timeout (2 s in these runs).
+TRANSIENT_FAULTS = {
+    "truncated JSON": Scripted(200, NOT_JSON["truncated"]),
+    "HTML error page": Scripted(200, NOT_JSON["html"]),
+    "connection dropped mid-body": Scripted(200, cut_at=40),
+    "read timeout": Scripted(200, stall_seconds=3),
+}
+
+
+@pytest.mark.parametrize("fault", list(TRANSIENT_FAULTS))
 @pytest.mark.parametrize("target", list(TARGETS))
-def test_a_page_cut_short_once_is_fetched_again_and_the_slice_is_exact(
+def test_a_transient_fault_once_is_retried_and_the_slice_is_exact(
     warehouse: Warehouse,
     baseline: dict[str, list[dict[str, Any]]],
     server: SampleGenAIServer,
     target: str,
+    fault: str,
 ) -> None:
     _, _, path = TARGETS[target]
-    for body in NOT_JSON.values():
-        before = len(server.requests_to(path))
-        server.script(path, [None, Scripted(200, body)])  # the next request gets a good page
-        _run(warehouse, server, target, max_attempts=3)
-        page_requests = len(server.requests_to(path)) - before
-        assert page_requests == _PAGES + 1, target  # page 2 twice
+    before = len(server.requests_to(path))
+    server.script(path, [None, TRANSIENT_FAULTS[fault]])  # page 2 fails once
+    _run(warehouse, server, target, max_attempts=3)
+    assert len(server.requests_to(path)) - before == _PAGES + 1, target  # page 2 twice
     assert _slice(warehouse, target) == baseline[target]
 
 
+# A fault that lasts: the response each attempt gets, and what the failure calls it.
+LASTING_FAULTS = {
+    "cut short": (Scripted(200, NOT_JSON["truncated"]), "malformed page (not JSON)"),
+    "connection dropped": (Scripted(200, cut_at=40), "RemoteProtocolError"),
+}
+
+
+@pytest.mark.parametrize("fault", list(LASTING_FAULTS))
 @pytest.mark.parametrize("target", list(TARGETS))
-def test_a_page_that_stays_cut_short_fails_after_its_retries_and_writes_nothing(
+def test_a_page_that_stays_broken_fails_after_its_retries_and_writes_nothing(
     warehouse: Warehouse,
     baseline: dict[str, list[dict[str, Any]]],
     server: SampleGenAIServer,
     target: str,
+    fault: str,
 ) -> None:
     _, _, path = TARGETS[target]
-    server.script(path, [None, *[Scripted(200, NOT_JSON["truncated"])] * 3])
+    response, named = LASTING_FAULTS[fault]
+    server.script(path, [None, *[response] * 3])
     with pytest.raises(StepFailure) as failure:
         _run(warehouse, server, target, max_attempts=3)
     message = str(failure.value)
     assert f"{LABELS[target]} page 2: gave up after 3 attempts" in message, message
-    assert "malformed page (not JSON)" in message, message
+    assert named in message, message
     assert failure.value.retryable  # transient: a later attempt of the step may succeed
     assert OPENAI_KEY not in message
     assert ANTHROPIC_KEY not in message
