@@ -8,7 +8,7 @@ and column and leaves FOCUS as it was."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -19,6 +19,7 @@ import pytest
 
 from shared.cloud.aws_sample import write_sample_cur
 from shared.cloud.azure_sample import write_sample_export
+from shared.cloud.oci_sample import write_sample_report
 from shared.domain.models import Run
 from shared.domain.notifications import EventType, PipelineEvent
 from shared.domain.states import RunStatus, StepStatus
@@ -302,3 +303,46 @@ def test_a_broken_version_1_file_fails_naming_file_line_and_column(
     assert message in error, error
     assert run.steps["convert_to_focus"].status is not StepStatus.SUCCEEDED
     assert focus_rows(runtime, slug, _AZURE_ORDER) == before
+
+
+# -- quantities past INT64 ---------------------------------------------------------------
+def _aws_file(path: Path) -> tuple[Path, str]:
+    write_legacy_cur(path / "cur.csv", START, DAYS)
+    return path / "cur.csv", "lineItem/UsageAmount"
+
+
+def _azure_file(path: Path) -> tuple[Path, str]:
+    write_v1_usage_export(path / "usage.csv", START, DAYS, camel=False)
+    return path / "usage.csv", "UsageQuantity"
+
+
+def _oci_file(path: Path) -> tuple[Path, str]:
+    write_sample_report(path / "report.csv.gz", START, DAYS)
+    return path / "report.csv.gz", "usage/billedQuantity"
+
+
+@pytest.mark.parametrize(
+    ("provider", "parameter", "write"),
+    [
+        ("aws", "cur_uri", _aws_file),
+        ("azure", "export_uri", _azure_file),
+        ("oci", "report_uri", _oci_file),
+    ],
+)
+def test_a_quantity_of_1e20_converts_exactly(
+    runtime: EmbeddedRuntime,
+    tmp_path: Path,
+    provider: str,
+    parameter: str,
+    write: Callable[[Path], tuple[Path, str]],
+) -> None:
+    """Storage byte-seconds and token counts pass INT64 (9.2e18): every digit is kept."""
+    slug = f"{provider}_huge"
+    new_org(runtime, slug, credentials=(provider,))
+    path, column = write(tmp_path)
+    mutate_csv(path, column, "1e20")
+    run = run_billing(runtime, slug, provider, {parameter: str(path)}, START, END)
+    assert run.status is RunStatus.COMPLETED, run.error
+    quantities = {r["ConsumedQuantity"] for r in focus_rows(runtime, slug, "BilledCost")}
+    assert Decimal(10**20) in quantities
+    assert_focus_clean_and_reconciled(runtime, slug)

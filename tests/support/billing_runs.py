@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -61,8 +62,10 @@ def assert_same_rows(got: Sequence[Mapping[str, Any]], want: Sequence[Mapping[st
 
 
 def mutate_csv(path: Path, column: str, value: str | None) -> None:
-    """Drop ``column`` (value None) or set it to ``value`` on the first data row."""
-    with path.open(newline="") as handle:
+    """Drop ``column`` (value None) or set it to ``value`` on the first data row (plain or
+    gzip CSV)."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", newline="") as handle:
         lines = list(csv.reader(handle))
     at = lines[0].index(column)
     for number, cells in enumerate(lines):
@@ -70,7 +73,7 @@ def mutate_csv(path: Path, column: str, value: str | None) -> None:
             del cells[at]
         elif number == 1:
             cells[at] = value
-    with path.open("w", newline="") as handle:
+    with opener(path, "wt", newline="") as handle:
         csv.writer(handle).writerows(lines)
 
 
