@@ -19,6 +19,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +198,8 @@ def _value(
     try:
         if kind == "FLOAT":
             return float(value)
+        if kind == "NUMERIC":
+            return _decimal(value)
         if kind == "TIMESTAMP":
             return _timestamp(value)
         if name in spec.map_columns:
@@ -208,6 +211,18 @@ def _value(
             f"{unit} {number}: {column}: {exc}", row=number, field=file_column
         ) from exc
     return str(value)
+
+
+def _decimal(value: Any) -> str:
+    """A NUMERIC column's value as exact decimal text (read from the file's text, never
+    through a float)."""
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"not a number: {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return str(number)
 
 
 def _timestamp(value: Any) -> str:

@@ -209,3 +209,33 @@ def _camel(header: Sequence[str]) -> bool:
 
 def _pascal(header: Sequence[str]) -> bool:
     return not _camel(header)
+
+
+# -- FOCUS exports -----------------------------------------------------------------------
+def focus_variants(
+    columns: Sequence[str], added_in: Mapping[str, Sequence[str]], required: tuple[str, ...]
+) -> tuple[SchemaVariant, ...]:
+    """A provider's FOCUS export, its version told by the newest version whose added columns
+    it has (``added_in``: version -> the columns it added, the first version adding none);
+    names are FOCUS's own."""
+    own = set(columns)
+
+    def named(column: str) -> Target | None:
+        return (column, None) if column in own else None
+
+    def of_version(added: set[str], later: set[str]) -> Callable[[Sequence[str]], bool]:
+        return lambda header: not later & set(header) and (not added or bool(added & set(header)))
+
+    versions = sorted(added_in)
+    return tuple(
+        SchemaVariant(
+            f"FOCUS {version} export",
+            named,
+            required,
+            of_version(
+                set(added_in[version]),
+                {c for later in versions[i + 1 :] for c in added_in[later]},
+            ),
+        )
+        for i, version in reversed(list(enumerate(versions)))
+    )

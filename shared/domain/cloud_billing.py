@@ -9,7 +9,7 @@ SQL) plus our lineage columns; a standard export simply leaves the detailed-only
 
 from __future__ import annotations
 
-from shared.domain.focus import LINEAGE_COLUMNS
+from shared.domain.focus import FOCUS_1_3_COLUMNS, LINEAGE_COLUMNS
 from shared.ports import Column
 
 _S, _F, _T, _B, _N, _D = "STRING", "FLOAT", "TIMESTAMP", "BOOL", "NUMERIC", "DATE"
@@ -318,3 +318,14 @@ RECONCILIATION_COLUMNS: tuple[Column, ...] = (
 RECONCILIATION_TOLERANCE = "0.01"  # one cent (of the billing currency)
 
 _ = _D  # DATE is used through LINEAGE_COLUMNS
+
+
+# Providers' own FOCUS exports (AWS Data Exports FOCUS 1.0/1.2, Azure's FocusCost export,
+# OCI's FOCUS reports): the file columns are FOCUS's, so the raw table is the FOCUS 1.3
+# columns (numbers NUMERIC, read exactly from the file's text) plus lineage; a file of an
+# earlier version lacks the newer columns. Provider-specific x_ columns are not read.
+FOCUS_EXPORT_COLUMNS: tuple[Column, ...] = FOCUS_1_3_COLUMNS
+FOCUS_EXPORT_REQUIRED = ("ChargePeriodStart", "BilledCost", "BillingCurrency", "ChargeCategory")
+FOCUS_EXPORT_MAP_COLUMNS = tuple(c.name for c in FOCUS_1_3_COLUMNS if c.type == "JSON")
+FOCUS_EXPORT_RAW_TABLE = "focus_export_raw"
+FOCUS_EXPORT_RAW_COLUMNS: tuple[Column, ...] = (*FOCUS_EXPORT_COLUMNS, *LINEAGE_COLUMNS)

@@ -86,6 +86,40 @@ FOCUS_1_3_COLUMNS: tuple[Column, ...] = (
     Column("Tags", _J),
 )
 
+# The columns each FOCUS version added (1.0 is the base): what tells an export's version
+# from its header, and which of our columns an older export cannot carry.
+FOCUS_ADDED_IN: dict[str, tuple[str, ...]] = {
+    "1.0": (),
+    "1.1": (
+        "CapacityReservationId",
+        "CapacityReservationStatus",
+        "CommitmentDiscountQuantity",
+        "CommitmentDiscountUnit",
+        "ServiceSubcategory",
+        "SkuMeter",
+        "SkuPriceDetails",
+    ),
+    "1.2": (
+        "BillingAccountType",
+        "InvoiceId",
+        "PricingCurrency",
+        "PricingCurrencyContractedUnitPrice",
+        "PricingCurrencyEffectiveCost",
+        "PricingCurrencyListUnitPrice",
+        "SubAccountType",
+    ),
+    "1.3": (
+        "AllocatedMethodDetails",
+        "AllocatedMethodId",
+        "AllocatedResourceId",
+        "AllocatedResourceName",
+        "AllocatedTags",
+        "ContractApplied",
+        "HostProviderName",
+        "ServiceProviderName",
+    ),
+}
+
 # The idempotency key of every write is the first four; the rest say which run wrote the row.
 LINEAGE_COLUMNS: tuple[Column, ...] = (
     Column("x_org_slug", _S),

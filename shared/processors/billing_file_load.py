@@ -25,7 +25,7 @@ from pydantic import Field
 from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
 from shared.cloud.billing_files import FileSpec, plan_file, read_batches
 from shared.cloud.billing_sources import open_source
-from shared.domain.billing_schemas import aws_variants, azure_variants
+from shared.domain.billing_schemas import aws_variants, azure_variants, focus_variants
 from shared.domain.cloud_billing import (
     AWS_CUR_COLUMNS,
     AWS_CUR_MAP_COLUMNS,
@@ -37,6 +37,11 @@ from shared.domain.cloud_billing import (
     AZURE_RAW_COLUMNS,
     AZURE_RAW_TABLE,
     AZURE_REQUIRED,
+    FOCUS_EXPORT_COLUMNS,
+    FOCUS_EXPORT_MAP_COLUMNS,
+    FOCUS_EXPORT_RAW_COLUMNS,
+    FOCUS_EXPORT_RAW_TABLE,
+    FOCUS_EXPORT_REQUIRED,
     OCI_COLUMNS,
     OCI_FILE_NAMES,
     OCI_RAW_COLUMNS,
@@ -44,6 +49,7 @@ from shared.domain.cloud_billing import (
     OCI_REQUIRED,
 )
 from shared.domain.errors import BadRequest, StepFailure
+from shared.domain.focus import FOCUS_ADDED_IN
 from shared.domain.row_accounting import RowTally
 from shared.domain.sql import IDENTIFIER_RE, table_ref
 from shared.handlers.credentials import INTERNAL_CREDENTIAL
@@ -72,7 +78,7 @@ class BillingFileLoad:
     """The shared load; each provider sets its file spec, raw table and parameter name."""
 
     Config: ClassVar[type[ProcessorConfig]] = BillingFileLoadConfig
-    source_system: ClassVar[str]
+    source_system: ClassVar[str | None]  # None: the pipeline's provider (FOCUS exports)
     spec: ClassVar[FileSpec]
     raw_table: ClassVar[str]
     raw_columns: ClassVar[tuple[Column, ...]]
@@ -158,7 +164,7 @@ class BillingFileLoad:
                         "run_id": ctx.run.run_id,
                         "start_date": key.start_date,
                         "end_date": key.end_date,
-                        "source_system": self.source_system,
+                        "source_system": self.source_system or ctx.source_system,
                     },
                 )
             )
@@ -268,3 +274,25 @@ class OciCostReportLoad(BillingFileLoad):
     raw_columns = OCI_RAW_COLUMNS
     usage_start_column = "lineItem_intervalUsageStart"
     uri_parameter = "report_uri"
+
+
+@register
+class FocusExportLoad(BillingFileLoad):
+    """A provider's own FOCUS export (AWS Data Exports FOCUS 1.0/1.2, Azure FocusCost, OCI
+    FOCUS reports), any FOCUS version from 1.0; ``cloud.focus_convert`` with provider
+    ``focus_export`` brings it to 1.3."""
+
+    ps_type: ClassVar[str] = "cloud.focus_export_load"
+    source_system = None
+    spec = FileSpec(
+        FOCUS_EXPORT_COLUMNS,
+        map_columns=FOCUS_EXPORT_MAP_COLUMNS,
+        provider="FOCUS",
+        variants=focus_variants(
+            [c.name for c in FOCUS_EXPORT_COLUMNS], FOCUS_ADDED_IN, FOCUS_EXPORT_REQUIRED
+        ),
+    )
+    raw_table = FOCUS_EXPORT_RAW_TABLE
+    raw_columns = FOCUS_EXPORT_RAW_COLUMNS
+    usage_start_column = "ChargePeriodStart"
+    uri_parameter = "focus_uri"

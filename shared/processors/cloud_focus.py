@@ -40,7 +40,9 @@ from shared.processors.base import (
     register,
 )
 
-Provider = Literal["gcp", "aws", "azure", "oci"]
+# focus_export: a provider's own FOCUS export (shared.processors.billing_file_load), whose
+# source system is the pipeline's provider.
+Provider = Literal["gcp", "aws", "azure", "oci", "focus_export"]
 
 # Converted rows wait here, per run (x_run_id), until they reconcile.
 STAGING_TABLE = f"{COST_TABLE}_staging"
@@ -80,13 +82,16 @@ class CloudFocusConvert:
             )
         )
         names = {"project_id": warehouse.project_id, "dataset": dataset}
-        convert = f"sp_cloud_1_convert_to_focus_{provider}"
-        reconcile = f"sp_cloud_2_reconcile_{provider}"
+        source = ctx.source_system if provider == "focus_export" else provider
+        # One procedure per source: the reconciliation's source system is written into it.
+        named = provider if source == provider else f"{provider}_{source}"
+        convert = f"sp_cloud_1_convert_to_focus_{named}"
+        reconcile = f"sp_cloud_2_reconcile_{named}"
         # Each procedure starts with the shared signature and argument check.
         start = "common/procedure_start.sql"
         warehouse.run_script(
             render_sql(
-                CLOUD_SQL / provider / f"{convert}.sql",
+                CLOUD_SQL / provider / f"sp_cloud_1_convert_to_focus_{provider}.sql",
                 identifiers={**names, "procedure": convert},
                 fragments={"procedure_start": start, "staging_reset": "cloud/staging_reset.sql"},
             )
@@ -95,7 +100,7 @@ class CloudFocusConvert:
             render_sql(
                 CLOUD_SQL / "sp_cloud_2_reconcile.sql",
                 identifiers={**names, "procedure": reconcile},
-                literals={"source_system": provider},
+                literals={"source_system": source},
                 fragments={
                     "procedure_start": start,
                     "source_totals": f"cloud/{provider}/reconcile_source_totals_{provider}.sql",

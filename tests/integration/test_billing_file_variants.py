@@ -7,6 +7,7 @@ and column and leaves FOCUS as it was."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from tests.support.billing_runs import (
     mutate_csv,
     run_billing,
 )
+from tests.support.focus_exports import version_columns, write_focus_export
 from tests.support.runtime import make_runtime, new_org
 
 pytestmark = pytest.mark.warehouse
@@ -41,7 +43,7 @@ pytestmark = pytest.mark.warehouse
 START, END, DAYS = date(2026, 10, 1), date(2026, 10, 2), 2
 # CUR 2.0 only: the legacy report has no account-name columns.
 _CUR2_ONLY = ("BillingAccountName", "SubAccountName")
-_AZURE_ORDER = "ChargePeriodStart, ChargeDescription, BilledCost, EffectiveCost, ResourceId"
+_CHARGE_ORDER = "ChargePeriodStart, ChargeDescription, BilledCost, EffectiveCost, ResourceId"
 _ORDER = (
     "BillingCurrency, ChargePeriodStart, SkuMeter, ChargeCategory, BilledCost, EffectiveCost,"
     " ChargeDescription"
@@ -235,8 +237,8 @@ def test_camel_case_cost_details_convert_like_pascal_case(
     assert load.metrics["layouts"] == {"Azure cost details (EA/MCA), camelCase": 1}
     assert load.metrics["rows_read"] == load.rows_written == count
     assert_same_rows(
-        focus_rows(runtime, "az_camel", _AZURE_ORDER),
-        focus_rows(runtime, "az_pascal", _AZURE_ORDER),
+        focus_rows(runtime, "az_camel", _CHARGE_ORDER),
+        focus_rows(runtime, "az_pascal", _CHARGE_ORDER),
     )
     assert_focus_clean_and_reconciled(runtime, "az_camel")
 
@@ -255,7 +257,7 @@ def test_version_1_usage_export_converts_every_row_and_reconciles(
     assert load.metrics["rows_read"] == load.metrics["rows_in_window"] == len(rows)
     assert run.steps["convert_to_focus"].rows_written == len(rows)
 
-    focus = focus_rows(runtime, slug, _AZURE_ORDER)
+    focus = focus_rows(runtime, slug, _CHARGE_ORDER)
     assert {r["ChargeCategory"] for r in focus} == {"Usage"}
     assert {(r["BillingAccountId"], r["BillingAccountType"]) for r in focus} == {
         ("5c0ffee0-0000-4000-8000-000000000001", "Subscription")
@@ -292,7 +294,7 @@ def test_a_broken_version_1_file_fails_naming_file_line_and_column(
     slug = "az_v1_broken"
     write_v1_usage_export(tmp_path / "good" / "usage.csv", START, DAYS, camel=False)
     assert _run_azure(runtime, slug, tmp_path / "good" / "usage.csv").status is RunStatus.COMPLETED
-    before = focus_rows(runtime, slug, _AZURE_ORDER)
+    before = focus_rows(runtime, slug, _CHARGE_ORDER)
 
     broken = tmp_path / "broken" / "usage.csv"
     write_v1_usage_export(broken, START, DAYS, camel=False)
@@ -302,7 +304,7 @@ def test_a_broken_version_1_file_fails_naming_file_line_and_column(
     error = run.steps["load_cost_details"].error or ""
     assert message in error, error
     assert run.steps["convert_to_focus"].status is not StepStatus.SUCCEEDED
-    assert focus_rows(runtime, slug, _AZURE_ORDER) == before
+    assert focus_rows(runtime, slug, _CHARGE_ORDER) == before
 
 
 # -- quantities past INT64 ---------------------------------------------------------------
@@ -346,3 +348,87 @@ def test_a_quantity_of_1e20_converts_exactly(
     quantities = {r["ConsumedQuantity"] for r in focus_rows(runtime, slug, "BilledCost")}
     assert Decimal(10**20) in quantities
     assert_focus_clean_and_reconciled(runtime, slug)
+
+
+# -- providers' own FOCUS exports ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("version", "name"),
+    [("1.0", "focus.csv.gz"), ("1.2", "focus.parquet"), ("1.2", "focus.csv"), ("1.3", "focus.csv")],
+)
+def test_a_providers_focus_export_comes_to_focus_1_3_unchanged(
+    runtime: EmbeddedRuntime, tmp_path: Path, cur2_focus: Any, version: str, name: str
+) -> None:
+    """AWS's FOCUS export of the sample (its rows as our CUR 2.0 conversion gives them,
+    written with only the columns of ``version``) converts back to the same FOCUS 1.3 rows:
+    every column the export has, and 1.3's provider columns derived from 1.0's."""
+    slug = "aws_focus_" + version.replace(".", "_") + "_" + name.split(".")[-1]
+    new_org(runtime, slug, credentials=("aws",))
+    header = write_focus_export(tmp_path / name, cur2_focus, version)
+    uri = {"focus_uri": str(tmp_path / name)}
+    run = run_billing(runtime, slug, "aws", uri, START, END, pipeline="focus")
+    assert run.status is RunStatus.COMPLETED, run.error
+    load = run.steps["load_focus_export"]
+    assert load.metrics["layouts"] == {f"FOCUS {version} export": 1}
+    assert load.metrics["rows_read"] == load.rows_written == len(cur2_focus)
+
+    kept = {*version_columns(version), "ServiceProviderName", "HostProviderName"}
+    kept &= set(cur2_focus[0])
+    got = focus_rows(runtime, slug, "BilledCost")
+    assert_same_rows(_canonical(got, kept), _canonical(cur2_focus, kept))
+    assert {r["x_source_system"] for r in got} == {"aws"}
+    assert header[-1].startswith("x_")  # the provider's own columns were passed over
+    assert_focus_clean_and_reconciled(runtime, slug)
+
+
+def _canonical(rows: list[dict[str, Any]], columns: set[str]) -> list[dict[str, Any]]:
+    """The rows' ``columns``, in one order whatever the rows' own."""
+    kept = [{k: r[k] for k in sorted(columns)} for r in rows]
+    return sorted(kept, key=lambda r: json.dumps(r, sort_keys=True, default=str))
+
+
+@pytest.mark.parametrize(
+    ("provider", "column", "value", "message"),
+    [
+        ("azure", "BilledCost", "12..5", "focus.csv: line 2: BilledCost: not a number: '12..5'"),
+        ("oci", "ChargePeriodStart", "soon", "focus.csv: line 2: ChargePeriodStart: not a date"),
+        (
+            "oci",
+            "BillingCurrency",
+            None,
+            "focus.csv: columns match no FOCUS billing layout this service reads (accepted:"
+            " FOCUS 1.3 export; FOCUS 1.2 export; FOCUS 1.1 export; FOCUS 1.0 export); closest:"
+            " FOCUS 1.2 export, which lacks BillingCurrency",
+        ),
+    ],
+)
+def test_a_broken_focus_export_fails_naming_file_line_and_column(
+    runtime: EmbeddedRuntime,
+    tmp_path: Path,
+    cur2_focus: Any,
+    provider: str,
+    column: str,
+    value: str | None,
+    message: str,
+) -> None:
+    slug = f"{provider}_focus_broken"
+    if runtime.services.store.get_org(slug) is None:
+        new_org(runtime, slug, credentials=(provider,))
+    good, broken = tmp_path / "good" / "focus.csv", tmp_path / "broken" / "focus.csv"
+    for path in (good, broken):
+        write_focus_export(path, cur2_focus, "1.2", extra=())
+    run = run_billing(
+        runtime, slug, provider, {"focus_uri": str(good)}, START, END, pipeline="focus"
+    )
+    assert run.status is RunStatus.COMPLETED, run.error
+    before = focus_rows(runtime, slug, _CHARGE_ORDER)
+    assert {r["x_source_system"] for r in before} == {provider}
+
+    mutate_csv(broken, column, value)
+    run = run_billing(
+        runtime, slug, provider, {"focus_uri": str(broken)}, START, END, pipeline="focus"
+    )
+    assert run.status is RunStatus.FAILED
+    error = run.steps["load_focus_export"].error or ""
+    assert message in error, error
+    assert run.steps["convert_to_focus"].status is not StepStatus.SUCCEEDED
+    assert focus_rows(runtime, slug, _CHARGE_ORDER) == before

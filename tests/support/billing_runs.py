@@ -28,14 +28,16 @@ def run_billing(
     parameters: Mapping[str, str],
     start: date,
     end: date,
+    *,
+    pipeline: str = "billing",
 ) -> Run:
-    """Dispatch ``{provider}/cost/billing`` for the org and wait for the run to finish."""
+    """Dispatch ``{provider}/cost/{pipeline}`` for the org and wait for the run to finish."""
     org = rt.services.store.get_org(slug)
     assert org is not None
     run = dispatch_run(
         rt.services,
         org,
-        RunRequest(slug, provider, "cost", "billing", start, end, dict(parameters)),
+        RunRequest(slug, provider, "cost", pipeline, start, end, dict(parameters)),
     )
     assert rt.bus.drain(120)
     final = rt.services.store.get_run(slug, run.run_id)
@@ -57,8 +59,9 @@ def assert_same_rows(got: Sequence[Mapping[str, Any]], want: Sequence[Mapping[st
     """Equal row for row; a failure names the columns that differ, with examples."""
     assert len(got) == len(want), (len(got), len(want))
     differing = sorted({k for a, b in zip(got, want, strict=True) for k in a if a[k] != b.get(k)})
-    examples = [(k, a[k], b.get(k)) for a, b in zip(got, want, strict=True) for k in differing][:6]
-    assert not differing, examples
+    pairs = zip(got, want, strict=True)
+    examples = [(k, a[k], b.get(k)) for a, b in pairs for k in differing if a[k] != b.get(k)]
+    assert not differing, examples[:6]
 
 
 def mutate_csv(path: Path, column: str, value: str | None) -> None:

@@ -6,8 +6,20 @@ from datetime import date
 
 import pytest
 
-from shared.domain.billing_schemas import UnknownSchema, aws_variants, plan_columns, snake
-from shared.domain.cloud_billing import AWS_CUR_COLUMNS, AWS_REQUIRED
+from shared.domain.billing_schemas import (
+    UnknownSchema,
+    aws_variants,
+    focus_variants,
+    plan_columns,
+    snake,
+)
+from shared.domain.cloud_billing import (
+    AWS_CUR_COLUMNS,
+    AWS_REQUIRED,
+    FOCUS_EXPORT_COLUMNS,
+    FOCUS_EXPORT_REQUIRED,
+)
+from shared.domain.focus import FOCUS_ADDED_IN
 from shared.domain.row_accounting import RowTally
 
 AWS = aws_variants([c.name for c in AWS_CUR_COLUMNS], AWS_REQUIRED)
@@ -113,3 +125,32 @@ def test_tally_names_ten_days_and_counts_the_rest() -> None:
     assert summary.startswith("12 rows outside the window 2026-10-01..2026-10-01 (2026-09-01: 1")
     assert summary.endswith("2026-09-10: 1, and 2 more days)")
     assert RowTally(date(2026, 10, 1), date(2026, 10, 1)).outside_summary() == ""
+
+
+FOCUS = focus_variants(
+    [c.name for c in FOCUS_EXPORT_COLUMNS], FOCUS_ADDED_IN, FOCUS_EXPORT_REQUIRED
+)
+_FOCUS_BASE = [
+    "ChargePeriodStart",
+    "BilledCost",
+    "BillingCurrency",
+    "ChargeCategory",
+    "x_Operation",
+]
+
+
+@pytest.mark.parametrize(
+    ("added", "version"),
+    [
+        ([], "1.0"),
+        (["SkuMeter"], "1.1"),
+        (["SkuMeter", "InvoiceId"], "1.2"),
+        (["InvoiceId", "HostProviderName"], "1.3"),
+    ],
+)
+def test_a_focus_exports_version_is_the_newest_whose_columns_it_has(
+    added: list[str], version: str
+) -> None:
+    plan = plan_columns([*_FOCUS_BASE, *added], FOCUS, provider="FOCUS")
+    assert plan.variant == f"FOCUS {version} export"
+    assert "x_Operation" not in plan.targets  # provider columns are passed over

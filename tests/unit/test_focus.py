@@ -5,20 +5,12 @@ from __future__ import annotations
 from shared.domain.focus import (
     COST_TABLE_COLUMNS,
     FOCUS_1_3_COLUMNS,
+    FOCUS_ADDED_IN,
     LINEAGE_COLUMN_NAMES,
     LINEAGE_COLUMNS,
 )
 
-NEW_IN_1_3 = {
-    "AllocatedMethodId",
-    "AllocatedMethodDetails",
-    "AllocatedResourceId",
-    "AllocatedResourceName",
-    "AllocatedTags",
-    "ContractApplied",
-    "HostProviderName",
-    "ServiceProviderName",
-}
+NEW_IN_1_3 = set(FOCUS_ADDED_IN["1.3"])
 
 
 def test_focus_1_3_has_65_unique_columns() -> None:
