@@ -13,13 +13,16 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==26.3
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
-	# bqemulator loads DuckDB's spatial extension at start and cannot download it offline:
-	# copy the file shipped by the pinned PyPI package to where DuckDB looks for it.
-	$(BIN)/python -c "import duckdb, pathlib, shutil, duckdb_extension_spatial as s; \
+	# bqemulator loads DuckDB's spatial extension at start (and avro for Avro load jobs) and
+	# cannot download them offline: copy the files shipped by the pinned PyPI packages to
+	# where DuckDB looks for them.
+	$(BIN)/python -c "import duckdb, importlib, pathlib, shutil; \
 	  v = duckdb.__version__; plat = duckdb.sql('PRAGMA platform').fetchone()[0]; \
-	  src = next(pathlib.Path(s.__file__).parent.glob('extensions/*/spatial.duckdb_extension')); \
 	  dst = pathlib.Path.home() / '.duckdb' / 'extensions' / f'v{v}' / plat; \
-	  dst.mkdir(parents=True, exist_ok=True); shutil.copy2(src, dst / src.name)"
+	  dst.mkdir(parents=True, exist_ok=True); \
+	  home = lambda n: pathlib.Path(importlib.import_module(f'duckdb_extension_{n}').__file__).parent; \
+	  [shutil.copy2(src, dst / src.name) for src in \
+	    (next(home(n).glob(f'extensions/*/{n}.duckdb_extension')) for n in ('spatial', 'avro'))]"
 	touch $(STAMP)
 
 run: install

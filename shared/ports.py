@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
 from shared.domain.credentials import CredentialInfo, StoredCredential
 from shared.domain.messages import Message
@@ -330,6 +331,10 @@ class MessageBus(Protocol):
         ...
 
 
+# The file formats a warehouse load job reads (BigQuery's source formats).
+FileFormat = Literal["PARQUET", "AVRO", "NEWLINE_DELIMITED_JSON"]
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     name: str
@@ -376,6 +381,20 @@ class Warehouse(Protocol):
         replace: bool = True,
     ) -> int:
         """Load job for tables without lineage (an org's own inputs, e.g. its SaaS plans)."""
+        ...
+
+    def load_file(
+        self,
+        dataset: str,
+        table: str,
+        columns: Sequence[Column],
+        path: Path,
+        source_format: FileFormat,
+        *,
+        replace: bool = True,
+    ) -> int:
+        """A load job of a file as the warehouse reads it itself (a customer's exported
+        billing rows); ``replace`` truncates the table first. Returns the rows loaded."""
         ...
 
     def replace_slice(

@@ -18,7 +18,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from google.api_core import exceptions as gexc
 from google.cloud import bigquery
@@ -28,7 +29,7 @@ from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
 from shared.domain.errors import BadRequest, Conflict, DependencyUnavailable, NotFound
 from shared.domain.focus import LINEAGE_COLUMN_NAMES
 from shared.domain.sql import table_ref, validate_identifier, validate_project_id
-from shared.ports import Column, LineageKey
+from shared.ports import Column, FileFormat, LineageKey
 
 REPLACE_SLICE_SQL = PROCEDURES_DIR / "engine" / "replace_slice.sql"
 
@@ -205,6 +206,39 @@ class BigQueryWarehouse:
             self._load(dataset, table, columns, b"", 0, replace=replace)
         return count
 
+    def load_file(
+        self,
+        dataset: str,
+        table: str,
+        columns: Sequence[Column],
+        path: Path,
+        source_format: FileFormat,
+        *,
+        replace: bool = True,
+    ) -> int:
+        config = bigquery.LoadJobConfig(
+            source_format=source_format,
+            schema=_schema(columns),
+            write_disposition=(
+                bigquery.WriteDisposition.WRITE_TRUNCATE
+                if replace
+                else bigquery.WriteDisposition.WRITE_APPEND
+            ),
+        )
+        # Rows loaded = the table's rows after less before: the emulator's output_rows is
+        # the table's size after an append, BigQuery's the rows the job added.
+        before = 0 if replace else self._row_count(dataset, table)
+        with path.open("rb") as handle:
+            self._run_load(handle, dataset, table, config)
+        return self._row_count(dataset, table) - before
+
+    def _row_count(self, dataset: str, table: str) -> int:
+        with _translated_errors():
+            try:
+                return int(self._client.get_table(self._table_id(dataset, table)).num_rows or 0)
+            except gexc.NotFound:
+                return 0
+
     def replace_slice(
         self,
         dataset: str,
@@ -273,7 +307,6 @@ class BigQueryWarehouse:
         *,
         replace: bool,
     ) -> None:
-        table_id = self._table_id(dataset, table)
         if count == 0:
             # An empty load job fails on the emulator (resumable upload of 0 bytes), so an
             # empty load is "make sure the table exists (and is empty when replacing)".
@@ -291,16 +324,22 @@ class BigQueryWarehouse:
                 else bigquery.WriteDisposition.WRITE_APPEND
             ),
         )
+        self._run_load(io.BytesIO(payload), dataset, table, config)
+
+    def _run_load(
+        self, source: IO[bytes], dataset: str, table: str, config: bigquery.LoadJobConfig
+    ) -> bigquery.LoadJob:
         with _translated_errors():
             job = self._client.load_table_from_file(
-                io.BytesIO(payload),
-                table_id,
+                source,
+                self._table_id(dataset, table),
                 job_config=config,
                 location=self._location,
                 num_retries=self._upload_retries,
                 timeout=self._timeout,
             )
             job.result(retry=self._retry)
+        return job
 
     def _drop_table(self, dataset: str, table: str) -> None:
         with _translated_errors():

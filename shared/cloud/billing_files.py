@@ -74,7 +74,7 @@ class FileSpec:
         return None
 
 
-def billing_files(uri: str) -> list[Path]:
+def billing_files(uri: str, suffixes: tuple[str, ...] = SUFFIXES) -> list[Path]:
     """The billing files a local path names: a file, or every billing file under a directory.
 
     Buckets (gs://, s3://) are listed by shared.cloud.billing_sources, which calls this for
@@ -84,11 +84,11 @@ def billing_files(uri: str) -> list[Path]:
     if path.is_file():
         files = [path]
     elif path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES))
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(suffixes))
     else:
         raise BadRequest(f"{uri}: no such file or directory", field="uri")
-    if not files or not all(f.name.endswith(SUFFIXES) for f in files):
-        raise BadRequest(f"{uri}: no billing files ({', '.join(SUFFIXES)})", field="uri")
+    if not files or not all(f.name.endswith(suffixes) for f in files):
+        raise BadRequest(f"{uri}: no billing files ({', '.join(suffixes)})", field="uri")
     return files
 
 

@@ -63,6 +63,8 @@ class BillingObject:
 class BillingFileSource(ABC):
     """Lists the billing files of a URI and lends each as a local file."""
 
+    suffixes: tuple[str, ...] = SUFFIXES  # what names a billing file (open_source sets it)
+
     def __init__(self, uri: str) -> None:
         self.uri = uri
 
@@ -97,7 +99,7 @@ class LocalSource(BillingFileSource):
         )
         if not (root / self.path).resolve().is_relative_to(root):
             raise outside
-        files = billing_files(str(root / self.path))
+        files = billing_files(str(root / self.path), self.suffixes)
         # A symlink below the root may still point outside it.
         if not all(p.resolve().is_relative_to(root) for p in files):
             raise outside
@@ -137,16 +139,18 @@ class _ObjectStoreSource(BillingFileSource):
             listed = sorted(self._list(self.key.rstrip("/") if folder else ""))
         exact = [(k, s) for k, s in listed if k == self.key and not k.endswith("/")]
         if exact:
-            if not self.key.endswith(SUFFIXES):
+            if not self.key.endswith(self.suffixes):
                 raise BadRequest(
-                    f"{self.uri}: not a billing file ({', '.join(SUFFIXES)})", field="uri"
+                    f"{self.uri}: not a billing file ({', '.join(self.suffixes)})", field="uri"
                 )
             chosen = exact
         else:
-            chosen = [(k, s) for k, s in listed if k.startswith(folder) and k.endswith(SUFFIXES)]
+            chosen = [
+                (k, s) for k, s in listed if k.startswith(folder) and k.endswith(self.suffixes)
+            ]
         if not chosen:
             raise BadRequest(
-                f"{self.uri}: no billing files ({', '.join(SUFFIXES)}) at this object or "
+                f"{self.uri}: no billing files ({', '.join(self.suffixes)}) at this object or "
                 "under this prefix",
                 field="uri",
             )
@@ -358,9 +362,24 @@ def open_source(
     s3_endpoint_url: str | None = None,
     log: Callable[[str], None] = lambda _: None,
     files_root: Path | None = None,
+    suffixes: tuple[str, ...] = SUFFIXES,
 ) -> BillingFileSource:
-    """The source for ``uri``. ``credential`` is only called (decrypted) for remote URIs;
-    local paths are read only below ``files_root`` (relative ones from there)."""
+    """The source for ``uri``, listing the files named with ``suffixes``. ``credential`` is
+    only called (decrypted) for remote URIs; local paths are read only below ``files_root``
+    (relative ones from there)."""
+    source = _source(uri, credential, project, s3_endpoint_url, log, files_root)
+    source.suffixes = suffixes
+    return source
+
+
+def _source(
+    uri: str,
+    credential: Callable[[], Credential | None],
+    project: str | None,
+    s3_endpoint_url: str | None,
+    log: Callable[[str], None],
+    files_root: Path | None,
+) -> BillingFileSource:
     scheme, bucket, key = parse_uri(uri)
     if scheme == "file":
         return LocalSource(uri, key, files_root)

@@ -239,3 +239,31 @@ def focus_variants(
         )
         for i, version in reversed(list(enumerate(versions)))
     )
+
+
+# -- GCP ---------------------------------------------------------------------------------
+def gcp_variants(
+    standard: Sequence[str], detailed_only: Sequence[str], required: tuple[str, ...]
+) -> tuple[SchemaVariant, ...]:
+    """The detailed and standard Cloud Billing export tables as files (``bq extract``):
+    top-level column names as the tables have them; the detailed one has the resource and
+    price records besides."""
+    detailed_names = {*standard, *detailed_only}
+
+    def named(names: set[str]) -> Callable[[str], Target | None]:
+        return lambda column: (column, None) if column in names else None
+
+    def is_detailed(header: Sequence[str]) -> bool:
+        return bool(set(detailed_only) & set(header))
+
+    return (
+        SchemaVariant(
+            "GCP detailed usage cost export", named(detailed_names), required, is_detailed
+        ),
+        SchemaVariant(
+            "GCP standard usage cost export",
+            named(set(standard)),
+            required,
+            lambda header: not is_detailed(header),
+        ),
+    )

@@ -23,15 +23,16 @@ class RowTally:
     undated: int = 0
     first_undated: tuple[str, int] | None = None  # (file, data row) of the first one
 
-    def count(self, day: date | None, file: str, row: int) -> None:
+    def count(self, day: date | None, file: str, row: int, rows: int = 1) -> None:
+        """``rows`` rows of usage ``day`` (None: undated), the first at ``row`` of ``file``."""
         if day is None:
-            self.undated += 1
+            self.undated += rows
             if self.first_undated is None:
                 self.first_undated = (file, row)
         elif self.start <= day <= self.end:
-            self.in_window += 1
+            self.in_window += rows
         else:
-            self.outside[day] += 1
+            self.outside[day] += rows
 
     @property
     def read(self) -> int:

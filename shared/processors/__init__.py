@@ -10,10 +10,12 @@ from shared.processors.base import PROCESSORS, Processor, StepContext, StepResul
 from shared.processors.billing_file_load import (
     AwsCurLoad,
     AzureCostExportLoad,
+    FocusExportLoad,
     OciCostReportLoad,
 )
 from shared.processors.cloud_focus import CloudFocusConvert
 from shared.processors.gcp_bq_etl import GcpBqEtl
+from shared.processors.gcp_export_files import GcpExportFileLoad
 from shared.processors.genai_admin import AnthropicAdminReport, OpenAIAdminReport
 from shared.processors.genai_payg import PaygCost, PaygUsageFile
 from shared.processors.procedure_executor import ProcedureExecutor
@@ -24,7 +26,9 @@ __all__ = [
     "AwsCurLoad",
     "AzureCostExportLoad",
     "CloudFocusConvert",
+    "FocusExportLoad",
     "GcpBqEtl",
+    "GcpExportFileLoad",
     "OciCostReportLoad",
     "OpenAIAdminReport",
     "PaygCost",

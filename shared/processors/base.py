@@ -38,6 +38,18 @@ class StepContext:
             end_date=self.run.end_date,
         )
 
+    def slice_literals(self) -> dict[str, Any]:
+        """The run's slice as the SQL files' literals (org_slug ... end_date, run_id)."""
+        key = self.lineage_key
+        return {
+            "org_slug": key.org_slug,
+            "pipeline_id": key.pipeline_id,
+            "credential_id": key.credential_id,
+            "run_id": self.run.run_id,
+            "start_date": key.start_date,
+            "end_date": key.end_date,
+        }
+
 
 def _no_credential() -> Credential:
     raise StepFailure("this step has no provider credential", retryable=False)

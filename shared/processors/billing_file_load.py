@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
-from shared.cloud.billing_files import FileSpec, plan_file, read_batches
-from shared.cloud.billing_sources import open_source
+from shared.cloud.billing_files import SUFFIXES, FileSpec, plan_file, read_batches
+from shared.cloud.billing_sources import BillingFileSource, BillingObject, open_source
 from shared.domain.billing_schemas import aws_variants, azure_variants, focus_variants
 from shared.domain.cloud_billing import (
     AWS_CUR_COLUMNS,
@@ -74,6 +74,30 @@ class BillingFileLoadConfig(ProcessorConfig):
     s3_endpoint_url: str | None = Field(default=None, pattern=r"^https?://[^\s/@?#]+/?$")
 
 
+def open_billing_files(
+    ctx: StepContext,
+    uri: str,
+    s3_endpoint_url: str | None,
+    suffixes: tuple[str, ...] = SUFFIXES,
+) -> tuple[BillingFileSource, list[BillingObject]]:
+    """The source of a run's billing files and its files; a bad URI fails the step."""
+    try:
+        source = open_source(
+            uri,
+            credential=lambda: (
+                ctx.credential() if ctx.run.credential_id != INTERNAL_CREDENTIAL else None
+            ),
+            project=ctx.variables.get("project_id"),
+            s3_endpoint_url=s3_endpoint_url,
+            log=ctx.log,
+            files_root=Path(root) if (root := ctx.variables.get("files_root")) else None,
+            suffixes=suffixes,
+        )
+        return source, source.objects()
+    except BadRequest as exc:
+        raise StepFailure(f"config.uri: {exc.message}") from exc
+
+
 class BillingFileLoad:
     """The shared load; each provider sets its file spec, raw table and parameter name."""
 
@@ -95,20 +119,7 @@ class BillingFileLoad:
                 f"config.uri: no billing file location (step config or run parameter "
                 f"{self.uri_parameter})"
             )
-        try:
-            source = open_source(
-                config.uri,
-                credential=lambda: (
-                    ctx.credential() if ctx.run.credential_id != INTERNAL_CREDENTIAL else None
-                ),
-                project=ctx.variables.get("project_id"),
-                s3_endpoint_url=config.s3_endpoint_url,
-                log=ctx.log,
-                files_root=Path(root) if (root := ctx.variables.get("files_root")) else None,
-            )
-            files = source.objects()
-        except BadRequest as exc:
-            raise StepFailure(f"config.uri: {exc.message}") from exc
+        source, files = open_billing_files(ctx, config.uri, config.s3_endpoint_url)
         warehouse, dataset, key = ctx.warehouse, config.dataset, ctx.lineage_key
         warehouse.ensure_table(dataset, self.raw_table, self.raw_columns)
         staging = f"_stg_{self.raw_table}_" + re.sub(r"[^A-Za-z0-9_]", "_", ctx.run.run_id)
@@ -158,12 +169,7 @@ class BillingFileLoad:
                     },
                     identifier_lists={"columns": self.spec.names},
                     literals={
-                        "org_slug": key.org_slug,
-                        "pipeline_id": key.pipeline_id,
-                        "credential_id": key.credential_id,
-                        "run_id": ctx.run.run_id,
-                        "start_date": key.start_date,
-                        "end_date": key.end_date,
+                        **ctx.slice_literals(),
                         "source_system": self.source_system or ctx.source_system,
                     },
                 )

@@ -11,6 +11,7 @@ so the service account needs read access to that dataset. The copy is one MERGE
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
@@ -56,7 +57,8 @@ class GcpBqEtl:
             given.update(self._credential_table(ctx))
         given.update(parameters)
         config = parse_config(GcpBqEtlConfig, given)
-        if not (config.source_project and config.source_dataset and config.source_table):
+        project, dataset, table = config.source_project, config.source_dataset, config.source_table
+        if not (project and dataset and table):
             raise StepFailure(
                 "config.source_project/source_dataset/source_table: the billing export table "
                 "is not named (the org's credential billing_export_table, run parameters or "
@@ -64,48 +66,15 @@ class GcpBqEtl:
                 retryable=False,
             )
         refuse_other_org_dataset(ctx, config)
-        warehouse = ctx.warehouse
-        warehouse.ensure_table(config.dataset, GCP_RAW_TABLE, GCP_RAW_COLUMNS)
+        source = f"{project}.{dataset}.{table}"
+        ctx.log(f"extracting {source} ({config.export_schema} export) {ctx.run.start_date}..")
+        days = copy_export_days(
+            ctx, config.dataset, (project, dataset, table), config.export_schema, config.late_days
+        )
         key = ctx.lineage_key
-        script = render_sql(
-            EXTRACT_SQL,
-            identifiers={
-                "project_id": warehouse.project_id,
-                "dataset": config.dataset,
-                "source_project_id": config.source_project,
-                "source_dataset": config.source_dataset,
-                "source_table": config.source_table,
-            },
-            identifier_lists={"columns": [c.name for c in EXPORT_SCHEMAS[config.export_schema]]},
-            literals={
-                "org_slug": key.org_slug,
-                "pipeline_id": key.pipeline_id,
-                "credential_id": key.credential_id,
-                "run_id": ctx.run.run_id,
-                "start_date": key.start_date,
-                "end_date": key.end_date,
-                "late_days": config.late_days,
-            },
-        )
-        source = f"{config.source_project}.{config.source_dataset}.{config.source_table}"
-        ctx.log(f"extracting {source} ({config.export_schema} export) {key.start_date}..")
-        warehouse.run_script(script)
-        days = warehouse.query(
-            "SELECT x_pipeline_run_date AS day, COUNT(*) AS n"
-            f" FROM {table_ref(warehouse.project_id, config.dataset, GCP_RAW_TABLE)}"
-            " WHERE x_org_slug = @org AND x_pipeline_id = @pipeline"
-            " AND x_credential_id = @credential AND x_run_id = @run"
-            " GROUP BY day ORDER BY day",
-            {
-                "org": key.org_slug,
-                "pipeline": key.pipeline_id,
-                "credential": key.credential_id,
-                "run": ctx.run.run_id,
-            },
-        )
-        late = [str(d["day"]) for d in days if not key.start_date <= d["day"] <= key.end_date]
+        late = [str(d) for d in days if not key.start_date <= d <= key.end_date]
         return StepResult(
-            rows_written=sum(int(d["n"]) for d in days),
+            rows_written=sum(days.values()),
             metrics={
                 "source_table": source,
                 "export_schema": config.export_schema,
@@ -143,3 +112,45 @@ def refuse_other_org_dataset(ctx: StepContext, config: GcpBqEtlConfig) -> None:
             "service's project: name the org's own billing export",
             retryable=False,
         )
+
+
+def copy_export_days(
+    ctx: StepContext,
+    dataset: str,
+    source: tuple[str, str, str],
+    export_schema: str,
+    late_days: int,
+) -> dict[date, int]:
+    """Copy the window's usage days (and those late rows reopen) of the export table
+    ``source`` (project, dataset, table) into the org's raw table: the rows written per
+    usage day."""
+    warehouse, key = ctx.warehouse, ctx.lineage_key
+    warehouse.ensure_table(dataset, GCP_RAW_TABLE, GCP_RAW_COLUMNS)
+    source_project, source_dataset, source_table = source
+    script = render_sql(
+        EXTRACT_SQL,
+        identifiers={
+            "project_id": warehouse.project_id,
+            "dataset": dataset,
+            "source_project_id": source_project,
+            "source_dataset": source_dataset,
+            "source_table": source_table,
+        },
+        identifier_lists={"columns": [c.name for c in EXPORT_SCHEMAS[export_schema]]},
+        literals={**ctx.slice_literals(), "late_days": late_days},
+    )
+    warehouse.run_script(script)
+    days = warehouse.query(
+        "SELECT x_pipeline_run_date AS day, COUNT(*) AS n"
+        f" FROM {table_ref(warehouse.project_id, dataset, GCP_RAW_TABLE)}"
+        " WHERE x_org_slug = @org AND x_pipeline_id = @pipeline"
+        " AND x_credential_id = @credential AND x_run_id = @run"
+        " GROUP BY day ORDER BY day",
+        {
+            "org": key.org_slug,
+            "pipeline": key.pipeline_id,
+            "credential": key.credential_id,
+            "run": ctx.run.run_id,
+        },
+    )
+    return {d["day"]: int(d["n"]) for d in days}

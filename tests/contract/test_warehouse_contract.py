@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import fastavro
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from google.cloud import bigquery
 
@@ -14,7 +19,7 @@ from shared.adapters.bigquery_warehouse import BigQueryWarehouse
 from shared.domain.errors import BadRequest, Conflict, NotFound
 from shared.domain.focus import LINEAGE_COLUMNS
 from shared.domain.sql import table_ref
-from shared.ports import Column, LineageKey
+from shared.ports import Column, FileFormat, LineageKey
 
 pytestmark = pytest.mark.warehouse
 
@@ -358,3 +363,58 @@ def test_load_rows_streams_in_batches_replacing_first(
         {"name": "r2"},
         {"name": "r3"},
     ]
+
+
+def _write_file(path: Path, rows: list[dict[str, Any]]) -> None:
+    """``rows`` of (name STRING, n INT64, tags RECORD REPEATED) in the format the name says."""
+    if path.suffix == ".parquet":
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    elif path.suffix == ".avro":
+        tag = {"type": "record", "name": "tag", "fields": [{"name": "key", "type": "string"}]}
+        schema = {
+            "type": "record",
+            "name": "row",
+            "fields": [
+                {"name": "name", "type": ["null", "string"]},
+                {"name": "n", "type": ["null", "long"]},
+                {"name": "tags", "type": {"type": "array", "items": tag}},
+            ],
+        }
+        with path.open("wb") as out:
+            fastavro.writer(out, fastavro.parse_schema(schema), rows)
+    else:
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+@pytest.mark.parametrize(
+    ("name", "source_format"),
+    [("rows.parquet", "PARQUET"), ("rows.avro", "AVRO"), ("rows.json", "NEWLINE_DELIMITED_JSON")],
+)
+def test_load_file_reads_the_file_itself_replacing_or_appending(
+    warehouse: BigQueryWarehouse,
+    dataset: str,
+    tmp_path: Path,
+    name: str,
+    source_format: FileFormat,
+) -> None:
+    columns = [
+        Column("name", "STRING"),
+        Column("n", "INT64"),
+        Column("tags", "RECORD", "REPEATED", (Column("key", "STRING"),)),
+    ]
+    first, second = tmp_path / f"a_{name}", tmp_path / f"b_{name}"
+    _write_file(
+        first, [{"name": "x", "n": 1, "tags": [{"key": "k"}]}, {"name": "y", "n": 2, "tags": []}]
+    )
+    _write_file(second, [{"name": "z", "n": 3, "tags": []}])
+    table = "from_" + source_format.lower()
+    ref = table_ref(warehouse.project_id, dataset, table)
+    assert warehouse.load_file(dataset, table, columns, first, source_format) == 2
+    assert warehouse.load_file(dataset, table, columns, second, source_format, replace=False) == 1
+    assert warehouse.query(f"SELECT name, n, tags FROM {ref} ORDER BY n") == [
+        {"name": "x", "n": 1, "tags": [{"key": "k"}]},
+        {"name": "y", "n": 2, "tags": []},
+        {"name": "z", "n": 3, "tags": []},
+    ]
+    assert warehouse.load_file(dataset, table, columns, second, source_format) == 1
+    assert warehouse.query(f"SELECT name FROM {ref}") == [{"name": "z"}]

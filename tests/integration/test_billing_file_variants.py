@@ -20,6 +20,7 @@ import pytest
 
 from shared.cloud.aws_sample import write_sample_cur
 from shared.cloud.azure_sample import write_sample_export
+from shared.cloud.gcp_sample import load_sample_export
 from shared.cloud.oci_sample import write_sample_report
 from shared.domain.models import Run
 from shared.domain.notifications import EventType, PipelineEvent
@@ -36,6 +37,7 @@ from tests.support.billing_runs import (
     run_billing,
 )
 from tests.support.focus_exports import version_columns, write_focus_export
+from tests.support.gcp_export_files import export_rows, write_export_file
 from tests.support.runtime import make_runtime, new_org
 
 pytestmark = pytest.mark.warehouse
@@ -432,3 +434,103 @@ def test_a_broken_focus_export_fails_naming_file_line_and_column(
     assert message in error, error
     assert run.steps["convert_to_focus"].status is not StepStatus.SUCCEEDED
     assert focus_rows(runtime, slug, _CHARGE_ORDER) == before
+
+
+# -- GCP billing export rows as files -----------------------------------------------------
+_GCP_TABLE = "gcp_billing_export_resource_v1_TEST"
+
+
+@pytest.fixture(scope="module")
+def gcp_table_focus(tmp_path_factory: pytest.TempPathFactory, session_warehouse: Any) -> Any:
+    """The FOCUS rows of the sample read from a billing export table: what the files give."""
+    with make_runtime(tmp_path_factory.mktemp("gcp"), warehouse=session_warehouse) as rt:
+        slug = "gcp_table_ref"
+        new_org(rt, slug, credentials=("gcp",))
+        source = f"{slug}_billing_src"
+        load_sample_export(rt.warehouse, source, _GCP_TABLE, START, DAYS)
+        params = {
+            "source_project": rt.warehouse.project_id,
+            "source_dataset": source,
+            "source_table": _GCP_TABLE,
+        }
+        assert run_billing(rt, slug, "gcp", params, START, END).status is RunStatus.COMPLETED
+        return focus_rows(rt, slug, "BilledCost", leave_out=("x_pipeline_id",))
+
+
+@pytest.mark.parametrize("name", ["export.json", "export.parquet", "export.avro"])
+def test_gcp_export_files_convert_like_the_export_table(
+    runtime: EmbeddedRuntime, tmp_path: Path, gcp_table_focus: Any, name: str
+) -> None:
+    slug = "gcp_files_" + name.split(".")[-1]
+    new_org(runtime, slug, credentials=("gcp",))
+    rows = export_rows(START, DAYS)
+    write_export_file(tmp_path / "files" / name, rows)
+    uri = {"export_uri": str(tmp_path / "files")}
+    run = run_billing(runtime, slug, "gcp", uri, START, END, pipeline="files")
+    assert run.status is RunStatus.COMPLETED, run.error
+    load = run.steps["load_export_files"]
+    assert load.metrics["layouts"] == {"GCP detailed usage cost export": 1}
+    assert load.metrics["rows_read"] == len(rows)
+    assert load.rows_written == run.steps["convert_to_focus"].rows_written > 0
+    got = focus_rows(runtime, slug, "BilledCost", leave_out=("x_pipeline_id",))
+    assert_same_rows(_canonical(got, set(got[0])), _canonical(gcp_table_focus, set(got[0])))
+    assert_focus_clean_and_reconciled(runtime, slug)
+
+
+def test_gcp_export_files_count_out_other_days_and_refuse_unknown_files(
+    runtime: EmbeddedRuntime, tmp_path: Path
+) -> None:
+    slug = "gcp_files_other"
+    new_org(runtime, slug, credentials=("gcp",))
+    rows = export_rows(START, DAYS)
+    write_export_file(tmp_path / "files" / "export.json", rows)
+    uri = {"export_uri": str(tmp_path / "files")}
+    run = run_billing(runtime, slug, "gcp", uri, START, START, pipeline="files")  # day 1
+    assert run.status is RunStatus.COMPLETED, run.error
+    load = run.steps["load_export_files"]
+    day_two = sum(1 for r in rows if r["usage_start_time"].startswith(str(END)))
+    assert load.metrics["days_outside_window"] == {str(END): day_two}
+    assert load.metrics["rows_in_window"] + day_two == load.metrics["rows_read"] == len(rows)
+    assert load.rows_written == load.metrics["rows_in_window"]
+    # A run over day 2 takes day 1 too: its late-exported rows reopen it, as from a table.
+    late = run_billing(runtime, slug, "gcp", uri, END, END, pipeline="files")
+    assert late.steps["load_export_files"].metrics["late_days_reopened"] == [str(START)]
+    assert late.steps["load_export_files"].rows_written == len(rows)
+
+    other = tmp_path / "other" / "export.json"
+    other.parent.mkdir()
+    other.write_text(json.dumps({"date": "2026-10-01", "amount": 3}) + "\n")
+    failed = run_billing(
+        runtime, slug, "gcp", {"export_uri": str(other)}, START, END, pipeline="files"
+    )
+    assert failed.status is RunStatus.FAILED
+    error = failed.steps["load_export_files"].error or ""
+    assert "export.json: columns match no GCP billing layout" in error, error
+    assert "which lacks usage_start_time, cost, currency" in error, error
+
+
+def test_a_bad_value_in_a_gcp_export_file_fails_naming_the_file_and_writes_nothing(
+    runtime: EmbeddedRuntime, tmp_path: Path
+) -> None:
+    slug = "gcp_files_bad"
+    new_org(runtime, slug, credentials=("gcp",))
+    rows = export_rows(START, DAYS)
+    rows[1] = {**rows[1], "cost": "twelve"}
+    write_export_file(tmp_path / "bad.json", rows)
+    run = run_billing(
+        runtime,
+        slug,
+        "gcp",
+        {"export_uri": str(tmp_path / "bad.json")},
+        START,
+        END,
+        pipeline="files",
+    )
+    assert run.status is RunStatus.FAILED
+    error = run.steps["load_export_files"].error or ""
+    assert "bad.json: " in error, error
+    # The warehouse's own words: the emulator names the line and value (BigQuery also the
+    # field).
+    assert "line 2" in error, error
+    assert '"twelve"' in error, error
+    assert focus_rows(runtime, slug, "BilledCost") == []
