@@ -216,15 +216,7 @@ class BigQueryWarehouse:
         *,
         replace: bool = True,
     ) -> int:
-        config = bigquery.LoadJobConfig(
-            source_format=source_format,
-            schema=_schema(columns),
-            write_disposition=(
-                bigquery.WriteDisposition.WRITE_TRUNCATE
-                if replace
-                else bigquery.WriteDisposition.WRITE_APPEND
-            ),
-        )
+        config = _load_config(columns, source_format, replace=replace)
         # Rows loaded = the table's rows after less before: the emulator's output_rows is
         # the table's size after an append, BigQuery's the rows the job added.
         before = 0 if replace else self._row_count(dataset, table)
@@ -315,15 +307,7 @@ class BigQueryWarehouse:
                 target = table_ref(self.project_id, dataset, table)
                 self.run_script(f"DELETE FROM {target} WHERE TRUE")
             return
-        config = bigquery.LoadJobConfig(
-            source_format=bigquery.SourceFormat.NEWLINE_DELIMITED_JSON,
-            schema=_schema(columns),
-            write_disposition=(
-                bigquery.WriteDisposition.WRITE_TRUNCATE
-                if replace
-                else bigquery.WriteDisposition.WRITE_APPEND
-            ),
-        )
+        config = _load_config(columns, "NEWLINE_DELIMITED_JSON", replace=replace)
         self._run_load(io.BytesIO(payload), dataset, table, config)
 
     def _run_load(
@@ -354,6 +338,21 @@ class BigQueryWarehouse:
         validate_identifier(dataset, "dataset")
         validate_identifier(table, "table")
         return f"{self.project_id}.{dataset}.{table}"
+
+
+def _load_config(
+    columns: Sequence[Column], source_format: FileFormat, *, replace: bool
+) -> bigquery.LoadJobConfig:
+    """A load job into a table of ``columns``: truncating it first, or appending."""
+    return bigquery.LoadJobConfig(
+        source_format=source_format,
+        schema=_schema(columns),
+        write_disposition=(
+            bigquery.WriteDisposition.WRITE_TRUNCATE
+            if replace
+            else bigquery.WriteDisposition.WRITE_APPEND
+        ),
+    )
 
 
 def _schema(columns: Sequence[Column]) -> list[bigquery.SchemaField]:

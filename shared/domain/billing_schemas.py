@@ -12,7 +12,7 @@ naming the variants accepted and the required columns it lacks, never read as nu
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 # Where a file column goes: (our column, None) or (our map column, key in it).
@@ -75,6 +75,12 @@ def plan_columns(
     )
 
 
+def named(names: Iterable[str]) -> Callable[[str], Target | None]:
+    """The target of a layout whose file columns carry our own names (those in ``names``)."""
+    own = frozenset(names)
+    return lambda column: (column, None) if column in own else None
+
+
 def snake(name: str) -> str:
     """AWS's CUR 2.0 spelling of a legacy name part: every capital starts a word
     ('UsageStartDate' -> 'usage_start_date', 'ReservationARN' -> 'reservation_a_r_n')."""
@@ -98,9 +104,7 @@ def aws_variants(columns: Sequence[str], required: tuple[str, ...]) -> tuple[Sch
     -> ``product_name``), and ``resourceTags/user:team`` (or ``resource_tags_user_team``)
     into ``resource_tags`` as ``user_team``, as CUR 2.0 delivers them."""
     own = set(columns)
-
-    def cur2(column: str) -> Target | None:
-        return (column, None) if column in own else None
+    cur2 = named(own)
 
     def athena(column: str) -> Target | None:
         if column in own:
@@ -198,8 +202,11 @@ def azure_variants(
 
 
 def _v1_spelling(camel: bool) -> dict[str, str]:
-    spelled = {"Date": "UsageDateTime", "CostInBillingCurrency": "PreTaxCost"}
-    spelled["BillingCurrency"] = "Currency"
+    spelled = {
+        "Date": "UsageDateTime",
+        "CostInBillingCurrency": "PreTaxCost",
+        "BillingCurrency": "Currency",
+    }
     return {k: v[0].lower() + v[1:] if camel else v for k, v in spelled.items()}
 
 
@@ -218,10 +225,7 @@ def focus_variants(
     """A provider's FOCUS export, its version told by the newest version whose added columns
     it has (``added_in``: version -> the columns it added, the first version adding none);
     names are FOCUS's own."""
-    own = set(columns)
-
-    def named(column: str) -> Target | None:
-        return (column, None) if column in own else None
+    target = named(columns)
 
     def of_version(added: set[str], later: set[str]) -> Callable[[Sequence[str]], bool]:
         return lambda header: not later & set(header) and (not added or bool(added & set(header)))
@@ -230,7 +234,7 @@ def focus_variants(
     return tuple(
         SchemaVariant(
             f"FOCUS {version} export",
-            named,
+            target,
             required,
             of_version(
                 set(added_in[version]),
@@ -248,21 +252,20 @@ def gcp_variants(
     """The detailed and standard Cloud Billing export tables as files (``bq extract``):
     top-level column names as the tables have them; the detailed one has the resource and
     price records besides."""
-    detailed_names = {*standard, *detailed_only}
-
-    def named(names: set[str]) -> Callable[[str], Target | None]:
-        return lambda column: (column, None) if column in names else None
 
     def is_detailed(header: Sequence[str]) -> bool:
         return bool(set(detailed_only) & set(header))
 
     return (
         SchemaVariant(
-            "GCP detailed usage cost export", named(detailed_names), required, is_detailed
+            "GCP detailed usage cost export",
+            named([*standard, *detailed_only]),
+            required,
+            is_detailed,
         ),
         SchemaVariant(
             "GCP standard usage cost export",
-            named(set(standard)),
+            named(standard),
             required,
             lambda header: not is_detailed(header),
         ),
