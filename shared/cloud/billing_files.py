@@ -243,7 +243,8 @@ def _timestamp(value: Any) -> str:
                 raise ValueError(f"not a date/time: {value!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # billing exports are UTC
-    return moment.isoformat()
+    # In UTC, so the text's first ten characters are the usage day DATE() gives it.
+    return moment.astimezone(UTC).isoformat()
 
 
 def _mapping(value: Any) -> dict[str, Any]:

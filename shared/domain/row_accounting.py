@@ -50,6 +50,10 @@ class RowTally:
             else ""
         )
 
+    def all_outside_warning(self) -> str:
+        """The warning of a load whose rows all fall outside the window."""
+        return f"every row read is outside the run's window: {self.outside_summary()}"
+
     def metrics(self) -> dict[str, object]:
         return {
             "rows_read": self.read,

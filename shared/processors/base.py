@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from shared.domain.credentials import Credential
 from shared.domain.errors import StepFailure
 from shared.domain.models import Run
+from shared.domain.sql import table_ref
 from shared.ports import LineageKey, Warehouse
 
 
@@ -49,6 +51,25 @@ class StepContext:
             "start_date": key.start_date,
             "end_date": key.end_date,
         }
+
+
+def rows_of_run_by_day(ctx: StepContext, dataset: str, table: str) -> dict[date, int]:
+    """The rows this run wrote to ``table`` (a raw table with lineage), per usage day."""
+    key = ctx.lineage_key
+    days = ctx.warehouse.query(
+        "SELECT x_pipeline_run_date AS day, COUNT(*) AS n"
+        f" FROM {table_ref(ctx.warehouse.project_id, dataset, table)}"
+        " WHERE x_org_slug = @org AND x_pipeline_id = @pipeline"
+        " AND x_credential_id = @credential AND x_run_id = @run"
+        " GROUP BY day ORDER BY day",
+        {
+            "org": key.org_slug,
+            "pipeline": key.pipeline_id,
+            "credential": key.credential_id,
+            "run": ctx.run.run_id,
+        },
+    )
+    return {d["day"]: int(d["n"]) for d in days}
 
 
 def _no_credential() -> Credential:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -60,6 +60,7 @@ from shared.processors.base import (
     StepResult,
     parse_config,
     register,
+    rows_of_run_by_day,
 )
 
 MERGE_SQL = PROCEDURES_DIR / "cloud" / "merge_billing_staging.sql"
@@ -178,33 +179,23 @@ class BillingFileLoad:
             warehouse.run_script(
                 f"DROP TABLE IF EXISTS {table_ref(warehouse.project_id, dataset, staging)}"
             )
-        [written] = warehouse.query(
-            f"SELECT COUNT(*) AS n FROM {table_ref(warehouse.project_id, dataset, self.raw_table)}"
-            " WHERE x_org_slug = @org AND x_pipeline_id = @pipeline"
-            " AND x_credential_id = @credential AND x_run_id = @run",
-            {
-                "org": key.org_slug,
-                "pipeline": key.pipeline_id,
-                "credential": key.credential_id,
-                "run": ctx.run.run_id,
-            },
-        )
+        written = sum(rows_of_run_by_day(ctx, dataset, self.raw_table).values())
         metrics: dict[str, Any] = {
             "files": len(files),
             "rows_staged": staged,
             "layouts": layouts,
             **tally.metrics(),
         }
-        if int(written["n"]) != tally.in_window:
+        if written != tally.in_window:
             raise StepFailure(
                 f"read {tally.in_window} rows inside the window but the raw table holds"
-                f" {written['n']} of this run: rows were lost on the way; nothing is converted"
+                f" {written} of this run: rows were lost on the way; nothing is converted"
             )
         if staged and not tally.in_window:
             # Not an error (a file of another month), but never a quiet "0 rows".
-            metrics["warning"] = f"every row read is outside the run's window: {outside}"
+            metrics["warning"] = tally.all_outside_warning()
             ctx.log(f"warning: {metrics['warning']}")
-        return StepResult(rows_written=int(written["n"]), metrics=metrics)
+        return StepResult(rows_written=written, metrics=metrics)
 
     def _rows(
         self,
@@ -226,10 +217,11 @@ class BillingFileLoad:
 
 
 def _usage_day(moment: str | None) -> date | None:
-    """The UTC day of an ISO timestamp, as DATE() dates it in the MERGE."""
+    """The day of a UTC ISO timestamp as the reader writes it (billing_files._timestamp),
+    as DATE() dates it in the MERGE; no second parse of the timestamp."""
     if moment is None:
         return None
-    return datetime.fromisoformat(moment).astimezone(UTC).date()
+    return date.fromisoformat(moment[:10])
 
 
 @register

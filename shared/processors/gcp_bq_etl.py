@@ -20,7 +20,7 @@ from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
 from shared.domain.cloud_billing import EXPORT_SCHEMAS, GCP_RAW_COLUMNS, GCP_RAW_TABLE
 from shared.domain.credentials import split_table
 from shared.domain.errors import BadRequest, StepFailure
-from shared.domain.sql import IDENTIFIER_RE, PROJECT_ID_RE, table_ref
+from shared.domain.sql import IDENTIFIER_RE, PROJECT_ID_RE
 from shared.handlers.credentials import INTERNAL_CREDENTIAL
 from shared.processors.base import (
     ProcessorConfig,
@@ -28,6 +28,7 @@ from shared.processors.base import (
     StepResult,
     parse_config,
     register,
+    rows_of_run_by_day,
 )
 
 EXTRACT_SQL = PROCEDURES_DIR / "cloud" / "gcp" / "extract_billing_export.sql"
@@ -124,7 +125,7 @@ def copy_export_days(
     """Copy the window's usage days (and those late rows reopen) of the export table
     ``source`` (project, dataset, table) into the org's raw table: the rows written per
     usage day."""
-    warehouse, key = ctx.warehouse, ctx.lineage_key
+    warehouse = ctx.warehouse
     warehouse.ensure_table(dataset, GCP_RAW_TABLE, GCP_RAW_COLUMNS)
     source_project, source_dataset, source_table = source
     script = render_sql(
@@ -140,17 +141,4 @@ def copy_export_days(
         literals={**ctx.slice_literals(), "late_days": late_days},
     )
     warehouse.run_script(script)
-    days = warehouse.query(
-        "SELECT x_pipeline_run_date AS day, COUNT(*) AS n"
-        f" FROM {table_ref(warehouse.project_id, dataset, GCP_RAW_TABLE)}"
-        " WHERE x_org_slug = @org AND x_pipeline_id = @pipeline"
-        " AND x_credential_id = @credential AND x_run_id = @run"
-        " GROUP BY day ORDER BY day",
-        {
-            "org": key.org_slug,
-            "pipeline": key.pipeline_id,
-            "credential": key.credential_id,
-            "run": ctx.run.run_id,
-        },
-    )
-    return {d["day"]: int(d["n"]) for d in days}
+    return rows_of_run_by_day(ctx, dataset, GCP_RAW_TABLE)

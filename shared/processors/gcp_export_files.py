@@ -187,8 +187,9 @@ class GcpExportFileLoad:
         if outside := tally.outside_summary():
             ctx.log(f"counted out: {outside}")
         if not written:
-            said = f"every row read is outside the run's window: {outside}"
-            metrics["warning"] = said if outside else "the export files hold no rows"
+            metrics["warning"] = (
+                tally.all_outside_warning() if outside else "the export files hold no rows"
+            )
             ctx.log(f"warning: {metrics['warning']}")
         return StepResult(rows_written=written, metrics=metrics)
 
