@@ -170,20 +170,43 @@ def test_a_broken_legacy_file_fails_naming_file_line_and_column(
 ) -> None:
     slug = "aws_legacy_broken"
     new_org(runtime, slug, credentials=("aws",))
-    good = tmp_path / "good" / "cur.csv"
-    write_legacy_cur(good, START, DAYS)
-    assert _run(runtime, slug, str(good)).status is RunStatus.COMPLETED
-    before = _focus(runtime, slug)
+    _assert_a_broken_copy_fails(
+        lambda path: _run(runtime, slug, str(path)),
+        lambda path: write_legacy_cur(path, START, DAYS),
+        lambda: _focus(runtime, slug),
+        tmp_path / "cur.csv",
+        (column, value),
+        "load_cur",
+        message,
+    )
 
-    broken = tmp_path / "broken" / "cur.csv"
-    write_legacy_cur(broken, START, DAYS)
-    mutate_csv(broken, column, value)
-    run = _run(runtime, slug, str(broken))
-    assert run.status is RunStatus.FAILED
-    error = run.steps["load_cur"].error or ""
+
+def _assert_a_broken_copy_fails(
+    run: Callable[[Path], Run],
+    write: Callable[[Path], object],
+    focus: Callable[[], list[dict[str, Any]]],
+    file: Path,
+    mutation: tuple[str, str | None],
+    load_step: str,
+    message: str,
+) -> list[dict[str, Any]]:
+    """A good file (``write`` at ``file``'s name) converts; a copy with ``mutation`` (column,
+    new first-row value or None to drop it) fails its load step with ``message`` and leaves
+    the FOCUS rows as the good run wrote them (returned)."""
+    good, broken = file.parent / "good" / file.name, file.parent / "broken" / file.name
+    for path in (good, broken):
+        write(path)
+    first = run(good)
+    assert first.status is RunStatus.COMPLETED, first.error
+    before = focus()
+    mutate_csv(broken, *mutation)
+    failed = run(broken)
+    assert failed.status is RunStatus.FAILED
+    error = failed.steps[load_step].error or ""
     assert message in error, error
-    assert run.steps["convert_to_focus"].status is not StepStatus.SUCCEEDED
-    assert _focus(runtime, slug) == before
+    assert failed.steps["convert_to_focus"].status is not StepStatus.SUCCEEDED
+    assert focus() == before
+    return before
 
 
 def test_a_file_wholly_outside_the_window_completes_with_a_warning(
@@ -294,19 +317,15 @@ def test_a_broken_version_1_file_fails_naming_file_line_and_column(
     runtime: EmbeddedRuntime, tmp_path: Path, column: str, value: str | None, message: str
 ) -> None:
     slug = "az_v1_broken"
-    write_v1_usage_export(tmp_path / "good" / "usage.csv", START, DAYS, camel=False)
-    assert _run_azure(runtime, slug, tmp_path / "good" / "usage.csv").status is RunStatus.COMPLETED
-    before = focus_rows(runtime, slug, _CHARGE_ORDER)
-
-    broken = tmp_path / "broken" / "usage.csv"
-    write_v1_usage_export(broken, START, DAYS, camel=False)
-    mutate_csv(broken, column, value)
-    run = _run_azure(runtime, slug, broken)
-    assert run.status is RunStatus.FAILED
-    error = run.steps["load_cost_details"].error or ""
-    assert message in error, error
-    assert run.steps["convert_to_focus"].status is not StepStatus.SUCCEEDED
-    assert focus_rows(runtime, slug, _CHARGE_ORDER) == before
+    _assert_a_broken_copy_fails(
+        lambda path: _run_azure(runtime, slug, path),
+        lambda path: write_v1_usage_export(path, START, DAYS, camel=False),
+        lambda: focus_rows(runtime, slug, _CHARGE_ORDER),
+        tmp_path / "usage.csv",
+        (column, value),
+        "load_cost_details",
+        message,
+    )
 
 
 # -- quantities past INT64 ---------------------------------------------------------------
@@ -415,25 +434,18 @@ def test_a_broken_focus_export_fails_naming_file_line_and_column(
     slug = f"{provider}_focus_broken"
     if runtime.services.store.get_org(slug) is None:
         new_org(runtime, slug, credentials=(provider,))
-    good, broken = tmp_path / "good" / "focus.csv", tmp_path / "broken" / "focus.csv"
-    for path in (good, broken):
-        write_focus_export(path, cur2_focus, "1.2", extra=())
-    run = run_billing(
-        runtime, slug, provider, {"focus_uri": str(good)}, START, END, pipeline="focus"
+    before = _assert_a_broken_copy_fails(
+        lambda path: run_billing(
+            runtime, slug, provider, {"focus_uri": str(path)}, START, END, pipeline="focus"
+        ),
+        lambda path: write_focus_export(path, cur2_focus, "1.2", extra=()),
+        lambda: focus_rows(runtime, slug, _CHARGE_ORDER),
+        tmp_path / "focus.csv",
+        (column, value),
+        "load_focus_export",
+        message,
     )
-    assert run.status is RunStatus.COMPLETED, run.error
-    before = focus_rows(runtime, slug, _CHARGE_ORDER)
     assert {r["x_source_system"] for r in before} == {provider}
-
-    mutate_csv(broken, column, value)
-    run = run_billing(
-        runtime, slug, provider, {"focus_uri": str(broken)}, START, END, pipeline="focus"
-    )
-    assert run.status is RunStatus.FAILED
-    error = run.steps["load_focus_export"].error or ""
-    assert message in error, error
-    assert run.steps["convert_to_focus"].status is not StepStatus.SUCCEEDED
-    assert focus_rows(runtime, slug, _CHARGE_ORDER) == before
 
 
 # -- GCP billing export rows as files -----------------------------------------------------

@@ -29,7 +29,8 @@ def unavailable(reason: str) -> None:
     """Fail under CI=true, skip elsewhere."""
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"emulator unavailable under CI: {reason}", pytrace=False)
-    pytest.skip(f"emulator unavailable: {reason}")
+    else:
+        pytest.skip(f"emulator unavailable: {reason}")
 
 
 def _session_emulator(
