@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import io
 import json
 import logging
 import re
@@ -32,8 +33,9 @@ from shared.domain.errors import (
     shown,
 )
 from shared.domain.models import Run
-from shared.domain.run_window import parse_run_window
+from shared.domain.run_window import parse_date, parse_run_window
 from shared.domain.states import RunStatus
+from shared.focus_export import CONTENT_TYPES, export_focus
 from shared.handlers import backfill, cost_alerts, maintenance, notify, procedures, scheduler
 from shared.handlers.access import authenticate_key, authenticate_root
 from shared.handlers.cancel import cancel_run
@@ -104,6 +106,7 @@ _URLS = Map(
             endpoint="backfill_progress",
             methods=["GET"],
         ),
+        Rule("/api/v1/focus/export/<org>", endpoint="focus_export", methods=["GET"]),
         Rule("/api/v1/validator/pipelines", endpoint="catalog", methods=["GET"]),
         Rule("/api/v1/validator/pipelines/<provider>", endpoint="catalog", methods=["GET"]),
         Rule("/api/v1/validator/validate/<org>", endpoint="validate", methods=["POST"]),
@@ -379,6 +382,45 @@ def _log_download(
     )
 
 
+FOCUS_EXPORT_PARAMS = frozenset({"format", "start", "end", "source"})
+
+
+def _focus_export(
+    services: Services, request: HttpRequest, args: Mapping[str, Any]
+) -> HttpResponse:
+    """The org's FOCUS rows as a file FinOps tools read (?format=csv|parquet, start, end,
+    source), built in memory: one org's rows for a bounded window."""
+    org = authenticate(services, args["org"], request.headers.get("x-api-key"))
+    query = request.query
+    if unknown := sorted(set(query) - FOCUS_EXPORT_PARAMS):
+        raise BadRequest(
+            f"unknown query parameter(s): {', '.join(unknown)}",
+            field=unknown[0],
+            allowed=sorted(FOCUS_EXPORT_PARAMS),
+        )
+    fmt = query.get("format", "csv")
+    start, end = (parse_date(query[k], k) if k in query else None for k in ("start", "end"))
+    out = io.BytesIO()
+    export_focus(
+        services.warehouse,
+        services.settings.org_dataset(org.org_slug),
+        org.org_slug,
+        out,
+        fmt,
+        start=start,
+        end=end,
+        source_system=query.get("source"),
+    )
+    return HttpResponse(
+        200,
+        {},
+        raw=out.getvalue(),
+        content_type=CONTENT_TYPES[fmt],
+        # org slugs are validated [a-z0-9_]: safe inside the quoted filename
+        headers={"Content-Disposition": f'attachment; filename="{org.org_slug}_focus_1_3.{fmt}"'},
+    )
+
+
 def _cancel(services: Services, request: HttpRequest, args: Mapping[str, Any]) -> HttpResponse:
     org = authenticate(services, args["org"], request.headers.get("x-api-key"))
     body = _json_body(request)
@@ -642,6 +684,7 @@ _ROUTES: dict[str, Route] = {
     "log_transitions": _log_transitions,
     "log_download": _log_download,
     "cancel": _cancel,
+    "focus_export": _focus_export,
     "catalog": _catalog,
     "validate": _validate,
     "backfill": _backfill,

@@ -54,7 +54,7 @@ def check_focus(
     table: str = COST_TABLE,
 ) -> FocusReport:
     target = table_ref(warehouse.project_id, dataset, table)
-    where, params = _scope(validate_org_slug(org_slug), start, end, source_system)
+    where, params = focus_scope(validate_org_slug(org_slug), start, end, source_system)
     counts = ", ".join(
         f"COUNTIF(IFNULL({rule.violation}, FALSE)) AS r{i}" for i, rule in enumerate(ROW_RULES)
     )
@@ -74,9 +74,10 @@ def check_focus(
     return FocusReport(rows_checked=int(row["n"]), results=results)
 
 
-def _scope(
+def focus_scope(
     org_slug: str, start: date | None, end: date | None, source_system: str | None
 ) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause and parameters of an org's FOCUS rows, optionally by day and source."""
     clauses: list[str] = ["x_org_slug = @org"]
     params: dict[str, Any] = {"org": org_slug}
     if start is not None:

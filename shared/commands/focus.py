@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from contextlib import nullcontext
 from datetime import date
 from typing import Any
 
 from shared.console import print_table
 from shared.domain.errors import BadRequest
+from shared.domain.run_window import parse_date
 from shared.focus_check import FocusReport, check_focus
+from shared.focus_export import EXPORT_FORMATS, export_focus
 from shared.runtime import EmbeddedRuntime
 
 
@@ -23,15 +27,20 @@ def register(sub: Any) -> None:
     p.add_argument("--source", help="only rows of this x_source_system (gcp, aws, ...)")
     p.add_argument("--all", action="store_true", help="list passing rules too")
     p.set_defaults(func=cmd_focus_check)
+    p = focus.add_parser(
+        "export", help="write an org's FOCUS rows as a CSV or Parquet file FinOps tools read"
+    )
+    p.add_argument("org")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="csv")
+    p.add_argument("--out", help="file to write (default: stdout)")
+    p.add_argument("--start", help="first x_pipeline_run_date to export (YYYY-MM-DD)")
+    p.add_argument("--end", help="last x_pipeline_run_date to export (YYYY-MM-DD)")
+    p.add_argument("--source", help="only rows of this x_source_system (gcp, aws, ...)")
+    p.set_defaults(func=cmd_focus_export)
 
 
 def parse_day(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(f"--{name} must be a date YYYY-MM-DD, got {value!r}") from None
+    return None if value is None else parse_date(value, f"--{name}")
 
 
 def cmd_focus_check(args: argparse.Namespace) -> int:
@@ -49,6 +58,28 @@ def cmd_focus_check(args: argparse.Namespace) -> int:
         )
     print_report(report, show_all=args.all)
     return 0 if report.ok else 1
+
+
+def cmd_focus_export(args: argparse.Namespace) -> int:
+    start, end = parse_day(args.start, "start"), parse_day(args.end, "end")
+    with EmbeddedRuntime() as runtime:
+        services = runtime.services
+        if services.store.get_org(args.org) is None:
+            raise BadRequest(f"organization {args.org} does not exist")
+        target = open(args.out, "wb") if args.out else nullcontext(sys.stdout.buffer)  # noqa: SIM115
+        with target as out:
+            written = export_focus(
+                services.warehouse,
+                services.settings.org_dataset(args.org),
+                args.org,
+                out,
+                args.format,
+                start=start,
+                end=end,
+                source_system=args.source,
+            )
+    print(f"{written} FOCUS rows written to {args.out or 'stdout'}", file=sys.stderr)
+    return 0
 
 
 def print_report(report: FocusReport, *, show_all: bool = False) -> None:

@@ -18,7 +18,7 @@ def parse_run_window(body: Mapping[str, Any], today: date) -> tuple[date, date]:
     if single is not None and (start is not None or end is not None):
         raise BadRequest("give either date or start_date/end_date, not both", field="date")
     if single is not None:
-        day = _parse_date(single, "date")
+        day = parse_date(single, "date")
         return day, day
     if start is None and end is None:
         yesterday = today - timedelta(days=1)
@@ -26,7 +26,7 @@ def parse_run_window(body: Mapping[str, Any], today: date) -> tuple[date, date]:
     if start is None or end is None:
         missing = "start_date" if start is None else "end_date"
         raise BadRequest(f"{missing} is required with the other", field=missing)
-    start_day, end_day = _parse_date(start, "start_date"), _parse_date(end, "end_date")
+    start_day, end_day = parse_date(start, "start_date"), parse_date(end, "end_date")
     if start_day > end_day:
         raise BadRequest("start_date is after end_date", field="start_date")
     if (end_day - start_day).days + 1 > MAX_RUN_DAYS:
@@ -37,7 +37,8 @@ def parse_run_window(body: Mapping[str, Any], today: date) -> tuple[date, date]:
     return start_day, end_day
 
 
-def _parse_date(value: Any, field: str) -> date:
+def parse_date(value: Any, field: str) -> date:
+    """A YYYY-MM-DD string as a date; BadRequest naming ``field`` otherwise."""
     if not isinstance(value, str):
         raise BadRequest(f"{field} must be a YYYY-MM-DD string", field=field)
     try:

@@ -19,9 +19,11 @@ import pytest
 
 from shared import api
 from shared.api import HttpRequest, HttpResponse
+from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
 from shared.handlers import backfill, scheduler
 from shared.handlers.credentials import set_credential
 from shared.runtime import EmbeddedRuntime
+from tests.support.focus_rows import good_row
 from tests.support.receivers import smtp_server
 from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs
 
@@ -53,6 +55,7 @@ ACCESS: dict[str, str] = {
     "log_steps": "org",
     "log_transitions": "org",
     "log_download": "org",
+    "focus_export": "org",
     "cancel": "org",
     "backfill": "org",
     "backfill_progress": "org",
@@ -126,6 +129,7 @@ OWN_CALLS: dict[str, Call] = {
     "log_steps": Call(200),
     "log_transitions": Call(200),
     "log_download": Call(200),
+    "focus_export": Call(200),
     "cancel": Call(409),  # A's run is found (not 404) but has finished
     "backfill": Call(202, body=lambda t: {"start_date": "2026-08-01", "end_date": "2026-08-01"}),
     "backfill_progress": Call(200),
@@ -278,6 +282,12 @@ def _seed(rt: EmbeddedRuntime, slug: str) -> Tenant:
         root=True,
     )
     tenant.schedule_id = schedule["schedule_id"]
+    # FOCUS rows of the tenant's own (the export route reads them), marked by its run id
+    dataset = rt.settings.org_dataset(slug)
+    rt.warehouse.ensure_dataset(dataset)
+    rt.warehouse.ensure_table(dataset, COST_TABLE, COST_TABLE_COLUMNS)
+    focus_row = good_row(slug, x_run_id=tenant.run_ok)
+    rt.warehouse.load_rows(dataset, COST_TABLE, COST_TABLE_COLUMNS, [focus_row], replace=True)
     return tenant
 
 
