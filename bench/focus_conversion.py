@@ -19,6 +19,12 @@ sample multiplied with SQL, so no rows pass through Python), then timed in the s
                    its CLI can hang. When it cannot run, the reason is printed and its figure
                    is NaN.
 
+* external lint:   at up to 100k rows, the org's FOCUS rows exported as a FinOps tool reads
+                   them (``pipelines focus export``'s CSV) and judged by focus-data-toolkit
+                   (``convert`` behind its mandatory lint, then ``validate``): the figure is
+                   the toolkit's verdict and its time. It is pure Python (about 20 s per 100k
+                   rows here), so the 1M set is left to our own checker.
+
 and prints rows/s and the ratios of TARGETS.md: convert within 3x of the plain copy, and at
 least 2.5x the rows/s of focus-converter. ``measure_focus(rows)`` returns the figures.
 """
@@ -49,9 +55,11 @@ from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
 from shared.domain.models import Run
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
+from shared.focus_export import export_focus
 from shared.processors.base import StepContext
 from shared.processors.cloud_focus import CloudFocusConvert
 from shared.processors.gcp_bq_etl import GcpBqEtl
+from tests.support.focus_toolkit import judge_file
 
 PROJECT = "bench-project"
 START = date(2026, 10, 1)
@@ -65,6 +73,7 @@ FOCUS_CONVERTER_PINS = (
 FOCUS_CONVERTER_TIMEOUT_S = 1800
 CONVERT_CALL, RECONCILE_CALL = "sp_cloud_1_convert_to_focus_gcp`(", "sp_cloud_2_reconcile_gcp`("
 PUBLISH_MARK = "INSERT INTO `bench-project.org_"  # only the publish script inserts by script
+TOOLKIT_MAX_ROWS = 100_000
 
 
 def _timed(action: Callable[[], object]) -> float:
@@ -235,6 +244,11 @@ def _measure(bq: EmbeddedBigQuery, rows: int) -> dict[str, float]:
     assert result is not None
     assert result.rows_written == rows, result.rows_written
     reconcile_s = timed.seconds[RECONCILE_CALL]
+    if rows <= TOOLKIT_MAX_ROWS:
+        lint_s, verdict = _external_lint(warehouse, org_dataset, ctx.run.org_slug)
+        print(f"  focus-data-toolkit lint + validate of {rows:,} FOCUS rows: {verdict}")
+    else:
+        lint_s = math.nan
     return {
         "rows": float(rows),
         "copy_s": copy_s,
@@ -245,7 +259,19 @@ def _measure(bq: EmbeddedBigQuery, rows: int) -> dict[str, float]:
         # where the convert time goes: the conversion CALL and the publish script
         "convert_call_s": timed.seconds[CONVERT_CALL],
         "publish_s": timed.seconds[PUBLISH_MARK],
+        "external_lint_s": lint_s,
     }
+
+
+def _external_lint(warehouse: BigQueryWarehouse, dataset: str, org_slug: str) -> tuple[float, str]:
+    """Seconds and verdict of focus-data-toolkit on the org's exported FOCUS rows."""
+    with tempfile.TemporaryDirectory() as work:
+        path = Path(work) / "focus.csv"
+        with path.open("wb") as out:
+            export_focus(warehouse, dataset, org_slug, out, "csv")
+        started = time.perf_counter()
+        verdict = judge_file(path, Path(work) / "focus_1_4")
+        return time.perf_counter() - started, verdict[:2000] or "0 violations (lint OK)"
 
 
 def measure_focus(rows: int) -> dict[str, float]:
@@ -279,6 +305,7 @@ def report(figures: dict[str, float]) -> None:
     line("reconcile (CALL)", figures["reconcile_s"])
     line("convert + reconcile (the step)", convert_s + figures["reconcile_s"])
     line("focus-converter 1.0", fc_s)
+    line("external lint (focus-data-toolkit)", figures["external_lint_s"])
     print(
         f"  convert vs plain copy: {convert_s / copy_s:.2f}x (target <= 3x);"
         f" with reconcile {(convert_s + figures['reconcile_s']) / copy_s:.2f}x"

@@ -18,11 +18,14 @@ WHERE target.x_org_slug = {org_slug}
       WHERE x_org_slug = {org_slug} AND x_pipeline_id = {pipeline_id}
         AND x_credential_id = {credential_id} AND x_run_id = {run_id}));
 
+-- The staged rows pass the FOCUS rules of ../common/focus_conform.sql on the way in.
 INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3` ({columns})
 SELECT {columns}
-FROM `{project_id}.{dataset}.cost_data_standard_1_3_staging`
-WHERE x_org_slug = {org_slug} AND x_pipeline_id = {pipeline_id}
-  AND x_credential_id = {credential_id} AND x_run_id = {run_id};
+FROM (
+  SELECT {focus_conform}
+  FROM `{project_id}.{dataset}.cost_data_standard_1_3_staging`
+  WHERE x_org_slug = {org_slug} AND x_pipeline_id = {pipeline_id}
+    AND x_credential_id = {credential_id} AND x_run_id = {run_id});
 
 COMMIT TRANSACTION;
 

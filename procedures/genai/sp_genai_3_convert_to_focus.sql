@@ -7,20 +7,26 @@
 -- Mapping decisions:
 -- * ChargeCategory 'Usage', ChargeFrequency 'Usage-Based', PricingCategory 'Standard'
 --   (pay-as-you-go list prices, no commitments).
--- * BilledCost = EffectiveCost = ContractedCost = ListCost = the provider's cost for the row
+-- * BilledCost = EffectiveCost = the provider's cost for the row; ListCost / ContractedCost
+--   = unit price x PricingQuantity (../common/focus_conform.sql), the same to the nano
 --   (OpenAI costs amount.value; Anthropic cost_report amount / 100; or the price table's
 --   cost for providers that report none). No discounts are visible in these APIs.
 -- * ConsumedQuantity = the meter's quantity (tokens, images, ...), ConsumedUnit its unit
 --   ('Tokens'); PricingQuantity = tokens / 1e6 with PricingUnit '1M Tokens' (other meters:
 --   the same quantity and unit); unit prices = cost / PricingQuantity. Rows with a cost
---   but no usage (tool fees) leave the quantities, units and unit prices null.
+--   but no usage (tool fees) leave the quantities, units and unit prices null, and so have
+--   no SkuPriceId / SkuPriceDetails (model and token type stay in the x_genai_ columns).
 -- * The provider in every provider role (a direct API purchase): ServiceProviderName,
 --   HostProviderName, InvoiceIssuerName and the deprecated ProviderName / PublisherName.
 -- * SubAccount = the OpenAI project / Anthropic workspace (null = default workspace).
 -- * Model and token type go to x_genai_model / x_genai_token_type (FOCUS <= 1.4 has no
 --   token columns) and to SkuId / SkuMeter / SkuPriceDetails.
--- Included (-- fragment line): the MERGE's run-slice replace.
+-- * BillingAccountType 'Organization': OpenAI and Anthropic bill an organization (the
+--   Admin APIs' scope), the one kind of billing account they have (non-null in FOCUS 1.4).
+-- Included (-- fragment lines): the MERGE's run-slice replace and the FOCUS rules every
+-- converter's rows pass (focus_conform).
 -- fragment delete_run_slice: common/delete_run_slice.sql
+-- fragment focus_conform: common/focus_conform.sql
 CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_genai_3_convert_to_focus(
   p_org_slug STRING,
   p_start_date DATE,
@@ -43,10 +49,12 @@ BEGIN
 
   MERGE `{project_id}.{dataset}.cost_data_standard_1_3` AS target
   USING (
+    SELECT {focus_conform} FROM (
     SELECT
       d.cost AS BilledCost,
       p_org_slug AS BillingAccountId,
       p_org_slug AS BillingAccountName,
+      'Organization' AS BillingAccountType,
       d.currency AS BillingCurrency,
       TIMESTAMP(DATE_ADD(DATE_TRUNC(d.usage_date, MONTH), INTERVAL 1 MONTH)) AS BillingPeriodEnd,
       TIMESTAMP(DATE_TRUNC(d.usage_date, MONTH)) AS BillingPeriodStart,
@@ -100,10 +108,10 @@ BEGIN
       AND d.x_pipeline_id = p_pipeline_id
       AND d.x_credential_id = p_credential_id
       AND d.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-  ) AS source
+  )) AS source
   {delete_run_slice}
   WHEN NOT MATCHED THEN INSERT (
-    BilledCost, BillingAccountId, BillingAccountName, BillingCurrency,
+    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
     BillingPeriodEnd, BillingPeriodStart,
     ChargeCategory, ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart,
     ConsumedQuantity, ConsumedUnit, ContractedCost, ContractedUnitPrice, EffectiveCost,
@@ -116,7 +124,7 @@ BEGIN
     x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
     x_ingested_at, x_source_system
   ) VALUES (
-    BilledCost, BillingAccountId, BillingAccountName, BillingCurrency,
+    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
     BillingPeriodEnd, BillingPeriodStart,
     ChargeCategory, ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart,
     ConsumedQuantity, ConsumedUnit, ContractedCost, ContractedUnitPrice, EffectiveCost,

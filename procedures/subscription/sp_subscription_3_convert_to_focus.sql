@@ -10,33 +10,40 @@
 --   subscription is bought for a period, not metered (so no ConsumedQuantity/Unit), and
 --   recurs every period - the FOCUS SaaS examples model licence fees as Purchase rows. Each
 --   row is that purchase's share for one day (ChargePeriod = the day).
--- * BilledCost = EffectiveCost = ContractedCost = the day's discounted cost; ListCost = the
---   day's share before the discount. We have no invoice feed, so the daily share stands in
---   for what is billed; the days of a period add up exactly to the period's price.
+-- * BilledCost = EffectiveCost = the day's discounted cost. We have no invoice feed, so the
+--   daily share stands in for what is billed; the days of a period add up exactly to the
+--   period's price. ListCost / ContractedCost = the unit prices below x PricingQuantity, to
+--   the nano (../common/focus_conform.sql), so they differ from the day's share by
+--   nano-units where the share carries a rounding remainder.
 -- * PricingQuantity = seats (per_seat) or 1 (flat), priced per day: PricingUnit
 --   'Seat-Days' / 'Subscription-Days' (FOCUS unit format "<unit>-<plural time unit>"), and
 --   ListUnitPrice / ContractedUnitPrice are the prices of one seat (or the plan) for one day
---   of its billing period, so ListCost ~= ListUnitPrice x PricingQuantity (to 1e-9 per seat).
+--   of its billing period (rounded to the nano).
 -- * Vendor in every provider role: ServiceProviderName, HostProviderName (a directly bought
 --   SaaS is hosted by its vendor as far as the bill shows), InvoiceIssuerName, and the
 --   deprecated ProviderName / PublisherName (1.3 asks generators to still emit them).
 -- * BillingAccountId/Name = the org; SubAccount = the team or cost centre paying for it.
 -- * Left null: AvailabilityZone, Region*, CapacityReservation*, CommitmentDiscount*,
---   Consumed*, ChargeClass, InvoiceId, BillingAccountType, PricingCurrency* (priced in the
+--   Consumed*, ChargeClass, InvoiceId, PricingCurrency* (priced in the
 --   billing currency), ContractApplied and Allocated* (no contracts or split allocation).
+-- * BillingAccountType 'Customer Account': the org's account with the vendor, the one kind
+--   of billing account a directly bought SaaS plan has (FOCUS 1.4 makes the column non-null).
 -- Included (-- fragment lines): the signature (p_org_slug, p_start_date, p_end_date,
 -- p_pipeline_id, p_credential_id, p_run_id) with its argument check, and the MERGE's
 -- run-slice replace.
 -- fragment procedure_start: common/procedure_start.sql
 -- fragment delete_run_slice: common/delete_run_slice.sql
+-- fragment focus_conform: common/focus_conform.sql
 {procedure_start}
 
   MERGE `{project_id}.{dataset}.cost_data_standard_1_3` AS target
   USING (
+    SELECT {focus_conform} FROM (
     SELECT
       d.daily_cost AS BilledCost,
       p_org_slug AS BillingAccountId,
       p_org_slug AS BillingAccountName,
+      'Customer Account' AS BillingAccountType,
       d.currency AS BillingCurrency,
       -- Billing period: the calendar month, end exclusive.
       TIMESTAMP(DATE_ADD(DATE_TRUNC(d.cost_date, MONTH), INTERVAL 1 MONTH)) AS BillingPeriodEnd,
@@ -94,11 +101,11 @@
       AND d.x_pipeline_id = p_pipeline_id
       AND d.x_credential_id = p_credential_id
       AND d.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-  ) AS source
+  )) AS source
   -- Nothing matches: old rows of the slice are deleted, every source row is inserted.
   {delete_run_slice}
   WHEN NOT MATCHED THEN INSERT (
-    BilledCost, BillingAccountId, BillingAccountName, BillingCurrency,
+    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
     BillingPeriodEnd, BillingPeriodStart,
     ChargeCategory, ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart,
     ContractedCost, ContractedUnitPrice, EffectiveCost,
@@ -112,7 +119,7 @@
     x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
     x_ingested_at, x_source_system
   ) VALUES (
-    BilledCost, BillingAccountId, BillingAccountName, BillingCurrency,
+    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
     BillingPeriodEnd, BillingPeriodStart,
     ChargeCategory, ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart,
     ContractedCost, ContractedUnitPrice, EffectiveCost,

@@ -128,6 +128,7 @@ def sample_cur_rows(start: date, days: int) -> Iterator[dict[str, Any]]:
                 line_item_usage_amount=24.0,
                 pricing_unit="Hrs",
                 pricing_rate_id="RATE-M5XL-RIFEE",
+                line_item_unblended_rate=0.125,
                 reservation_reservation_a_r_n=ri_arn,
                 reservation_unused_amortized_upfront_fee_for_billing_period=0.05,
                 reservation_unused_recurring_fee=0.1,
@@ -135,7 +136,7 @@ def sample_cur_rows(start: date, days: int) -> Iterator[dict[str, Any]]:
             )
             sp_usage: dict[str, Any] = {
                 "line_item_usage_type": "BoxUsage:c6g.large",
-                "line_item_usage_amount": 48.0,
+                "line_item_usage_amount": 40.0,
                 "pricing_unit": "Hrs",
                 "product_instance_type": "c6g.large",
                 "product_sku": "SKU-C6G",
@@ -148,6 +149,8 @@ def sample_cur_rows(start: date, days: int) -> Iterator[dict[str, Any]]:
                 5.0,
                 **sp_usage,
                 line_item_resource_id="i-0ccc3333",
+                line_item_unblended_rate=0.125,
+                pricing_public_on_demand_rate=0.125,
                 pricing_public_on_demand_cost=5.0,
                 savings_plan_savings_plan_effective_cost=3.6,
                 line_item_line_item_description="Compute Savings Plan covered usage",
@@ -157,6 +160,7 @@ def sample_cur_rows(start: date, days: int) -> Iterator[dict[str, Any]]:
                 "SavingsPlanNegation",
                 -5.0,
                 **sp_usage,
+                line_item_unblended_rate=-0.125,
                 line_item_resource_id="i-0ccc3333",
                 line_item_line_item_description="Savings Plan negation of covered usage",
             )
@@ -169,6 +173,9 @@ def sample_cur_rows(start: date, days: int) -> Iterator[dict[str, Any]]:
                 line_item_usage_type="ComputeSP:1yrNoUpfront",
                 savings_plan_savings_plan_a_r_n=sp_arn,
                 pricing_rate_id="RATE-COMPUTESP-1YR",
+                line_item_usage_amount=24.0,
+                pricing_unit="Hrs",
+                line_item_unblended_rate=0.166666667,  # $4.00 a day of commitment, per hour
                 savings_plan_total_commitment_to_date=4.0,
                 savings_plan_used_commitment=3.6,
                 product={"product_name": "Savings Plans for AWS Compute usage"},

@@ -128,10 +128,13 @@ ISO_4217_CODES = frozenset({
 # fmt: on
 
 # Mandatory columns that must never be null (FOCUS "Nullable: False"). ProviderName and
-# PublisherName are deprecated in 1.3 but still mandatory in it.
+# PublisherName are deprecated in 1.3 but still mandatory in it. BillingAccountType is
+# conditional in 1.3 and non-null in 1.4: every converter fills it, so FinOps tools reading
+# our rows as 1.4 (focus-data-toolkit's lint) accept them.
 MANDATORY_NOT_NULL = (
     "BilledCost",
     "BillingAccountId",
+    "BillingAccountType",
     "BillingCurrency",
     "BillingPeriodEnd",
     "BillingPeriodStart",
@@ -157,6 +160,19 @@ QUANTITY_UNIT_PAIRS = (
 )
 
 _JSON_COLUMNS = tuple(c.name for c in FOCUS_1_3_COLUMNS if c.type == "JSON")
+
+# (cost, unit price): the cost is the unit price x PricingQuantity (CAU-ListCost-C-011,
+# CAU-ContractedCost-C-011). Tolerance as the official focus-validator's and the toolkit's:
+# 1e-9 x max(|cost|, 1), which absorbs representation rounding only.
+COST_OF_UNIT_PRICE = (("ListCost", "ListUnitPrice"), ("ContractedCost", "ContractedUnitPrice"))
+UNIT_PRICES = (
+    "ListUnitPrice",
+    "ContractedUnitPrice",
+    "PricingCurrencyListUnitPrice",
+    "PricingCurrencyContractedUnitPrice",
+)
+# Columns a Tax row leaves null: a tax is not bought at a SKU's price.
+NULL_FOR_TAX = ("SkuId", "SkuPriceId", "PricingCategory")
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +357,53 @@ def _build_row_rules() -> tuple[RowRule, ...]:
             "PricingCurrency IS NOT NULL AND REGEXP_CONTAINS(PricingCurrency, r'^[A-Z]{3}$')"
             f" AND PricingCurrency NOT IN ({_in(ISO_4217_CODES)})",
             ("PricingCurrency",),
+        ),
+    ]
+    rules += [
+        RowRule(
+            f"{cost}.UnitPriceTimesQuantity",
+            f"{cost} must equal {price} x PricingQuantity (within 1e-9 x max(|{cost}|, 1))",
+            # SAFE_MULTIPLY: a product past NUMERIC is not a violation this check can judge.
+            f"ABS(SAFE_MULTIPLY({price}, PricingQuantity) - {cost})"
+            f" > 1e-9 * GREATEST(ABS({cost}), 1)",
+            (price, "PricingQuantity", cost),
+        )
+        for cost, price in COST_OF_UNIT_PRICE
+    ]
+    rules += [
+        RowRule(f"{price}.NonNegative", f"{price} must not be negative", f"{price} < 0", (price,))
+        for price in UNIT_PRICES
+    ]
+    rules += [
+        RowRule(
+            f"{price}.WithSkuPriceId",
+            f"{price} must not be null when SkuPriceId is not null",
+            f"SkuPriceId IS NOT NULL AND {price} IS NULL",
+            ("SkuPriceId", price),
+        )
+        for price in ("ListUnitPrice", "ContractedUnitPrice")
+    ]
+    rules += [
+        RowRule(
+            f"{name}.NullForTax",
+            f"{name} must be null when ChargeCategory is 'Tax'",
+            f"ChargeCategory = 'Tax' AND {name} IS NOT NULL",
+            ("ChargeCategory", name),
+        )
+        for name in NULL_FOR_TAX
+    ]
+    rules += [
+        RowRule(
+            "SkuPriceDetails.NullWithoutSkuPriceId",
+            "SkuPriceDetails must be null when SkuPriceId is null",
+            "SkuPriceId IS NULL AND SkuPriceDetails IS NOT NULL",
+            ("SkuPriceId",),
+        ),
+        RowRule(
+            "EffectiveCost.BilledForTaxAndCredit",
+            "EffectiveCost must equal BilledCost when ChargeCategory is 'Tax' or 'Credit'",
+            "ChargeCategory IN ('Tax', 'Credit') AND EffectiveCost != BilledCost",
+            ("ChargeCategory", "BilledCost", "EffectiveCost"),
         ),
     ]
     rules += [

@@ -161,7 +161,10 @@ class CloudFocusConvert:
                 identifiers=names,
                 identifier_lists={"columns": [c.name for c in COST_TABLE_COLUMNS]},
                 literals={**slice_values, "start_date": key.start_date, "end_date": key.end_date},
-                fragments={"discard_staging": "cloud/discard_focus_staging.sql"},
+                fragments={
+                    "discard_staging": "cloud/discard_focus_staging.sql",
+                    "focus_conform": "common/focus_conform.sql",
+                },
             )
         )
         focus_rows = sum(int(r["focus_rows"]) for r in rows)

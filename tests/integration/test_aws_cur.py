@@ -20,6 +20,7 @@ from shared.domain.states import RunStatus
 from shared.focus_check import check_focus
 from shared.handlers.dispatch import RunRequest, dispatch_run
 from shared.runtime import EmbeddedRuntime
+from tests.support.focus_toolkit import assert_toolkit_accepts
 from tests.support.runtime import make_runtime, new_org
 
 pytestmark = pytest.mark.warehouse
@@ -72,6 +73,7 @@ def test_cur_converts_clean_and_reconciles(
     report = check_focus(runtime.warehouse, dataset, slug)
     assert report.rows_checked == count
     assert report.ok, [(r.rule_id, r.samples) for r in report.failed]
+    assert_toolkit_accepts(runtime, slug, tmp_path)
 
     expected: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
     for row in sample_cur_rows(START, DAYS):
@@ -143,10 +145,26 @@ def test_cur_converts_clean_and_reconciles(
         Decimal("3.6"),
         "USD",
     )
+    # a negation's negative rate is no unit price: no SkuPriceId, so no commitment quantity
+    assert (negation["ListUnitPrice"], negation["SkuPriceId"]) == (None, None)
     assert (negation["CommitmentDiscountQuantity"], negation["CommitmentDiscountUnit"]) == (
-        0,
-        "USD",
+        None,
+        None,
     )
+    # Contracted prices exclude commitment discounts: covered usage at the on-demand rate;
+    # List/ContractedCost = unit price x PricingQuantity on every priced row.
+    assert (covered["ContractedUnitPrice"], covered["ContractedCost"]) == (
+        Decimal("0.192"),
+        Decimal("4.608"),
+    )
+    assert (ri_fee["ListUnitPrice"], ri_fee["ListCost"], ri_fee["SkuPriceId"]) == (
+        Decimal("0.125"),
+        3,
+        "RATE-M5XL-RIFEE",
+    )
+    for row in rows:
+        if row["ListUnitPrice"] is not None and row["PricingQuantity"] is not None:
+            assert row["ListCost"] == round(row["ListUnitPrice"] * row["PricingQuantity"], 9)
     sp_fee = kinds["1 year No Upfront Compute Savings Plan"]
     assert (sp_fee["CommitmentDiscountQuantity"], sp_fee["CommitmentDiscountUnit"]) == (4, "USD")
     eur_sp = next(

@@ -18,6 +18,7 @@ from shared.domain.states import RunStatus
 from shared.focus_check import check_focus
 from shared.handlers.dispatch import RunRequest, dispatch_run
 from shared.runtime import EmbeddedRuntime
+from tests.support.focus_toolkit import assert_toolkit_accepts
 from tests.support.runtime import make_runtime, new_org
 
 pytestmark = pytest.mark.warehouse
@@ -63,6 +64,7 @@ def test_mca_and_ea_exports_convert_alike_clean_and_reconciled(
         dataset = runtime.settings.org_dataset(slug)
         report = check_focus(runtime.warehouse, dataset, slug)
         assert report.ok, [(r.rule_id, r.samples) for r in report.failed]
+        assert_toolkit_accepts(runtime, slug, tmp_path)
         recon = reconciliation_rows(runtime.warehouse, dataset, slug)
         assert [(str(r["day"]), r["currency"]) for r in recon] == [
             ("2026-10-01", "EUR"),

@@ -30,6 +30,19 @@ def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]
         yield rt
 
 
+TAX: dict[str, Any] = {
+    "ChargeCategory": "Tax",
+    "ChargeFrequency": "One-Time",
+    "ConsumedQuantity": None,
+    "ConsumedUnit": None,
+}
+# Both unit prices of good_row's 3 units at its costs' rates (ListCost 1.5 at 0.5).
+PRICED: dict[str, Any] = {
+    "ListUnitPrice": Decimal("0.5"),
+    "ListCost": Decimal("1.5"),
+    "ContractedUnitPrice": Decimal("0.5"),
+}
+
 # rule id -> the override that breaks exactly that rule
 BREAKS: dict[str, dict[str, Any]] = {
     "BilledCost.NotNull": {"BilledCost": None},
@@ -69,7 +82,11 @@ BREAKS: dict[str, dict[str, Any]] = {
         "ServiceName": "Odd",
     },
     "ServiceSubcategory.AllowedValues": {"ServiceSubcategory": "Object Storage"},
-    "ConsumedQuantity.UsageOnly": {"ChargeCategory": "Tax", "ChargeFrequency": "One-Time"},
+    "ConsumedQuantity.UsageOnly": {
+        "ChargeCategory": "Tax",
+        "ChargeFrequency": "One-Time",
+        "PricingCategory": None,
+    },
     "ChargePeriod.StartBeforeEnd": {"ChargePeriodEnd": datetime(2026, 10, 2, tzinfo=UTC)},
     "BillingPeriod.StartBeforeEnd": {"BillingPeriodEnd": datetime(2026, 9, 1, tzinfo=UTC)},
     "BillingCurrency.Iso4217": {"BillingCurrency": "XYZ"},
@@ -83,6 +100,36 @@ BREAKS: dict[str, dict[str, Any]] = {
     },
     "CommitmentDiscountUnit.NullIffQuantityNull": {"CommitmentDiscountUnit": "Hour"},
     "ResourceType.NullWithoutResourceId": {"ResourceId": None, "ResourceType": "ec2:instance"},
+    # The rules focus-data-toolkit's lint caught on our output (issue 13).
+    "BillingAccountType.NotNull": {"BillingAccountType": None},
+    "ListCost.UnitPriceTimesQuantity": {"ListUnitPrice": Decimal("0.7")},  # 2.1, not 2
+    "ContractedCost.UnitPriceTimesQuantity": {"ContractedUnitPrice": Decimal("0.6")},
+    "ListUnitPrice.NonNegative": {"ListUnitPrice": Decimal("-0.5"), "ListCost": Decimal("-1.5")},
+    "ContractedUnitPrice.NonNegative": {
+        "ContractedUnitPrice": Decimal("-0.5"),
+        "ContractedCost": Decimal("-1.5"),
+    },
+    "PricingCurrencyListUnitPrice.NonNegative": {"PricingCurrencyListUnitPrice": Decimal("-1")},
+    "PricingCurrencyContractedUnitPrice.NonNegative": {
+        "PricingCurrencyContractedUnitPrice": Decimal("-1")
+    },
+    "ListUnitPrice.WithSkuPriceId": {"SkuPriceId": "p-1", "ContractedUnitPrice": Decimal("0.5")},
+    "ContractedUnitPrice.WithSkuPriceId": {
+        "SkuPriceId": "p-2",
+        "ListUnitPrice": Decimal("0.5"),
+        "ListCost": Decimal("1.5"),
+    },
+    "SkuId.NullForTax": {**TAX, "PricingCategory": None, "SkuId": "TAX"},
+    "SkuPriceId.NullForTax": {**TAX, "PricingCategory": None, **PRICED, "SkuPriceId": "p-3"},
+    "PricingCategory.NullForTax": TAX,
+    "SkuPriceDetails.NullWithoutSkuPriceId": {"SkuPriceDetails": {"x_Tier": "1"}},
+    "EffectiveCost.BilledForTaxAndCredit": {
+        "ChargeCategory": "Credit",
+        "ChargeFrequency": "One-Time",
+        "ConsumedQuantity": None,
+        "ConsumedUnit": None,
+        "EffectiveCost": Decimal("1"),
+    },
 }
 
 

@@ -24,6 +24,7 @@ from shared.focus_check import check_focus
 from shared.handlers.dispatch import RunRequest, dispatch_run
 from shared.processors import cloud_focus
 from shared.runtime import EmbeddedRuntime
+from tests.support.focus_toolkit import assert_toolkit_accepts
 from tests.support.runtime import make_runtime, new_org
 
 pytestmark = pytest.mark.warehouse
@@ -84,7 +85,7 @@ def _expected_totals() -> dict[tuple[date, str], Decimal]:
 
 
 def test_detailed_export_converts_clean_and_reconciles_to_the_cent(
-    runtime: EmbeddedRuntime,
+    runtime: EmbeddedRuntime, tmp_path: Path
 ) -> None:
     slug = "gcp_detail"
     params = _setup(runtime, slug)
@@ -98,6 +99,7 @@ def test_detailed_export_converts_clean_and_reconciles_to_the_cent(
     report = check_focus(runtime.warehouse, dataset, slug)
     assert report.rows_checked == source_rows
     assert report.ok, [(r.rule_id, r.samples) for r in report.failed]
+    assert_toolkit_accepts(runtime, slug, tmp_path)
 
     # reconciliation: in the step metrics, in the table, and against our own sums
     recon = reconciliation_rows(runtime.warehouse, dataset, slug)
@@ -113,8 +115,10 @@ def test_detailed_export_converts_clean_and_reconciles_to_the_cent(
     by_sku: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_sku[row["SkuId"]].append(row)
-    [tax_usd] = [r for r in by_sku["TAX"] if r["BillingCurrency"] == "USD"]
-    assert tax_usd["ChargeCategory"] == "Tax"
+    # a tax is not bought at a SKU's price: the export's TAX sku leaves SkuId null
+    assert "TAX" not in by_sku
+    [tax_usd] = [r for r in rows if r["ChargeCategory"] == "Tax" and r["BillingCurrency"] == "USD"]
+    assert (tax_usd["SkuId"], tax_usd["SkuPriceId"], tax_usd["PricingCategory"]) == (None,) * 3
     assert tax_usd["ConsumedQuantity"] is None
     assert tax_usd["ServiceCategory"] == "Other"
     assert {r["ChargeCategory"] for r in by_sku["ROUNDING"]} == {"Adjustment"}
@@ -192,7 +196,7 @@ def test_incremental_days_late_rows_and_identical_reruns(runtime: EmbeddedRuntim
     assert _focus(runtime, slug) == full
 
 
-def test_standard_export_schema(runtime: EmbeddedRuntime) -> None:
+def test_standard_export_schema(runtime: EmbeddedRuntime, tmp_path: Path) -> None:
     slug = "gcp_std"
     params = _setup(runtime, slug, schema="standard")
     run = _run(runtime, slug, params, START, START)
@@ -203,6 +207,7 @@ def test_standard_export_schema(runtime: EmbeddedRuntime) -> None:
     assert {r["SkuPriceDetails"] for r in rows} == {None}
     report = check_focus(runtime.warehouse, runtime.settings.org_dataset(slug), slug)
     assert report.ok, [(r.rule_id, r.samples) for r in report.failed]
+    assert_toolkit_accepts(runtime, slug, tmp_path)
 
 
 def test_a_mapping_bug_fails_reconciliation_with_both_figures(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -16,6 +17,7 @@ from shared.domain.sql import table_ref
 from shared.focus_check import check_focus
 from shared.handlers.dispatch import RunRequest, dispatch_run
 from shared.runtime import EmbeddedRuntime
+from tests.support.focus_toolkit import assert_toolkit_accepts
 
 # Lineage that differs between two runs of the same rows.
 RUN_LINEAGE = ("x_run_id", "x_ingested_at", "x_org_slug", "x_credential_id")
@@ -81,10 +83,13 @@ def mutate_csv(path: Path, column: str, value: str | None) -> None:
 
 
 def assert_focus_clean_and_reconciled(rt: EmbeddedRuntime, slug: str) -> None:
-    """The FOCUS checker passes on the org's rows and every day/currency reconciles."""
+    """Our FOCUS checker and the external one (focus-data-toolkit) pass on the org's rows,
+    and every day/currency reconciles."""
     dataset = rt.settings.org_dataset(slug)
     report = check_focus(rt.warehouse, dataset, slug)
     assert report.ok, [(r.rule_id, r.samples) for r in report.failed]
+    with tempfile.TemporaryDirectory(prefix="focus-toolkit-") as workdir:
+        assert_toolkit_accepts(rt, slug, Path(workdir))
     recon = reconciliation_rows(rt.warehouse, dataset, slug)
     assert recon
     assert all(r["ok"] for r in recon), recon

@@ -12,6 +12,7 @@ def good_row(slug: str, **overrides: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
         "BilledCost": Decimal("1.5"),
         "BillingAccountId": "ba-1",
+        "BillingAccountType": "Billing Account",
         "BillingCurrency": "USD",
         "BillingPeriodStart": datetime(2026, 10, 1, tzinfo=UTC),
         "BillingPeriodEnd": datetime(2026, 11, 1, tzinfo=UTC),

@@ -32,8 +32,8 @@
 --   commitment and a SkuPriceId; spec appendix "Commitment Discounts"): a Savings Plan is
 --   spend-based, so its unit is the billing currency (line_item_currency_code) and the
 --   quantity an amount of commitment: savings_plan_savings_plan_effective_cost on covered
---   usage (the commitment it consumed), 0 on its SavingsPlanNegation (which consumes none;
---   the covered line already counts it), savings_plan_total_commitment_to_date on the
+--   usage (the commitment it consumed), null on its SavingsPlanNegation (which consumes
+--   none and has no unit price), savings_plan_total_commitment_to_date on the
 --   SavingsPlanRecurringFee (the commitment eligible in that charge period). A Reserved
 --   Instance is usage-based: unit 'Hour', quantity line_item_usage_amount (pricing_unit
 --   'Hrs') on DiscountedUsage (hours covered) and RIFee (reserved hours in the period).
@@ -41,6 +41,15 @@
 --   so size-flexible coverage counts hours of the covered instance size. Left null (no
 --   reliable source column): the one-time upfront Fee / SavingsPlanUpfrontFee (the term's
 --   total quantity is not on the line), and any row without pricing_rate_id.
+-- * Unit prices: ListUnitPrice = pricing_public_on_demand_rate, else the line's unblended
+--   rate (a fee's rate has no public price; ListCost falls back the same way).
+--   ContractedUnitPrice = the unblended rate, except on commitment-covered usage
+--   (DiscountedUsage, SavingsPlanCoveredUsage), where it is the on-demand rate: FOCUS's
+--   contracted price excludes commitment discounts, and the CUR shows no negotiated one.
+--   A negative rate (a SavingsPlanNegation's) is not a price: FOCUS unit prices are never
+--   negative, the sign is the cost's. ListCost / ContractedCost = those prices x
+--   PricingQuantity (../../common/focus_conform.sql), and a row lacking either price has no
+--   SkuPriceId, so no CommitmentDiscountQuantity either (a negation's would be 0 anyway).
 -- * ResourceType, from line_item_resource_id in AWS's ARN vocabulary '<service>:<type>':
 --   an ARN's service and resource-type segment ('rds:db', 'lambda:function'; S3 buckets,
 --   SNS topics and SQS queues have no type segment: 's3:bucket' (or 's3:accesspoint'),
@@ -138,7 +147,7 @@
         AND c.line_item_usage_amount IS NOT NULL, c.pricing_unit, NULL) AS ConsumedUnit,
       SAFE_DIVIDE(CAST(ROUND(c.line_item_unblended_cost * 1e9) AS INT64), NUMERIC '1000000000')
         AS ContractedCost,
-      SAFE_DIVIDE(CAST(ROUND(c.line_item_unblended_rate * 1e9) AS INT64), NUMERIC '1000000000')
+      SAFE_DIVIDE(CAST(ROUND(c.contracted_rate * 1e9) AS INT64), NUMERIC '1000000000')
         AS ContractedUnitPrice,
       SAFE_DIVIDE(CAST(ROUND(c.effective_cost * 1e9) AS INT64), NUMERIC '1000000000')
         AS EffectiveCost,
@@ -147,8 +156,8 @@
       IFNULL(c.bill_invoicing_entity, 'Amazon Web Services, Inc.') AS InvoiceIssuerName,
       SAFE_DIVIDE(CAST(ROUND(IFNULL(c.pricing_public_on_demand_cost, c.line_item_unblended_cost)
         * 1e9) AS INT64), NUMERIC '1000000000') AS ListCost,
-      SAFE_DIVIDE(CAST(ROUND(c.pricing_public_on_demand_rate * 1e9) AS INT64),
-        NUMERIC '1000000000') AS ListUnitPrice,
+      SAFE_DIVIDE(CAST(ROUND(c.list_rate * 1e9) AS INT64), NUMERIC '1000000000')
+        AS ListUnitPrice,
       IF(c.charge_category NOT IN ('Usage', 'Purchase'), NULL,
         IF(c.commitment_id IS NOT NULL, 'Committed',
           IF(c.pricing_term = 'Spot', 'Dynamic', 'Standard'))) AS PricingCategory,
@@ -242,9 +251,18 @@
             r.line_item_usage_amount,
             IF(r.line_item_line_item_type = 'SavingsPlanCoveredUsage',
               r.savings_plan_savings_plan_effective_cost,
-              IF(r.line_item_line_item_type = 'SavingsPlanNegation', 0,
-                IF(r.line_item_line_item_type = 'SavingsPlanRecurringFee',
-                  r.savings_plan_total_commitment_to_date, NULL))))) AS commitment_quantity,
+              IF(r.line_item_line_item_type = 'SavingsPlanRecurringFee',
+                r.savings_plan_total_commitment_to_date, NULL)))) AS commitment_quantity,
+        -- the unit prices (header: Unit prices); a negative rate is a negation's, not a price
+        IF(IFNULL(r.pricing_public_on_demand_rate, r.line_item_unblended_rate) < 0, NULL,
+          IFNULL(r.pricing_public_on_demand_rate, r.line_item_unblended_rate)) AS list_rate,
+        IF(IF(r.line_item_line_item_type IN ('DiscountedUsage', 'SavingsPlanCoveredUsage'),
+            r.pricing_public_on_demand_rate,
+            IFNULL(r.line_item_unblended_rate, r.pricing_public_on_demand_rate)) < 0, NULL,
+          IF(r.line_item_line_item_type IN ('DiscountedUsage', 'SavingsPlanCoveredUsage'),
+            r.pricing_public_on_demand_rate,
+            IFNULL(r.line_item_unblended_rate, r.pricing_public_on_demand_rate)))
+          AS contracted_rate,
         -- arn:<partition>:<service>:<region>:<account>:<type>/<name> (or <type>:<name>)
         REGEXP_EXTRACT(r.line_item_resource_id, r'^arn:[^:]+:([^:]+):') AS arn_service,
         REGEXP_EXTRACT(r.line_item_resource_id, r'^arn:[^:]+:[^:]+:[^:]*:[^:]*:([^:/]+)[:/]')

@@ -1,0 +1,74 @@
+"""An external FOCUS judge: focus-data-toolkit's lint and validate over an org's FOCUS rows.
+
+Each source system's rows are exported the way a team shares them with FinOps tools
+(``shared.focus_export``, CSV), converted by ``focus-toolkit convert`` (FOCUS 1.3 -> 1.4
+behind its mandatory lint) and the 1.4 output checked again by ``focus-toolkit validate``.
+The toolkit is a pinned dev dependency (no dependencies of its own), run as the command a
+user would run, from this venv.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from shared.domain.focus import COST_TABLE
+from shared.domain.sql import table_ref
+from shared.focus_export import export_focus
+from shared.runtime import EmbeddedRuntime
+
+TOOLKIT = Path(sys.executable).with_name("focus-toolkit")
+
+
+def toolkit_verdicts(runtime: EmbeddedRuntime, slug: str, workdir: Path) -> dict[str, str]:
+    """source system -> "" when the toolkit accepts its rows, else what it reported."""
+    dataset = runtime.settings.org_dataset(slug)
+    target = table_ref(runtime.warehouse.project_id, dataset, COST_TABLE)
+    sources = [
+        r["source"]
+        for r in runtime.warehouse.query(
+            f"SELECT DISTINCT x_source_system AS source FROM {target}"
+            " WHERE x_org_slug = @org ORDER BY source",
+            {"org": slug},
+        )
+    ]
+    assert sources, f"{slug} has no FOCUS rows to judge"
+    verdicts: dict[str, str] = {}
+    for source in sources:
+        csv_path = workdir / f"{slug}_{source}.csv"
+        with csv_path.open("wb") as out:
+            written = export_focus(
+                runtime.warehouse, dataset, slug, out, "csv", source_system=source
+            )
+        assert written > 0
+        verdicts[source] = judge_file(csv_path, workdir / f"{slug}_{source}_1_4")
+    return verdicts
+
+
+def assert_toolkit_accepts(runtime: EmbeddedRuntime, slug: str, workdir: Path) -> None:
+    verdicts = toolkit_verdicts(runtime, slug, workdir)
+    assert not any(verdicts.values()), {s: v for s, v in verdicts.items() if v}
+
+
+def judge_file(path: Path, out_dir: Path) -> str:
+    """ "" when the toolkit converts the file (lint OK) and validates its 1.4 output."""
+    # --exit-policy pipeline: 0 for a finished conversion (the datasets a Cost and Usage
+    # file cannot feed are "not produced", exit 3 under the default policy), non-zero when
+    # the lint fails.
+    convert = _toolkit(
+        "convert", "--cost-and-usage", str(path), "--out", str(out_dir),
+        "--exit-policy", "pipeline", "--on-exists", "replace",
+    )  # fmt: skip
+    if convert.returncode != 0 or "lint [Cost and Usage]: lint OK" not in convert.stdout:
+        return f"convert rc={convert.returncode}: {convert.stdout}{convert.stderr}"
+    validate = _toolkit("validate", str(out_dir / "focus_1_4_cost_and_usage.csv"))
+    if validate.returncode != 0 or "lint OK" not in validate.stdout:
+        return f"validate rc={validate.returncode}: {validate.stdout}{validate.stderr}"
+    return ""
+
+
+def _toolkit(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(TOOLKIT), *args], capture_output=True, text=True, timeout=300, check=False
+    )
