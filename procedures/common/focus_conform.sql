@@ -14,6 +14,10 @@
 -- * A SkuPriceId names a unit price: a row that lacks either unit price (a fee, a
 --   commitment-covered line without a rate, a charge with no quantity) has no SkuPriceId,
 --   and a row without a SkuPriceId has no SkuPriceDetails (CAU-SkuPriceDetails-C-006).
+-- * A row priced in its billing currency (PricingCurrency = BillingCurrency) carries the
+--   PricingCurrency unit prices and effective cost too: the same figures (FOCUS 1.4 makes
+--   PricingCurrency and PricingCurrencyEffectiveCost non-null; filled here, a 1.4 reader
+--   need not derive them). Where the currencies differ the converter's own figures stand.
 * REPLACE (
     COALESCE(ROUND(SAFE_MULTIPLY(ListUnitPrice, PricingQuantity), 9), ListCost) AS ListCost,
     COALESCE(ROUND(SAFE_MULTIPLY(ContractedUnitPrice, PricingQuantity), 9), ContractedCost)
@@ -24,5 +28,12 @@
       NULL, SkuPriceId) AS SkuPriceId,
     IF(ChargeCategory = 'Tax' OR SkuPriceId IS NULL OR ListUnitPrice IS NULL
         OR ContractedUnitPrice IS NULL,
-      NULL, SkuPriceDetails) AS SkuPriceDetails
+      NULL, SkuPriceDetails) AS SkuPriceDetails,
+    COALESCE(PricingCurrencyListUnitPrice,
+      IF(PricingCurrency = BillingCurrency, ListUnitPrice, NULL)) AS PricingCurrencyListUnitPrice,
+    COALESCE(PricingCurrencyContractedUnitPrice,
+      IF(PricingCurrency = BillingCurrency, ContractedUnitPrice, NULL))
+      AS PricingCurrencyContractedUnitPrice,
+    COALESCE(PricingCurrencyEffectiveCost,
+      IF(PricingCurrency = BillingCurrency, EffectiveCost, NULL)) AS PricingCurrencyEffectiveCost
   )

@@ -19,6 +19,7 @@
 -- * The provider in every provider role (a direct API purchase): ServiceProviderName,
 --   HostProviderName, InvoiceIssuerName and the deprecated ProviderName / PublisherName.
 -- * SubAccount = the OpenAI project / Anthropic workspace (null = default workspace).
+-- * PricingCurrency = the billing currency: the providers price and bill in USD.
 -- * Model and token type go to x_genai_model / x_genai_token_type (FOCUS <= 1.4 has no
 --   token columns) and to SkuId / SkuMeter / SkuPriceDetails.
 -- * BillingAccountType 'Organization': OpenAI and Anthropic bill an organization (the
@@ -76,6 +77,11 @@ BEGIN
       d.cost AS ListCost,
       IF(d.pricing_quantity > 0, d.cost / d.pricing_quantity, NULL) AS ListUnitPrice,
       'Standard' AS PricingCategory,
+      -- priced in the billing currency: ../common/focus_conform.sql fills the rest
+      d.currency AS PricingCurrency,
+      NULL AS PricingCurrencyContractedUnitPrice,
+      NULL AS PricingCurrencyEffectiveCost,
+      NULL AS PricingCurrencyListUnitPrice,
       d.pricing_quantity AS PricingQuantity,
       IF(d.pricing_quantity IS NULL, NULL, d.pricing_unit) AS PricingUnit,
       p_provider_name AS ProviderName,
@@ -116,7 +122,9 @@ BEGIN
     ChargeCategory, ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart,
     ConsumedQuantity, ConsumedUnit, ContractedCost, ContractedUnitPrice, EffectiveCost,
     HostProviderName, InvoiceIssuerName, ListCost, ListUnitPrice,
-    PricingCategory, PricingQuantity, PricingUnit, ProviderName, PublisherName,
+    PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
+    PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice,
+    PricingQuantity, PricingUnit, ProviderName, PublisherName,
     ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
     SkuId, SkuMeter, SkuPriceDetails, SkuPriceId,
     SubAccountId, SubAccountName, SubAccountType,
@@ -129,7 +137,9 @@ BEGIN
     ChargeCategory, ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart,
     ConsumedQuantity, ConsumedUnit, ContractedCost, ContractedUnitPrice, EffectiveCost,
     HostProviderName, InvoiceIssuerName, ListCost, ListUnitPrice,
-    PricingCategory, PricingQuantity, PricingUnit, ProviderName, PublisherName,
+    PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
+    PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice,
+    PricingQuantity, PricingUnit, ProviderName, PublisherName,
     ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
     SkuId, SkuMeter, SkuPriceDetails, SkuPriceId,
     SubAccountId, SubAccountName, SubAccountType,

@@ -24,8 +24,8 @@
 --   deprecated ProviderName / PublisherName (1.3 asks generators to still emit them).
 -- * BillingAccountId/Name = the org; SubAccount = the team or cost centre paying for it.
 -- * Left null: AvailabilityZone, Region*, CapacityReservation*, CommitmentDiscount*,
---   Consumed*, ChargeClass, InvoiceId, PricingCurrency* (priced in the
---   billing currency), ContractApplied and Allocated* (no contracts or split allocation).
+--   Consumed*, ChargeClass, InvoiceId, ContractApplied and Allocated* (no contracts or
+--   split allocation). PricingCurrency = the billing currency (plans are priced in it).
 -- * BillingAccountType 'Customer Account': the org's account with the vendor, the one kind
 --   of billing account a directly bought SaaS plan has (FOCUS 1.4 makes the column non-null).
 -- Included (-- fragment lines): the signature (p_org_slug, p_start_date, p_end_date,
@@ -66,6 +66,11 @@
       d.list_cost AS ListCost,
       d.unit_price / d.period_days AS ListUnitPrice,
       'Standard' AS PricingCategory,
+      -- priced in the billing currency: ../common/focus_conform.sql fills the rest
+      d.currency AS PricingCurrency,
+      NULL AS PricingCurrencyContractedUnitPrice,
+      NULL AS PricingCurrencyEffectiveCost,
+      NULL AS PricingCurrencyListUnitPrice,
       d.quantity AS PricingQuantity,
       IF(d.pricing_model = 'per_seat', 'Seat-Days', 'Subscription-Days') AS PricingUnit,
       d.provider AS ProviderName,
@@ -110,7 +115,9 @@
     ChargeCategory, ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart,
     ContractedCost, ContractedUnitPrice, EffectiveCost,
     HostProviderName, InvoiceIssuerName, ListCost, ListUnitPrice,
-    PricingCategory, PricingQuantity, PricingUnit, ProviderName, PublisherName,
+    PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
+    PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice,
+    PricingQuantity, PricingUnit, ProviderName, PublisherName,
     ResourceId, ResourceName, ResourceType,
     ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
     SkuId, SkuMeter, SkuPriceDetails, SkuPriceId,
@@ -124,7 +131,9 @@
     ChargeCategory, ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart,
     ContractedCost, ContractedUnitPrice, EffectiveCost,
     HostProviderName, InvoiceIssuerName, ListCost, ListUnitPrice,
-    PricingCategory, PricingQuantity, PricingUnit, ProviderName, PublisherName,
+    PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
+    PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice,
+    PricingQuantity, PricingUnit, ProviderName, PublisherName,
     ResourceId, ResourceName, ResourceType,
     ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
     SkuId, SkuMeter, SkuPriceDetails, SkuPriceId,

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from shared.domain.focus import COST_TABLE_COLUMNS, FOCUS_1_3_COLUMNS
-from tests.support.focus_toolkit import judge_file
+from tests.support.focus_toolkit import judge_file, values_the_toolkit_filled
 
 pytestmark = [pytest.mark.warehouse, pytest.mark.slow]
 
@@ -72,6 +72,15 @@ def test_every_demo_source_passes_the_external_lint_and_validate(
             writer.writerows(source_rows)
         verdicts[source] = judge_file(path, tmp_path / f"{source}_1_4")
     assert verdicts == dict.fromkeys(DEMO_SOURCES, ""), verdicts
+    # FOCUS 1.4 readiness: the 1.3 -> 1.4 conversion reads every value from our rows, except
+    # AWS's pricing currency (the CUR columns loaded do not say which currency
+    # pricing_public_on_demand_rate is in), which the toolkit backfills from BillingCurrency.
+    filled = {s: values_the_toolkit_filled(tmp_path / f"{s}_1_4") for s in DEMO_SOURCES}
+    aws_rows = len(by_source["aws"])
+    assert filled == {
+        **{source: {} for source in DEMO_SOURCES - {"aws"}},
+        "aws": {"PricingCurrency": aws_rows, "PricingCurrencyEffectiveCost": aws_rows},
+    }
 
     # our own checker agrees
     check = _pipelines(demo_home, "focus", "check", "acme_demo")

@@ -9,6 +9,7 @@ user would run, from this venv.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +67,18 @@ def judge_file(path: Path, out_dir: Path) -> str:
     if validate.returncode != 0 or "lint OK" not in validate.stdout:
         return f"validate rc={validate.returncode}: {validate.stdout}{validate.stderr}"
     return ""
+
+
+def values_the_toolkit_filled(out_dir: Path) -> dict[str, int]:
+    """Column -> rows whose 1.4 value the toolkit derived or backfilled rather than read
+    from ours (its manifest's lineage): what our 1.3 rows leave for a 1.4 reader to guess."""
+    manifest = json.loads((out_dir / "focus_1_4_manifest.json").read_text(encoding="utf-8"))
+    lineage = manifest["datasets"]["Cost and Usage"]["lineage_summary"]
+    return {
+        column: sum(n for kind, n in counts.items() if kind != "OBSERVED")
+        for column, counts in lineage.items()
+        if set(counts) - {"OBSERVED"}
+    }
 
 
 def _toolkit(*args: str) -> subprocess.CompletedProcess[str]:

@@ -41,7 +41,8 @@
 --   quantity (Microsoft's own FOCUS export leaves them null too). No capacity reservation
 --   or allocation columns exist in cost details.
 -- * Prices: UnitPrice, PayGPrice and EffectivePrice are in PricingCurrency; the billing-
---   currency unit prices multiply by ExchangeRatePricingToBilling.
+--   currency unit prices multiply by ExchangeRatePricingToBilling. A row with a negative
+--   price (a refund) keeps the price's size and moves the sign to the quantity.
 -- Signature and argument check: ../../common/procedure_start.sql; reset of the run's staged rows:
 -- ../staging_reset.sql.
 {procedure_start}
@@ -186,7 +187,12 @@
       'azure' AS x_source_system
     FROM (
       SELECT
-        k.*,
+        -- A refund's negative unit price is a price for a negative quantity: FOCUS unit
+        -- prices are never negative, the cost (and so the quantity) carries the sign.
+        k.* REPLACE (
+          IF(k.UnitPrice < 0 OR k.PayGPrice < 0, -k.Quantity, k.Quantity) AS Quantity,
+          ABS(k.UnitPrice) AS UnitPrice,
+          ABS(k.PayGPrice) AS PayGPrice),
         IF(k.commits AND k.charge_category = 'Usage', 0, k.cost) AS billed,
         IF(k.commits AND k.ChargeType IN ('Purchase', 'Refund'), 0, k.cost) AS effective
       FROM (

@@ -11,7 +11,13 @@
 --   ServiceSubcategory, SkuMeter, SkuPriceDetails; 1.2: BillingAccountType, InvoiceId,
 --   PricingCurrency*, SubAccountType; 1.3: Allocated*, ContractApplied, HostProviderName,
 --   ServiceProviderName) stays null: nothing in an older export says what it would be,
---   except the two below.
+--   except the four below.
+-- * ServiceSubcategory (1.1; non-null in 1.4) for a 1.0 export: FOCUS's own catch-all of
+--   the row's category, 'Other (<ServiceCategory>)': the export names no finer one.
+-- * BillingAccountType (1.2; non-null in 1.4) for an export without it: the account kind
+--   the native conversion writes ('Payer Account' for AWS, 'Tenancy' for OCI, 'Billing
+--   Account' otherwise: an Azure FocusCost BillingAccountId is the billing account or
+--   profile, and an older export does not say which).
 -- * 1.3 renamed ProviderName (who made the service available: the seller on marketplace
 --   rows) to ServiceProviderName and added HostProviderName (whose platform it runs on).
 --   An older export's ProviderName becomes ServiceProviderName; HostProviderName is the
@@ -55,7 +61,8 @@
     r.BilledCost,
     r.BillingAccountId,
     r.BillingAccountName,
-    r.BillingAccountType,
+    COALESCE(r.BillingAccountType, IF(r.x_source_system = 'aws', 'Payer Account',
+      IF(r.x_source_system = 'oci', 'Tenancy', 'Billing Account'))),
     r.BillingCurrency,
     r.BillingPeriodEnd,
     r.BillingPeriodStart,
@@ -105,7 +112,7 @@
     r.ServiceCategory,
     r.ServiceName,
     COALESCE(r.ServiceProviderName, r.ProviderName),
-    r.ServiceSubcategory,
+    COALESCE(r.ServiceSubcategory, CONCAT('Other (', r.ServiceCategory, ')')),
     r.SkuId,
     r.SkuMeter,
     r.SkuPriceDetails,

@@ -15,6 +15,7 @@
 -- * ServiceName = product/service (ServiceCategory from configs/system/mappings/
 --   oci_services.yml); Service/Host/Invoice issuer = 'Oracle'.
 -- * Quantities: usage/billedQuantity in cost/skuUnitDescription (Pricing) and as consumed.
+-- * PricingCurrency = cost/currencyCode: the report's unit prices are in the billed currency.
 -- * ResourceType = the resource-type segment of the OCID in product/resourceId
 --   ('ocid1.<type>.<realm>...', e.g. 'instance', 'volume', 'bucket': OCI's documented
 --   OCID syntax); null for a resource id that is not an OCID. Capacity reservations,
@@ -32,7 +33,8 @@
     BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription, ChargeFrequency,
     ChargePeriodEnd, ChargePeriodStart, ConsumedQuantity, ConsumedUnit, ContractedCost,
     ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceIssuerName, ListCost,
-    ListUnitPrice, PricingCategory, PricingQuantity, PricingUnit, ProviderName, PublisherName,
+    ListUnitPrice, PricingCategory, PricingCurrency, PricingQuantity, PricingUnit, ProviderName,
+    PublisherName,
     RegionId, RegionName, AvailabilityZone, ResourceId, ResourceType, ServiceCategory,
     ServiceName, ServiceProviderName, ServiceSubcategory, SkuId, SkuMeter, SkuPriceId, SubAccountId,
     SubAccountName, SubAccountType, Tags,
@@ -62,6 +64,7 @@
     SAFE_DIVIDE(CAST(ROUND(c.cost * 1e9) AS INT64), NUMERIC '1000000000'),
     SAFE_DIVIDE(CAST(ROUND(c.cost_unitPrice * 1e9) AS INT64), NUMERIC '1000000000'),
     'Standard',
+    c.cost_currencyCode,
     IF(c.cost_skuUnitDescription IS NULL, NULL, c.quantity),
     IF(c.quantity IS NULL, NULL, c.cost_skuUnitDescription),
     'Oracle',
