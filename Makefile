@@ -44,16 +44,16 @@ unit: install
 test: install validate lint typecheck
 	$(BIN)/pytest
 
-# The function topology on the emulators (shared/stack.py); `make down` stops exactly it.
+# The function topology on the emulators (shared/devtools/stack.py); `make down` stops exactly it.
 up: install
-	$(BIN)/python -m shared.stack up
+	$(BIN)/python -m shared.devtools.stack up
 
 down:
-	$(BIN)/python -m shared.stack down
+	$(BIN)/python -m shared.devtools.stack down
 
 # One deployable zip per function source under dist/functions/ (terraform uploads them).
 package: install
-	$(BIN)/python -m shared.package
+	$(BIN)/python -m shared.devtools.package
 
 # Benchmarks (bench/report.py): one table of every TARGETS.md figure beside its reference
 # measured in the same run. `python -m bench --quick` uses 100k rows; each bench/*.py also

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench import memory
-from shared.cloud.aws_sample import sample_cur_rows, write_sample_cur
+from shared.demo.aws_sample import sample_cur_rows, write_sample_cur
 from shared.processors.base import StepContext
 from shared.processors.billing_file_load import AwsCurLoad
 

@@ -46,16 +46,16 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from google.cloud import bigquery
 
-from shared.adapters.bigquery_warehouse import BigQueryWarehouse
-from shared.adapters.bq_emulator import EmbeddedBigQuery
-from shared.cloud.gcp_sample import load_sample_export
+from shared.adapters.bigquery.emulator import EmbeddedBigQuery
+from shared.adapters.bigquery.warehouse import BigQueryWarehouse
+from shared.demo.gcp_sample import load_sample_export
 from shared.domain.cloud_billing import GCP_DETAILED_EXPORT_COLUMNS
 from shared.domain.credentials import Credential, Secret
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
 from shared.domain.models import Run
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
-from shared.focus_export import export_focus
+from shared.handlers.focus_export import export_focus
 from shared.processors.base import StepContext
 from shared.processors.cloud_focus import CloudFocusConvert
 from shared.processors.gcp_bq_etl import GcpBqEtl

@@ -22,9 +22,9 @@ from pathlib import Path
 
 from bench import memory
 from bench.genai_pages_server import DAYS, START
+from shared.devtools.emulators import free_port, stop_group, wait_http
 from shared.domain.credentials import Credential, Secret
 from shared.domain.genai import USAGE_RAW_COLUMNS, USAGE_RAW_TABLE
-from shared.emulators import free_port, stop_group, wait_http
 from shared.processors.base import StepContext
 from shared.processors.genai_admin import AnthropicAdminReport
 

@@ -24,11 +24,11 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
 
-from shared.adapters.bigquery_warehouse import BigQueryWarehouse
+from shared.adapters.bigquery.warehouse import BigQueryWarehouse
+from shared.devtools.emulators import free_port, start_process
+from shared.devtools.stack import _bqemulator_argv  # the argv `make up` uses for its bqemulator
 from shared.domain.models import Run
 from shared.domain.states import RunStatus
-from shared.emulators import free_port, start_process
-from shared.stack import _bqemulator_argv  # the argv `make up` uses for its bqemulator
 
 PROJECT = "bench-project"
 _MARK = "BENCH-FIGURES "

@@ -26,14 +26,14 @@ from typing import Any
 import yaml
 
 import bench.noop_processor
-from shared.catalog import PipelineCatalog
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.config.catalog import PipelineCatalog
+from shared.config.settings import Settings
 from shared.domain.quota import SubscriptionStatus
 from shared.handlers.dispatch import RunRequest, dispatch_run
 from shared.handlers.onboarding import create_org
 from shared.handlers.services import Services
 from shared.processors import PROCESSORS
-from shared.runtime import EmbeddedRuntime
-from shared.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPES = ("chain", "fanout")
@@ -145,8 +145,8 @@ def bench_embedded(root: Path, configs: Path, steps: int) -> list[Result]:
 
 
 def bench_emulators(root: Path, configs: Path, steps: int) -> list[Result]:
-    from shared.cloud_runtime import PROCESSOR_MODULES_ENV, build_cloud_services
-    from shared.stack import down, up
+    from shared.bootstrap.cloud import PROCESSOR_MODULES_ENV, build_cloud_services
+    from shared.devtools.stack import down, up
 
     home = root / "stack"
     home.mkdir()

@@ -25,10 +25,10 @@ from typing import Any
 
 import bench.noop_processor  # noqa: F401 - registers the no-op processor
 from bench.orchestration import DAY, SHAPES, write_configs
+from shared.devtools.emulators import start_firestore
 from shared.domain.messages import Message, StepEvent, StepRequest
 from shared.domain.models import Org
 from shared.domain.quota import QuotaLimits, SubscriptionStatus
-from shared.emulators import start_firestore
 
 
 class RecordingBus:
@@ -104,11 +104,11 @@ def profile(steps: int) -> Iterator[str]:
 
 
 def _profile(steps: int) -> Iterator[str]:
-    from shared.cloud_runtime import build_cloud_services
+    from shared.bootstrap.cloud import build_cloud_services
+    from shared.config.settings import Settings
     from shared.handlers.coordinate import coordinate
     from shared.handlers.dispatch import RunRequest, dispatch_run
     from shared.handlers.run_step import run_step
-    from shared.settings import Settings
 
     bus = RecordingBus()
     services = replace(build_cloud_services(Settings.from_env()), bus=bus)

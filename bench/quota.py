@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shared.adapters.sqlite_state import SqliteStateStore
+from shared.adapters.sqlite.state import SqliteStateStore
 from shared.domain.quota import QuotaLimits
 
 REQUESTERS = 100

@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
-from shared.console import print_table
+from shared.entrypoints.cli.console import print_table
 
 SECTIONS = ("orchestration", "focus", "memory", "imports", "quota")
 FULL_ROWS = 1_000_000

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from shared.domain.columns import Column as Column  # re-exported: the port speaks in Columns
 from shared.domain.credentials import CredentialInfo, StoredCredential
 from shared.domain.messages import Message
 from shared.domain.models import LogEntry, Org, Run, StepRun, Transition
@@ -333,14 +334,6 @@ class MessageBus(Protocol):
 
 # The file formats a warehouse load job reads (BigQuery's source formats).
 FileFormat = Literal["PARQUET", "AVRO", "NEWLINE_DELIMITED_JSON"]
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    name: str
-    type: str  # BigQuery standard SQL type: STRING, NUMERIC, DATE, TIMESTAMP, JSON, ...
-    mode: str = "NULLABLE"
-    fields: tuple[Column, ...] = ()  # the sub-columns of a RECORD (e.g. a billing export)
 
 
 @dataclass(frozen=True, slots=True)

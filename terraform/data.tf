@@ -6,7 +6,7 @@ resource "google_firestore_database" "default" {
   depends_on              = [google_project_service.apis]
 }
 
-# list_runs (shared/adapters/firestore_state.py): org_slug [+ provider] [+ status],
+# list_runs (shared/adapters/firestore/state.py): org_slug [+ provider] [+ status],
 # newest first, paged on created_at.
 locals {
   run_list_filters = {
@@ -44,7 +44,7 @@ resource "google_firestore_index" "runs" {
   }
 }
 
-# list_fires (shared/adapters/firestore_ops.py): [status] [+ schedule_id], oldest first.
+# list_fires (shared/adapters/firestore/ops.py): [status] [+ schedule_id], oldest first.
 locals {
   fire_list_indexes = {
     all             = { filters = [], order = ["fire_time", "schedule_id"] }

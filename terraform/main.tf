@@ -1,13 +1,13 @@
 # The code's view of the deployment, kept in one place. tests/unit/test_terraform.py checks
 # it against the code: local.topics == shared.domain.messages.Topic and local.functions ==
-# shared.stack.FUNCTIONS (names, sources, entry points, trigger topics).
+# shared.devtools.stack.FUNCTIONS (names, sources, entry points, trigger topics).
 locals {
   topics = [
     "run-requests", "step-requests", "step-events", "notifications", "scheduler-ticks",
     "quota-reset-daily", "quota-reset-monthly", "stale-sweep", "schedules-tick",
   ]
 
-  # Periodic jobs (shared/jobs.py): Cloud Scheduler publishes to the job's topic (UTC).
+  # Periodic jobs (shared/config/jobs.py): Cloud Scheduler publishes to the job's topic (UTC).
   jobs = {
     quota-reset-daily   = { entry_point = "reset_daily_quotas", schedule = "0 0 * * *" }
     quota-reset-monthly = { entry_point = "reset_monthly_quotas", schedule = "0 0 1 * *" }

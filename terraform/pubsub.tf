@@ -6,7 +6,7 @@ resource "google_pubsub_topic" "topics" {
 }
 
 # Poison messages (malformed, or a permanent 4xx from the handler) are published here by
-# the functions themselves (shared/functions_support.py), then acknowledged.
+# the functions themselves (shared/entrypoints/pubsub/functions.py), then acknowledged.
 resource "google_pubsub_topic" "dead_letter" {
   for_each                   = toset(local.topics)
   name                       = "${each.value}-dead-letter"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from google.cloud import bigquery
 
-from shared.adapters.bigquery_warehouse import BigQueryWarehouse
+from shared.adapters.bigquery.warehouse import BigQueryWarehouse
 
 pytest_plugins = [
     "tests.warehouse_fixtures",

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 from google.cloud import bigquery
 
-from shared.adapters.bigquery_warehouse import BigQueryWarehouse
-from shared.adapters.bq_emulator import EmbeddedBigQuery
+from shared.adapters.bigquery.emulator import EmbeddedBigQuery
+from shared.adapters.bigquery.warehouse import BigQueryWarehouse
 
 PROJECT_ID = "pipelines-test"
 

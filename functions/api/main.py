@@ -9,13 +9,13 @@ import flask
 import functions_framework
 from werkzeug.exceptions import HTTPException
 
-from shared.api import MAX_BODY_BYTES, HttpRequest, handle
 from shared.domain.errors import (
     BadRequest,
     MethodNotAllowed,
     PayloadTooLarge,
     PipelineError,
 )
+from shared.entrypoints.http.api import MAX_BODY_BYTES, HttpRequest, handle
 from shared.handlers.services import Services
 
 
@@ -23,7 +23,7 @@ from shared.handlers.services import Services
 def _services() -> Services:
     # Imported on first request: the runtime pulls in the BigQuery client (~0.5 s), which
     # would otherwise count against every cold start before the function can answer.
-    from shared.runtime import build_services
+    from shared.bootstrap.embedded import build_services
 
     return build_services()
 

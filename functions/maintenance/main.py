@@ -1,4 +1,4 @@
-"""Cloud Functions for the periodic jobs (shared/jobs.py): quota rollovers, the stale
+"""Cloud Functions for the periodic jobs (shared/config/jobs.py): quota rollovers, the stale
 slot sweep and the schedules tick. Each is triggered by its Cloud Scheduler topic; the
 message body is not read (the time that matters is now). Every job is idempotent, so a
 redelivered tick is harmless; an exception fails the delivery and Pub/Sub retries it.
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import functions_framework
 from cloudevents.http.event import CloudEvent
 
-from shared.functions_support import PubSubDelivery, consume, dead_letters
-from shared.jobs import JobTopic
+from shared.config.jobs import JobTopic
+from shared.entrypoints.pubsub.functions import PubSubDelivery, consume, dead_letters
 
 if TYPE_CHECKING:  # the services module pulls in pydantic models: not at cold import
     from shared.handlers.services import Services
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 @functools.cache
 def _services() -> Services:
-    from shared.runtime import build_services  # heavy: built on the first message, once
+    from shared.bootstrap.embedded import build_services  # heavy: built on the first message, once
 
     return build_services()
 

@@ -9,7 +9,7 @@ import functions_framework
 from cloudevents.http.event import CloudEvent
 
 from shared.domain.messages import StepRequest, Topic, decode
-from shared.functions_support import PubSubDelivery, consume, dead_letters
+from shared.entrypoints.pubsub.functions import PubSubDelivery, consume, dead_letters
 
 if TYPE_CHECKING:  # the services module pulls in pydantic models: not at cold import
     from shared.handlers.services import Services
@@ -21,7 +21,7 @@ class LeaseHeld(Exception):
 
 @functools.cache
 def _services() -> Services:
-    from shared.runtime import build_services  # heavy: built on the first message, once
+    from shared.bootstrap.embedded import build_services  # heavy: built on the first message, once
 
     return build_services()
 

@@ -5,7 +5,7 @@
 -- re-delivered as the provider updates it); only usage days inside the run's window are
 -- taken, and they replace the same days of the raw table: DELETE + INSERT in one
 -- transaction (atomic; a rerun leaves the same rows; MERGE ... ON FALSE would cost target x
--- source rows on the emulator). Filled by shared.adapters.sql_files.render_sql; {columns} are the
+-- source rows on the emulator). Filled by shared.adapters.bigquery.sql_files.render_sql; {columns} are the
 -- provider's file columns, {usage_start_column} the TIMESTAMP that dates a row.
 BEGIN TRANSACTION;
 

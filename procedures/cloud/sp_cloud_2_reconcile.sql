@@ -1,5 +1,5 @@
 -- sp_cloud_2_reconcile_<provider>: source totals vs FOCUS totals per usage day and billing
--- currency, one template for every provider. Filled by shared.adapters.sql_files.render_sql:
+-- currency, one template for every provider. Filled by shared.adapters.bigquery.sql_files.render_sql:
 -- the source_totals placeholder receives the provider's fragment
 -- procedures/cloud/<provider>/reconcile_source_totals_<provider>.sql (one row per day and
 -- currency: day, currency, n, billed, effective), the only part that differs.

@@ -2,7 +2,7 @@
 -- The slice is (x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date range):
 -- running the same load twice leaves the same rows. One transaction, so readers never
 -- see the slice half-replaced; an unhandled error rolls the whole script back.
--- Filled by shared.adapters.sql_files.render_sql (validated identifiers, literals).
+-- Filled by shared.adapters.bigquery.sql_files.render_sql (validated identifiers, literals).
 BEGIN TRANSACTION;
 
 DELETE FROM `{project_id}.{dataset}.{target_table}`

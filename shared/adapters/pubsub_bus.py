@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from google.cloud.pubsub_v1 import PublisherClient
 
+from shared.config.jobs import JobTopic
 from shared.domain.messages import Message, Topic, attributes, encode
-from shared.jobs import JobTopic
 
 NOT_BEFORE = "not_before"
 MAX_SLEEP_SECONDS = 10.0

@@ -9,8 +9,8 @@ SQL) plus our lineage columns; a standard export simply leaves the detailed-only
 
 from __future__ import annotations
 
+from shared.domain.columns import Column
 from shared.domain.focus import FOCUS_1_3_COLUMNS, LINEAGE_COLUMNS
-from shared.ports import Column
 
 _S, _F, _T, _B, _N, _D = "STRING", "FLOAT", "TIMESTAMP", "BOOL", "NUMERIC", "DATE"
 

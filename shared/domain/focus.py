@@ -10,7 +10,7 @@ row cannot fail a whole load.
 
 from __future__ import annotations
 
-from shared.ports import Column
+from shared.domain.columns import Column
 
 _S, _N, _T, _J = "STRING", "NUMERIC", "TIMESTAMP", "JSON"
 

@@ -1,6 +1,6 @@
 """FOCUS 1.3 conformance rules as code: each rule an id, a description and a SQL check.
 
-Pure data, no I/O. ``shared.focus_check`` runs them against an org's
+Pure data, no I/O. ``shared.handlers.focus_check`` runs them against an org's
 ``cost_data_standard_1_3``. A *row rule* is a GoogleSQL boolean expression over the FOCUS
 columns that is TRUE for a row that breaks the rule (all the row rules run in one
 ``COUNTIF`` query). A *group rule* is a GROUP BY key and a HAVING condition that is TRUE for

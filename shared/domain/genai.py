@@ -31,8 +31,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from shared.domain.columns import Column
 from shared.domain.focus import LINEAGE_COLUMNS
-from shared.ports import Column
 
 USAGE_RAW_TABLE = "genai_payg_usage_raw"
 COSTS_RAW_TABLE = "genai_payg_costs_raw"

@@ -8,8 +8,8 @@ columns, so a change here is a change there.
 
 from __future__ import annotations
 
+from shared.domain.columns import Column
 from shared.domain.focus import LINEAGE_COLUMNS
-from shared.ports import Column
 
 SOURCE_SYSTEM = "subscription"
 

@@ -1,1 +1,4 @@
-"""The logic of the three functions, written against the ports only."""
+"""Application services, written against the ports only: dispatch, step runs and
+coordination (the three functions), cancel, schedules, backfills, notifications, and the
+FOCUS check, export and reconciliation reads. May import domain, ports and config.
+"""

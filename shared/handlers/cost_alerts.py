@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
+from shared.adapters.bigquery.sql_files import PROCEDURES_DIR, render_sql
 from shared.domain.errors import BadRequest
 from shared.domain.models import Run
 from shared.domain.notifications import (

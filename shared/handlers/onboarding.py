@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from shared.config.plans import plan_limits
+from shared.config.tables import ORG_TABLES
 from shared.domain.api_keys import hash_api_key, new_api_key
 from shared.domain.errors import Conflict
 from shared.domain.models import Org
 from shared.domain.quota import SubscriptionStatus
 from shared.domain.sql import validate_org_slug
 from shared.handlers.services import Services
-from shared.plans import plan_limits
-from shared.tables import ORG_TABLES
 
 
 def create_org(

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from shared.adapters.sql_files import PROCEDURES_DIR, include_fragments, render_sql
+from shared.adapters.bigquery.sql_files import PROCEDURES_DIR, include_fragments, render_sql
 from shared.domain.errors import BadRequest, NotFound, PipelineError, shown
 from shared.domain.sql import table_ref
 from shared.handlers.services import Services

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.catalog import PipelineCatalog
+from shared.config.catalog import PipelineCatalog
+from shared.config.settings import Settings
 from shared.ports import (
     BackfillStore,
     Clock,
@@ -16,7 +17,6 @@ from shared.ports import (
     StateStore,
     Warehouse,
 )
-from shared.settings import Settings
 
 
 @dataclass(slots=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from shared.config.settings import Settings
 from shared.domain.models import Run
 from shared.domain.templates import build_variables
-from shared.settings import Settings
 
 
 def step_variables(settings: Settings, run: Run) -> dict[str, str]:

@@ -4,7 +4,8 @@
 
 The files (Parquet or gzip CSV, from ``uri`` or the run parameter named by the provider:
 a local file or directory, ``gs://bucket/prefix`` or ``s3://bucket/prefix``, see
-shared/cloud/billing_sources.py; a remote object is downloaded to a temporary file) are read
+shared/adapters/files/billing_sources.py; a remote object is downloaded to a temporary file)
+are read
 ``batch_size`` rows at a time and streamed into a staging table (one load job per ~32 MB),
 so memory holds one read batch and one load payload, never the month. One MERGE
 (procedures/cloud/merge_billing_staging.sql) then replaces the window's usage days of the
@@ -22,9 +23,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
-from shared.cloud.billing_files import SUFFIXES, FileSpec, plan_file, read_batches
-from shared.cloud.billing_sources import BillingFileSource, BillingObject, open_source
+from shared.adapters.bigquery.sql_files import PROCEDURES_DIR, render_sql
+from shared.adapters.files.billing_files import SUFFIXES, FileSpec, plan_file, read_batches
+from shared.adapters.files.billing_sources import BillingFileSource, BillingObject, open_source
 from shared.domain.billing_schemas import aws_variants, azure_variants, focus_variants
 from shared.domain.cloud_billing import (
     AWS_CUR_COLUMNS,

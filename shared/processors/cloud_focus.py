@@ -20,9 +20,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
-from shared.cloud.reconciliation import describe_mismatch, reconciliation_rows
-from shared.cloud.service_map import load_service_mappings
+from shared.adapters.bigquery.sql_files import PROCEDURES_DIR, render_sql
+from shared.config.service_map import load_service_mappings
 from shared.domain.cloud_billing import (
     RECONCILIATION_COLUMNS,
     RECONCILIATION_TABLE,
@@ -32,6 +31,7 @@ from shared.domain.cloud_billing import (
 from shared.domain.errors import StepFailure
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
 from shared.domain.sql import IDENTIFIER_RE, literal, table_ref
+from shared.handlers.reconciliation import describe_mismatch, reconciliation_rows
 from shared.processors.base import (
     ProcessorConfig,
     StepContext,

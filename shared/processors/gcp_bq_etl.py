@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
+from shared.adapters.bigquery.sql_files import PROCEDURES_DIR, render_sql
 from shared.domain.cloud_billing import EXPORT_SCHEMAS, GCP_RAW_COLUMNS, GCP_RAW_TABLE
 from shared.domain.credentials import split_table
 from shared.domain.errors import BadRequest, StepFailure

@@ -40,6 +40,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import Field
 
+from shared.config.pricing import load_price_table
 from shared.domain.errors import StepFailure
 from shared.domain.genai import (
     COSTS_RAW_COLUMNS,
@@ -51,7 +52,6 @@ from shared.domain.genai import (
     with_lineage,
 )
 from shared.domain.sql import IDENTIFIER_RE, literal, table_ref
-from shared.pricing import load_price_table
 from shared.processors.base import (
     ProcessorConfig,
     StepContext,

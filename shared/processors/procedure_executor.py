@@ -17,7 +17,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.adapters.sql_files import PROCEDURES_DIR
+from shared.adapters.bigquery.sql_files import PROCEDURES_DIR
 from shared.domain.errors import BadRequest, NotFound, StepFailure
 from shared.domain.sql import IDENTIFIER_RE, literal, table_ref
 from shared.handlers.procedures import deploy, ensure_current, procedure_file

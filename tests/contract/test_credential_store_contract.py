@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from google.cloud import firestore
 
-from shared.adapters.firestore_credentials import FirestoreCredentialStore
-from shared.adapters.sqlite_credentials import SqliteCredentialStore
-from shared.adapters.sqlite_state import SqliteStateStore
+from shared.adapters.firestore.credentials import FirestoreCredentialStore
+from shared.adapters.sqlite.credentials import SqliteCredentialStore
+from shared.adapters.sqlite.state import SqliteStateStore
 from shared.domain.errors import BadRequest
 from shared.ports import CredentialStore
 from tests.support.emulators import EMULATOR_PROJECT

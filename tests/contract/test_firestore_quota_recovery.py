@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from google.cloud import firestore
 
-from shared.adapters import firestore_state
-from shared.adapters.firestore_state import FirestoreStateStore
+from shared.adapters.firestore import state as firestore_state
+from shared.adapters.firestore.state import FirestoreStateStore
+from shared.devtools.emulators import Emulator
 from shared.domain.quota import QuotaLimits, QuotaUsage
-from shared.emulators import Emulator
 from tests.contract.test_state_store_contract import T0
 from tests.support.emulators import EMULATOR_PROJECT
 

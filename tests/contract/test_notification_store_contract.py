@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.firestore_ops import FirestoreNotificationStore
-from shared.adapters.sqlite_ops import SqliteNotificationStore
+from shared.adapters.firestore.ops import FirestoreNotificationStore
+from shared.adapters.sqlite.ops import SqliteNotificationStore
 from shared.domain.notifications import Delivery, DeliveryStatus, EventType
 from shared.ports import NotificationStore
 from tests.support.emulators import firestore_client

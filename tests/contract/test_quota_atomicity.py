@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from shared.adapters.sqlite_state import SqliteStateStore
+from shared.adapters.sqlite.state import SqliteStateStore
 from shared.domain.quota import QuotaLimits, QuotaUsage
 from shared.ports import StateStore
 from tests.contract.test_state_store_contract import T0, clock, store

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.firestore_ops import FirestoreBackfillStore, FirestoreScheduleStore
-from shared.adapters.sqlite_ops import SqliteBackfillStore, SqliteScheduleStore
+from shared.adapters.firestore.ops import FirestoreBackfillStore, FirestoreScheduleStore
+from shared.adapters.sqlite.ops import SqliteBackfillStore, SqliteScheduleStore
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.schedules import Backfill, FireStatus, ReprocessPolicy, Schedule
 from shared.ports import BackfillStore, ScheduleStore

@@ -14,8 +14,8 @@ import pytest
 from google.cloud import firestore
 
 from shared.adapters.clock import FixedClock
-from shared.adapters.firestore_state import FirestoreStateStore
-from shared.adapters.sqlite_state import SqliteStateStore
+from shared.adapters.firestore.state import FirestoreStateStore
+from shared.adapters.sqlite.state import SqliteStateStore
 from shared.domain.errors import Conflict, IllegalTransition, NotFound
 from shared.domain.models import Org, Run, StepRun
 from shared.domain.quota import QuotaLimits, QuotaUsage, SubscriptionStatus

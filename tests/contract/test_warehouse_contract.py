@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from google.cloud import bigquery
 
-from shared.adapters import bigquery_warehouse
-from shared.adapters.bigquery_warehouse import BigQueryWarehouse
+from shared.adapters.bigquery import warehouse as bigquery_warehouse
+from shared.adapters.bigquery.warehouse import BigQueryWarehouse
 from shared.domain.errors import BadRequest, Conflict, NotFound
 from shared.domain.focus import LINEAGE_COLUMNS
 from shared.domain.sql import table_ref

@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-from shared.cloud.aws_sample import RI_ARN, SP_ARN, sample_cur_rows, write_sample_cur
-from shared.cloud.reconciliation import reconciliation_rows
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.demo.aws_sample import RI_ARN, SP_ARN, sample_cur_rows, write_sample_cur
 from shared.domain.focus import COST_TABLE
 from shared.domain.models import Run
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
-from shared.focus_check import check_focus
 from shared.handlers.dispatch import RunRequest, dispatch_run
-from shared.runtime import EmbeddedRuntime
+from shared.handlers.focus_check import check_focus
+from shared.handlers.reconciliation import reconciliation_rows
 from tests.support.focus_toolkit import assert_toolkit_accepts
 from tests.support.runtime import make_runtime, new_org
 

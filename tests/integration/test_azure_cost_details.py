@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from shared.cloud.azure_sample import FX, RESERVATION, SAVINGS_PLAN, write_sample_export
-from shared.cloud.reconciliation import reconciliation_rows
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.demo.azure_sample import FX, RESERVATION, SAVINGS_PLAN, write_sample_export
 from shared.domain.focus import COST_TABLE
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
-from shared.focus_check import check_focus
 from shared.handlers.dispatch import RunRequest, dispatch_run
-from shared.runtime import EmbeddedRuntime
+from shared.handlers.focus_check import check_focus
+from shared.handlers.reconciliation import reconciliation_rows
 from tests.support.focus_toolkit import assert_toolkit_accepts
 from tests.support.runtime import make_runtime, new_org
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.models import Run, StepRun
 from shared.domain.states import RunStatus
 from shared.handlers import backfill
-from shared.runtime import EmbeddedRuntime
 from tests.support.http import api_client
 from tests.support.runtime import make_runtime, new_org, write_configs
 

@@ -18,15 +18,15 @@ from typing import Any
 
 import pytest
 
-from shared.cloud.aws_sample import write_sample_cur
-from shared.cloud.azure_sample import write_sample_export
-from shared.cloud.gcp_sample import load_sample_export
-from shared.cloud.oci_sample import write_sample_report
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.demo.aws_sample import write_sample_cur
+from shared.demo.azure_sample import write_sample_export
+from shared.demo.gcp_sample import load_sample_export
+from shared.demo.oci_sample import write_sample_report
 from shared.domain.models import Run
 from shared.domain.notifications import EventType, PipelineEvent
 from shared.domain.states import RunStatus, StepStatus
-from shared.focus_check import check_focus
-from shared.runtime import EmbeddedRuntime
+from shared.handlers.focus_check import check_focus
 from tests.support.aws_legacy_cur import COMMITMENT_GROUPS, write_legacy_cur
 from tests.support.azure_variants import write_camel_cost_details, write_v1_usage_export
 from tests.support.billing_runs import (

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared.cloud.billing_sources import (
+from shared.adapters.files.billing_sources import (
     GcsSource,
     LocalSource,
     S3Source,

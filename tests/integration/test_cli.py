@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli import main
-from shared.demo_data import sample_subscription_plans
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.demo.subscriptions import sample_subscription_plans
 from shared.domain.saas_subscriptions import PLANS_COLUMNS, PLANS_TABLE
-from shared.runtime import EmbeddedRuntime
+from shared.entrypoints.cli.main import main
 
 pytestmark = pytest.mark.warehouse
 

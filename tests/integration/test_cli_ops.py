@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from shared.cli import main
-from shared.commands import ops
+from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.states import StepStatus
-from shared.runtime import EmbeddedRuntime
+from shared.entrypoints.cli.commands import ops
+from shared.entrypoints.cli.main import main
 from tests.support.runtime import make_runtime, new_org, record_pipeline, write_configs
 
 PIPELINES: dict[str, dict[str, Any]] = {

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli import main
-from shared.cloud.gcp_sample import load_sample_export
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.demo.gcp_sample import load_sample_export
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
-from shared.runtime import EmbeddedRuntime
+from shared.entrypoints.cli.main import main
 from tests.support.focus_rows import good_row
 
 pytestmark = pytest.mark.warehouse

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.firestore_ops import (
+from shared.adapters.firestore.ops import (
     FirestoreBackfillStore,
     FirestoreNotificationStore,
     FirestoreScheduleStore,
 )
-from shared.cloud_runtime import InlineNotifier, build_cloud_services
+from shared.bootstrap.cloud import InlineNotifier, build_cloud_services
+from shared.config.settings import Settings
+from shared.devtools.emulators import Emulator
 from shared.domain.notifications import DeliveryStatus, EventType, PipelineEvent
 from shared.domain.schedules import Schedule
-from shared.emulators import Emulator
 from shared.handlers.services import Services
-from shared.settings import Settings
 from tests.support.emulators import EMULATOR_PROJECT, firestore_client
 from tests.support.receivers import Webhook, webhook_receiver
 

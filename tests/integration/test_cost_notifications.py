@@ -16,14 +16,14 @@ import pytest
 from flask.testing import FlaskClient
 
 from shared.adapters.clock import FixedClock
-from shared.cli import main
-from shared.commands import ops
+from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.notifications import (
     CostThresholdSettings,
     PeriodCost,
     crossed_thresholds,
 )
-from shared.runtime import EmbeddedRuntime
+from shared.entrypoints.cli.commands import ops
+from shared.entrypoints.cli.main import main
 from tests.support.http import api_client
 from tests.support.receivers import MailBox, Webhook, smtp_server, webhook_receiver
 from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs

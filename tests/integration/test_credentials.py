@@ -11,17 +11,17 @@ from typing import Any, ClassVar
 
 import pytest
 
-from shared.cli import main
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.config.plans import plan_limits
 from shared.domain.credentials import Secret, associated_data
 from shared.domain.errors import BadRequest, NotFound, SecretBoxError
 from shared.domain.models import Org
 from shared.domain.quota import SubscriptionStatus
 from shared.domain.states import RunStatus
+from shared.entrypoints.cli.main import main
 from shared.handlers.credentials import delete_credential, list_credentials, set_credential
 from shared.handlers.dispatch import RunRequest, dispatch_run
-from shared.plans import plan_limits
 from shared.processors.base import ProcessorConfig, StepContext, StepResult, register
-from shared.runtime import EmbeddedRuntime
 from tests.support.runtime import make_runtime, new_org, write_configs
 
 pytestmark = pytest.mark.warehouse

@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from shared.demo_data import sample_subscription_plans
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.demo.subscriptions import sample_subscription_plans
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
 from shared.domain.focus_rules import RULE_IDS
 from shared.domain.saas_subscriptions import PLANS_COLUMNS, PLANS_TABLE
 from shared.domain.states import RunStatus
-from shared.focus_check import check_focus
 from shared.handlers.dispatch import RunRequest, dispatch_run
-from shared.runtime import EmbeddedRuntime
+from shared.handlers.focus_check import check_focus
 from tests.support.focus_rows import good_row
 from tests.support.runtime import make_runtime, new_org
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from shared.cloud import service_map
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.config import service_map
 from shared.domain.focus import COST_TABLE
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
 from shared.processors import cloud_focus
-from shared.runtime import EmbeddedRuntime
 from tests.integration.test_gcp_billing import END, START, _run, _setup
 from tests.support.runtime import make_runtime
 

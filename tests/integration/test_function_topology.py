@@ -18,8 +18,11 @@ import pytest
 from google.cloud.pubsub_v1 import PublisherClient, SubscriberClient
 
 from shared.adapters.pubsub_bus import PubSubBus, topic_path
-from shared.cloud_runtime import build_cloud_services
-from shared.demo_data import sample_subscription_plans
+from shared.bootstrap.cloud import build_cloud_services
+from shared.config.jobs import JobTopic
+from shared.config.settings import Settings
+from shared.demo.subscriptions import sample_subscription_plans
+from shared.devtools.stack import Stack, kill_function, restart_function
 from shared.domain.focus import COST_TABLE
 from shared.domain.messages import StepEvent, StepRequest, Topic
 from shared.domain.quota import SubscriptionStatus
@@ -29,9 +32,6 @@ from shared.domain.states import StepStatus
 from shared.handlers import scheduler
 from shared.handlers.onboarding import create_org
 from shared.handlers.services import Services
-from shared.jobs import JobTopic
-from shared.settings import Settings
-from shared.stack import Stack, kill_function, restart_function
 from tests.support.emulators import FAST_LEASE_PIPELINE, SLOW_PIPELINE
 
 pytestmark = pytest.mark.slow

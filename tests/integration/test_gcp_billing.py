@@ -12,18 +12,18 @@ from typing import Any
 
 import pytest
 
-from shared.cloud import service_map
-from shared.cloud.gcp_sample import load_sample_export, sample_gcp_export_rows
-from shared.cloud.reconciliation import reconciliation_rows
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.config import service_map
+from shared.demo.gcp_sample import load_sample_export, sample_gcp_export_rows
 from shared.domain.cloud_billing import EXPORT_SCHEMAS
 from shared.domain.focus import COST_TABLE
 from shared.domain.models import Run
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
-from shared.focus_check import check_focus
 from shared.handlers.dispatch import RunRequest, dispatch_run
+from shared.handlers.focus_check import check_focus
+from shared.handlers.reconciliation import reconciliation_rows
 from shared.processors import cloud_focus
-from shared.runtime import EmbeddedRuntime
 from tests.support.focus_toolkit import assert_toolkit_accepts
 from tests.support.runtime import make_runtime, new_org
 

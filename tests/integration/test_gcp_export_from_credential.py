@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
-from shared.cli import main
-from shared.cloud.gcp_sample import load_sample_export
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.demo.gcp_sample import load_sample_export
 from shared.domain.credentials import validate_metadata
 from shared.domain.errors import BadRequest
 from shared.domain.states import RunStatus
+from shared.entrypoints.cli.main import main
 from shared.handlers.credentials import list_credentials, set_credential
-from shared.runtime import EmbeddedRuntime
 from tests.integration.test_gcp_billing import START, TABLE, _run
 from tests.support.runtime import REPO, make_runtime, new_org, write_configs
 

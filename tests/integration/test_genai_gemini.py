@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from shared.cloud.gemini_sample import (
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.demo.gemini_sample import (
     GEMINI_SERVICES,
     load_sample_gemini_export,
     sample_gemini_export_rows,
@@ -24,7 +25,6 @@ from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
 from shared.handlers.credentials import set_credential
 from shared.handlers.dispatch import RunRequest, dispatch_run
-from shared.runtime import EmbeddedRuntime
 from tests.support.runtime import make_runtime, new_org
 
 pytestmark = pytest.mark.warehouse

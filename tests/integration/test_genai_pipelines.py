@@ -17,21 +17,21 @@ from typing import Any
 import pytest
 import yaml
 
-from shared.domain.focus import COST_TABLE
-from shared.domain.genai import COSTS_RAW_TABLE, USAGE_RAW_TABLE
-from shared.domain.models import Run
-from shared.domain.sql import table_ref
-from shared.domain.states import RunStatus, StepStatus
-from shared.genai_sample_server import (
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.demo.genai_sample_server import (
     SampleGenAIServer,
     Scripted,
     anthropic_costs,
     anthropic_usage,
     openai_costs,
 )
+from shared.domain.focus import COST_TABLE
+from shared.domain.genai import COSTS_RAW_TABLE, USAGE_RAW_TABLE
+from shared.domain.models import Run
+from shared.domain.sql import table_ref
+from shared.domain.states import RunStatus, StepStatus
 from shared.handlers.credentials import set_credential
 from shared.handlers.dispatch import RunRequest, dispatch_run
-from shared.runtime import EmbeddedRuntime
 from tests.support.runtime import REPO, make_runtime, new_org, write_configs
 
 pytestmark = pytest.mark.warehouse

@@ -11,8 +11,8 @@ import functions_framework
 import pytest
 from flask.testing import FlaskClient
 
+from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.quota import SubscriptionStatus
-from shared.runtime import EmbeddedRuntime
 from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs
 
 PIPELINES: dict[str, dict[str, Any]] = {

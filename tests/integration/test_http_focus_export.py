@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from flask.testing import FlaskClient
 
+from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
-from shared.runtime import EmbeddedRuntime
 from tests.support.focus_rows import good_row
 from tests.support.http import api_client
 from tests.support.runtime import make_runtime, new_org

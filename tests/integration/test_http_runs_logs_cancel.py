@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.states import StepStatus
-from shared.runtime import EmbeddedRuntime
 from tests.support.http import api_client
 from tests.support.runtime import make_runtime, new_org, record_pipeline, write_configs
 

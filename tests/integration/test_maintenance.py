@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from shared.adapters.clock import FixedClock
+from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.models import Run, StepRun
 from shared.domain.states import RunStatus, StepStatus
 from shared.handlers.maintenance import (
@@ -18,7 +19,6 @@ from shared.handlers.maintenance import (
     reset_monthly_quotas,
     reset_stale_concurrent_counts,
 )
-from shared.runtime import EmbeddedRuntime
 from tests.support.http import api_client
 from tests.support.runtime import make_runtime, new_org, write_configs
 

@@ -14,13 +14,13 @@ import pytest
 from flask.testing import FlaskClient
 
 from shared.adapters.clock import FixedClock
-from shared.adapters.firestore_ops import FirestoreNotificationStore
+from shared.adapters.firestore.ops import FirestoreNotificationStore
 from shared.adapters.local_secrets import LocalKeySecretBox
-from shared.adapters.sqlite_ops import SqliteNotificationStore
+from shared.adapters.sqlite.ops import SqliteNotificationStore
+from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.notifications import DeliveryStatus, EventType, PipelineEvent
 from shared.handlers.notify import Notifier
 from shared.ports import NotificationStore
-from shared.runtime import EmbeddedRuntime
 from tests.support.emulators import firestore_client
 from tests.support.http import api_client
 from tests.support.receivers import MailBox, Webhook, smtp_server, webhook_receiver

@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from shared.api import OPENAPI_FILE, routes
+from shared.entrypoints.http.api import OPENAPI_FILE, routes
 from tests.support.http import api_client
 from tests.support.runtime import make_runtime
 
@@ -29,7 +29,7 @@ def test_document_is_valid_openapi() -> None:
 def test_routes_and_document_agree_both_ways() -> None:
     documented = {(method, path) for method, path, _ in OPERATIONS}
     served = routes()
-    assert served - documented == set(), "routes missing from shared/openapi.json"
+    assert served - documented == set(), "routes missing from shared/entrypoints/http/openapi.json"
     assert documented - served == set(), "documented operations with no route"
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from shared.adapters.clock import FixedClock
+from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.errors import QuotaExceeded, TemplateError
 from shared.domain.messages import StepEvent, StepRequest
 from shared.domain.models import Org, Run, StepRun
@@ -18,7 +19,6 @@ from shared.handlers.cancel import cancel_run
 from shared.handlers.dispatch import RunRequest, dispatch_run
 from shared.handlers.run_step import Dropped, run_step
 from shared.ports import StateStore
-from shared.runtime import EmbeddedRuntime
 from tests.support.processors import RecordingProcessor
 from tests.support.runtime import make_runtime, new_org, write_configs
 

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from shared.cli import main
-from shared.commands import procedures as procedures_cli
+from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.models import Run
 from shared.domain.states import RunStatus
+from shared.entrypoints.cli.commands import procedures as procedures_cli
+from shared.entrypoints.cli.main import main
 from shared.handlers.procedures import (
     MIGRATIONS_TABLE,
     VERSIONS_TABLE,
@@ -23,7 +24,6 @@ from shared.handlers.procedures import (
 )
 from shared.processors.base import StepContext
 from shared.processors.procedure_executor import ProcedureExecutor
-from shared.runtime import EmbeddedRuntime
 from tests.support.http import api_client
 from tests.support.runtime import make_runtime, new_org
 

@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-from shared.cloud.aws_sample import write_sample_cur
-from shared.cloud.reconciliation import reconciliation_rows
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.demo.aws_sample import write_sample_cur
 from shared.domain.cloud_billing import AWS_RAW_TABLE
 from shared.domain.errors import NotFound
 from shared.domain.focus import COST_TABLE
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
 from shared.handlers.credentials import set_credential
-from shared.runtime import EmbeddedRuntime
+from shared.handlers.reconciliation import reconciliation_rows
 from tests.integration.test_aws_cur import DAYS, END, START, _run
 from tests.support.object_stores import Bucket
 from tests.support.runtime import make_runtime, new_org

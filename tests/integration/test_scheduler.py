@@ -12,9 +12,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from shared.adapters.clock import FixedClock
+from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.schedules import FireStatus, derived_run_id
 from shared.handlers import scheduler
-from shared.runtime import EmbeddedRuntime
 from tests.support.http import api_client
 from tests.support.runtime import make_runtime, new_org, record_pipeline, write_configs
 

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from shared.demo_data import sample_subscription_plans
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.demo.subscriptions import sample_subscription_plans
 from shared.domain.focus import COST_TABLE, LINEAGE_COLUMN_NAMES
 from shared.domain.models import Org, Run
 from shared.domain.saas_subscriptions import DAILY_COSTS_TABLE, PLANS_COLUMNS, PLANS_TABLE
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus, StepStatus
 from shared.handlers.dispatch import RunRequest, dispatch_run
-from shared.runtime import EmbeddedRuntime
 from tests.support.runtime import make_runtime, new_org
 
 pytestmark = pytest.mark.warehouse

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from google.cloud import bigquery
 
-from shared.adapters.bigquery_warehouse import BigQueryWarehouse
-from shared.demo_data import sample_subscription_plans
+from shared.adapters.bigquery.warehouse import BigQueryWarehouse
+from shared.demo.subscriptions import sample_subscription_plans
 from shared.domain import saas_subscriptions as subs
 from shared.domain.errors import BadRequest
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS, LINEAGE_COLUMN_NAMES

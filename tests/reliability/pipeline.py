@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from shared.demo_data import sample_subscription_plans
+from shared.demo.subscriptions import sample_subscription_plans
 from shared.domain.focus import COST_TABLE
 from shared.domain.models import Org, Run
 from shared.domain.saas_subscriptions import DAILY_COSTS_TABLE, PLANS_COLUMNS, PLANS_TABLE

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.messages import Message, Topic
 from shared.ports import Handler
-from shared.runtime import EmbeddedRuntime
 from tests.reliability.pipeline import (
     Outcome,
     Rows,

@@ -25,18 +25,18 @@ import pytest
 from google.cloud import firestore
 
 from shared.adapters.clock import SystemClock
-from shared.adapters.firestore_credentials import FirestoreCredentialStore
-from shared.adapters.firestore_state import FirestoreStateStore
+from shared.adapters.firestore.credentials import FirestoreCredentialStore
+from shared.adapters.firestore.state import FirestoreStateStore
 from shared.adapters.local_secrets import LocalKeySecretBox
 from shared.adapters.pubsub_bus import PubSubBus
-from shared.catalog import PipelineCatalog
+from shared.config.catalog import PipelineCatalog
+from shared.config.settings import Settings
+from shared.devtools.emulators import Emulator
 from shared.domain.messages import Topic
 from shared.domain.quota import SubscriptionStatus
-from shared.emulators import Emulator
 from shared.handlers.onboarding import create_org
 from shared.handlers.services import Services
 from shared.processors import PROCESSORS
-from shared.settings import Settings
 from tests.reliability.pipeline import (
     STEP_TIMEOUT_SECONDS,
     Outcome,

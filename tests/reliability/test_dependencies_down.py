@@ -25,21 +25,21 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery, firestore
 
-from shared.adapters import sqlite_db
-from shared.adapters.bigquery_warehouse import BigQueryWarehouse
-from shared.adapters.bq_emulator import EmbeddedBigQuery
-from shared.adapters.firestore_client import bound_deadlines
-from shared.adapters.firestore_state import FirestoreStateStore
+from shared.adapters.bigquery.emulator import EmbeddedBigQuery
+from shared.adapters.bigquery.warehouse import BigQueryWarehouse
+from shared.adapters.firestore.client import bound_deadlines
+from shared.adapters.firestore.state import FirestoreStateStore
+from shared.adapters.sqlite import db as sqlite_db
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.demo.genai_sample_server import SampleGenAIServer
+from shared.devtools.emulators import Emulator, free_port
 from shared.domain.focus import COST_TABLE
 from shared.domain.genai import USAGE_RAW_TABLE
 from shared.domain.models import Run
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus, StepStatus
-from shared.emulators import Emulator, free_port
-from shared.genai_sample_server import SampleGenAIServer
 from shared.handlers.access import ROOT_KEY_ENV
 from shared.handlers.credentials import set_credential
-from shared.runtime import EmbeddedRuntime
 from tests.support.emulators import EMULATOR_PROJECT
 from tests.support.live_api import Answer, post, serve_api
 from tests.support.outage import SwitchableEndpoint

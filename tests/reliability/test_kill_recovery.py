@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
+from shared.bootstrap.embedded import ORPHANED_RUN, EmbeddedRuntime
+from shared.config.settings import Settings
+from shared.devtools.emulators import free_port, wait_http
 from shared.domain.focus import COST_TABLE
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
-from shared.emulators import free_port, wait_http
-from shared.runtime import ORPHANED_RUN, EmbeddedRuntime
-from shared.settings import Settings
 
 pytestmark = [pytest.mark.warehouse, pytest.mark.slow]
 
@@ -35,7 +35,12 @@ WRITING = "convert_to_focus                 running"  # the demo's first FOCUS w
 
 def _pipelines(home: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", "from shared.cli import main; raise SystemExit(main())", *args],
+        [
+            sys.executable,
+            "-c",
+            "from shared.entrypoints.cli.main import main; raise SystemExit(main())",
+            *args,
+        ],
         cwd=REPO,
         env={**os.environ, "PIPELINES_HOME": str(home)},
         stdout=subprocess.PIPE,

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from shared.adapters.clock import FixedClock
-from shared.adapters.firestore_state import FirestoreStateStore
+from shared.adapters.firestore.state import FirestoreStateStore
+from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.quota import QuotaLimits, QuotaUsage
 from shared.domain.states import RunStatus
-from shared.runtime import EmbeddedRuntime
 from tests.support.emulators import firestore_client
 from tests.support.live_api import Answer, burst, post, serve_api, statuses
 from tests.support.runtime import make_runtime, new_org, record_pipeline, write_configs

@@ -1,7 +1,7 @@
 """The embedded warehouse under the concurrency the runtime produces (issue 11).
 
 bqemulator serves every request from one DuckDB connection; before requests were
-serialised (shared/adapters/bq_emulator.py), threads mixing load jobs, DML scripts,
+serialised (shared/adapters/bigquery/emulator.py), threads mixing load jobs, DML scripts,
 paged reads (tabledata.list runs on FastAPI's thread pool) and job deletes segfaulted
 the process within seconds on a 2-core machine. Each test checks every thread's results,
 not only that the process survived.
@@ -22,20 +22,20 @@ from typing import Any
 import pytest
 from google.cloud import bigquery
 
-from shared.adapters.bq_emulator import EmbeddedBigQuery
-from shared.cli import run_and_wait
-from shared.cloud.demo import run_cloud_demo
-from shared.demo_data import sample_subscription_plans
+from shared.adapters.bigquery.emulator import EmbeddedBigQuery
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.config.settings import Settings
+from shared.demo.cloud import run_cloud_demo
+from shared.demo.genai import ingest_sample_genai
+from shared.demo.subscriptions import sample_subscription_plans
 from shared.domain.focus import COST_TABLE
 from shared.domain.quota import SubscriptionStatus
 from shared.domain.saas_subscriptions import PLANS_COLUMNS, PLANS_TABLE
 from shared.domain.sql import table_ref
-from shared.genai_demo import ingest_sample_genai
+from shared.entrypoints.cli.main import run_and_wait
 from shared.handlers import backfill
 from shared.handlers.onboarding import create_org, ensure_org_dataset
 from shared.handlers.services import Services
-from shared.runtime import EmbeddedRuntime
-from shared.settings import Settings
 
 pytestmark = [pytest.mark.warehouse, pytest.mark.slow]
 

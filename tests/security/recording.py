@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+import shared.bootstrap.embedded
 import shared.handlers.run_step
-import shared.runtime
 from shared.domain.messages import Message
 
 _acting = threading.local()
@@ -82,9 +82,11 @@ def attribute_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
 
         return run
 
-    # shared.runtime calls these by their module-level names, looked up on each message
+    # shared.bootstrap.embedded calls these by their module-level names, looked up on each message
     for name in ("run_step", "coordinate"):
-        monkeypatch.setattr(shared.runtime, name, acting(getattr(shared.runtime, name)))
+        monkeypatch.setattr(
+            shared.bootstrap.embedded, name, acting(getattr(shared.bootstrap.embedded, name))
+        )
     # processors run on the runner's thread pool: carry the acting org over to it
     monkeypatch.setattr(
         shared.handlers.run_step, "_executor", _Carrying(shared.handlers.run_step._executor)

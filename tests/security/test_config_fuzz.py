@@ -1,4 +1,4 @@
-"""Property-based: the pipeline config loader (shared/catalog.py + shared/domain/config.py).
+"""Property-based: the pipeline config loader (shared/config/catalog.py + shared/domain/config.py).
 
 Whatever a YAML file holds - arbitrary documents, raw bytes, or a real config from configs/
 with one thing changed - loading it gives a PipelineConfig or a ConfigError that names the
@@ -19,7 +19,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.catalog import NON_PIPELINE_DIRS, PipelineCatalog
+from shared.config.catalog import NON_PIPELINE_DIRS, PipelineCatalog
 from shared.domain.config import PipelineConfig
 from shared.domain.errors import ConfigError
 from shared.processors import PROCESSORS

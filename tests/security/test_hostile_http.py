@@ -19,7 +19,7 @@ import yaml
 from google.cloud import bigquery
 from werkzeug.test import TestResponse
 
-from shared.api import MAX_BODY_BYTES, openapi_document
+from shared.entrypoints.http.api import MAX_BODY_BYTES, openapi_document
 from tests.support.hostile_api import PIPELINE, ROOT_KEY, Api, open_api
 
 pytestmark = pytest.mark.warehouse

@@ -18,6 +18,14 @@ from typing import Any
 
 import pytest
 
+from shared.demo.genai_sample_server import (
+    SampleGenAIServer,
+    Scripted,
+    anthropic_costs,
+    anthropic_usage,
+    openai_costs,
+    openai_usage,
+)
 from shared.domain.credentials import Credential, Secret
 from shared.domain.errors import StepFailure
 from shared.domain.genai import (
@@ -29,14 +37,6 @@ from shared.domain.genai import (
 from shared.domain.models import Run
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
-from shared.genai_sample_server import (
-    SampleGenAIServer,
-    Scripted,
-    anthropic_costs,
-    anthropic_usage,
-    openai_costs,
-    openai_usage,
-)
 from shared.ports import Warehouse
 from shared.processors.base import StepContext
 from shared.processors.genai_admin import AnthropicAdminReport, OpenAIAdminReport

@@ -1,4 +1,5 @@
-"""schemathesis against shared/openapi.json, served by the real API (functions-framework).
+"""schemathesis against shared/entrypoints/http/openapi.json, served by the real API
+(functions-framework).
 
 Every operation is fuzzed three ways: with the seeded org's API key (and the root key) and
 the org / run id pinned so requests get past authentication, with schema-breaking
@@ -25,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from shared.api import openapi_document
+from shared.entrypoints.http.api import openapi_document
 from tests.support.hostile_api import ROOT_KEY, Api, open_api
 
 pytestmark = pytest.mark.warehouse

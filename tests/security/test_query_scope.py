@@ -23,20 +23,20 @@ from typing import Any, cast
 
 import pytest
 
-from shared import api
-from shared.api import HttpRequest, HttpResponse
-from shared.cloud.aws_sample import write_sample_cur
-from shared.cloud.gcp_sample import load_sample_export
-from shared.cloud.reconciliation import reconciliation_rows
-from shared.demo_data import sample_subscription_plans
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.demo.aws_sample import write_sample_cur
+from shared.demo.gcp_sample import load_sample_export
+from shared.demo.subscriptions import sample_subscription_plans
 from shared.domain.cloud_billing import GCP_RAW_TABLE
 from shared.domain.focus import COST_TABLE
 from shared.domain.saas_subscriptions import PLANS_COLUMNS, PLANS_TABLE
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
-from shared.focus_check import check_focus
+from shared.entrypoints.http import api
+from shared.entrypoints.http.api import HttpRequest, HttpResponse
+from shared.handlers.focus_check import check_focus
+from shared.handlers.reconciliation import reconciliation_rows
 from shared.ports import CredentialStore, StateStore, Warehouse
-from shared.runtime import EmbeddedRuntime
 from tests.security.recording import Recorded, Recorder, acting_as, attribute_handlers
 from tests.support.receivers import webhook_receiver
 from tests.support.runtime import REPO, make_runtime, new_org

@@ -28,13 +28,14 @@ from typing import Any, ClassVar, Literal
 import pytest
 import yaml
 
-from shared import api
-from shared.api import HttpRequest, HttpResponse
-from shared.catalog import CONFIGS_DIR_ENV
-from shared.cli import main
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.config.catalog import CONFIGS_DIR_ENV
+from shared.demo.genai_sample_server import SampleGenAIServer, Scripted
 from shared.domain.errors import StepFailure
 from shared.domain.states import RunStatus
-from shared.genai_sample_server import SampleGenAIServer, Scripted
+from shared.entrypoints.cli.main import main
+from shared.entrypoints.http import api
+from shared.entrypoints.http.api import HttpRequest, HttpResponse
 from shared.handlers.credentials import set_credential
 from shared.processors.base import (
     ProcessorConfig,
@@ -43,7 +44,6 @@ from shared.processors.base import (
     parse_config,
     register,
 )
-from shared.runtime import EmbeddedRuntime
 from tests.support.receivers import MailBox, Webhook, smtp_server, webhook_receiver
 from tests.support.runtime import REPO, make_runtime, new_org, write_configs
 

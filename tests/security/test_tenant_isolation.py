@@ -1,11 +1,11 @@
 """Tenant isolation matrix: every route of the HTTP API x every method.
 
-The routes come from the werkzeug Map in shared/api.py, so a route added there gets a case
-here at once, and fails until it is classified in ACCESS and given a positive call in
-OWN_CALLS. For each case org A's key goes at org B's resources (B's org in the path, and B's
-ids under A's own org) and must be refused (401/403/404, 405 for a method not served) with
-nothing of B's in the answer; then A's key on A's own resources must work, so a refusal
-means something.
+The routes come from the werkzeug Map in shared/entrypoints/http/api.py, so a route added
+there gets a case here at once, and fails until it is classified in ACCESS and given a
+positive call in OWN_CALLS. For each case org A's key goes at org B's resources (B's org in
+the path, and B's ids under A's own org) and must be refused (401/403/404, 405 for a method
+not served) with nothing of B's in the answer; then A's key on A's own resources must work,
+so a refusal means something.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from shared import api
-from shared.api import HttpRequest, HttpResponse
+from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
+from shared.entrypoints.http import api
+from shared.entrypoints.http.api import HttpRequest, HttpResponse
 from shared.handlers import backfill, scheduler
 from shared.handlers.credentials import set_credential
-from shared.runtime import EmbeddedRuntime
 from tests.support.focus_rows import good_row
 from tests.support.receivers import smtp_server
 from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs

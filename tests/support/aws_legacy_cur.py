@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shared.cloud.aws_sample import sample_cur_rows
+from shared.demo.aws_sample import sample_cur_rows
 
 # CUR 2.0 name -> (legacy CSV name, legacy Athena/Parquet name). CUR 2.0's
 # bill_payer_account_name and line_item_usage_account_name have no legacy column.

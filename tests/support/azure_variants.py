@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from shared.cloud.azure_sample import FX, sample_cost_rows
+from shared.demo.azure_sample import FX, sample_cost_rows
 from shared.domain.cloud_billing import AZURE_COLUMNS
 
 # (PascalCase, camelCase) name of each version-1 column; None: the sample has no value.

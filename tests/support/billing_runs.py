@@ -10,13 +10,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from shared.cloud.reconciliation import reconciliation_rows
+from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.focus import COST_TABLE
 from shared.domain.models import Run
 from shared.domain.sql import table_ref
-from shared.focus_check import check_focus
 from shared.handlers.dispatch import RunRequest, dispatch_run
-from shared.runtime import EmbeddedRuntime
+from shared.handlers.focus_check import check_focus
+from shared.handlers.reconciliation import reconciliation_rows
 from tests.support.focus_toolkit import assert_toolkit_accepts
 
 # Lineage that differs between two runs of the same rows.

@@ -17,9 +17,15 @@ import pytest
 import yaml
 from google.cloud import firestore
 
-from shared.cloud_runtime import PROCESSOR_MODULES_ENV
-from shared.emulators import Emulator, EmulatorError, start_firestore, start_pubsub, wipe_firestore
-from shared.stack import REPO, Stack, down, up
+from shared.bootstrap.cloud import PROCESSOR_MODULES_ENV
+from shared.devtools.emulators import (
+    Emulator,
+    EmulatorError,
+    start_firestore,
+    start_pubsub,
+    wipe_firestore,
+)
+from shared.devtools.stack import REPO, Stack, down, up
 
 EMULATOR_PROJECT = "pipelines-test"
 STACK_PROJECT = "pipelines-stack-test"  # the function topology's own project on the emulators

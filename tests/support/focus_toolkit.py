@@ -1,7 +1,7 @@
 """An external FOCUS judge: focus-data-toolkit's lint and validate over an org's FOCUS rows.
 
 Each source system's rows are exported the way a team shares them with FinOps tools
-(``shared.focus_export``, CSV), converted by ``focus-toolkit convert`` (FOCUS 1.3 -> 1.4
+(``shared.handlers.focus_export``, CSV), converted by ``focus-toolkit convert`` (FOCUS 1.3 -> 1.4
 behind its mandatory lint) and the 1.4 output checked again by ``focus-toolkit validate``.
 The toolkit is a pinned dev dependency (no dependencies of its own), run as the command a
 user would run, from this venv.
@@ -14,10 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.focus import COST_TABLE
 from shared.domain.sql import table_ref
-from shared.focus_export import export_focus
-from shared.runtime import EmbeddedRuntime
+from shared.handlers.focus_export import export_focus
 
 TOOLKIT = Path(sys.executable).with_name("focus-toolkit")
 

@@ -15,7 +15,7 @@ import fastavro
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shared.cloud.gcp_sample import sample_gcp_export_rows
+from shared.demo.gcp_sample import sample_gcp_export_rows
 from shared.domain.cloud_billing import EXPORT_SCHEMAS
 from shared.ports import Column
 

@@ -17,9 +17,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from google.cloud import bigquery
 
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.config.tables import ORG_TABLES
 from shared.domain.sql import table_ref
-from shared.runtime import EmbeddedRuntime
-from shared.tables import ORG_TABLES
 from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs
 
 ROOT_KEY = "root-key-for-hostile-tests"

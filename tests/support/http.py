@@ -8,7 +8,7 @@ import functions_framework
 import pytest
 from flask.testing import FlaskClient
 
-from shared.runtime import EmbeddedRuntime
+from shared.bootstrap.embedded import EmbeddedRuntime
 from tests.support.runtime import REPO
 
 

@@ -12,7 +12,7 @@ import socket
 import threading
 from types import TracebackType
 
-from shared.emulators import free_port
+from shared.devtools.emulators import free_port
 
 
 class SwitchableEndpoint:

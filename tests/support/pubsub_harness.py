@@ -29,10 +29,10 @@ from google.api_core import exceptions as gexc
 from google.cloud.pubsub_v1 import SubscriberClient
 
 from shared.adapters.pubsub_bus import topic_path
+from shared.devtools.stack import REPO
 from shared.domain.messages import Topic
-from shared.functions_support import PubSubDelivery, consume
+from shared.entrypoints.pubsub.functions import PubSubDelivery, consume
 from shared.handlers.services import Services
-from shared.stack import REPO
 from tests.support.faults import MessageMatch
 
 log = logging.getLogger(__name__)

@@ -10,15 +10,15 @@ from typing import Any
 
 import yaml
 
-from shared.catalog import PipelineCatalog
+from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.config.catalog import PipelineCatalog
+from shared.config.settings import Settings
 from shared.domain.models import Org
 from shared.domain.quota import SubscriptionStatus
 from shared.handlers.credentials import set_credential
 from shared.handlers.onboarding import create_org
 from shared.ports import Clock, Warehouse
 from shared.processors import PROCESSORS
-from shared.runtime import EmbeddedRuntime
-from shared.settings import Settings
 from tests.support import processors as _test_processors  # noqa: F401 - registers test ps_types
 
 REPO = Path(__file__).resolve().parents[2]

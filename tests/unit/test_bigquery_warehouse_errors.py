@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from google.api_core import exceptions as gexc
 
-from shared.adapters.bigquery_warehouse import BigQueryWarehouse
+from shared.adapters.bigquery.warehouse import BigQueryWarehouse
 from shared.domain.errors import BadRequest, DependencyUnavailable, NotFound
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.catalog import DEFAULT_CONFIGS_DIR, PipelineCatalog
+from shared.config.catalog import DEFAULT_CONFIGS_DIR, PipelineCatalog
 from shared.domain.errors import BadRequest, ConfigError, NotFound
 
 PS = {"generic.procedure_executor"}

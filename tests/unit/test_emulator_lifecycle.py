@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.emulators import EmulatorError, free_port, start_firestore, start_process
-from shared.stack import down
+from shared.devtools.emulators import EmulatorError, free_port, start_firestore, start_process
+from shared.devtools.stack import down
 from tests.support.emulators import unavailable
 
 # A "wrapper" that starts a child HTTP server on the port and then just waits, like gcloud.
@@ -95,7 +95,7 @@ def test_down_stops_what_up_recorded_and_nothing_else(tmp_path: Path) -> None:
 
 
 def test_a_missing_gcloud_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("shared.emulators.shutil.which", lambda _name: None)
+    monkeypatch.setattr("shared.devtools.emulators.shutil.which", lambda _name: None)
     with pytest.raises(EmulatorError, match="gcloud is not on the PATH"):
         start_firestore(tmp_path)
 

@@ -64,7 +64,7 @@ def _push(
 @pytest.fixture
 def dead_letters(monkeypatch: pytest.MonkeyPatch) -> RecordingDeadLetters:
     recorder = RecordingDeadLetters()
-    monkeypatch.setattr("shared.functions_support.dead_letters", lambda: recorder)
+    monkeypatch.setattr("shared.entrypoints.pubsub.functions.dead_letters", lambda: recorder)
     return recorder
 
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from shared.config.pricing import load_price_table
 from shared.domain.errors import ConfigError, StepFailure
 from shared.domain.pricing import parse_price_table
-from shared.pricing import load_price_table
 from shared.processors.genai_payg import local_path, usage_csv_rows
 
 ENTRY = {"provider": "openai", "model": "gpt-4o", "currency": "USD", "input": 2.5}

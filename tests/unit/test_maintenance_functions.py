@@ -13,7 +13,7 @@ import pytest
 
 import shared.handlers.maintenance
 import shared.handlers.scheduler
-from shared.jobs import JOBS
+from shared.config.jobs import JOBS
 from tests.unit.test_function_entry_points import ROOT, RecordingDeadLetters
 
 

@@ -7,7 +7,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from shared.package import REPO, build, requirements
+from shared.devtools.package import REPO, build, requirements
 
 
 def test_a_function_zip_is_self_contained_and_reproducible(tmp_path: Path) -> None:
@@ -21,6 +21,9 @@ def test_a_function_zip_is_self_contained_and_reproducible(tmp_path: Path) -> No
     assert any(n.startswith("configs/subscription/") for n in names)
     assert any(n.startswith("procedures/") for n in names)
     assert not any("__pycache__" in n or n.startswith("tests/") for n in names)
+    # no demo, sample data or developer tools in a deployed function
+    assert not any(n.startswith(("shared/demo/", "shared/devtools/")) for n in names)
+    assert "shared/entrypoints/http/openapi.json" in names
 
     # Unzipped alone (no repo on the path), the entry point imports and registers.
     root = tmp_path / "unzipped"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters import sql_files
+from shared.adapters.bigquery import sql_files
 from shared.domain.errors import BadRequest
 from shared.handlers import procedures
 from shared.handlers.procedures import procedure_file, procedure_files

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.cloud.service_map import load_service_mappings
+from shared.config.service_map import load_service_mappings
 from shared.domain.errors import ConfigError
 from shared.domain.focus_rules import SERVICE_SUBCATEGORIES
 

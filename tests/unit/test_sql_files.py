@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.sql_files import PROCEDURES_DIR, render_sql
+from shared.adapters.bigquery.sql_files import PROCEDURES_DIR, render_sql
 from shared.domain.errors import BadRequest
 from shared.handlers.procedures import procedure_file
 

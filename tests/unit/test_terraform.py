@@ -16,10 +16,10 @@ from typing import Any
 import hcl2
 import pytest
 
+from shared.config.jobs import JOBS, JobTopic
+from shared.devtools.stack import FUNCTIONS
 from shared.domain.messages import Topic
 from shared.handlers import run_requests
-from shared.jobs import JOBS, JobTopic
-from shared.stack import FUNCTIONS
 from tests.support.emulators import unavailable
 
 TERRAFORM = Path(__file__).resolve().parents[2] / "terraform"

@@ -3,7 +3,7 @@
 --
 -- A script, not a stored procedure: the source table is named by the run's configuration
 -- (another project/dataset), and identifiers cannot be procedure arguments. Filled by
--- shared.adapters.sql_files.render_sql: validated identifiers, literal values; {columns} is
+-- shared.adapters.bigquery.sql_files.render_sql: validated identifiers, literal values; {columns} is
 -- the export's top-level columns (standard or detailed schema).
 --
 -- Incremental by usage day. The days replaced are the run's window plus every usage day of

@@ -1,0 +1,251 @@
+"""The embedded BigQuery: bqemulator running in-process on a persistent DuckDB directory.
+
+Used by the embedded runtime, the test suite and (as ``python -m
+shared.adapters.bigquery.emulator``) the local emulator stack. The official client talks to it
+over REST exactly as it talks to BigQuery, so no SQL or code path differs from production.
+
+bqemulator 1.4.0 serves every request from ONE ``DuckDBPyConnection``, which is not safe
+to use from two threads at once (DuckDB: one cursor per thread), yet FastAPI runs its
+sync endpoints (tabledata.list, jobs.delete/cancel, ...) on a thread pool beside the
+async ones on the event loop, and its snapshot GC runs on the loop too. Concurrent step
+workers therefore segfaulted the process. :class:`SerialisedRequests` lets one request
+at a time into the emulator, and the GC and shutdown take the same lock. Per-thread
+cursors were rejected: the emulator keeps session state (time zone, UDFs, temp tables,
+transactions) on its one connection, and a statement's results are read back from it
+after ``execute`` returns. DuckDB parallelises each statement over all cores, so
+serialising statements costs little (measured in ``bench/warehouse_concurrency.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery
+
+# Loggers the emulator (and its SQL translator / web server) write to; silenced so the CLI's
+# output stays clean. Its failures still reach the caller as HTTP errors.
+_NOISY_LOGGERS = ("bqemulator", "sqlglot", "uvicorn", "uvicorn.error", "uvicorn.access", "duckdb")
+
+
+_Scope = MutableMapping[str, Any]
+_Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+_Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+_Asgi = Callable[[_Scope, _Receive, _Send], Awaitable[None]]
+
+
+class SerialisedRequests:
+    """ASGI middleware: one HTTP request at a time inside the emulator.
+
+    The lock is held for the whole request, thread-pool part included, so no two
+    requests ever touch the DuckDB connection together. Once :meth:`close` has drained
+    the request in flight, later requests get 503 without reaching the emulator.
+    """
+
+    def __init__(self, app: _Asgi, lock: asyncio.Lock, closing: asyncio.Event) -> None:
+        self.app = app
+        self.lock = lock
+        self.closing = closing
+
+    async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        async with self.lock:
+            if not self.closing.is_set():
+                await self.app(scope, receive, send)
+                return
+        await send({"type": "http.response.start", "status": 503, "headers": []})
+        await send({"type": "http.response.body", "body": b"bqemulator is stopping"})
+
+
+class EmbeddedBigQuery:
+    """Start/stop bqemulator on a background thread with its own asyncio loop."""
+
+    def __init__(self, data_dir: Path, project_id: str, *, rest_port: int = 0) -> None:
+        self.data_dir = data_dir
+        self.project_id = project_id
+        self.rest_port = rest_port
+        self._server: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = asyncio.Lock()
+        self._closing = asyncio.Event()
+        self._gc_task: asyncio.Task[None] | None = None
+        self._lifecycle = threading.Lock()  # start/stop from any thread, once each
+
+    @property
+    def rest_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("EmbeddedBigQuery is not started")
+        url: str = self._server.rest_url
+        return url
+
+    def client(self) -> bigquery.Client:
+        # google-auth leaves this constructor unannotated.
+        credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
+        return bigquery.Client(
+            project=self.project_id,
+            credentials=credentials,
+            client_options=ClientOptions(api_endpoint=self.rest_url),
+        )
+
+    def start(self) -> None:
+        with self._lifecycle:
+            if self._server is None:
+                self._start()
+
+    def _start(self) -> None:
+        # Imported here: the emulator (DuckDB, FastAPI, gRPC) is heavy and only the
+        # embedded runtime needs it.
+        from bqemulator.config import LogLevel, PersistenceMode, Settings
+        from bqemulator.observability.logging_ import configure_logging
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        settings = Settings(
+            rest_port=self.rest_port,
+            grpc_port=0,
+            persistence_mode=PersistenceMode.PERSISTENT,
+            data_dir=self.data_dir,
+            default_project_id=self.project_id,
+            log_level=LogLevel.CRITICAL,
+        )
+        # The emulator configures structlog and calls logging.basicConfig(force=True),
+        # which replaces the host's root handlers: keep them and put them back after.
+        root = logging.getLogger()
+        saved_level, saved_handlers = root.level, list(root.handlers)
+        try:
+            # Configured before the server module is even imported: its SQL translator
+            # logs at import through structlog's print-everything default.
+            configure_logging(level=settings.log_level, fmt=settings.log_format)
+            from bqemulator.server import EmulatorServer
+
+            server = EmulatorServer(settings)
+            loop, thread = self._run_in_thread(server, self._serialise)
+        finally:
+            root.setLevel(saved_level)
+            root.handlers[:] = saved_handlers
+            for name in _NOISY_LOGGERS:
+                logging.getLogger(name).setLevel(logging.CRITICAL)
+        self._server, self._loop, self._thread = server, loop, thread
+
+    async def _serialise(self, server: Any) -> None:
+        """Put every request, and the snapshot GC, under one lock (see the module doc).
+
+        Runs right after ``server.start()``, before any client has connected, so the
+        middleware is in place before Starlette builds its stack on the first request.
+        The attributes read here are bqemulator 1.4.0's (pinned); a change fails loudly.
+        """
+        server._fastapi_server.config.app.add_middleware(
+            SerialisedRequests, lock=self._lock, closing=self._closing
+        )
+        emulator_gc: asyncio.Task[None] = server._gc_task
+        emulator_gc.cancel()
+        self._gc_task = asyncio.create_task(
+            self._locked_snapshot_gc(server._context.snapshots), name="bqemulator.locked-gc"
+        )
+
+    async def _locked_snapshot_gc(self, snapshots: Any) -> None:
+        # The emulator's own interval: 1/48 of the time-travel retention (7 days).
+        interval = 7 * 86400.0 / 48.0
+        while True:
+            await asyncio.sleep(interval)
+            async with self._lock:
+                if self._closing.is_set():
+                    return
+                snapshots.purge_expired()
+
+    async def _drain(self) -> None:
+        """Refuse new requests and wait for the one in flight, before DuckDB closes."""
+        self._closing.set()
+        async with self._lock:
+            if self._gc_task is not None:
+                self._gc_task.cancel()
+
+    @staticmethod
+    def _run_in_thread(
+        server: Any, after_start: Callable[[Any], Awaitable[None]]
+    ) -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
+        """Start ``server`` on a new thread's event loop; return once it serves (or failed)."""
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(server.start())
+                loop.run_until_complete(after_start(server))
+            except BaseException as exc:  # handed to the starting thread below
+                failure.append(exc)
+                return
+            finally:
+                started.set()
+            loop.run_forever()
+
+        thread = threading.Thread(target=run, name="bqemulator", daemon=True)
+        thread.start()
+        started.wait()
+        if failure:
+            thread.join()
+            loop.close()
+            raise RuntimeError("bqemulator failed to start") from failure[0]
+        return loop, thread
+
+    def stop(self) -> None:
+        with self._lifecycle:
+            self._stop()
+
+    def _stop(self) -> None:
+        if self._server is None or self._loop is None or self._thread is None:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self._drain(), self._loop).result(60)
+            asyncio.run_coroutine_threadsafe(self._server.stop(), self._loop).result(10)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            if not self._thread.is_alive():
+                self._loop.close()
+            self._server = self._loop = self._thread = None
+
+    def __enter__(self) -> EmbeddedBigQuery:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the embedded BigQuery on a fixed port until SIGTERM/SIGINT (the local stack)."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--project", required=True)
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with EmbeddedBigQuery(args.data_dir, args.project, rest_port=args.port) as bq:
+        print(f"bqemulator serving {bq.rest_url} from {args.data_dir}", flush=True)
+        stop.wait()
+
+
+if __name__ == "__main__":
+    main()

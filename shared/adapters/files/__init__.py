@@ -1,0 +1,1 @@
+"""Billing files from local paths, gs:// and s3://, read in batches."""

@@ -1,0 +1,1 @@
+"""The cloud runtime's stores on Firestore (state, ops, credentials)."""

@@ -1,0 +1,1 @@
+"""The embedded runtime's stores on SQLite (state, ops, credentials)."""

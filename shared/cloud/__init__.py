@@ -1,1 +1,0 @@
-"""Cloud billing sources (GCP, AWS) -> FOCUS 1.3: mappings, sample data, reconciliation."""

@@ -1,0 +1,2 @@
+"""Config readers: the pipeline catalog, plans, pricing, settings, the tables of an
+org's dataset, periodic jobs and provider service maps. May import domain and ports."""

@@ -1,0 +1,2 @@
+"""`make run`'s demo and the sample data and servers it and the tests use. Not in the
+function zips (shared/devtools/package.py leaves it out); production code never imports it."""

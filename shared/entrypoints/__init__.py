@@ -1,0 +1,2 @@
+"""How requests arrive: HTTP (the api function), Pub/Sub (the event functions) and
+the `pipelines` CLI. Thin: decode, call a handler, encode."""

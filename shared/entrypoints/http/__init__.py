@@ -1,0 +1,1 @@
+"""The HTTP API the api function serves, and its OpenAPI document."""

@@ -1,0 +1,1 @@
+"""What every Pub/Sub-triggered function does around its handler."""
