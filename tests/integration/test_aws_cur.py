@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -21,17 +20,11 @@ from shared.handlers.dispatch import RunRequest, dispatch_run
 from shared.handlers.focus_check import check_focus
 from shared.handlers.reconciliation import reconciliation_rows
 from tests.support.focus_toolkit import assert_toolkit_accepts
-from tests.support.runtime import make_runtime, new_org
+from tests.support.runtime import new_org
 
 pytestmark = pytest.mark.warehouse
 
 START, END, DAYS = date(2026, 10, 1), date(2026, 10, 2), 2
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
-    with make_runtime(tmp_path, warehouse=session_warehouse) as rt:
-        yield rt
 
 
 def _run(rt: EmbeddedRuntime, slug: str, uri: str, start: date = START, end: date = END) -> Run:

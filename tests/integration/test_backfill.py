@@ -15,7 +15,6 @@ from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.models import Run, StepRun
 from shared.domain.states import RunStatus
 from shared.handlers import backfill
-from tests.support.http import api_client
 from tests.support.runtime import make_runtime, new_org, write_configs
 
 PIPELINES: dict[str, dict[str, Any]] = {
@@ -41,11 +40,6 @@ def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def runtime(tmp_path: Path, configs: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
     with make_runtime(tmp_path, configs, warehouse=session_warehouse) as rt:
         yield rt
-
-
-@pytest.fixture
-def client(runtime: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
-    return api_client(runtime, monkeypatch)
 
 
 @pytest.fixture

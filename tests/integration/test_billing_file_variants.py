@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -50,12 +50,6 @@ _ORDER = (
     "BillingCurrency, ChargePeriodStart, SkuMeter, ChargeCategory, BilledCost, EffectiveCost,"
     " ChargeDescription"
 )
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
-    with make_runtime(tmp_path, warehouse=session_warehouse) as rt:
-        yield rt
 
 
 def _run(rt: EmbeddedRuntime, slug: str, uri: str, start: date = START, end: date = END) -> Run:

@@ -7,9 +7,7 @@ replaces the org's slice; on a mismatch it discards them and fails naming both f
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,15 +19,8 @@ from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
 from shared.processors import cloud_focus
 from tests.integration.test_gcp_billing import END, START, _run, _setup
-from tests.support.runtime import make_runtime
 
 pytestmark = pytest.mark.warehouse
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
-    with make_runtime(tmp_path, warehouse=session_warehouse) as rt:
-        yield rt
 
 
 def _table(rt: EmbeddedRuntime, slug: str, table: str) -> list[dict[str, Any]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -25,19 +24,13 @@ from shared.handlers.focus_check import check_focus
 from shared.handlers.reconciliation import reconciliation_rows
 from shared.processors import cloud_focus
 from tests.support.focus_toolkit import assert_toolkit_accepts
-from tests.support.runtime import make_runtime, new_org
+from tests.support.runtime import new_org
 
 pytestmark = pytest.mark.warehouse
 
 START, DAYS = date(2026, 10, 1), 3
 END = date(2026, 10, 3)
 TABLE = "gcp_billing_export_resource_v1_01A2B3"
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
-    with make_runtime(tmp_path, warehouse=session_warehouse) as rt:
-        yield rt
 
 
 def _setup(rt: EmbeddedRuntime, slug: str, schema: str = "detailed") -> dict[str, str]:

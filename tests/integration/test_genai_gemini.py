@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +23,7 @@ from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
 from shared.handlers.credentials import set_credential
 from shared.handlers.dispatch import RunRequest, dispatch_run
-from tests.support.runtime import make_runtime, new_org
+from tests.support.runtime import new_org
 
 pytestmark = pytest.mark.warehouse
 
@@ -33,12 +31,6 @@ START, DAYS = date(2026, 10, 1), 2
 END = date(2026, 10, 2)
 TABLE = "gcp_billing_export_resource_v1_01A2B3"
 CENT = Decimal("0.01")
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
-    with make_runtime(tmp_path, warehouse=session_warehouse) as rt:
-        yield rt
 
 
 def _is_gemini(row: dict[str, Any]) -> bool:

@@ -11,7 +11,6 @@ from flask.testing import FlaskClient
 
 from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.quota import SubscriptionStatus
-from tests.support.http import api_client
 from tests.support.runtime import make_runtime, new_org, write_configs
 
 PIPELINES: dict[str, dict[str, Any]] = {
@@ -50,11 +49,6 @@ def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def runtime(tmp_path: Path, configs: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
     with make_runtime(tmp_path, configs, warehouse=session_warehouse) as rt:
         yield rt
-
-
-@pytest.fixture
-def client(runtime: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
-    return api_client(runtime, monkeypatch)
 
 
 def test_catalog_lists_pipelines_with_parameters_without_auth(client: FlaskClient) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -17,23 +15,11 @@ from flask.testing import FlaskClient
 from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
 from tests.support.focus_rows import good_row
-from tests.support.http import api_client
-from tests.support.runtime import make_runtime, new_org
+from tests.support.runtime import new_org
 
 pytestmark = pytest.mark.warehouse
 
 URL = "/api/v1/focus/export/{org}"
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
-    with make_runtime(tmp_path, warehouse=session_warehouse) as rt:
-        yield rt
-
-
-@pytest.fixture
-def client(runtime: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
-    return api_client(runtime, monkeypatch)
 
 
 @pytest.fixture

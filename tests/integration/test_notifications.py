@@ -22,7 +22,6 @@ from shared.domain.notifications import DeliveryStatus, EventType, PipelineEvent
 from shared.handlers.notify import Notifier
 from shared.ports import NotificationStore
 from tests.support.emulators import firestore_client
-from tests.support.http import api_client
 from tests.support.receivers import MailBox, Webhook, smtp_server, webhook_receiver
 from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs
 
@@ -70,11 +69,6 @@ def runtime(
 ) -> Iterator[EmbeddedRuntime]:
     with make_runtime(tmp_path / "home", configs, warehouse=session_warehouse, clock=clock) as rt:
         yield rt
-
-
-@pytest.fixture
-def client(runtime: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
-    return api_client(runtime, monkeypatch)
 
 
 def _configure(client: FlaskClient, key: str, hook: Webhook, org: str = "acme") -> Any:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,17 +17,11 @@ from shared.handlers.dispatch import RunRequest, dispatch_run
 from shared.handlers.focus_check import check_focus
 from shared.handlers.reconciliation import reconciliation_rows
 from tests.support.focus_toolkit import assert_toolkit_accepts
-from tests.support.runtime import make_runtime, new_org
+from tests.support.runtime import new_org
 
 pytestmark = pytest.mark.warehouse
 
 START, END = date(2026, 10, 1), date(2026, 10, 2)
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
-    with make_runtime(tmp_path, warehouse=session_warehouse) as rt:
-        yield rt
 
 
 def test_cost_report_converts_clean_and_reconciles(

@@ -4,7 +4,6 @@ and clear errors that write nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,19 +21,13 @@ from shared.handlers.credentials import set_credential
 from shared.handlers.reconciliation import reconciliation_rows
 from tests.integration.test_aws_cur import DAYS, END, START, _run
 from tests.support.object_stores import Bucket
-from tests.support.runtime import make_runtime, new_org
+from tests.support.runtime import new_org
 
 pytestmark = pytest.mark.warehouse
 
 # An access key pair in the stored form; the S3 tests strip every ambient AWS identity,
 # so these runs can only authenticate with it.
 KEY_PAIR = "AKIAORGCREDENTIAL001:org-secret-never-echoed"
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
-    with make_runtime(tmp_path, warehouse=session_warehouse) as rt:
-        yield rt
 
 
 def _org(rt: EmbeddedRuntime, slug: str) -> None:

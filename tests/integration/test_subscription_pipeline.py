@@ -25,12 +25,6 @@ OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
 
 
 @pytest.fixture
-def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
-    with make_runtime(tmp_path, warehouse=session_warehouse) as rt:
-        yield rt
-
-
-@pytest.fixture
 def chaos_runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
     with make_runtime(tmp_path / "chaos", warehouse=session_warehouse, chaos=True) as rt:
         yield rt

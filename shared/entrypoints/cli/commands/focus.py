@@ -1,10 +1,12 @@
-"""``pipelines focus check ORG``: FOCUS 1.3 conformance of an org's cost table."""
+"""``pipelines focus check|export ORG``: FOCUS 1.3 conformance of an org's cost table, and
+the table as the file FinOps tools read."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from typing import Any
 
@@ -14,6 +16,7 @@ from shared.domain.run_window import parse_date
 from shared.entrypoints.cli.console import print_table
 from shared.handlers.focus_check import FocusReport, check_focus
 from shared.handlers.focus_export import EXPORT_FORMATS, export_focus
+from shared.handlers.services import Services
 
 
 def register(sub: Any) -> None:
@@ -43,11 +46,17 @@ def parse_day(value: str | None, name: str) -> date | None:
     return None if value is None else parse_date(value, f"--{name}")
 
 
-def cmd_focus_check(args: argparse.Namespace) -> int:
+@contextmanager
+def org_services(org: str) -> Iterator[Services]:
+    """The embedded runtime's services for an org that exists (else a clear error)."""
     with EmbeddedRuntime() as runtime:
-        services = runtime.services
-        if services.store.get_org(args.org) is None:
-            raise BadRequest(f"organization {args.org} does not exist")
+        if runtime.services.store.get_org(org) is None:
+            raise BadRequest(f"organization {org} does not exist")
+        yield runtime.services
+
+
+def cmd_focus_check(args: argparse.Namespace) -> int:
+    with org_services(args.org) as services:
         report = check_focus(
             services.warehouse,
             services.settings.org_dataset(args.org),
@@ -62,10 +71,7 @@ def cmd_focus_check(args: argparse.Namespace) -> int:
 
 def cmd_focus_export(args: argparse.Namespace) -> int:
     start, end = parse_day(args.start, "start"), parse_day(args.end, "end")
-    with EmbeddedRuntime() as runtime:
-        services = runtime.services
-        if services.store.get_org(args.org) is None:
-            raise BadRequest(f"organization {args.org} does not exist")
+    with org_services(args.org) as services:
         target = open(args.out, "wb") if args.out else nullcontext(sys.stdout.buffer)  # noqa: SIM115
         with target as out:
             written = export_focus(

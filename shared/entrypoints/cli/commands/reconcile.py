@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from shared.bootstrap.embedded import EmbeddedRuntime
-from shared.domain.errors import BadRequest
-from shared.entrypoints.cli.commands.focus import parse_day
+from shared.entrypoints.cli.commands.focus import org_services, parse_day
 from shared.entrypoints.cli.console import print_table
 from shared.handlers.reconciliation import reconciliation_rows
 
@@ -24,10 +22,7 @@ def register(sub: Any) -> None:
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     start, end = parse_day(args.start, "start"), parse_day(args.end, "end")
-    with EmbeddedRuntime() as runtime:
-        services = runtime.services
-        if services.store.get_org(args.org) is None:
-            raise BadRequest(f"organization {args.org} does not exist")
+    with org_services(args.org) as services:
         rows = reconciliation_rows(
             services.warehouse,
             services.settings.org_dataset(args.org),
