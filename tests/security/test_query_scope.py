@@ -384,7 +384,7 @@ SQL_START = re.compile(r"^\s*(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE|CREATE|CALL
 TABLE_WORD = re.compile(
     r"\b(?:FROM|JOIN|INTO|UPDATE|MERGE|TABLE)\s+(?:IF (?:NOT )?EXISTS\s+)?(`?\{\}`?|[\w.`-]+)"
 )
-SQLITE_ADAPTERS = sorted((REPO / "shared" / "adapters").glob("sqlite_*.py"))
+SQLITE_ADAPTERS = sorted((REPO / "shared" / "adapters" / "sqlite").glob("*.py"))
 # SQLite statements that need no org_slug: keyed by a run or backfill id the caller read
 # through its org (the StateStore contract), or the operator's cross-org jobs.
 SQLITE_KEYS = re.compile(r"\b(run_id = \?|run_id IN \(|backfill_id = \?)")

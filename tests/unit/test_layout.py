@@ -99,7 +99,8 @@ def test_deployed_code_never_reaches_demo_or_devtools() -> None:
 def test_only_ports_lies_loose_at_the_top_of_shared() -> None:
     loose = sorted(p.name for p in SHARED.glob("*.py"))
     assert loose == ["__init__.py", "ports.py"]
-    for folder in (p for p in SHARED.rglob("*") if p.is_dir() and p.name != "__pycache__"):
+    folders = {path.parent for path in SHARED.rglob("*.py")}
+    for folder in sorted(folders):
         init = folder / "__init__.py"
         assert init.is_file(), folder
         assert ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))), init
