@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from shared.demo.aws_sample import write_sample_cur
 from shared.demo.gcp_sample import load_sample_export
 from shared.entrypoints.cli.console import print_table
-from shared.entrypoints.cli.main import run_and_wait
+from shared.entrypoints.cli.follow import run_and_wait
 from shared.handlers.credentials import set_credential
 from shared.handlers.focus_check import check_focus
 from shared.handlers.reconciliation import reconciliation_rows

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from shared.demo.genai_sample_server import SAMPLE_LABEL, SampleGenAIServer
-from shared.entrypoints.cli.main import run_and_wait
+from shared.entrypoints.cli.follow import run_and_wait
 from shared.handlers.credentials import set_credential
 from shared.handlers.services import Services
 

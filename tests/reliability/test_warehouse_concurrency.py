@@ -32,7 +32,7 @@ from shared.domain.focus import COST_TABLE
 from shared.domain.quota import SubscriptionStatus
 from shared.domain.saas_subscriptions import PLANS_COLUMNS, PLANS_TABLE
 from shared.domain.sql import table_ref
-from shared.entrypoints.cli.main import run_and_wait
+from shared.entrypoints.cli.follow import run_and_wait
 from shared.handlers import backfill
 from shared.handlers.onboarding import create_org, ensure_org_dataset
 from shared.handlers.services import Services
