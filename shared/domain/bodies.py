@@ -8,12 +8,15 @@ from typing import Any
 from shared.domain.errors import BadRequest, shown
 
 
-def reject_unknown(body: Mapping[str, Any], allowed: Collection[str]) -> None:
-    """400 naming the first unexpected field: a typo must not be silently ignored."""
+def reject_unknown(
+    body: Mapping[str, Any], allowed: Collection[str], *, what: str = "field(s) in body"
+) -> None:
+    """400 naming the first unexpected field (or query parameter, by ``what``): a typo must
+    not be silently ignored."""
     unknown = sorted(set(body) - set(allowed))
     if unknown:
         raise BadRequest(
-            f"unknown field(s) in body: {', '.join(unknown)}",
+            f"unknown {what}: {', '.join(unknown)}",
             field=unknown[0],
             allowed=sorted(allowed),
         )

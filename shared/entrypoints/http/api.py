@@ -392,12 +392,7 @@ def _focus_export(
     source), built in memory: one org's rows for a bounded window."""
     org = authenticate(services, args["org"], request.headers.get("x-api-key"))
     query = request.query
-    if unknown := sorted(set(query) - FOCUS_EXPORT_PARAMS):
-        raise BadRequest(
-            f"unknown query parameter(s): {', '.join(unknown)}",
-            field=unknown[0],
-            allowed=sorted(FOCUS_EXPORT_PARAMS),
-        )
+    reject_unknown(query, FOCUS_EXPORT_PARAMS, what="query parameter(s)")
     fmt = query.get("format", "csv")
     start, end = (parse_date(query[k], k) if k in query else None for k in ("start", "end"))
     out = io.BytesIO()
