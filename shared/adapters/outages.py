@@ -1,10 +1,14 @@
-"""Recognising an outage of a backing service in whatever a client library raised.
+"""What is retryable, decided once; and recognising an outage in a client library's error.
+
+:func:`classify` is the one rule: a step attempt is retried, and a Pub/Sub message
+redelivered, exactly when it says ``retryable``. The domain's errors carry their answer
+as a marker class (shared/domain/errors.py: Transient / Terminal); a processor's
+StepFailure carries its own flag.
 
 Adapters translate what they can (the warehouse raises DependencyUnavailable itself);
 the state stores' clients (SQLite, Firestore, Pub/Sub) raise their own errors from many
-call sites. The HTTP layer and the step runner ask :func:`as_unavailable` so such an
-error becomes a 503 / a retryable step failure with a short message, instead of an
-"internal error" or a stack trace.
+call sites. :func:`as_unavailable` recognises those, so such an error becomes a 503 / a
+retryable failure with a short message, instead of an "internal error" or a stack trace.
 
 Client libraries are looked up in ``sys.modules`` rather than imported: an exception can
 only come from a library that is loaded, and a function's cold start pays for nothing.
@@ -14,8 +18,15 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from dataclasses import dataclass
 
-from shared.domain.errors import DependencyUnavailable
+from shared.domain.errors import (
+    DependencyUnavailable,
+    PipelineError,
+    StepFailure,
+    Terminal,
+    Transient,
+)
 
 # SQLite primary result codes meaning "the file cannot be used now", not "bad SQL".
 _SQLITE_OUTAGE_CODES = {
@@ -27,6 +38,31 @@ _SQLITE_OUTAGE_CODES = {
     14: "cannot open the database file",  # SQLITE_CANTOPEN
 }
 _MAX_DETAIL_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """What a user is told about a failure, and whether trying again could help."""
+
+    message: str
+    retryable: bool
+
+
+def classify(exc: BaseException) -> Failure:
+    """The one answer to "should this be tried again?" (step retries, redeliveries)."""
+    if isinstance(exc, StepFailure):
+        return Failure(str(exc), exc.retryable)
+    if isinstance(exc, PipelineError):
+        # Ours, marked Transient or Terminal; an unmarked one says what is wrong with the
+        # config or data, which the same input repeats.
+        return Failure(exc.message, isinstance(exc, Transient) and not isinstance(exc, Terminal))
+    if isinstance(exc, TimeoutError):
+        return Failure(str(exc), True)
+    if (outage := as_unavailable(exc)) is not None:  # a client library's own error
+        return Failure(outage.message, True)
+    # Unexpected (a bug, an unknown library error): retries are bounded, and a transient
+    # cause deserves them.
+    return Failure(f"{type(exc).__name__}: {exc}", True)
 
 
 def as_unavailable(exc: BaseException) -> DependencyUnavailable | None:

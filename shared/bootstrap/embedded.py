@@ -17,6 +17,7 @@ from shared.adapters.clock import SystemClock
 from shared.adapters.home_lock import HomeLock
 from shared.adapters.inprocess_bus import InProcessBus
 from shared.adapters.local_secrets import LocalKeySecretBox
+from shared.adapters.outages import classify
 from shared.adapters.sqlite.credentials import SqliteCredentialStore
 from shared.adapters.sqlite.ops import (
     SqliteBackfillStore,
@@ -30,7 +31,7 @@ from shared.domain.messages import Message, StepEvent, StepRequest, Topic
 from shared.handlers.coordinate import coordinate
 from shared.handlers.maintenance import reset_stale_concurrent_counts
 from shared.handlers.notify import Notifier
-from shared.handlers.run_step import describe_failure, lease_live, run_step
+from shared.handlers.run_step import lease_live, run_step
 from shared.handlers.services import Services
 from shared.ports import Clock, Warehouse
 from shared.processors import PROCESSORS
@@ -135,7 +136,7 @@ class EmbeddedRuntime:
             others_live = self._runners[(message.run_id, message.step_id, message.attempt)] > 1
         if others_live or not lease_live(step, message.attempt, self.services.clock.now()):
             return False  # someone else runs it, or its outcome was recorded
-        error, _ = describe_failure(exc)
+        error = classify(exc).message
         self.services.bus.publish(
             StepEvent(
                 message.run_id,

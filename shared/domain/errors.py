@@ -1,7 +1,10 @@
-"""Every error a user can cause, with the HTTP status it maps to.
+"""Every error a user can cause, with the HTTP status it maps to, and whether it passes.
 
 Handlers raise these; the HTTP layer turns them into
-``{"error": {"code", "message", "details"}}`` with ``http_status``.
+``{"error": {"code", "message", "details"}}`` with ``http_status``. Each class is marked
+:class:`Transient` (trying again later can succeed: an outage, a quota window) or
+:class:`Terminal` (the same request fails the same way again); what that means for a step
+retry or a Pub/Sub redelivery is decided in one place, shared/adapters/outages.py.
 """
 
 from __future__ import annotations
@@ -15,6 +18,14 @@ def shown(value: object, limit: int = 80, *, quote: bool = True) -> str:
     whole in the error."""
     text = repr(value) if quote else str(value)
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+class Transient(Exception):  # a marker, mixed into errors, never raised alone
+    """Marker: the failure may pass by itself; a retry or a redelivery can succeed."""
+
+
+class Terminal(Exception):  # a marker, mixed into errors, never raised alone
+    """Marker: the same input fails the same way again; retrying cannot help."""
 
 
 class PipelineError(Exception):
@@ -32,7 +43,7 @@ class PipelineError(Exception):
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 
 
-class BadRequest(PipelineError):
+class BadRequest(PipelineError, Terminal):
     http_status = 400
     code = "bad_request"
 
@@ -59,27 +70,27 @@ class TemplateError(BadRequest):
     code = "invalid_template"
 
 
-class Unauthorized(PipelineError):
+class Unauthorized(PipelineError, Terminal):
     http_status = 401
     code = "unauthorized"
 
 
-class Forbidden(PipelineError):
+class Forbidden(PipelineError, Terminal):
     http_status = 403
     code = "forbidden"
 
 
-class NotFound(PipelineError):
+class NotFound(PipelineError, Terminal):
     http_status = 404
     code = "not_found"
 
 
-class MethodNotAllowed(PipelineError):
+class MethodNotAllowed(PipelineError, Terminal):
     http_status = 405
     code = "method_not_allowed"
 
 
-class Conflict(PipelineError):
+class Conflict(PipelineError, Terminal):
     http_status = 409
     code = "conflict"
 
@@ -88,12 +99,12 @@ class IllegalTransition(Conflict):
     code = "illegal_transition"
 
 
-class QuotaExceeded(PipelineError):
+class QuotaExceeded(PipelineError, Transient):
     http_status = 429
     code = "quota_exceeded"
 
 
-class DependencyUnavailable(PipelineError):
+class DependencyUnavailable(PipelineError, Transient):
     http_status = 503
     code = "dependency_unavailable"
 

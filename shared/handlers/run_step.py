@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -10,9 +11,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timedelta
 from enum import Enum
 
-from shared.adapters.outages import as_unavailable
+from shared.adapters.outages import classify
 from shared.domain.credentials import Credential, redact
-from shared.domain.errors import DependencyUnavailable, PipelineError, StepFailure
 from shared.domain.messages import StepEvent, StepRequest
 from shared.domain.models import StepRun
 from shared.domain.states import StepStatus
@@ -82,6 +82,9 @@ def run_step(services: Services, request: StepRequest) -> StepEvent | Dropped:
     def note(message: str) -> None:
         store.append_log(run.run_id, step.step_id, "INFO", redact(message, revealed), clock.now())
 
+    outcome = functools.partial(
+        StepEvent, run.run_id, run.org_slug, step.step_id, request.attempt
+    )  # the attempt's event, either way
     stop = threading.Event()
     try:
         variables = step_variables(services.settings, run)
@@ -99,28 +102,20 @@ def run_step(services: Services, request: StepRequest) -> StepEvent | Dropped:
             credential=credential,
         )
         result = _run_with_timeout(lambda: processor.run(ctx), step.timeout_seconds, stop)
-        event = StepEvent(
-            run.run_id,
-            run.org_slug,
-            step.step_id,
-            request.attempt,
+        event = outcome(
             succeeded=True,
             rows_written=result.rows_written,
             metrics=redact(result.metrics, revealed),
         )
         note(f"attempt {request.attempt} succeeded: {result.rows_written} rows")
     except Exception as exc:  # every failure becomes an event; the coordinator decides
-        error, retryable = describe_failure(exc)
-        error = redact(error, revealed)
+        failure = classify(exc)
+        error = redact(failure.message, revealed)
         store.append_log(run.run_id, step.step_id, "ERROR", error, clock.now())
-        event = StepEvent(
-            run.run_id,
-            run.org_slug,
-            step.step_id,
-            request.attempt,
+        event = outcome(
             succeeded=False,
             error=error,
-            retryable=retryable,
+            retryable=failure.retryable,
         )
     services.bus.publish(event)
     return event
@@ -136,21 +131,6 @@ def lease_live(step: StepRun | None, attempt: int, at: datetime) -> bool:
         and step.lease_until is not None
         and step.lease_until > at
     )
-
-
-def describe_failure(exc: BaseException) -> tuple[str, bool]:
-    """A message for the user and whether trying again could help."""
-    if isinstance(exc, StepFailure):
-        return str(exc), exc.retryable
-    if isinstance(exc, TimeoutError):
-        return str(exc), True
-    if isinstance(exc, DependencyUnavailable):
-        return exc.message, True
-    if isinstance(exc, PipelineError):
-        return exc.message, False  # bad config or data: the same input fails again
-    if (outage := as_unavailable(exc)) is not None:  # a client library's own error
-        return outage.message, True
-    return f"{type(exc).__name__}: {exc}", True
 
 
 def _run_with_timeout(

@@ -9,9 +9,20 @@ import httpx
 import pytest
 from google.api_core import exceptions as gexc
 
-from shared.adapters.outages import as_unavailable
-from shared.domain.errors import DependencyUnavailable
-from shared.handlers.run_step import describe_failure
+from shared.adapters.outages import as_unavailable, classify
+from shared.domain.errors import (
+    BadRequest,
+    ConfigError,
+    Conflict,
+    DependencyUnavailable,
+    Forbidden,
+    IllegalTransition,
+    NotFound,
+    QuotaExceeded,
+    SecretBoxError,
+    StepFailure,
+    Unauthorized,
+)
 
 
 def _sqlite_error(tmp_path: Path, sql: str, *, lock: bool = False) -> sqlite3.Error:
@@ -76,6 +87,45 @@ def test_other_errors_are_not_outages(error: Exception) -> None:
 
 
 def test_a_step_failing_on_an_outage_is_retryable_with_a_short_message() -> None:
-    message, retryable = describe_failure(gexc.RetryError("Timeout of 1.0s exceeded", cause=None))
-    assert retryable
-    assert message.startswith("a Google Cloud service did not answer (RetryError: Timeout")
+    failure = classify(gexc.RetryError("Timeout of 1.0s exceeded", cause=None))
+    assert failure.retryable
+    assert failure.message.startswith("a Google Cloud service did not answer (RetryError: Timeout")
+
+
+@pytest.mark.parametrize(
+    ("exc", "retryable"),
+    [
+        (BadRequest("no such field"), False),
+        (ConfigError("configs/x.yml", "steps[0]", "unknown ps_type"), False),
+        (NotFound("run r not found"), False),
+        (Conflict("already exists"), False),
+        (Forbidden("suspended"), False),
+        (Unauthorized("bad key"), False),
+        (IllegalTransition("cannot go"), False),
+        (QuotaExceeded("daily limit"), True),
+        (DependencyUnavailable("BigQuery is unavailable"), True),
+        (SecretBoxError("ciphertext is truncated"), False),  # unmarked: the data is wrong
+        (StepFailure("rate limited", retryable=True), True),
+        (StepFailure("bad rows"), False),
+        (TimeoutError("step timed out after 5 s"), True),
+        (ConnectionError("refused"), True),
+        (KeyError("bug"), True),  # unexpected: retries are bounded and may help
+    ],
+)
+def test_one_rule_decides_what_is_retried_and_redelivered(
+    exc: BaseException, retryable: bool
+) -> None:
+    assert classify(exc).retryable is retryable
+
+
+def test_every_user_error_is_marked_one_way_or_the_other() -> None:
+    """A new PipelineError subclass must say whether it passes by itself."""
+    import inspect
+
+    from shared.domain import errors
+
+    unmarked = {errors.PipelineError, errors.SecretBoxError}  # base; key/ciphertext faults
+    for _, cls in inspect.getmembers(errors, inspect.isclass):
+        if issubclass(cls, errors.PipelineError) and cls not in unmarked:
+            marks = (issubclass(cls, errors.Transient), issubclass(cls, errors.Terminal))
+            assert marks.count(True) == 1, f"{cls.__name__} is marked {marks}"

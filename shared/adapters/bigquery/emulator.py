@@ -23,7 +23,6 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from google.api_core.client_options import ClientOptions
@@ -220,12 +219,7 @@ class EmbeddedBigQuery:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_: object) -> None:
         self.stop()
 
 

@@ -31,10 +31,17 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from shared.adapters.firestore.state import _dt, _dt_or_none, _next_seq, _utc
+from shared.adapters import records
+from shared.adapters.firestore.values import (
+    FIRESTORE_RECORDS,
+    next_seq,
+    plain_utc,
+    plain_utc_or_none,
+)
+from shared.adapters.records import utc
 from shared.domain.errors import Conflict, DependencyUnavailable, NotFound
-from shared.domain.notifications import Delivery, DeliveryStatus, EventType
-from shared.domain.schedules import Backfill, FireStatus, ReprocessPolicy, Schedule, ScheduleFire
+from shared.domain.notifications import Delivery
+from shared.domain.schedules import Backfill, FireStatus, Schedule, ScheduleFire
 
 T = TypeVar("T")
 Doc = dict[str, Any]
@@ -47,7 +54,7 @@ def _key(*parts: str) -> str:
 
 
 def _fire_key(fire_time: datetime) -> str:
-    return _utc(fire_time).isoformat(timespec="microseconds")
+    return utc(fire_time).isoformat(timespec="microseconds")
 
 
 def _optimistic(attempt: Callable[[], T | None], what: str) -> T:
@@ -110,8 +117,8 @@ class FirestoreScheduleStore:
                     "cron": schedule.cron,
                     "enabled": schedule.enabled,
                     "parameters": json.dumps(schedule.parameters),
-                    "next_fire_at": _utc_or_none(schedule.next_fire_at),
-                    "updated_at": _utc(schedule.updated_at),
+                    "next_fire_at": FIRESTORE_RECORDS.time_or_none_out(schedule.next_fire_at),
+                    "updated_at": utc(schedule.updated_at),
                 }
             )
         except gexc.NotFound:
@@ -121,7 +128,7 @@ class FirestoreScheduleStore:
         # One range filter (single-field index); disabled schedules have no next time,
         # and the few disabled-but-timed ones are dropped here rather than by an index.
         query = self._db.collection("schedules").where(
-            filter=FieldFilter("next_fire_at", "<=", _utc(now))
+            filter=FieldFilter("next_fire_at", "<=", utc(now))
         )
         due = [_schedule(_data(s)) for s in query.stream()]
         return sorted((s for s in due if s.enabled), key=lambda s: (s.next_fire_at, s.schedule_id))
@@ -144,22 +151,22 @@ class FirestoreScheduleStore:
             self._fire_ref(schedule_id, fire_time),
             {
                 "schedule_id": schedule_id,
-                "fire_time": _utc(fire_time),
+                "fire_time": utc(fire_time),
                 "org_slug": doc["org_slug"],
                 "pipeline_ref": doc["pipeline_ref"],
                 "run_id": run_id,
                 "status": FireStatus.QUEUED.value,
                 "attempts": 0,
                 "error": None,
-                "created_at": _utc(at),
-                "updated_at": _utc(at),
+                "created_at": utc(at),
+                "updated_at": utc(at),
             },
         )
         batch.update(
             ref,
             {
-                "next_fire_at": _utc_or_none(next_fire_at),
-                "last_fire_at": _utc(fire_time),
+                "next_fire_at": FIRESTORE_RECORDS.time_or_none_out(next_fire_at),
+                "last_fire_at": utc(fire_time),
                 "last_run_id": run_id,
             },
         )
@@ -178,20 +185,20 @@ class FirestoreScheduleStore:
         """A schedule still pointing at or before a taken firing (a racing PUT wrote back
         a stale next time) is moved on to ``next_fire_at``; otherwise nothing changes."""
         ref = self._schedule_ref(schedule_id)
-        fire_time = _utc(fire_time)
+        fire_time = utc(fire_time)
 
         def attempt() -> bool | None:
             snap = ref.get()
             if not snap.exists:
                 return True
-            current = _dt_or_none(snap.get("next_fire_at"))
+            current = plain_utc_or_none(snap.get("next_fire_at"))
             if current is None or current > fire_time:
                 return True
-            if next_fire_at is None or _utc(next_fire_at) <= current:
+            if next_fire_at is None or utc(next_fire_at) <= current:
                 return True
             try:
                 ref.update(
-                    {"next_fire_at": _utc(next_fire_at)},
+                    {"next_fire_at": utc(next_fire_at)},
                     option=self._db.write_option(last_update_time=snap.update_time),
                 )
             except gexc.FailedPrecondition:
@@ -221,7 +228,7 @@ class FirestoreScheduleStore:
                         "status": FireStatus(status).value,
                         "error": error,
                         "attempts": snap.get("attempts") + 1,
-                        "updated_at": _utc(at),
+                        "updated_at": utc(at),
                     },
                     option=self._db.write_option(last_update_time=snap.update_time),
                 )
@@ -268,15 +275,7 @@ class FirestoreBackfillStore:
         try:
             self._ref(backfill.backfill_id).create(
                 {
-                    "backfill_id": backfill.backfill_id,
-                    "org_slug": backfill.org_slug,
-                    "pipeline_ref": backfill.pipeline_ref,
-                    "start_date": backfill.start_date.isoformat(),
-                    "end_date": backfill.end_date.isoformat(),
-                    "policy": ReprocessPolicy(backfill.policy).value,
-                    "max_concurrent": backfill.max_concurrent,
-                    "parameters": json.dumps(backfill.parameters),
-                    "created_at": _utc(backfill.created_at),
+                    **records.backfill_record(backfill, FIRESTORE_RECORDS),
                     "days": days,
                     "skipped": sorted(d.isoformat() for d in backfill.skipped),
                 }
@@ -338,7 +337,7 @@ class FirestoreNotificationStore:
     def set_org_settings(self, org_slug: str, settings: Mapping[str, Any], at: datetime) -> None:
         # JSON text: Firestore maps cannot hold every JSON shape (nested arrays).
         self._db.collection("notification_settings").document(org_slug).set(
-            {"settings": json.dumps(dict(settings)), "updated_at": _utc(at)}
+            {"settings": json.dumps(dict(settings)), "updated_at": utc(at)}
         )
 
     def _cooldown_ref(self, org_slug: str, channel: str, trigger_key: str) -> Any:
@@ -349,7 +348,7 @@ class FirestoreNotificationStore:
     def claim_cooldown(
         self, org_slug: str, channel: str, trigger_key: str, now: datetime, cooldown_seconds: int
     ) -> bool:
-        ref, now = self._cooldown_ref(org_slug, channel, trigger_key), _utc(now)
+        ref, now = self._cooldown_ref(org_slug, channel, trigger_key), utc(now)
 
         def attempt() -> bool | None:
             snap = ref.get()
@@ -357,7 +356,7 @@ class FirestoreNotificationStore:
                 if not snap.exists:
                     ref.create({"last_sent_at": now})  # exactly one first claimer
                     return True
-                if (now - _dt(snap.get("last_sent_at"))).total_seconds() < cooldown_seconds:
+                if (now - plain_utc(snap.get("last_sent_at"))).total_seconds() < cooldown_seconds:
                     return False
                 ref.update(
                     {"last_sent_at": now},
@@ -372,11 +371,11 @@ class FirestoreNotificationStore:
     def release_cooldown(
         self, org_slug: str, channel: str, trigger_key: str, claimed: datetime
     ) -> None:
-        ref, claimed = self._cooldown_ref(org_slug, channel, trigger_key), _utc(claimed)
+        ref, claimed = self._cooldown_ref(org_slug, channel, trigger_key), utc(claimed)
 
         def attempt() -> bool | None:
             snap = ref.get()
-            if not snap.exists or _dt(snap.get("last_sent_at")) != claimed:
+            if not snap.exists or plain_utc(snap.get("last_sent_at")) != claimed:
                 return True  # a later claim replaced ours: leave it
             try:
                 ref.delete(option=self._db.write_option(last_update_time=snap.update_time))
@@ -389,17 +388,8 @@ class FirestoreNotificationStore:
     def record_delivery(self, delivery: Delivery) -> None:
         self._db.collection("notification_deliveries").add(
             {
-                "org_slug": delivery.org_slug,
-                "event": delivery.event.value,
-                "channel": delivery.channel,
-                "target": delivery.target,
-                "run_id": delivery.run_id,
-                "trigger_key": delivery.trigger_key,
-                "status": delivery.status.value,
-                "attempts": delivery.attempts,
-                "error": delivery.error,
-                "at": _utc(delivery.at),
-                "seq": _next_seq(),  # insertion order among equal times
+                **records.delivery_record(delivery, FIRESTORE_RECORDS),
+                "seq": next_seq(),  # insertion order among equal times
             }
         )
 
@@ -411,21 +401,7 @@ class FirestoreNotificationStore:
             .order_by("seq", direction=firestore.Query.DESCENDING)
             .limit(limit)
         )
-        return [
-            Delivery(
-                org_slug=d["org_slug"],
-                event=EventType(d["event"]),
-                channel=d["channel"],
-                target=d["target"],
-                run_id=d["run_id"],
-                trigger_key=d["trigger_key"],
-                status=DeliveryStatus(d["status"]),
-                attempts=d["attempts"],
-                error=d["error"],
-                at=_dt(d["at"]),
-            )
-            for d in (_data(snap) for snap in query.stream())
-        ]
+        return [records.delivery_from(_data(snap), FIRESTORE_RECORDS) for snap in query.stream()]
 
 
 def _data(snap: Any) -> Doc:
@@ -435,68 +411,19 @@ def _data(snap: Any) -> Doc:
     return data
 
 
-def _utc_or_none(value: datetime | None) -> datetime | None:
-    return None if value is None else _utc(value)
-
-
 def _schedule_doc(schedule: Schedule) -> Doc:
-    return {
-        "schedule_id": schedule.schedule_id,
-        "org_slug": schedule.org_slug,
-        "pipeline_ref": schedule.pipeline_ref,
-        "cron": schedule.cron,
-        "enabled": schedule.enabled,
-        "parameters": json.dumps(schedule.parameters),
-        "created_at": _utc(schedule.created_at),
-        "updated_at": _utc(schedule.updated_at),
-        "next_fire_at": _utc_or_none(schedule.next_fire_at),
-        "last_fire_at": _utc_or_none(schedule.last_fire_at),
-        "last_run_id": schedule.last_run_id,
-    }
+    return records.schedule_record(schedule, FIRESTORE_RECORDS)
 
 
 def _schedule(doc: Doc) -> Schedule:
-    return Schedule(
-        schedule_id=doc["schedule_id"],
-        org_slug=doc["org_slug"],
-        pipeline_ref=doc["pipeline_ref"],
-        cron=doc["cron"],
-        enabled=doc["enabled"],
-        parameters=json.loads(doc["parameters"]),
-        created_at=_dt(doc["created_at"]),
-        updated_at=_dt(doc["updated_at"]),
-        next_fire_at=_dt_or_none(doc.get("next_fire_at")),
-        last_fire_at=_dt_or_none(doc.get("last_fire_at")),
-        last_run_id=doc.get("last_run_id"),
-    )
+    return records.schedule_from(doc, FIRESTORE_RECORDS)
 
 
 def _fire(doc: Doc) -> ScheduleFire:
-    return ScheduleFire(
-        schedule_id=doc["schedule_id"],
-        fire_time=_dt(doc["fire_time"]),
-        org_slug=doc["org_slug"],
-        pipeline_ref=doc["pipeline_ref"],
-        run_id=doc["run_id"],
-        status=FireStatus(doc["status"]),
-        attempts=doc["attempts"],
-        error=doc["error"],
-        created_at=_dt(doc["created_at"]),
-        updated_at=_dt(doc["updated_at"]),
-    )
+    return records.fire_from(doc, FIRESTORE_RECORDS)
 
 
 def _backfill(doc: Doc) -> Backfill:
-    return Backfill(
-        backfill_id=doc["backfill_id"],
-        org_slug=doc["org_slug"],
-        pipeline_ref=doc["pipeline_ref"],
-        start_date=date.fromisoformat(doc["start_date"]),
-        end_date=date.fromisoformat(doc["end_date"]),
-        policy=ReprocessPolicy(doc["policy"]),
-        max_concurrent=doc["max_concurrent"],
-        parameters=json.loads(doc["parameters"]),
-        created_at=_dt(doc["created_at"]),
-        days={date.fromisoformat(k): v for k, v in sorted(doc["days"].items())},
-        skipped=[date.fromisoformat(d) for d in doc["skipped"]],
-    )
+    days = {date.fromisoformat(day): run_id for day, run_id in doc["days"].items()}
+    skipped = [date.fromisoformat(day) for day in doc["skipped"]]
+    return records.backfill_from(doc, FIRESTORE_RECORDS, days, skipped)

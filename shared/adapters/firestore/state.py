@@ -29,39 +29,30 @@ can be refused on "concurrent" although it would have fit. That errs on the safe
 from __future__ import annotations
 
 import contextlib
-import itertools
 import random
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable, Collection, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from shared.adapters import records
 from shared.adapters.clock import SystemClock
+from shared.adapters.firestore.values import FIRESTORE_RECORDS, Doc, plain_utc, stamp
+from shared.adapters.records import utc
+from shared.adapters.step_protocol import RunDecision, StepDecision, StepProtocolStore
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import LogEntry, Org, Run, StepRun, Transition
-from shared.domain.quota import (
-    QuotaDecision,
-    QuotaLimits,
-    QuotaUsage,
-    SubscriptionStatus,
-    day_bucket,
-    month_bucket,
-)
-from shared.domain.states import (
-    RunStatus,
-    StepStatus,
-    check_run_transition,
-    check_step_transition,
-)
+from shared.domain.quota import QuotaDecision, QuotaLimits, QuotaUsage, day_bucket, month_bucket
+from shared.domain.states import RunStatus, StepStatus
+from shared.domain.step_attempts import Change, StoredRun, StoredStep, applied
 from shared.ports import Clock
 
 T = TypeVar("T")
-Doc = dict[str, Any]
 
 _KINDS = ("concurrent", "daily", "monthly")  # the order decide() checks them in
 # A reservation in progress this long is presumed abandoned (its caller died) and taken over.
@@ -69,10 +60,9 @@ TAKEOVER_AFTER = timedelta(seconds=30)
 _HELD = "held"
 _RESERVING = "reserving"
 _KNOWN_RUNS_MAX = 10_000
-_sequence = itertools.count()  # tie-break for history entries with equal times
 
 
-class FirestoreStateStore:
+class FirestoreStateStore(StepProtocolStore):
     """The StateStore port on Firestore (see the module docstring)."""
 
     def __init__(self, client: firestore.Client, *, clock: Clock | None = None) -> None:
@@ -165,7 +155,7 @@ class FirestoreStateStore:
     def reserve_quota(
         self, org_slug: str, run_id: str, limits: QuotaLimits, now: datetime
     ) -> QuotaDecision:
-        now = _utc(now)
+        now = utc(now)
         record = self._quota(org_slug).collection("reservations").document(run_id)
         lock = self._lock_reservation(record, now)
         if lock is None:
@@ -264,7 +254,7 @@ class FirestoreStateStore:
     def release_concurrent(self, org_slug: str, run_id: str) -> bool:
         record = self._quota(org_slug).collection("reservations").document(run_id)
         concurrent = self._quota(org_slug).collection("concurrent")
-        released_at = _utc(self._clock.now())
+        released_at = utc(self._clock.now())
 
         def body(txn: Any) -> bool:
             snap = record.get(transaction=txn)
@@ -278,7 +268,7 @@ class FirestoreStateStore:
         return self._transact(body)
 
     def quota_usage(self, org_slug: str, now: datetime) -> QuotaUsage:
-        now = _utc(now)
+        now = utc(now)
         counts = {kind: _count(self._slots(org_slug, kind, now)) for kind in _KINDS}
         return QuotaUsage(**counts)
 
@@ -294,7 +284,11 @@ class FirestoreStateStore:
             filter=FieldFilter("concurrent_active", "==", True)
         )
         held = [
-            (snap.reference.parent.parent.id, snap.id, _dt((snap.to_dict() or {})["created_at"]))
+            (
+                snap.reference.parent.parent.id,
+                snap.id,
+                plain_utc((snap.to_dict() or {})["created_at"]),
+            )
             for snap in query.stream()
         ]
         return sorted(held, key=lambda row: row[2])  # oldest first, as the sweeper expects
@@ -325,7 +319,9 @@ class FirestoreStateStore:
                 raise ValueError(f"run.steps key {key!r} != step_id {step.step_id!r}")
         ref = self._run_ref(run.run_id)
         batch = self._db.batch()  # all or nothing: the create() precondition guards it
-        batch.create(ref, _run_doc(run))
+        batch.create(
+            ref, {**records.new_run_record(run, FIRESTORE_RECORDS), "step_ids": list(run.steps)}
+        )
         for position, step_id in enumerate(run.steps):
             batch.create(
                 ref.collection("steps").document(step_id), _new_step_doc(step_id, position)
@@ -365,10 +361,10 @@ class FirestoreStateStore:
         if before is not None and before_run_id is not None:
             # Keyset cursor on (created_at, run id): runs sharing a created_at are not lost.
             query = query.start_after(
-                {"created_at": _utc(before), "__name__": self._run_ref(before_run_id)}
+                {"created_at": utc(before), "__name__": self._run_ref(before_run_id)}
             )
         elif before is not None:
-            query = query.where(filter=FieldFilter("created_at", "<", _utc(before)))
+            query = query.where(filter=FieldFilter("created_at", "<", utc(before)))
         query = query.limit(limit)
         return self._with_steps([(snap.id, snap.to_dict() or {}) for snap in query.stream()])
 
@@ -390,19 +386,7 @@ class FirestoreStateStore:
                 run.steps[step_id] = found[(run.run_id, step_id)]
         return runs
 
-    def transition_run(
-        self,
-        org_slug: str,
-        run_id: str,
-        target: RunStatus,
-        reason: str,
-        at: datetime,
-        *,
-        error: str | None = None,
-    ) -> bool:
-        """Also raises NotFound if the run is absent or another org's."""
-        target = RunStatus(target)
-        at = _utc(at)
+    def _change_run(self, org_slug: str, run_id: str, at: datetime, decide: RunDecision) -> bool:
         ref = self._run_ref(run_id)
 
         def body(txn: Any) -> bool:
@@ -410,157 +394,36 @@ class FirestoreStateStore:
             data = snap.to_dict() if snap.exists else None
             if data is None or data.get("org_slug") != org_slug:
                 raise NotFound(f"run {run_id} not found", run_id=run_id)
-            current = RunStatus(data["status"])
-            if current == target:
+            started_at = FIRESTORE_RECORDS.time_or_none_in(data.get("started_at"))
+            change = decide(StoredRun(RunStatus(data["status"]), started_at))
+            if change is None:
                 return False
-            check_run_transition(current, target)
-            changes: Doc = {"status": target.value}
-            if target == RunStatus.RUNNING and data.get("started_at") is None:
-                changes["started_at"] = at
-            if target.terminal:
-                changes["finished_at"] = at
-            if error is not None:
-                changes["error"] = error
-            txn.update(ref, changes)
-            _record(txn, ref, None, current, target, _with_error(reason, error), at)
+            _apply(txn, ref, ref, None, change, at)
             return True
 
         return self._transact(body)
 
     # -- steps -----------------------------------------------------------------------
 
-    def _guarded_step(self, run_id: str, step_id: str, body: Callable[[Any, Doc], T]) -> T:
+    def _change_step(
+        self, run_id: str, step_id: str, at: datetime, decide: StepDecision
+    ) -> StepRun | None:
+        run_ref, ref = self._run_ref(run_id), self._step_ref(run_id, step_id)
+
         def missing() -> Exception:
             return NotFound(
                 f"step {step_id} of run {run_id} not found", run_id=run_id, step=step_id
             )
 
-        return self._guarded(self._step_ref(run_id, step_id), missing, body)
+        def body(writer: Any, data: Doc) -> StepRun | None:
+            stored = StoredStep(_step(run_id, data), data["outcome_attempt"])
+            change = decide(stored)
+            if change is None:
+                return None
+            _apply(writer, run_ref, ref, step_id, change, at)
+            return applied(stored.step, change)
 
-    def claim_step_attempt(
-        self,
-        run_id: str,
-        step_id: str,
-        attempt: int,
-        lease_until: datetime,
-        at: datetime,
-        *,
-        note: str | None = None,
-    ) -> StepRun | None:
-        """Also raises NotFound for an unknown step, ValueError for ``attempt`` < 1."""
-        if attempt < 1:
-            raise ValueError("attempts are numbered from 1")
-        at, lease_until = _utc(at), _utc(lease_until)
-        run_ref = self._run_ref(run_id)
-
-        ref = self._step_ref(run_id, step_id)
-
-        def body(txn: Any, data: Doc) -> StepRun | None:
-            status = StepStatus(data["status"])
-            if status == StepStatus.PENDING:
-                check_step_transition(status, StepStatus.RUNNING)
-                reason = f"attempt {attempt} claimed"
-                _record(txn, run_ref, step_id, status, StepStatus.RUNNING, reason, at)
-            elif status != StepStatus.RUNNING or attempt < data["attempt"]:
-                return None  # terminal, or a superseded attempt
-            elif attempt == data["attempt"]:
-                lease = data.get("lease_until")
-                lease_live = lease is not None and _dt(lease) > at
-                if lease_live or data["outcome_attempt"] == attempt:
-                    return None  # someone is running it, or it already reported
-            # else: a later attempt (a retry) takes over from an earlier one
-            changes: Doc = {
-                "status": StepStatus.RUNNING.value,
-                "attempt": attempt,
-                "lease_until": lease_until,
-            }
-            if data.get("started_at") is None:
-                changes["started_at"] = at
-            txn.update(ref, changes)
-            if note is not None:  # in the claim's commit: one round trip, not two
-                txn.create(
-                    run_ref.collection("logs").document(), _log_doc(step_id, "INFO", note, at)
-                )
-            return _step(run_id, {**data, **changes})
-
-        return self._guarded_step(run_id, step_id, body)
-
-    def finish_step_attempt(
-        self,
-        run_id: str,
-        step_id: str,
-        attempt: int,
-        target: StepStatus | None,
-        at: datetime,
-        *,
-        error: str | None = None,
-        rows_written: int = 0,
-        metrics: Mapping[str, Any] | None = None,
-    ) -> bool:
-        """Also raises NotFound for an unknown step, IllegalTransition for a bad target."""
-        at = _utc(at)
-        run_ref = self._run_ref(run_id)
-
-        ref = self._step_ref(run_id, step_id)
-
-        def body(txn: Any, data: Doc) -> bool:
-            status = StepStatus(data["status"])
-            if (
-                status != StepStatus.RUNNING
-                or attempt != data["attempt"]
-                or data["outcome_attempt"] == attempt
-            ):
-                return False  # moved on, superseded/late, or already recorded
-            if target is None:
-                # Will be retried: stays running, but the lease is given up so the retry
-                # (attempt + 1) can claim at once.
-                txn.update(ref, {"error": error, "lease_until": None, "outcome_attempt": attempt})
-                return True
-            final = StepStatus(target)
-            check_step_transition(status, final)
-            changes: Doc = {
-                "status": final.value,
-                "error": error,
-                "rows_written": rows_written,
-                "metrics": dict(metrics or {}),
-                "lease_until": None,
-                "outcome_attempt": attempt,
-            }
-            if final.terminal:
-                changes["finished_at"] = at
-            txn.update(ref, changes)
-            reason = _with_error(f"attempt {attempt} {final.value}", error)
-            _record(txn, run_ref, step_id, status, final, reason, at)
-            return True
-
-        return self._guarded_step(run_id, step_id, body)
-
-    def transition_step(
-        self, run_id: str, step_id: str, target: StepStatus, reason: str, at: datetime
-    ) -> bool:
-        """Also raises NotFound for an unknown step."""
-        target = StepStatus(target)
-        at = _utc(at)
-        run_ref = self._run_ref(run_id)
-
-        ref = self._step_ref(run_id, step_id)
-
-        def body(txn: Any, data: Doc) -> bool:
-            status = StepStatus(data["status"])
-            if status == target:
-                return False
-            check_step_transition(status, target)
-            changes: Doc = {"status": target.value}
-            if target == StepStatus.RUNNING and data.get("started_at") is None:
-                changes["started_at"] = at
-            if target.terminal:
-                changes["finished_at"] = at
-                changes["lease_until"] = None
-            txn.update(ref, changes)
-            _record(txn, run_ref, step_id, status, target, reason, at)
-            return True
-
-        return self._guarded_step(run_id, step_id, body)
+        return self._guarded(ref, missing, body)
 
     def get_steps(self, run_id: str) -> dict[str, StepRun]:
         snaps = self._run_ref(run_id).collection("steps").stream()
@@ -600,17 +463,8 @@ class FirestoreStateStore:
     def list_transitions(self, org_slug: str, run_id: str) -> list[Transition]:
         if self._owned_run(org_slug, run_id) is None:
             return []
-        return [
-            Transition(
-                run_id=run_id,
-                step_id=d["step_id"],
-                from_status=d["from_status"],
-                to_status=d["to_status"],
-                reason=d["reason"],
-                at=_dt(d["at"]),
-            )
-            for d in _history(self._run_ref(run_id).collection("transitions").stream())
-        ]
+        history = _history(self._run_ref(run_id).collection("transitions").stream())
+        return [records.transition_from(run_id, d, FIRESTORE_RECORDS) for d in history]
 
     def append_log(
         self, run_id: str, step_id: str | None, level: str, message: str, at: datetime
@@ -631,16 +485,8 @@ class FirestoreStateStore:
     def list_logs(self, org_slug: str, run_id: str) -> list[LogEntry]:
         if self._owned_run(org_slug, run_id) is None:
             return []
-        return [
-            LogEntry(
-                run_id=run_id,
-                step_id=d["step_id"],
-                level=d["level"],
-                message=d["message"],
-                at=_dt(d["at"]),
-            )
-            for d in _history(self._run_ref(run_id).collection("logs").stream())
-        ]
+        history = _history(self._run_ref(run_id).collection("logs").stream())
+        return [records.log_from(run_id, d, FIRESTORE_RECORDS) for d in history]
 
 
 # -- module helpers ------------------------------------------------------------------
@@ -671,17 +517,7 @@ def _count(collection: Any) -> int:
 
 
 def _log_doc(step_id: str | None, level: str, message: str, at: datetime) -> Doc:
-    return {"step_id": step_id, "level": level, "message": message, **_stamp(at)}
-
-
-def _stamp(at: datetime) -> Doc:
-    """Ordering fields of a history entry: its time, the commit time, a local sequence."""
-    return {"at": _utc(at), "recorded_at": firestore.SERVER_TIMESTAMP, "seq": _next_seq()}
-
-
-def _next_seq() -> int:
-    # Microseconds x 1000 + a counter: increasing within a process, fits Firestore's int64.
-    return time.time_ns() // 1000 * 1000 + next(_sequence) % 1000
+    return {"step_id": step_id, "level": level, "message": message, **stamp(at)}
 
 
 def _history(snaps: Iterable[Any]) -> list[Doc]:
@@ -707,82 +543,36 @@ def _record(
             "from_status": None if from_status is None else str(from_status),
             "to_status": str(to_status),
             "reason": reason,
-            **_stamp(at),
+            **stamp(at),
         },
     )
 
 
-def _with_error(reason: str, error: str | None) -> str:
-    return f"{reason}: {error}" if error else reason
+def _apply(
+    writer: Any, run_ref: Any, ref: Any, step_id: str | None, change: Change, at: datetime
+) -> None:
+    """Stage a decided change on ``writer``: its fields, its transition, its log line."""
+    writer.update(ref, FIRESTORE_RECORDS.encode(change.fields))
+    if change.move is not None:
+        move = change.move
+        _record(writer, run_ref, step_id, move.from_status, move.to_status, move.reason, at)
+    if change.note is not None:  # in the change's commit: one round trip, not two
+        writer.create(
+            run_ref.collection("logs").document(), _log_doc(step_id, "INFO", change.note, at)
+        )
 
 
 def _org_doc(org: Org) -> Doc:
-    return {
-        "name": org.name,
-        "status": SubscriptionStatus(org.status).value,
-        "plan": org.plan,
-        "daily_limit": org.limits.daily,
-        "monthly_limit": org.limits.monthly,
-        "concurrent_limit": org.limits.concurrent,
-        "api_key_hash": org.api_key_hash,
-        "created_at": _utc(org.created_at),
-        "org_slug": org.org_slug,
-    }
+    return records.org_record(org, FIRESTORE_RECORDS)
 
 
 def _org(d: Doc | None) -> Org:
     assert d is not None
-    return Org(
-        org_slug=d["org_slug"],
-        name=d["name"],
-        status=SubscriptionStatus(d["status"]),
-        plan=d["plan"],
-        limits=QuotaLimits(
-            daily=d["daily_limit"], monthly=d["monthly_limit"], concurrent=d["concurrent_limit"]
-        ),
-        api_key_hash=d["api_key_hash"],
-        created_at=_dt(d["created_at"]),
-    )
-
-
-def _run_doc(run: Run) -> Doc:
-    return {
-        "org_slug": run.org_slug,
-        "pipeline_ref": run.pipeline_ref,
-        "pipeline_id": run.pipeline_id,
-        "provider": run.provider,
-        "status": RunStatus.PENDING.value,
-        "trigger": run.trigger,
-        "start_date": run.start_date.isoformat(),
-        "end_date": run.end_date.isoformat(),
-        "credential_id": run.credential_id,
-        "parameters": run.parameters,
-        "created_at": _utc(run.created_at),
-        "started_at": None,
-        "finished_at": None,
-        "error": None,
-        "step_ids": list(run.steps),
-    }
+    return records.org_from(d, FIRESTORE_RECORDS)
 
 
 def _run(run_id: str, d: Doc) -> Run:
-    return Run(
-        run_id=run_id,
-        org_slug=d["org_slug"],
-        pipeline_ref=d["pipeline_ref"],
-        pipeline_id=d["pipeline_id"],
-        provider=d["provider"],
-        status=RunStatus(d["status"]),
-        trigger=d["trigger"],
-        start_date=date.fromisoformat(d["start_date"]),
-        end_date=date.fromisoformat(d["end_date"]),
-        credential_id=d["credential_id"],
-        parameters=d["parameters"],
-        created_at=_dt(d["created_at"]),
-        started_at=_dt_or_none(d.get("started_at")),
-        finished_at=_dt_or_none(d.get("finished_at")),
-        error=d.get("error"),
-    )
+    return records.run_from(run_id, d, FIRESTORE_RECORDS)
 
 
 def _new_step_doc(step_id: str, position: int) -> Doc:
@@ -803,40 +593,4 @@ def _new_step_doc(step_id: str, position: int) -> Doc:
 
 def _step(run_id: str, d: Doc | None) -> StepRun:
     assert d is not None
-    return StepRun(
-        run_id=run_id,
-        step_id=d["step_id"],
-        status=StepStatus(d["status"]),
-        attempt=d["attempt"],
-        lease_until=_dt_or_none(d.get("lease_until")),
-        started_at=_dt_or_none(d.get("started_at")),
-        finished_at=_dt_or_none(d.get("finished_at")),
-        error=d.get("error"),
-        rows_written=d["rows_written"],
-        metrics=dict(d.get("metrics") or {}),
-    )
-
-
-def _utc(value: datetime) -> datetime:
-    # A naive datetime would be read as local time and land in the wrong quota bucket.
-    if value.utcoffset() is None:
-        raise ValueError("datetimes given to the state store must be timezone-aware")
-    return value.astimezone(UTC)
-
-
-def _dt(value: datetime) -> datetime:
-    """A plain tz-aware UTC datetime (the client returns a nanosecond subclass)."""
-    return datetime(
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-        value.microsecond,
-        tzinfo=UTC,
-    )
-
-
-def _dt_or_none(value: datetime | None) -> datetime | None:
-    return None if value is None else _dt(value)
+    return records.step_from(run_id, d, FIRESTORE_RECORDS)

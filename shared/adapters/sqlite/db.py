@@ -9,11 +9,16 @@ write lock: check-then-write cannot interleave, even across processes.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+from shared.adapters.records import RecordFormat, utc
 
 BUSY_TIMEOUT_S = 30.0  # a writer holds the lock for milliseconds; this is a wide margin
 
@@ -85,3 +90,40 @@ class SqliteDatabase:
         finally:
             if conn.in_transaction:
                 conn.execute("COMMIT")
+
+
+def iso_utc(value: datetime) -> str:
+    """Fixed-width ISO-8601 UTC, so string order is time order in SQL."""
+    return utc(value).isoformat(timespec="microseconds")
+
+
+# Times as fixed-width ISO text, nested values as JSON text; ``trigger`` is an SQL keyword.
+SQLITE_RECORDS = RecordFormat(
+    time_in=datetime.fromisoformat,
+    time_out=iso_utc,
+    nested_in=json.loads,
+    nested_out=json.dumps,
+    trigger_field="trigger_kind",
+)
+
+
+def insert(conn: sqlite3.Connection, table: str, record: Mapping[str, Any]) -> None:
+    """INSERT one record whose keys are the table's column names (ours, never input)."""
+    names = ", ".join(record)
+    marks = ", ".join("?" * len(record))
+    conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(record.values()))
+
+
+def update(
+    conn: sqlite3.Connection, table: str, record: Mapping[str, Any], where: Mapping[str, Any]
+) -> int:
+    """UPDATE the rows matching ``where`` (column = value, ANDed): how many changed.
+
+    Names are our column names, never input."""
+    sets = ", ".join(f"{name} = ?" for name in record)
+    match = " AND ".join(f"{name} = ?" for name in where)
+    cur = conn.execute(
+        f"UPDATE {table} SET {sets} WHERE {match}",
+        (*record.values(), *where.values()),
+    )
+    return cur.rowcount

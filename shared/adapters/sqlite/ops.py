@@ -1,6 +1,6 @@
 """Schedule, backfill and notification stores on SQLite, in the StateStore's state.db.
 
-Same concurrency model as sqlite_state.py: one connection per thread, WAL, and each
+Same concurrency model as state.py: one connection per thread, WAL, and each
 mutation in a ``BEGIN IMMEDIATE`` transaction so check-then-write cannot interleave,
 even between processes: shared/adapters/sqlite/db.py's SqliteDatabase.
 """
@@ -10,14 +10,18 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from shared.adapters.sqlite.db import SqliteDatabase
+from shared.adapters import records
+from shared.adapters.sqlite.db import SQLITE_RECORDS, SqliteDatabase, insert, iso_utc
 from shared.domain.errors import Conflict, NotFound
-from shared.domain.notifications import Delivery, DeliveryStatus, EventType
-from shared.domain.schedules import Backfill, FireStatus, ReprocessPolicy, Schedule, ScheduleFire
+from shared.domain.notifications import Delivery
+from shared.domain.schedules import Backfill, FireStatus, Schedule, ScheduleFire
+
+_ts_or_none = SQLITE_RECORDS.time_or_none_out
+_dt = SQLITE_RECORDS.time_in
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schedules (
@@ -116,24 +120,7 @@ class SqliteScheduleStore:
     def create_schedule(self, schedule: Schedule) -> None:
         with self._db.write() as conn:
             try:
-                conn.execute(
-                    "INSERT INTO schedules (schedule_id, org_slug, pipeline_ref, cron, enabled,"
-                    " parameters, created_at, updated_at, next_fire_at, last_fire_at,"
-                    " last_run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        schedule.schedule_id,
-                        schedule.org_slug,
-                        schedule.pipeline_ref,
-                        schedule.cron,
-                        int(schedule.enabled),
-                        json.dumps(schedule.parameters),
-                        _ts(schedule.created_at),
-                        _ts(schedule.updated_at),
-                        _ts_or_none(schedule.next_fire_at),
-                        _ts_or_none(schedule.last_fire_at),
-                        schedule.last_run_id,
-                    ),
-                )
+                insert(conn, "schedules", records.schedule_record(schedule, SQLITE_RECORDS))
             except sqlite3.IntegrityError:
                 raise Conflict(
                     f"a schedule for {schedule.org_slug} {schedule.pipeline_ref} already exists",
@@ -166,7 +153,7 @@ class SqliteScheduleStore:
                     int(schedule.enabled),
                     json.dumps(schedule.parameters),
                     _ts_or_none(schedule.next_fire_at),
-                    _ts(schedule.updated_at),
+                    iso_utc(schedule.updated_at),
                     schedule.schedule_id,
                 ),
             )
@@ -178,7 +165,7 @@ class SqliteScheduleStore:
             rows = conn.execute(
                 "SELECT * FROM schedules WHERE enabled = 1 AND next_fire_at <= ?"
                 " ORDER BY next_fire_at, schedule_id",
-                (_ts(now),),
+                (iso_utc(now),),
             ).fetchall()
         return [_schedule(row) for row in rows]
 
@@ -203,13 +190,13 @@ class SqliteScheduleStore:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     schedule_id,
-                    _ts(fire_time),
+                    iso_utc(fire_time),
                     row["org_slug"],
                     row["pipeline_ref"],
                     run_id,
                     FireStatus.QUEUED.value,
-                    _ts(at),
-                    _ts(at),
+                    iso_utc(at),
+                    iso_utc(at),
                 ),
             )
             if cur.rowcount == 0:
@@ -222,7 +209,7 @@ class SqliteScheduleStore:
                     (
                         _ts_or_none(next_fire_at),
                         schedule_id,
-                        _ts(fire_time),
+                        iso_utc(fire_time),
                         _ts_or_none(next_fire_at) or "",
                     ),
                 )
@@ -230,7 +217,12 @@ class SqliteScheduleStore:
             conn.execute(
                 "UPDATE schedules SET next_fire_at = ?, last_fire_at = ?, last_run_id = ?"
                 " WHERE schedule_id = ?",
-                (_ts_or_none(next_fire_at), _ts(fire_time), run_id, schedule_id),
+                (
+                    _ts_or_none(next_fire_at),
+                    iso_utc(fire_time),
+                    run_id,
+                    schedule_id,
+                ),
             )
             return True
 
@@ -250,9 +242,9 @@ class SqliteScheduleStore:
                 (
                     FireStatus(status).value,
                     error,
-                    _ts(at),
+                    iso_utc(at),
                     schedule_id,
-                    _ts(fire_time),
+                    iso_utc(fire_time),
                     FireStatus.QUEUED.value,
                 ),
             )
@@ -262,7 +254,7 @@ class SqliteScheduleStore:
         with self._db.read() as conn:
             row = conn.execute(
                 "SELECT * FROM schedule_fires WHERE schedule_id = ? AND fire_time = ?",
-                (schedule_id, _ts(fire_time)),
+                (schedule_id, iso_utc(fire_time)),
             ).fetchone()
         return _fire(row) if row else None
 
@@ -299,22 +291,7 @@ class SqliteBackfillStore:
     def create_backfill(self, backfill: Backfill) -> None:
         with self._db.write() as conn:
             try:
-                conn.execute(
-                    "INSERT INTO backfills (backfill_id, org_slug, pipeline_ref, start_date,"
-                    " end_date, policy, max_concurrent, parameters, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        backfill.backfill_id,
-                        backfill.org_slug,
-                        backfill.pipeline_ref,
-                        backfill.start_date.isoformat(),
-                        backfill.end_date.isoformat(),
-                        ReprocessPolicy(backfill.policy).value,
-                        backfill.max_concurrent,
-                        json.dumps(backfill.parameters),
-                        _ts(backfill.created_at),
-                    ),
-                )
+                insert(conn, "backfills", records.backfill_record(backfill, SQLITE_RECORDS))
             except sqlite3.IntegrityError:
                 raise Conflict(f"backfill {backfill.backfill_id} already exists") from None
             conn.executemany(
@@ -376,7 +353,7 @@ class SqliteNotificationStore:
                 "INSERT INTO notification_settings (org_slug, settings, updated_at)"
                 " VALUES (?, ?, ?) ON CONFLICT (org_slug) DO UPDATE"
                 " SET settings = excluded.settings, updated_at = excluded.updated_at",
-                (org_slug, json.dumps(dict(settings)), _ts(at)),
+                (org_slug, json.dumps(dict(settings)), iso_utc(at)),
             )
 
     def claim_cooldown(
@@ -395,7 +372,7 @@ class SqliteNotificationStore:
                 "INSERT INTO notification_cooldowns (org_slug, channel, trigger_key, last_sent_at)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT (org_slug, channel, trigger_key)"
                 " DO UPDATE SET last_sent_at = excluded.last_sent_at",
-                (*key, _ts(now)),
+                (*key, iso_utc(now)),
             )
             return True
 
@@ -406,27 +383,13 @@ class SqliteNotificationStore:
             conn.execute(
                 "DELETE FROM notification_cooldowns WHERE org_slug = ? AND channel = ?"
                 " AND trigger_key = ? AND last_sent_at = ?",
-                (org_slug, channel, trigger_key, _ts(claimed)),
+                (org_slug, channel, trigger_key, iso_utc(claimed)),
             )
 
     def record_delivery(self, delivery: Delivery) -> None:
         with self._db.write() as conn:
-            conn.execute(
-                "INSERT INTO notification_deliveries (org_slug, event, channel, target, run_id,"
-                " trigger_key, status, attempts, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    delivery.org_slug,
-                    delivery.event.value,
-                    delivery.channel,
-                    delivery.target,
-                    delivery.run_id,
-                    delivery.trigger_key,
-                    delivery.status.value,
-                    delivery.attempts,
-                    delivery.error,
-                    _ts(delivery.at),
-                ),
-            )
+            record = records.delivery_record(delivery, SQLITE_RECORDS)
+            insert(conn, "notification_deliveries", record)
 
     def list_deliveries(self, org_slug: str, *, limit: int = 50) -> list[Delivery]:
         with self._db.read() as conn:
@@ -434,91 +397,26 @@ class SqliteNotificationStore:
                 "SELECT * FROM notification_deliveries WHERE org_slug = ? ORDER BY id DESC LIMIT ?",
                 (org_slug, limit),
             ).fetchall()
-        return [
-            Delivery(
-                org_slug=row["org_slug"],
-                event=EventType(row["event"]),
-                channel=row["channel"],
-                target=row["target"],
-                run_id=row["run_id"],
-                trigger_key=row["trigger_key"],
-                status=DeliveryStatus(row["status"]),
-                attempts=row["attempts"],
-                error=row["error"],
-                at=_dt(row["at"]),
-            )
-            for row in rows
-        ]
+        return [records.delivery_from(row, SQLITE_RECORDS) for row in rows]
 
 
 def _schedule(row: sqlite3.Row) -> Schedule:
-    return Schedule(
-        schedule_id=row["schedule_id"],
-        org_slug=row["org_slug"],
-        pipeline_ref=row["pipeline_ref"],
-        cron=row["cron"],
-        enabled=bool(row["enabled"]),
-        parameters=json.loads(row["parameters"]),
-        created_at=_dt(row["created_at"]),
-        updated_at=_dt(row["updated_at"]),
-        next_fire_at=_dt_or_none(row["next_fire_at"]),
-        last_fire_at=_dt_or_none(row["last_fire_at"]),
-        last_run_id=row["last_run_id"],
-    )
+    return records.schedule_from(dict(row), SQLITE_RECORDS)
 
 
 def _fire(row: sqlite3.Row) -> ScheduleFire:
-    return ScheduleFire(
-        schedule_id=row["schedule_id"],
-        fire_time=_dt(row["fire_time"]),
-        org_slug=row["org_slug"],
-        pipeline_ref=row["pipeline_ref"],
-        run_id=row["run_id"],
-        status=FireStatus(row["status"]),
-        attempts=row["attempts"],
-        error=row["error"],
-        created_at=_dt(row["created_at"]),
-        updated_at=_dt(row["updated_at"]),
-    )
+    return records.fire_from(dict(row), SQLITE_RECORDS)
 
 
 def _backfill(conn: sqlite3.Connection, row: sqlite3.Row) -> Backfill:
-    backfill = Backfill(
-        backfill_id=row["backfill_id"],
-        org_slug=row["org_slug"],
-        pipeline_ref=row["pipeline_ref"],
-        start_date=date.fromisoformat(row["start_date"]),
-        end_date=date.fromisoformat(row["end_date"]),
-        policy=ReprocessPolicy(row["policy"]),
-        max_concurrent=row["max_concurrent"],
-        parameters=json.loads(row["parameters"]),
-        created_at=_dt(row["created_at"]),
-    )
+    days: dict[date, str | None] = {}
+    skipped: list[date] = []
     for day in conn.execute(
         "SELECT day, run_id, skipped FROM backfill_days WHERE backfill_id = ? ORDER BY day",
-        (backfill.backfill_id,),
+        (row["backfill_id"],),
     ):
         if day["skipped"]:
-            backfill.skipped.append(date.fromisoformat(day["day"]))
+            skipped.append(date.fromisoformat(day["day"]))
         else:
-            backfill.days[date.fromisoformat(day["day"])] = day["run_id"]
-    return backfill
-
-
-def _ts(value: datetime) -> str:
-    """Fixed-width ISO-8601 UTC, so string order is time order in SQL."""
-    if value.utcoffset() is None:
-        raise ValueError("datetimes given to the store must be timezone-aware")
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _ts_or_none(value: datetime | None) -> str | None:
-    return None if value is None else _ts(value)
-
-
-def _dt(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def _dt_or_none(text: str | None) -> datetime | None:
-    return None if text is None else _dt(text)
+            days[date.fromisoformat(day["day"])] = day["run_id"]
+    return records.backfill_from(dict(row), SQLITE_RECORDS, days, skipped)

@@ -9,32 +9,29 @@ is shared/adapters/sqlite/db.py's SqliteDatabase).
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Collection, Mapping, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Collection, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from shared.adapters import records
 from shared.adapters.clock import SystemClock
-from shared.adapters.sqlite.db import SqliteDatabase
+from shared.adapters.records import utc
+from shared.adapters.sqlite.db import SQLITE_RECORDS, SqliteDatabase, insert, iso_utc, update
+from shared.adapters.step_protocol import RunDecision, StepDecision, StepProtocolStore
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import LogEntry, Org, Run, StepRun, Transition
 from shared.domain.quota import (
     QuotaDecision,
     QuotaLimits,
     QuotaUsage,
-    SubscriptionStatus,
     day_bucket,
     decide,
     month_bucket,
 )
-from shared.domain.states import (
-    RunStatus,
-    StepStatus,
-    check_run_transition,
-    check_step_transition,
-)
+from shared.domain.states import RunStatus, StepStatus
+from shared.domain.step_attempts import Change, StoredRun, StoredStep, applied
 from shared.ports import Clock
 
 _SCHEMA = """
@@ -125,7 +122,7 @@ CREATE INDEX IF NOT EXISTS logs_by_run ON logs (run_id, id);
 """
 
 
-class SqliteStateStore:
+class SqliteStateStore(StepProtocolStore):
     """The StateStore port on a local SQLite file (see the module docstring)."""
 
     def __init__(self, path: Path | str, *, clock: Clock | None = None) -> None:
@@ -142,12 +139,7 @@ class SqliteStateStore:
     def create_org(self, org: Org) -> None:
         with self._db.write() as conn:
             try:
-                conn.execute(
-                    "INSERT INTO orgs (org_slug, name, status, plan, daily_limit,"
-                    " monthly_limit, concurrent_limit, api_key_hash, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    _org_values(org),
-                )
+                insert(conn, "orgs", records.org_record(org, SQLITE_RECORDS))
             except sqlite3.IntegrityError:
                 raise Conflict(f"org {org.org_slug} already exists", org=org.org_slug) from None
 
@@ -158,15 +150,9 @@ class SqliteStateStore:
 
     def update_org(self, org: Org) -> None:
         """Raises NotFound if the org does not exist."""
-        values = _org_values(org)
+        record = records.org_record(org, SQLITE_RECORDS)
         with self._db.write() as conn:
-            cur = conn.execute(
-                "UPDATE orgs SET name = ?, status = ?, plan = ?, daily_limit = ?,"
-                " monthly_limit = ?, concurrent_limit = ?, api_key_hash = ?, created_at = ?"
-                " WHERE org_slug = ?",
-                (*values[1:], values[0]),
-            )
-            if cur.rowcount == 0:
+            if update(conn, "orgs", record, {"org_slug": record.pop("org_slug")}) == 0:
                 raise NotFound(f"org {org.org_slug} not found", org=org.org_slug)
 
     # -- quota -------------------------------------------------------------------
@@ -174,7 +160,7 @@ class SqliteStateStore:
     def reserve_quota(
         self, org_slug: str, run_id: str, limits: QuotaLimits, now: datetime
     ) -> QuotaDecision:
-        now = _utc(now)
+        now = utc(now)
         with self._db.write() as conn:
             held = conn.execute(
                 "SELECT 1 FROM quota_reservations WHERE org_slug = ? AND run_id = ?",
@@ -187,7 +173,7 @@ class SqliteStateStore:
                 conn.execute(
                     "INSERT INTO quota_reservations (org_slug, run_id, day, month,"
                     " concurrent_active, created_at) VALUES (?, ?, ?, ?, 1, ?)",
-                    (org_slug, run_id, day_bucket(now), month_bucket(now), _ts(now)),
+                    (org_slug, run_id, day_bucket(now), month_bucket(now), iso_utc(now)),
                 )
             return decision
 
@@ -196,13 +182,13 @@ class SqliteStateStore:
             cur = conn.execute(
                 "UPDATE quota_reservations SET concurrent_active = 0, released_at = ?"
                 " WHERE org_slug = ? AND run_id = ? AND concurrent_active = 1",
-                (_ts(self._clock.now()), org_slug, run_id),
+                (iso_utc(self._clock.now()), org_slug, run_id),
             )
             return cur.rowcount == 1
 
     def quota_usage(self, org_slug: str, now: datetime) -> QuotaUsage:
         with self._db.read() as conn:
-            return _usage(conn, org_slug, _utc(now))
+            return _usage(conn, org_slug, utc(now))
 
     # -- runs --------------------------------------------------------------------
 
@@ -213,25 +199,8 @@ class SqliteStateStore:
                 raise ValueError(f"run.steps key {key!r} != step_id {step.step_id!r}")
         with self._db.write() as conn:
             try:
-                conn.execute(
-                    "INSERT INTO runs (run_id, org_slug, pipeline_ref, pipeline_id, provider,"
-                    " status, trigger_kind, start_date, end_date, credential_id, parameters,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        run.run_id,
-                        run.org_slug,
-                        run.pipeline_ref,
-                        run.pipeline_id,
-                        run.provider,
-                        RunStatus.PENDING.value,
-                        run.trigger,
-                        run.start_date.isoformat(),
-                        run.end_date.isoformat(),
-                        run.credential_id,
-                        json.dumps(run.parameters),
-                        _ts(run.created_at),
-                    ),
-                )
+                record = {"run_id": run.run_id, **records.new_run_record(run, SQLITE_RECORDS)}
+                insert(conn, "runs", record)
             except sqlite3.IntegrityError:
                 raise Conflict(f"run {run.run_id} already exists", run_id=run.run_id) from None
             conn.executemany(
@@ -275,177 +244,43 @@ class SqliteStateStore:
         if before is not None and before_run_id is not None:
             # Keyset cursor on the sort key: runs created in the same microsecond page too.
             sql += " AND (created_at < ? OR (created_at = ? AND run_id < ?))"
-            params.extend([_ts(before), _ts(before), before_run_id])
+            params.extend([iso_utc(before), iso_utc(before), before_run_id])
         elif before is not None:
             sql += " AND created_at < ?"  # fixed-width UTC strings sort chronologically
-            params.append(_ts(before))
+            params.append(iso_utc(before))
         sql += " ORDER BY created_at DESC, run_id DESC LIMIT ?"
         params.append(limit)
         with self._db.read() as conn:
             return _with_steps(conn, conn.execute(sql, params).fetchall())
 
-    def transition_run(
-        self,
-        org_slug: str,
-        run_id: str,
-        target: RunStatus,
-        reason: str,
-        at: datetime,
-        *,
-        error: str | None = None,
-    ) -> bool:
-        """Also raises NotFound if the run is absent or another org's."""
-        target = RunStatus(target)
+    def _change_run(self, org_slug: str, run_id: str, at: datetime, decide: RunDecision) -> bool:
         with self._db.write() as conn:
             row = conn.execute(
-                "SELECT status FROM runs WHERE run_id = ? AND org_slug = ?", (run_id, org_slug)
+                "SELECT status, started_at FROM runs WHERE run_id = ? AND org_slug = ?",
+                (run_id, org_slug),
             ).fetchone()
             if row is None:
                 raise NotFound(f"run {run_id} not found", run_id=run_id)
-            current = RunStatus(row["status"])
-            if current == target:
+            stored = StoredRun(RunStatus(row["status"]), SQLITE_RECORDS.time_or_none_in(row[1]))
+            change = decide(stored)
+            if change is None:
                 return False
-            check_run_transition(current, target)
-            conn.execute(
-                "UPDATE runs SET status = ?,"
-                " started_at = CASE WHEN ? THEN COALESCE(started_at, ?) ELSE started_at END,"
-                " finished_at = CASE WHEN ? THEN ? ELSE finished_at END,"
-                " error = COALESCE(?, error) WHERE run_id = ?",
-                (
-                    target.value,
-                    target == RunStatus.RUNNING,
-                    _ts(at),
-                    target.terminal,
-                    _ts(at),
-                    error,
-                    run_id,
-                ),
-            )
-            _record(conn, run_id, None, current, target, _with_error(reason, error), at)
+            _apply(conn, "runs", {"run_id": run_id}, run_id, None, change, at)
             return True
 
     # -- steps -------------------------------------------------------------------
 
-    def claim_step_attempt(
-        self,
-        run_id: str,
-        step_id: str,
-        attempt: int,
-        lease_until: datetime,
-        at: datetime,
-        *,
-        note: str | None = None,
+    def _change_step(
+        self, run_id: str, step_id: str, at: datetime, decide: StepDecision
     ) -> StepRun | None:
-        """Also raises NotFound for an unknown step, ValueError for ``attempt`` < 1."""
-        if attempt < 1:
-            raise ValueError("attempts are numbered from 1")
         with self._db.write() as conn:
-            step, outcome_attempt = _load_step(conn, run_id, step_id)
-            if step.status == StepStatus.PENDING:
-                check_step_transition(step.status, StepStatus.RUNNING)
-                reason = f"attempt {attempt} claimed"
-                _record(conn, run_id, step_id, step.status, StepStatus.RUNNING, reason, at)
-            elif step.status != StepStatus.RUNNING or attempt < step.attempt:
-                return None  # terminal, or a superseded attempt
-            elif attempt == step.attempt:
-                lease_live = step.lease_until is not None and step.lease_until > _utc(at)
-                if lease_live or outcome_attempt == attempt:
-                    return None  # someone is running it, or it already reported
-            # else: a later attempt (a retry) takes over from an earlier one
-            if note is not None:
-                conn.execute(
-                    "INSERT INTO logs (run_id, step_id, level, message, at) VALUES (?, ?, ?, ?, ?)",
-                    (run_id, step_id, "INFO", note, _ts(at)),
-                )
-            conn.execute(
-                "UPDATE steps SET status = ?, attempt = ?, lease_until = ?,"
-                " started_at = COALESCE(started_at, ?) WHERE run_id = ? AND step_id = ?",
-                (StepStatus.RUNNING.value, attempt, _ts(lease_until), _ts(at), run_id, step_id),
-            )
-            return _load_step(conn, run_id, step_id)[0]
-
-    def finish_step_attempt(
-        self,
-        run_id: str,
-        step_id: str,
-        attempt: int,
-        target: StepStatus | None,
-        at: datetime,
-        *,
-        error: str | None = None,
-        rows_written: int = 0,
-        metrics: Mapping[str, Any] | None = None,
-    ) -> bool:
-        """Also raises NotFound for an unknown step, IllegalTransition for a bad target."""
-        with self._db.write() as conn:
-            step, outcome_attempt = _load_step(conn, run_id, step_id)
-            if (
-                step.status != StepStatus.RUNNING
-                or attempt != step.attempt
-                or outcome_attempt == attempt
-            ):
-                return False  # moved on, superseded/late, or already recorded
-            key = (run_id, step_id)
-            if target is None:
-                # Will be retried: stays running, but the lease is given up so the retry
-                # (attempt + 1) can claim at once.
-                conn.execute(
-                    "UPDATE steps SET error = ?, lease_until = NULL, outcome_attempt = ?"
-                    " WHERE run_id = ? AND step_id = ?",
-                    (error, attempt, *key),
-                )
-                return True
-            target = StepStatus(target)
-            check_step_transition(step.status, target)
-            conn.execute(
-                "UPDATE steps SET status = ?, error = ?, rows_written = ?, metrics = ?,"
-                " lease_until = NULL, outcome_attempt = ?,"
-                " finished_at = CASE WHEN ? THEN ? ELSE finished_at END"
-                " WHERE run_id = ? AND step_id = ?",
-                (
-                    target.value,
-                    error,
-                    rows_written,
-                    json.dumps(dict(metrics or {})),
-                    attempt,
-                    target.terminal,
-                    _ts(at),
-                    *key,
-                ),
-            )
-            reason = _with_error(f"attempt {attempt} {target.value}", error)
-            _record(conn, run_id, step_id, step.status, target, reason, at)
-            return True
-
-    def transition_step(
-        self, run_id: str, step_id: str, target: StepStatus, reason: str, at: datetime
-    ) -> bool:
-        """Also raises NotFound for an unknown step."""
-        target = StepStatus(target)
-        with self._db.write() as conn:
-            step, _ = _load_step(conn, run_id, step_id)
-            if step.status == target:
-                return False
-            check_step_transition(step.status, target)
-            conn.execute(
-                "UPDATE steps SET status = ?,"
-                " started_at = CASE WHEN ? THEN COALESCE(started_at, ?) ELSE started_at END,"
-                " finished_at = CASE WHEN ? THEN ? ELSE finished_at END,"
-                " lease_until = CASE WHEN ? THEN NULL ELSE lease_until END"
-                " WHERE run_id = ? AND step_id = ?",
-                (
-                    target.value,
-                    target == StepStatus.RUNNING,
-                    _ts(at),
-                    target.terminal,
-                    _ts(at),
-                    target.terminal,
-                    run_id,
-                    step_id,
-                ),
-            )
-            _record(conn, run_id, step_id, step.status, target, reason, at)
-            return True
+            stored = _load_step(conn, run_id, step_id)
+            change = decide(stored)
+            if change is None:
+                return None
+            key = {"run_id": run_id, "step_id": step_id}
+            _apply(conn, "steps", key, run_id, step_id, change, at)
+            return applied(stored.step, change)
 
     def get_steps(self, run_id: str) -> dict[str, StepRun]:
         with self._db.read() as conn:
@@ -481,17 +316,7 @@ class SqliteStateStore:
                 " WHERE t.run_id = ? AND r.org_slug = ? ORDER BY t.id",
                 (run_id, org_slug),
             ).fetchall()
-        return [
-            Transition(
-                run_id=row["run_id"],
-                step_id=row["step_id"],
-                from_status=row["from_status"],
-                to_status=row["to_status"],
-                reason=row["reason"],
-                at=_dt(row["at"]),
-            )
-            for row in rows
-        ]
+        return [records.transition_from(run_id, row, SQLITE_RECORDS) for row in rows]
 
     def append_log(
         self, run_id: str, step_id: str | None, level: str, message: str, at: datetime
@@ -499,10 +324,7 @@ class SqliteStateStore:
         """Raises NotFound if the run does not exist."""
         with self._db.write() as conn:
             try:
-                conn.execute(
-                    "INSERT INTO logs (run_id, step_id, level, message, at) VALUES (?, ?, ?, ?, ?)",
-                    (run_id, step_id, level, message, _ts(at)),
-                )
+                _log(conn, run_id, step_id, level, message, at)
             except sqlite3.IntegrityError:  # only the foreign key can fail
                 raise NotFound(f"run {run_id} not found", run_id=run_id) from None
 
@@ -513,16 +335,7 @@ class SqliteStateStore:
                 " WHERE l.run_id = ? AND r.org_slug = ? ORDER BY l.id",
                 (run_id, org_slug),
             ).fetchall()
-        return [
-            LogEntry(
-                run_id=row["run_id"],
-                step_id=row["step_id"],
-                level=row["level"],
-                message=row["message"],
-                at=_dt(row["at"]),
-            )
-            for row in rows
-        ]
+        return [records.log_from(run_id, row, SQLITE_RECORDS) for row in rows]
 
     # -- maintenance ---------------------------------------------------------------
 
@@ -537,7 +350,7 @@ class SqliteStateStore:
                 "SELECT org_slug, run_id, created_at FROM quota_reservations"
                 " WHERE concurrent_active = 1 ORDER BY created_at"
             ).fetchall()
-        return [(row[0], row[1], _dt(row[2])) for row in rows]
+        return [(row[0], row[1], SQLITE_RECORDS.time_in(row[2])) for row in rows]
 
     def purge_reservations(self, before_month: str) -> int:
         with self._db.write() as conn:
@@ -575,22 +388,49 @@ def _record(
     conn.execute(
         "INSERT INTO transitions (run_id, step_id, from_status, to_status, reason, at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (run_id, step_id, from_status, to_status, reason, _ts(at)),
+        (run_id, step_id, from_status, to_status, reason, iso_utc(at)),
     )
 
 
-def _with_error(reason: str, error: str | None) -> str:
-    return f"{reason}: {error}" if error else reason
+def _log(
+    conn: sqlite3.Connection,
+    run_id: str,
+    step_id: str | None,
+    level: str,
+    message: str,
+    at: datetime,
+) -> None:
+    conn.execute(
+        "INSERT INTO logs (run_id, step_id, level, message, at) VALUES (?, ?, ?, ?, ?)",
+        (run_id, step_id, level, message, iso_utc(at)),
+    )
 
 
-def _load_step(conn: sqlite3.Connection, run_id: str, step_id: str) -> tuple[StepRun, int]:
-    """The step and its outcome_attempt (bookkeeping the StepRun model does not carry)."""
+def _apply(
+    conn: sqlite3.Connection,
+    table: str,
+    key: dict[str, str],
+    run_id: str,
+    step_id: str | None,
+    change: Change,
+    at: datetime,
+) -> None:
+    """Write a decided change: its fields, its transition, its log line."""
+    update(conn, table, SQLITE_RECORDS.encode(change.fields), key)
+    if change.move is not None:
+        move = change.move
+        _record(conn, run_id, step_id, move.from_status, move.to_status, move.reason, at)
+    if change.note is not None:
+        _log(conn, run_id, step_id, "INFO", change.note, at)
+
+
+def _load_step(conn: sqlite3.Connection, run_id: str, step_id: str) -> StoredStep:
     row = conn.execute(
         "SELECT * FROM steps WHERE run_id = ? AND step_id = ?", (run_id, step_id)
     ).fetchone()
     if row is None:
         raise NotFound(f"step {step_id} of run {run_id} not found", run_id=run_id, step=step_id)
-    return _step(row), int(row["outcome_attempt"])
+    return StoredStep(_step(row), int(row["outcome_attempt"]))
 
 
 def _with_steps(conn: sqlite3.Connection, rows: Sequence[sqlite3.Row]) -> list[Run]:
@@ -607,86 +447,13 @@ def _with_steps(conn: sqlite3.Connection, rows: Sequence[sqlite3.Row]) -> list[R
     return runs
 
 
-def _org_values(org: Org) -> tuple[Any, ...]:
-    return (
-        org.org_slug,
-        org.name,
-        SubscriptionStatus(org.status).value,
-        org.plan,
-        org.limits.daily,
-        org.limits.monthly,
-        org.limits.concurrent,
-        org.api_key_hash,
-        _ts(org.created_at),
-    )
-
-
 def _org(row: sqlite3.Row) -> Org:
-    return Org(
-        org_slug=row["org_slug"],
-        name=row["name"],
-        status=SubscriptionStatus(row["status"]),
-        plan=row["plan"],
-        limits=QuotaLimits(
-            daily=row["daily_limit"],
-            monthly=row["monthly_limit"],
-            concurrent=row["concurrent_limit"],
-        ),
-        api_key_hash=row["api_key_hash"],
-        created_at=_dt(row["created_at"]),
-    )
+    return records.org_from(dict(row), SQLITE_RECORDS)
 
 
 def _run(row: sqlite3.Row) -> Run:
-    return Run(
-        run_id=row["run_id"],
-        org_slug=row["org_slug"],
-        pipeline_ref=row["pipeline_ref"],
-        pipeline_id=row["pipeline_id"],
-        provider=row["provider"],
-        status=RunStatus(row["status"]),
-        trigger=row["trigger_kind"],
-        start_date=date.fromisoformat(row["start_date"]),
-        end_date=date.fromisoformat(row["end_date"]),
-        credential_id=row["credential_id"],
-        parameters=json.loads(row["parameters"]),
-        created_at=_dt(row["created_at"]),
-        started_at=_dt_or_none(row["started_at"]),
-        finished_at=_dt_or_none(row["finished_at"]),
-        error=row["error"],
-    )
+    return records.run_from(row["run_id"], dict(row), SQLITE_RECORDS)
 
 
 def _step(row: sqlite3.Row) -> StepRun:
-    return StepRun(
-        run_id=row["run_id"],
-        step_id=row["step_id"],
-        status=StepStatus(row["status"]),
-        attempt=row["attempt"],
-        lease_until=_dt_or_none(row["lease_until"]),
-        started_at=_dt_or_none(row["started_at"]),
-        finished_at=_dt_or_none(row["finished_at"]),
-        error=row["error"],
-        rows_written=row["rows_written"],
-        metrics=json.loads(row["metrics"]),
-    )
-
-
-def _utc(value: datetime) -> datetime:
-    # A naive datetime would be read as local time and land in the wrong quota bucket.
-    if value.utcoffset() is None:
-        raise ValueError("datetimes given to the state store must be timezone-aware")
-    return value.astimezone(UTC)
-
-
-def _ts(value: datetime) -> str:
-    """Fixed-width ISO-8601 UTC, so string order is time order in SQL."""
-    return _utc(value).isoformat(timespec="microseconds")
-
-
-def _dt(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def _dt_or_none(text: str | None) -> datetime | None:
-    return None if text is None else _dt(text)
+    return records.step_from(row["run_id"], dict(row), SQLITE_RECORDS)

@@ -6,9 +6,10 @@ A function receives a CloudEvent whose ``data`` is ``{"message": {"data": base64
 
 - a delayed message (``not_before``) is held until due: short waits sleep, long ones
   raise NotDue so Pub/Sub redelivers later (see shared/adapters/pubsub_bus.py);
-- a malformed or poison message (BadRequest and the other permanent 4xx errors) is
-  logged with its message id, published to ``<topic>-dead-letter`` and acknowledged by
-  returning normally: it can never succeed, so redelivering it would loop forever;
+- a malformed or poison message (an error shared/adapters/outages.py classifies as not
+  retryable: BadRequest and the other permanent 4xx errors) is logged with its message
+  id, published to ``<topic>-dead-letter`` and acknowledged by returning normally: it
+  can never succeed, so redelivering it would loop forever;
 - any other exception propagates: the function fails and Pub/Sub redelivers. Handlers
   are idempotent on (run_id, step_id, attempt), so a redelivery is safe.
 """
@@ -24,20 +25,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from shared.adapters.outages import classify
 from shared.adapters.pubsub_bus import hold_until_due
-from shared.domain.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from shared.domain.errors import BadRequest
 
 log = logging.getLogger(__name__)
-
-# Errors that no redelivery can fix. QuotaExceeded (429) and DependencyUnavailable (503)
-# are not here: waiting and redelivering is exactly what they need.
-POISON_ERRORS: tuple[type[Exception], ...] = (
-    BadRequest,
-    NotFound,
-    Forbidden,
-    Unauthorized,
-    Conflict,
-)
 
 
 class DeadLetters(Protocol):
@@ -92,7 +84,9 @@ def consume(
     hold_until_due(delivery.attributes)
     try:
         handle(delivery)
-    except POISON_ERRORS as exc:
+    except Exception as exc:
+        if classify(exc).retryable:
+            raise  # the function fails: Pub/Sub redelivers
         _poison(topic, delivery.message_id, delivery.data, delivery.attributes, exc, dead_letters)
 
 
