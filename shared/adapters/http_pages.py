@@ -36,6 +36,12 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class JsonPage:
+    body: Any
+    link_next: str | None = None  # the Link header's rel="next" URL (RFC 8288), if sent
+
+
+@dataclass(frozen=True, slots=True)
 class Fetcher:
     client: httpx.Client
     headers: Mapping[str, str]
@@ -53,7 +59,7 @@ class Fetcher:
         for number in range(1, _MAX_PAGES + 1):
             pos = PagePosition(endpoint, number)
             query = [*params, *([("page", cursor)] if cursor else [])]
-            page = self._get(url, query, pos)
+            page = self.get_page(url, query, pos).body
             try:
                 _, cursor = page_buckets(page, pos)
             except PageError as exc:
@@ -66,7 +72,10 @@ class Fetcher:
             seen.add(cursor)
         raise StepFailure(f"{endpoint}: more than {_MAX_PAGES} pages", retryable=False)
 
-    def _get(self, url: str, query: Sequence[tuple[str, str | int]], pos: PagePosition) -> Any:
+    def get_page(
+        self, url: str, query: Sequence[tuple[str, str | int]], pos: PagePosition
+    ) -> JsonPage:
+        """One page, retried as the module docstring says: its JSON body and Link next."""
         policy = self.retry
         problem = ""
         for attempt in range(1, policy.max_attempts + 1):
@@ -81,11 +90,13 @@ class Fetcher:
                 status = response.status_code
                 if status == 200:
                     try:
-                        return response.json()
+                        body = response.json()
                     except (json.JSONDecodeError, UnicodeDecodeError):
                         # A body cut short (dropped connection, proxy) is as transient as
                         # a 5xx; a well-formed page with wrong content is not retried.
                         problem = f"malformed page (not JSON): {_body_excerpt(response)}"
+                    else:
+                        return JsonPage(body, response.links.get("next", {}).get("url"))
                 else:
                     problem = f"HTTP {status}: {_body_excerpt(response)}"
                     if status != 429 and status < 500:

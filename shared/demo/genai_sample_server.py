@@ -347,7 +347,7 @@ class SampleGenAIServer:
                     self._send(scripted.status, body, scripted.headers, scripted.cut_at)
                     return
                 status, body = server._answer(parts.path, query, self.headers)
-                self._send(status, body, {})
+                self._send(status, body, server._answer_headers(parts.path, query))
 
             def _send(
                 self, status: int, body: Any, headers: dict[str, str], cut_at: int | None = None
@@ -406,6 +406,10 @@ class SampleGenAIServer:
             if path.endswith("/cost_report"):
                 return 200, self._page(query, days, anthropic_costs, unix=False)
         return 404, _error("not_found", f"no route {path}")
+
+    def _answer_headers(self, path: str, query: dict[str, list[str]]) -> dict[str, str]:
+        """Headers of the normal answer beyond Content-Type (a subclass's Link, say)."""
+        return {}
 
     def _page(
         self, query: dict[str, list[str]], days: list[date], results: Any, *, unix: bool

@@ -6,6 +6,7 @@ touches the bus or the state store: it gets a StepContext and returns a StepResu
 
 from __future__ import annotations
 
+from shared.processors.api_extractor import ApiExtractor
 from shared.processors.base import PROCESSORS, Processor, StepContext, StepResult, register
 from shared.processors.billing_file_load import (
     AwsCurLoad,
@@ -23,6 +24,7 @@ from shared.processors.procedure_executor import ProcedureExecutor
 __all__ = [
     "PROCESSORS",
     "AnthropicAdminReport",
+    "ApiExtractor",
     "AwsCurLoad",
     "AzureCostExportLoad",
     "CloudFocusConvert",
