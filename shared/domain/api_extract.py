@@ -48,17 +48,27 @@ class ColumnSpec(BaseModel):
     path: str = Field(pattern=_PATH)  # dotted; a numeric part indexes a list
     type: ColumnType = "STRING"
     required: bool = False
+    # google_money: a Google API Money object {currencyCode, units, nanos} as NUMERIC.
+    format: Literal["google_money"] | None = None
+
+    @model_validator(mode="after")
+    def _format_fits_type(self) -> ColumnSpec:
+        if self.format == "google_money" and self.type != "NUMERIC":
+            raise ValueError("format google_money is for NUMERIC columns")
+        return self
 
 
 class AuthSpec(BaseModel):
     """How the org's credential is sent: ``bearer`` (Authorization: Bearer KEY),
     ``header`` (``name``: KEY), ``query`` (``?name=KEY``), ``basic`` (the key is
-    ``user:password``), or ``none`` (a public API)."""
+    ``user:password``), ``google`` (an OAuth token of the org's service-account key, or
+    of application default credentials without one, for ``scopes``), or ``none``."""
 
     model_config = _MODEL
 
-    type: Literal["bearer", "header", "query", "basic", "none"] = "bearer"
+    type: Literal["bearer", "header", "query", "basic", "google", "none"] = "bearer"
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,100}$")
+    scopes: list[str] = ["https://www.googleapis.com/auth/cloud-platform"]
 
     @model_validator(mode="after")
     def _named_where_needed(self) -> AuthSpec:
@@ -112,13 +122,17 @@ class ApiSource(BaseModel):
     window: Literal["range", "per_day"] = "range"
     records_path: str = Field(default="", pattern=r"^$|" + _PATH)  # "": the body is the list
     columns: dict[str, ColumnSpec] = Field(min_length=1)
-    usage_date: str  # the column (DATE or TIMESTAMP) that places a row on a day
+    # The column (DATE or TIMESTAMP) that places a row on a day; None: the API answers a
+    # snapshot (a price catalog, open recommendations), placed on the run's last day.
+    usage_date: str | None
 
     @model_validator(mode="after")
     def _usage_date_is_a_dated_column(self) -> ApiSource:
         for name in self.columns:
             if not IDENTIFIER_RE.fullmatch(name) or name.startswith("x_"):
                 raise ValueError(f"column name {name!r}: an identifier not starting with x_")
+        if self.usage_date is None:
+            return self
         spec = self.columns.get(self.usage_date)
         if spec is None or spec.type not in ("DATE", "TIMESTAMP"):
             raise ValueError(f"usage_date {self.usage_date!r} must name a DATE or TIMESTAMP column")
@@ -341,12 +355,19 @@ def rows_of(source: ApiSource, records: Sequence[Any], where: str) -> Iterator[d
                 row[name] = None
                 continue
             try:
-                row[name] = convert(raw, spec.type)
+                row[name] = convert(_money(raw) if spec.format else raw, spec.type)
             except (ValueError, TypeError, InvalidOperation, ArithmeticError):
                 raise ExtractError(
                     f"{at}: field {spec.path!r}: {shown(raw, 60)} is not a {spec.type}"
                 ) from None
         yield row
+
+
+def _money(value: Any) -> Decimal:
+    """A Google Money {currencyCode, units, nanos}: units + nanos / 1e9 (same sign)."""
+    if not isinstance(value, Mapping):
+        raise TypeError("not a Money object")
+    return Decimal(str(value.get("units") or 0)) + Decimal(int(value.get("nanos") or 0)) * _NANO
 
 
 def usage_day(row: Mapping[str, Any], column: str) -> date:

@@ -6,7 +6,7 @@ touches the bus or the state store: it gets a StepContext and returns a StepResu
 
 from __future__ import annotations
 
-from shared.processors.api_extractor import ApiExtractor
+from shared.processors.api_extractor import ApiExtractor, GcpApiExtractor
 from shared.processors.base import PROCESSORS, Processor, StepContext, StepResult, register
 from shared.processors.billing_file_load import (
     AwsCurLoad,
@@ -29,6 +29,7 @@ __all__ = [
     "AzureCostExportLoad",
     "CloudFocusConvert",
     "FocusExportLoad",
+    "GcpApiExtractor",
     "GcpBqEtl",
     "GcpExportFileLoad",
     "OciCostReportLoad",

@@ -18,15 +18,19 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from shared.adapters.files.billing_sources import service_account_info
+from shared.adapters.google_auth import access_token
 from shared.adapters.http_pages import Fetcher, RetryPolicy
 from shared.domain.api_extract import (
     ApiSource,
+    AuthSpec,
     ExtractError,
     Page,
     PlannedRequest,
@@ -76,29 +80,18 @@ class ApiExtractor:
     Config: ClassVar[type[ProcessorConfig]] = ApiExtractorConfig
 
     def run(self, ctx: StepContext) -> StepResult:
-        config = parse_config(ApiExtractorConfig, ctx.config)
-        credential = ctx.credential() if config.auth.type != "none" else None
-        secret = credential.api_key.reveal() if credential is not None else ""
-        auth_headers, auth_params, auth_user = _auth(config, secret)
-        # An echoed key is cut from every message: raw, as its basic-auth token, and its
-        # password part alone.
-        hidden = tuple(
-            h
-            for h in (secret, base64.b64encode(secret.encode()).decode(), secret.partition(":")[2])
-            if h
-        )
+        config = parse_config(self.Config, ctx.config)
+        assert isinstance(config, ApiExtractorConfig)
+        access = _access(config, ctx)
         values = {str(k): str(v) for k, v in ctx.run.parameters.items() if v is not None}
-        if auth_user is not None:
-            values["auth_user"] = auth_user
-        source = config
-        if credential is not None and credential.base_url:
-            source = config.model_copy(
-                update={
-                    "request": config.request.model_copy(update={"base_url": credential.base_url})
-                }
-            )
+        source: ApiSource = config
+        if access.base_url:  # the credential's: a proxy, or a local test server
+            request = config.request.model_copy(update={"base_url": access.base_url})
+            source = config.model_copy(update={"request": request})
         try:
-            planned = plan_requests(source, ctx.run.start_date, ctx.run.end_date, values)
+            planned = plan_requests(
+                source, ctx.run.start_date, ctx.run.end_date, {**values, **access.values}
+            )
         except ExtractError as exc:
             raise StepFailure(f"config: {exc}", retryable=False) from None
         tally = RowTally(ctx.run.start_date, ctx.run.end_date)
@@ -118,16 +111,20 @@ class ApiExtractor:
             for request in planned:
                 fetcher = Fetcher(
                     client,
-                    {**request.headers, **auth_headers},
+                    {**request.headers, **access.headers},
                     policy,
-                    redact=hidden,
+                    redact=access.hidden,
                     should_stop=ctx.should_stop,
                 )
-                for where, records in _pages(config, fetcher, request, auth_params):
+                for where, records in _pages(config, fetcher, request, access.params):
                     pages += 1
                     try:
                         for row in rows_of(config, records, where):
-                            day = usage_day(row, config.usage_date)
+                            day = (
+                                usage_day(row, config.usage_date)
+                                if config.usage_date
+                                else ctx.run.end_date  # a snapshot: the run's last day
+                            )
                             tally.count(day, where, 0)
                             if tally.start <= day <= tally.end:
                                 yield with_lineage(row, day, lineage)
@@ -184,25 +181,61 @@ def _pages(
             raise StepFailure(f"{pos.at()}: {exc}", retryable=False) from None
 
 
-def _auth(
-    config: ApiSource, secret: str
-) -> tuple[dict[str, str], list[tuple[str, str]], str | None]:
-    """(headers, query parameters, basic-auth user) that carry the credential."""
+class GcpApiExtractorConfig(ApiExtractorConfig):
+    auth: AuthSpec = AuthSpec(type="google")
+
+    @model_validator(mode="after")
+    def _google_auth(self) -> GcpApiExtractorConfig:
+        if self.auth.type not in ("google", "none"):
+            raise ValueError("gcp.api_extractor authenticates as Google (auth.type google)")
+        return self
+
+
+@register
+class GcpApiExtractor(ApiExtractor):
+    """``gcp.api_extractor``: the same engine on Google APIs, as the org's service
+    account (its key in the org's gcp credential) or application default credentials."""
+
+    ps_type: ClassVar[str] = "gcp.api_extractor"
+    Config: ClassVar[type[ProcessorConfig]] = GcpApiExtractorConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """How every request carries the org's credential, and what never to echo."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    params: list[tuple[str, str]] = field(default_factory=list)
+    values: dict[str, str] = field(default_factory=dict)  # template names: auth_user
+    hidden: tuple[str, ...] = ()
+    base_url: str | None = None
+
+
+def _access(config: ApiSource, ctx: StepContext) -> Access:
     auth = config.auth
+    if auth.type == "none":
+        return Access()
+    credential = ctx.credential()
+    base_url = credential.base_url
+    if auth.type == "google":
+        token = access_token(service_account_info(credential), auth.scopes)
+        return Access({"Authorization": f"Bearer {token}"}, hidden=(token,), base_url=base_url)
+    secret = credential.api_key.reveal()
     if auth.type == "bearer":
-        return {"Authorization": f"Bearer {secret}"}, [], None
+        return Access({"Authorization": f"Bearer {secret}"}, hidden=(secret,), base_url=base_url)
     if auth.type == "header":
         assert auth.name is not None
-        return {auth.name: secret}, [], None
+        return Access({auth.name: secret}, hidden=(secret,), base_url=base_url)
     if auth.type == "query":
         assert auth.name is not None
-        return {}, [(auth.name, secret)], None
-    if auth.type == "basic":
-        user, sep, _ = secret.partition(":")
-        if not sep:
-            raise StepFailure(
-                "the credential for basic auth must be 'user:password'", retryable=False
-            )
-        token = base64.b64encode(secret.encode()).decode()
-        return {"Authorization": f"Basic {token}"}, [], user
-    return {}, [], None
+        return Access(params=[(auth.name, secret)], hidden=(secret,), base_url=base_url)
+    user, sep, password = secret.partition(":")
+    if not sep:
+        raise StepFailure("the credential for basic auth must be 'user:password'", retryable=False)
+    token = base64.b64encode(secret.encode()).decode()
+    return Access(
+        {"Authorization": f"Basic {token}"},
+        values={"auth_user": user},
+        hidden=tuple(h for h in (secret, token, password) if h),  # any part's echo is cut
+        base_url=base_url,
+    )
