@@ -1,5 +1,5 @@
 """The Pipeline Service: one package, folders by layer (each folder's docstring says what
-lives there and what it may import).
+lives there and what it may import; docs/ARCHITECTURE.md draws the flow and the layers).
 
 domain/ pure logic (imports nothing else of ours) · ports.py the interfaces · config/
 readers of configs/ · handlers/ application services over the ports · processors/ the

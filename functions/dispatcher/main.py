@@ -6,24 +6,14 @@ take run requests published by other services and by Cloud Scheduler jobs.
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING
-
 import functions_framework
 from cloudevents.http.event import CloudEvent
 
+from shared.bootstrap.lazy import services_on_first_use
 from shared.domain.messages import Topic
 from shared.entrypoints.pubsub.functions import PubSubDelivery, consume, dead_letters
 
-if TYPE_CHECKING:  # the services module pulls in pydantic models: not at cold import
-    from shared.handlers.services import Services
-
-
-@functools.cache
-def _services() -> Services:
-    from shared.bootstrap.embedded import build_services  # heavy: built on the first message, once
-
-    return build_services()
+_services = services_on_first_use()  # built on the first message; tests replace it
 
 
 def _dispatch(delivery: PubSubDelivery, trigger: str) -> None:

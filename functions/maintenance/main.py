@@ -6,7 +6,6 @@ redelivered tick is harmless; an exception fails the delivery and Pub/Sub retrie
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 import functions_framework
 from cloudevents.http.event import CloudEvent
 
+from shared.bootstrap.lazy import services_on_first_use
 from shared.config.jobs import JobTopic
 from shared.entrypoints.pubsub.functions import PubSubDelivery, consume, dead_letters
 
@@ -23,11 +23,7 @@ if TYPE_CHECKING:  # the services module pulls in pydantic models: not at cold i
 log = logging.getLogger(__name__)
 
 
-@functools.cache
-def _services() -> Services:
-    from shared.bootstrap.embedded import build_services  # heavy: built on the first message, once
-
-    return build_services()
+_services = services_on_first_use()  # built on the first message; tests replace it
 
 
 def _job(topic: JobTopic, work: Callable[[Services], str]) -> Callable[[PubSubDelivery], None]:
@@ -64,25 +60,21 @@ def _schedules(services: Services) -> str:
     return f"{len(fired)} schedules fired, {len(retried)} queued firings retried"
 
 
-@functions_framework.cloud_event
-def reset_daily_quotas(event: CloudEvent) -> None:
-    topic = JobTopic.QUOTA_RESET_DAILY
-    consume(event.data, topic, _job(topic, _daily), dead_letters)
+def _entry_point(
+    name: str, topic: JobTopic, work: Callable[[Services], str]
+) -> Callable[[CloudEvent], None]:
+    """The Cloud Function ``name``: runs ``work`` for each push from ``topic``."""
+
+    def entry_point(event: CloudEvent) -> None:
+        consume(event.data, topic, _job(topic, work), dead_letters)
+
+    entry_point.__name__ = entry_point.__qualname__ = name  # functions-framework's registry key
+    return functions_framework.cloud_event(entry_point)
 
 
-@functions_framework.cloud_event
-def reset_monthly_quotas(event: CloudEvent) -> None:
-    topic = JobTopic.QUOTA_RESET_MONTHLY
-    consume(event.data, topic, _job(topic, _monthly), dead_letters)
-
-
-@functions_framework.cloud_event
-def reset_stale_concurrent_counts(event: CloudEvent) -> None:
-    topic = JobTopic.STALE_SWEEP
-    consume(event.data, topic, _job(topic, _stale), dead_letters)
-
-
-@functions_framework.cloud_event
-def schedules_tick(event: CloudEvent) -> None:
-    topic = JobTopic.SCHEDULES_TICK
-    consume(event.data, topic, _job(topic, _schedules), dead_letters)
+reset_daily_quotas = _entry_point("reset_daily_quotas", JobTopic.QUOTA_RESET_DAILY, _daily)
+reset_monthly_quotas = _entry_point("reset_monthly_quotas", JobTopic.QUOTA_RESET_MONTHLY, _monthly)
+reset_stale_concurrent_counts = _entry_point(
+    "reset_stale_concurrent_counts", JobTopic.STALE_SWEEP, _stale
+)
+schedules_tick = _entry_point("schedules_tick", JobTopic.SCHEDULES_TICK, _schedules)

@@ -10,6 +10,8 @@ The plaintext is framed with a version byte before it is sent: KMS treats an emp
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import google_crc32c
 from google.api_core import exceptions as gexc
 from google.cloud.kms_v1 import KeyManagementServiceClient
@@ -32,20 +34,7 @@ class KmsSecretBox:
         self._client = client or KeyManagementServiceClient()
 
     def encrypt(self, plaintext: bytes, *, associated_data: bytes) -> bytes:
-        framed = _FRAME + plaintext
-        try:
-            response = self._client.encrypt(
-                request={
-                    "name": self._key_name,
-                    "plaintext": framed,
-                    "plaintext_crc32c": _crc(framed),
-                    "additional_authenticated_data": associated_data,
-                    "additional_authenticated_data_crc32c": _crc(associated_data),
-                },
-                timeout=_TIMEOUT_S,
-            )
-        except gexc.GoogleAPICallError as exc:
-            raise _service_error("encrypt", exc) from None
+        response = self._call("encrypt", "plaintext", _FRAME + plaintext, associated_data)
         if not response.verified_plaintext_crc32c or (
             associated_data and not response.verified_additional_authenticated_data_crc32c
         ):
@@ -57,30 +46,42 @@ class KmsSecretBox:
     def decrypt(self, ciphertext: bytes, *, associated_data: bytes) -> bytes:
         if not ciphertext:
             raise SecretBoxError("ciphertext is empty")
-        try:
-            response = self._client.decrypt(
-                request={
-                    "name": self._key_name,
-                    "ciphertext": ciphertext,
-                    "ciphertext_crc32c": _crc(ciphertext),
-                    "additional_authenticated_data": associated_data,
-                    "additional_authenticated_data_crc32c": _crc(associated_data),
-                },
-                timeout=_TIMEOUT_S,
-            )
-        except gexc.InvalidArgument:
-            # KMS says only "decryption failed": tampered, wrong key or wrong org/provider.
-            raise SecretBoxError(
-                "ciphertext failed authentication: tampered, wrong key, or wrong org/provider"
-            ) from None
-        except gexc.GoogleAPICallError as exc:
-            raise _service_error("decrypt", exc) from None
+        # KMS says only "decryption failed": tampered, wrong key or wrong org/provider.
+        refused = "ciphertext failed authentication: tampered, wrong key, or wrong org/provider"
+        response = self._call("decrypt", "ciphertext", ciphertext, associated_data, refused)
         if response.plaintext_crc32c != _crc(response.plaintext):
             raise SecretBoxError("KMS response was corrupted in transit (checksum mismatch)")
         plaintext = bytes(response.plaintext)
         if plaintext[:1] != _FRAME:
             raise SecretBoxError("unknown secret format version")
         return plaintext[1:]
+
+    def _call(
+        self,
+        operation: Literal["encrypt", "decrypt"],
+        field: str,
+        data: bytes,
+        associated_data: bytes,
+        invalid: str | None = None,
+    ) -> Any:
+        """KMS ``operation`` on ``data`` (the request's ``field``) bound to
+        ``associated_data``, each with its checksum; ``invalid`` is what an
+        INVALID_ARGUMENT answer means (None: a service error like any other)."""
+        request = {
+            "name": self._key_name,
+            field: data,
+            f"{field}_crc32c": _crc(data),
+            "additional_authenticated_data": associated_data,
+            "additional_authenticated_data_crc32c": _crc(associated_data),
+        }
+        try:
+            return getattr(self._client, operation)(request=request, timeout=_TIMEOUT_S)
+        except gexc.InvalidArgument as exc:
+            if invalid is None:
+                raise _service_error(operation, exc) from None
+            raise SecretBoxError(invalid) from None
+        except gexc.GoogleAPICallError as exc:
+            raise _service_error(operation, exc) from None
 
 
 def _service_error(operation: str, exc: gexc.GoogleAPICallError) -> Exception:

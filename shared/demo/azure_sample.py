@@ -25,6 +25,68 @@ SAVINGS_PLAN = "/providers/Microsoft.BillingBenefits/savingsPlanOrders/spo-1/sav
 FX = 0.92  # USD pricing -> EUR billing
 SUB = "/subscriptions/5c0ffee0-0000-4000-8000-000000000001"
 
+# Meters and benefits the rows below share.
+_VM: dict[str, Any] = {
+    "MeterCategory": "Virtual Machines",
+    "MeterSubCategory": "Dsv5 Series",
+    "ConsumedService": "Microsoft.Compute",
+    "UnitOfMeasure": "1 Hour",
+    "ProductName": "Virtual Machines Dsv5 Series - D4s v5 - EU West",
+    "ProductId": "DZH318Z0BQ4L",
+}
+_D4S = {**_VM, "MeterName": "D4s v5", "MeterId": "m-d4s"}
+_RESERVED = {
+    "PricingModel": "Reservation",
+    "BenefitId": RESERVATION,
+    "BenefitName": "D4s v5 WEU 1y",
+}
+_APP_SERVICE = {
+    "MeterCategory": "Azure App Service",
+    "MeterName": "P1 v3",
+    "MeterId": "m-p1v3",
+    "UnitOfMeasure": "1 Hour",
+    "ConsumedService": "Microsoft.Web",
+    "ProductName": "Azure App Service Premium v3 Plan",
+    "ProductId": "DZH317F1HKN0",
+}
+_HOT_LRS = {
+    "MeterCategory": "Storage",
+    "MeterName": "Hot LRS Data Stored",
+    "MeterId": "m-hot-lrs",
+    "UnitOfMeasure": "1 GB/Month",
+    "ConsumedService": "Microsoft.Storage",
+    "ProductName": "Blob Storage Hot LRS",
+    "ProductId": "DZH318Z0BNVX",
+}
+_ELASTIC = {
+    "MeterCategory": "SaaS",
+    "MeterName": "Elastic Cloud Standard",
+    "UnitOfMeasure": "1 Unit",
+    "Quantity": 1.0,
+    "UnitPrice": 5.0,
+    "PayGPrice": 5.0,
+    "ProductName": "Elastic Cloud (Elasticsearch managed service)",
+    "PublisherType": "Marketplace",
+    "PublisherName": "Elastic",
+}
+_RESERVATION_ORDER = {
+    "MeterCategory": "Virtual Machines",
+    "MeterName": "Reservation",
+    "ProductName": "Reserved VM Instance, D4s v5, EU West, 1 Year",
+    "Quantity": 1.0,
+    "UnitOfMeasure": "1 Unit",
+    "Frequency": "OneTime",
+    **_RESERVED,
+}
+
+
+def _resource(group: str, path: str) -> str:
+    return f"{SUB}/resourceGroups/{group}/providers/{path}"
+
+
+def _prices(quantity: float, unit: float, payg: float, effective: float) -> dict[str, float]:
+    return {"Quantity": quantity, "UnitPrice": unit, "PayGPrice": payg, "EffectivePrice": effective}
+
 
 def sample_cost_rows(start: date, days: int) -> Iterator[dict[str, Any]]:
     month = start.replace(day=1)
@@ -57,81 +119,33 @@ def sample_cost_rows(start: date, days: int) -> Iterator[dict[str, Any]]:
         base.update(extra)
         return base
 
-    vm: dict[str, Any] = {
-        "MeterCategory": "Virtual Machines",
-        "MeterSubCategory": "Dsv5 Series",
-        "ConsumedService": "Microsoft.Compute",
-        "UnitOfMeasure": "1 Hour",
-        "ProductName": "Virtual Machines Dsv5 Series - D4s v5 - EU West",
-        "ProductId": "DZH318Z0BQ4L",
-    }
+    vms = "Microsoft.Compute/virtualMachines"
+    d4s_payg = {"PaygCostInBillingCurrency": round(4.608 * FX, 8)}
     for offset in range(days):
         d = start + timedelta(days=offset)
         yield row(
             d,
             "Usage",
             4.608,
-            **vm,
-            MeterName="D4s v5",
-            MeterId="m-d4s",
-            ResourceId=f"{SUB}/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-1",
-            Quantity=24.0,
-            UnitPrice=0.192,
-            PayGPrice=0.192,
-            EffectivePrice=0.192,
-            PaygCostInBillingCurrency=round(4.608 * FX, 8),
+            **_D4S,
+            **_prices(24.0, 0.192, 0.192, 0.192),
+            **d4s_payg,
+            ResourceId=_resource("rg-web", f"{vms}/web-1"),
             Tags={"team": "web", "env": "prod"},
         )
-        yield row(
-            d,
-            "Usage",
-            2.95,
-            **vm,
-            MeterName="D4s v5",
-            MeterId="m-d4s",
-            ResourceId=f"{SUB}/resourceGroups/rg-data/providers/Microsoft.Compute/virtualMachines/etl-1",
-            Quantity=24.0,
-            UnitPrice=0.0,
-            PayGPrice=0.192,
-            EffectivePrice=0.1229,
-            PaygCostInBillingCurrency=round(4.608 * FX, 8),
-            PricingModel="Reservation",
-            BenefitId=RESERVATION,
-            BenefitName="D4s v5 WEU 1y",
-            Tags={"team": "data"},
-        )
-        yield row(
-            d,
-            "UnusedReservation",
-            0.74,
-            **vm,
-            MeterName="D4s v5",
-            MeterId="m-d4s",
-            Quantity=6.0,
-            UnitPrice=0.0,
-            PayGPrice=0.192,
-            EffectivePrice=0.1229,
-            PricingModel="Reservation",
-            BenefitId=RESERVATION,
-            BenefitName="D4s v5 WEU 1y",
-        )
+        etl = _resource("rg-data", f"{vms}/etl-1")
+        covered = {**_D4S, **_prices(24.0, 0.0, 0.192, 0.1229), **_RESERVED, **d4s_payg}
+        yield row(d, "Usage", 2.95, **covered, ResourceId=etl, Tags={"team": "data"})
+        unused = {**_D4S, **_prices(6.0, 0.0, 0.192, 0.1229), **_RESERVED}
+        yield row(d, "UnusedReservation", 0.74, **unused)
         yield row(
             d,
             "Usage",
             3.1,
-            MeterCategory="Azure App Service",
-            MeterName="P1 v3",
-            MeterId="m-p1v3",
-            UnitOfMeasure="1 Hour",
-            Quantity=24.0,
-            ConsumedService="Microsoft.Web",
-            ProductName="Azure App Service Premium v3 Plan",
-            ProductId="DZH317F1HKN0",
-            UnitPrice=0.0,
-            PayGPrice=0.2,
-            EffectivePrice=0.129,
+            **_APP_SERVICE,
+            **_prices(24.0, 0.0, 0.2, 0.129),
             PaygCostInBillingCurrency=round(4.8 * FX, 8),
-            ResourceId=f"{SUB}/resourceGroups/rg-web/providers/Microsoft.Web/serverfarms/plan-1",
+            ResourceId=_resource("rg-web", "Microsoft.Web/serverfarms/plan-1"),
             PricingModel="SavingsPlan",
             BenefitId=SAVINGS_PLAN,
             BenefitName="Compute SP 3y",
@@ -140,79 +154,25 @@ def sample_cost_rows(start: date, days: int) -> Iterator[dict[str, Any]]:
             d,
             "Usage",
             0.58,
-            **vm,
+            **_VM,
             MeterName="D8s v5 Spot",
             MeterId="m-d8s-spot",
-            Quantity=24.0,
-            UnitPrice=0.0242,
-            PayGPrice=0.384,
-            EffectivePrice=0.0242,
+            **_prices(24.0, 0.0242, 0.384, 0.0242),
             PricingModel="Spot",
-            ResourceId=f"{SUB}/resourceGroups/rg-ml/providers/Microsoft.Compute/virtualMachines/spot-1",
+            ResourceId=_resource("rg-ml", f"{vms}/spot-1"),
         )
         yield row(
             d,
             "Usage",
             0.71,
-            MeterCategory="Storage",
-            MeterName="Hot LRS Data Stored",
-            MeterId="m-hot-lrs",
-            UnitOfMeasure="1 GB/Month",
-            Quantity=38.5,
-            ConsumedService="Microsoft.Storage",
-            ProductName="Blob Storage Hot LRS",
-            ProductId="DZH318Z0BNVX",
-            UnitPrice=0.0184,
-            PayGPrice=0.0184,
-            EffectivePrice=0.0184,
-            ResourceId=f"{SUB}/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/lake",
+            **_HOT_LRS,
+            **_prices(38.5, 0.0184, 0.0184, 0.0184),
+            ResourceId=_resource("rg-data", "Microsoft.Storage/storageAccounts/lake"),
             Tags={"team": "data"},
         )
-        yield row(
-            d,
-            "Usage",
-            5.0,
-            MeterCategory="SaaS",
-            MeterName="Elastic Cloud Standard",
-            UnitOfMeasure="1 Unit",
-            Quantity=1.0,
-            UnitPrice=5.0,
-            PayGPrice=5.0,
-            ProductName="Elastic Cloud (Elasticsearch managed service)",
-            PublisherType="Marketplace",
-            PublisherName="Elastic",
-            Frequency="UsageBased",
-        )
-    yield row(
-        start,
-        "Purchase",
-        300.0,
-        MeterCategory="Virtual Machines",
-        MeterName="Reservation",
-        ProductName="Reserved VM Instance, D4s v5, EU West, 1 Year",
-        Quantity=1.0,
-        UnitOfMeasure="1 Unit",
-        UnitPrice=300.0,
-        Frequency="OneTime",
-        PricingModel="Reservation",
-        BenefitId=RESERVATION,
-        BenefitName="D4s v5 WEU 1y",
-    )
-    yield row(
-        start,
-        "Refund",
-        -25.0,
-        MeterCategory="Virtual Machines",
-        MeterName="Reservation",
-        ProductName="Reserved VM Instance, D4s v5, EU West, 1 Year",
-        Quantity=1.0,
-        UnitOfMeasure="1 Unit",
-        UnitPrice=-25.0,
-        Frequency="OneTime",
-        PricingModel="Reservation",
-        BenefitId=RESERVATION,
-        BenefitName="D4s v5 WEU 1y",
-    )
+        yield row(d, "Usage", 5.0, **_ELASTIC)
+    for charge, usd in (("Purchase", 300.0), ("Refund", -25.0)):
+        yield row(start, charge, usd, **_RESERVATION_ORDER, UnitPrice=usd)
     yield row(start, "RoundingAdjustment", 0.000271, Frequency="OneTime")
 
 

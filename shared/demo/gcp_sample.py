@@ -13,7 +13,7 @@ export does.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -42,10 +42,42 @@ def _money(value: float) -> float:
     return round(value, 6)
 
 
+_COMPUTE = ("6F81-5844-456A", "Compute Engine")
+_INVOICE = ("6F81-5844-456A", "Invoice")
+_N2_CORE = ("CP-N2-CORE", "N2 Instance Core running in Americas")
+_HOUR, _DAY = timedelta(hours=1), timedelta(days=1)
+_VM_CREDITS = [
+    (CUD_ID, "Committed use discount: N2 cores", 0.55, "COMMITTED_USAGE_DISCOUNT"),
+    ("sud-1", "Sustained usage discount", 0.1, "SUSTAINED_USAGE_DISCOUNT"),
+]
+
+
 class _Builder:
-    def __init__(self, account: tuple[str, str, float], rng: random.Random) -> None:
+    def __init__(self, account: tuple[str, str, float]) -> None:
         self.account_id, self.currency, self.rate = account
-        self.rng = rng
+
+    def span(
+        self,
+        start: datetime,
+        length: timedelta,
+        project: tuple[str, str, str, dict[str, str]],
+        service: tuple[str, str],
+        sku: tuple[str, str],
+        cost_usd: float,
+        usage: tuple[float, str, float, str] | None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """A row of usage from ``start`` for ``length``; ``extra`` as :meth:`row` takes it."""
+        return self.row(
+            project=project,
+            service=service,
+            sku=sku,
+            start=start,
+            end=start + length,
+            cost_usd=cost_usd,
+            usage=usage,
+            **extra,
+        )
 
     def row(
         self,
@@ -149,163 +181,145 @@ def sample_gcp_export_rows(start: date, days: int, *, hours: int = 3) -> Iterato
     rng = random.Random(20261001)  # noqa: S311 - sample data, not security
     midnight = datetime(start.year, start.month, start.day, tzinfo=UTC)
     last_end = midnight + timedelta(days=days)
+    web, data, ml = _PROJECTS
     for account in _ACCOUNTS:
-        b = _Builder(account, rng)
-        web, data, ml = _PROJECTS
+        b = _Builder(account)
         for day in range(days):
             d0 = midnight + timedelta(days=day)
             for hour in range(hours):
                 h0 = d0 + timedelta(hours=hour)
-                vm_cost = rng.uniform(0.8, 1.6)
-                yield b.row(
-                    project=web,
-                    service=("6F81-5844-456A", "Compute Engine"),
-                    sku=("CP-N2-CORE", "N2 Instance Core running in Americas"),
-                    start=h0,
-                    end=h0 + timedelta(hours=1),
-                    cost_usd=vm_cost,
-                    usage=(3600.0 * 4, "seconds", 4.0, "hour"),
-                    credits=[
-                        (
-                            CUD_ID,
-                            "Committed use discount: N2 cores",
-                            0.55,
-                            "COMMITTED_USAGE_DISCOUNT",
-                        ),
-                        ("sud-1", "Sustained usage discount", 0.1, "SUSTAINED_USAGE_DISCOUNT"),
-                    ],
+                yield b.span(
+                    h0,
+                    _HOUR,
+                    web,
+                    _COMPUTE,
+                    _N2_CORE,
+                    rng.uniform(0.8, 1.6),
+                    (3600.0 * 4, "seconds", 4.0, "hour"),
+                    credits=_VM_CREDITS,
                     resource=f"projects/{web[0]}/zones/us-central1-a/instances/web-{hour}",
                     labels={"app": "storefront", "env": "prod"},
                     list_factor=1.25,
                 )
-                spot = rng.uniform(0.05, 0.2)
-                yield b.row(
-                    project=ml,
-                    service=("6F81-5844-456A", "Compute Engine"),
-                    sku=("CP-SPOT-GPU", "Spot Preemptible Nvidia L4 GPU running in Americas"),
-                    start=h0,
-                    end=h0 + timedelta(hours=1),
-                    cost_usd=spot,
-                    usage=(3600.0, "seconds", 1.0, "hour"),
+                spot = ("CP-SPOT-GPU", "Spot Preemptible Nvidia L4 GPU running in Americas")
+                yield b.span(
+                    h0,
+                    _HOUR,
+                    ml,
+                    _COMPUTE,
+                    spot,
+                    rng.uniform(0.05, 0.2),
+                    (3600.0, "seconds", 1.0, "hour"),
                     resource=f"projects/{ml[0]}/zones/us-central1-a/instances/train-{hour}",
                     list_factor=3.0,
                 )
-            # the CUD fee, charged daily for the commitment whether used or not
-            yield b.row(
-                project=web,
-                service=("6F81-5844-456A", "Compute Engine"),
-                sku=("CUD-N2-CORE", "Commitment v1: N2 Cpu in Americas for 1 Year"),
-                start=d0,
-                end=d0 + timedelta(days=1),
-                cost_usd=2.4,
-                usage=(86400.0 * 4, "seconds", 96.0, "hour"),
-                subscription=CUD_ID,
+            gib, tib, tokens = rng.uniform(900, 1100), rng.uniform(0.5, 2.0), rng.uniform(2, 8)
+            # (project, service, sku, cost in USD, usage, what else the row has)
+            daily: list[tuple[Any, ...]] = [
+                # the CUD fee, charged daily for the commitment whether used or not
+                (
+                    web,
+                    _COMPUTE,
+                    ("CUD-N2-CORE", "Commitment v1: N2 Cpu in Americas for 1 Year"),
+                    2.4,
+                    (86400.0 * 4, "seconds", 96.0, "hour"),
+                    {"subscription": CUD_ID},
+                ),
+                (
+                    data,
+                    ("95FF-2EF5-5EA1", "Cloud Storage"),
+                    ("GCS-STD", "Standard Storage US Multi-region"),
+                    gib * 0.026 / 30,
+                    (gib * 2**30 * 86400, "byte-seconds", gib / 30, "gibibyte month"),
+                    {
+                        "credits": [("free-tier", "Free tier", 0.05, "FREE_TIER")],
+                        "region": ("us", "US", ""),
+                        "labels": {"bucket": "lake-raw"},
+                    },
+                ),
+                (
+                    data,
+                    ("24E6-581D-38E5", "BigQuery"),
+                    ("BQ-ANALYSIS", "Analysis"),
+                    tib * 6.25,
+                    (tib * 2**40, "bytes", tib, "tebibyte"),
+                    {"credits": [("promo-2026", "Startup program credit", 1.0, "PROMOTION")]},
+                ),
+                (
+                    ml,
+                    ("C7E2-9256-1C43", "Vertex AI"),
+                    ("GEMINI-IN", "Gemini 2.5 Pro Input Tokens"),
+                    tokens * 1.25,
+                    (tokens * 1e6, "count", tokens, "1M tokens"),
+                    {"labels": {"model": "gemini-2-5-pro"}},
+                ),
+                (
+                    data,
+                    ("ELASTIC-MKT", "Elastic Cloud (Marketplace)"),
+                    ("ELASTIC-STD", "Elastic Cloud Standard"),
+                    12.0,
+                    (1.0, "count", 1.0, "day"),
+                    {"seller": "Elasticsearch B.V."},
+                ),
+            ]
+            for project, service, sku, cost, usage, extra in daily:
+                yield b.span(d0, _DAY, project, service, sku, cost, usage, **extra)
+        # corrections and credits, posted after the fact for the first day, and the tax and
+        # rounding rows for the whole window (late rows: exported at its end for day one)
+        window, late = last_end - midnight, last_end - timedelta(hours=1)
+        after: list[tuple[Any, ...]] = [
+            (
+                _DAY,
+                _COMPUTE,
+                _N2_CORE,
+                -0.75,
+                "adjustment",
+                {
+                    "adjustment": {
+                        "id": "adj-1",
+                        "description": "Correction for overbilled N2 usage",
+                        "mode": "PARTIAL_CORRECTION",
+                        "type": "USAGE_CORRECTION",
+                    },
+                    "exported": last_end - timedelta(hours=2),
+                },
+            ),
+            (
+                _DAY,
+                _COMPUTE,
+                ("GOODWILL", "Goodwill credit"),
+                -5.0,
+                "adjustment",
+                {
+                    "adjustment": {
+                        "id": "adj-2",
+                        "description": "Goodwill credit for incident 4711",
+                        "mode": "MANUAL_ADJUSTMENT",
+                        "type": "GENERAL_ADJUSTMENT",
+                    }
+                },
+            ),
+            (
+                window,
+                _INVOICE,
+                ("TAX", "Tax"),
+                3.17 * days,
+                "tax",
+                {"region": None, "exported": late},
+            ),
+            (
+                window,
+                _INVOICE,
+                ("ROUNDING", "Rounding error"),
+                0.000004,
+                "rounding_error",
+                {"region": None, "exported": late},
+            ),
+        ]
+        for length, service, sku, cost, cost_type, extra in after:
+            yield b.span(
+                midnight, length, web, service, sku, cost, None, cost_type=cost_type, **extra
             )
-            gib = rng.uniform(900, 1100)
-            yield b.row(
-                project=data,
-                service=("95FF-2EF5-5EA1", "Cloud Storage"),
-                sku=("GCS-STD", "Standard Storage US Multi-region"),
-                start=d0,
-                end=d0 + timedelta(days=1),
-                cost_usd=gib * 0.026 / 30,
-                usage=(gib * 2**30 * 86400, "byte-seconds", gib / 30, "gibibyte month"),
-                credits=[("free-tier", "Free tier", 0.05, "FREE_TIER")],
-                region=("us", "US", ""),
-                labels={"bucket": "lake-raw"},
-            )
-            tib = rng.uniform(0.5, 2.0)
-            yield b.row(
-                project=data,
-                service=("24E6-581D-38E5", "BigQuery"),
-                sku=("BQ-ANALYSIS", "Analysis"),
-                start=d0,
-                end=d0 + timedelta(days=1),
-                cost_usd=tib * 6.25,
-                usage=(tib * 2**40, "bytes", tib, "tebibyte"),
-                credits=[("promo-2026", "Startup program credit", 1.0, "PROMOTION")],
-            )
-            tokens = rng.uniform(2, 8)
-            yield b.row(
-                project=ml,
-                service=("C7E2-9256-1C43", "Vertex AI"),
-                sku=("GEMINI-IN", "Gemini 2.5 Pro Input Tokens"),
-                start=d0,
-                end=d0 + timedelta(days=1),
-                cost_usd=tokens * 1.25,
-                usage=(tokens * 1e6, "count", tokens, "1M tokens"),
-                labels={"model": "gemini-2-5-pro"},
-            )
-            yield b.row(
-                project=data,
-                service=("ELASTIC-MKT", "Elastic Cloud (Marketplace)"),
-                sku=("ELASTIC-STD", "Elastic Cloud Standard"),
-                start=d0,
-                end=d0 + timedelta(days=1),
-                cost_usd=12.0,
-                usage=(1.0, "count", 1.0, "day"),
-                seller="Elasticsearch B.V.",
-            )
-        first = midnight
-        # corrections and credits, posted after the fact for the first day
-        yield b.row(
-            project=web,
-            service=("6F81-5844-456A", "Compute Engine"),
-            sku=("CP-N2-CORE", "N2 Instance Core running in Americas"),
-            start=first,
-            end=first + timedelta(days=1),
-            cost_usd=-0.75,
-            usage=None,
-            cost_type="adjustment",
-            adjustment={
-                "id": "adj-1",
-                "description": "Correction for overbilled N2 usage",
-                "mode": "PARTIAL_CORRECTION",
-                "type": "USAGE_CORRECTION",
-            },
-            exported=last_end - timedelta(hours=2),
-        )
-        yield b.row(
-            project=web,
-            service=("6F81-5844-456A", "Compute Engine"),
-            sku=("GOODWILL", "Goodwill credit"),
-            start=first,
-            end=first + timedelta(days=1),
-            cost_usd=-5.0,
-            usage=None,
-            cost_type="adjustment",
-            adjustment={
-                "id": "adj-2",
-                "description": "Goodwill credit for incident 4711",
-                "mode": "MANUAL_ADJUSTMENT",
-                "type": "GENERAL_ADJUSTMENT",
-            },
-        )
-        # tax for the whole window, a late row: exported at its end for the first usage day
-        yield b.row(
-            project=web,
-            service=("6F81-5844-456A", "Invoice"),
-            sku=("TAX", "Tax"),
-            start=first,
-            end=last_end,
-            cost_usd=3.17 * days,
-            usage=None,
-            cost_type="tax",
-            region=None,
-            exported=last_end - timedelta(hours=1),
-        )
-        yield b.row(
-            project=web,
-            service=("6F81-5844-456A", "Invoice"),
-            sku=("ROUNDING", "Rounding error"),
-            start=first,
-            end=last_end,
-            cost_usd=0.000004,
-            usage=None,
-            cost_type="rounding_error",
-            region=None,
-            exported=last_end - timedelta(hours=1),
-        )
 
 
 def load_sample_export(
@@ -319,11 +333,17 @@ def load_sample_export(
     hours: int = 3,
 ) -> int:
     """Create ``dataset.table`` as a billing export of ``schema`` and fill it with samples."""
+    rows = sample_gcp_export_rows(start, days, hours=hours)
+    return load_export_rows(warehouse, dataset, table, schema, rows)
+
+
+def load_export_rows(
+    warehouse: Warehouse, dataset: str, table: str, schema: str, rows: Iterable[dict[str, Any]]
+) -> int:
+    """Create ``dataset.table`` as a billing export of ``schema`` and fill it with ``rows``
+    (the fields the schema has: the standard export has fewer)."""
     columns = EXPORT_SCHEMAS[schema]
     names = {c.name for c in columns}
     warehouse.ensure_dataset(dataset)
-    rows = (
-        {k: v for k, v in row.items() if k in names}
-        for row in sample_gcp_export_rows(start, days, hours=hours)
-    )
-    return warehouse.load_rows(dataset, table, columns, rows)
+    kept = ({k: v for k, v in row.items() if k in names} for row in rows)
+    return warehouse.load_rows(dataset, table, columns, kept)

@@ -11,13 +11,18 @@ amounts depend on the day only.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from shared.demo.gcp_sample import _ACCOUNTS, _PROJECTS, _Builder, sample_gcp_export_rows
-from shared.domain.cloud_billing import EXPORT_SCHEMAS
+from shared.demo.gcp_sample import (
+    _ACCOUNTS,
+    _DAY,
+    _PROJECTS,
+    _Builder,
+    load_export_rows,
+    sample_gcp_export_rows,
+)
 from shared.ports import Warehouse
 
 GEMINI_SERVICES = ("Gemini API", "Generative Language API", "Vertex AI")
@@ -33,71 +38,59 @@ _GEMINI_SKUS = (
     (_VERTEX, "VX-20F-OUT", "Gemini 2.0 Flash Output Tokens", 2.5, 0.6),
     (_VERTEX, "VX-25FL-IN", "Gemini 2.5 Flash Lite Input Tokens", 7.0, 0.1),
 )
+_WEB, _ML = _PROJECTS[0], _PROJECTS[2]  # two projects: two sub-accounts
+# (project, service, sku, USD a day, usage a day)
+_OTHER_METERS = (
+    # Gemini meters that are not tokens: kept, with the export's own units
+    (
+        _WEB,
+        _GEMINI_API,
+        ("GL-25F-CST", "Gemini 2.5 Flash Context Cache Storage"),
+        2.0,
+        (2e6, "token-hour", 2.0, "1M token-hours"),
+    ),
+    (
+        _WEB,
+        _GEMINI_API,
+        ("GL-25P-GRD", "Gemini 2.5 Pro Grounding with Google Search"),
+        0.35,
+        (10.0, "count", 0.01, "1k requests"),
+    ),
+    # Vertex AI but not Gemini: online prediction node hours
+    (
+        _ML,
+        _VERTEX,
+        ("VX-PRED-N1", "Vertex AI: Online/Batch Prediction N1 Predefined Instance Core"),
+        4.2,
+        (86400.0 * 4, "seconds", 96.0, "hour"),
+    ),
+)
 
 
 def sample_gemini_export_rows(start: date, days: int) -> Iterator[dict[str, Any]]:
     """The general sample's rows for ``days`` days from ``start``, plus Gemini SKU rows."""
     yield from sample_gcp_export_rows(start, days, hours=1)
-    b = _Builder(_ACCOUNTS[0], random.Random(0))  # noqa: S311 - unused: amounts are fixed
-    web, _, ml = _PROJECTS
+    b = _Builder(_ACCOUNTS[0])
     midnight = datetime(start.year, start.month, start.day, tzinfo=UTC)
     for day in range(days):
         d0 = midnight + timedelta(days=day)
         for service, sku_id, description, millions, price in _GEMINI_SKUS:
             tokens = millions * (1 + day / 4)
-            for project in (web, ml):  # two projects: two sub-accounts
-                yield b.row(
-                    project=project,
-                    service=service,
-                    sku=(sku_id, description),
-                    start=d0,
-                    end=d0 + timedelta(days=1),
-                    cost_usd=tokens * price,
-                    usage=(tokens * 1e6, "count", tokens, "1M tokens"),
-                    credits=[("promo-ai", "Gemini trial credit", 0.25, "PROMOTION")]
-                    if sku_id == "GL-25P-OUT"
-                    else [],
+            usage = (tokens * 1e6, "count", tokens, "1M tokens")
+            promo = [("promo-ai", "Gemini trial credit", 0.25, "PROMOTION")]
+            credits = promo if sku_id == "GL-25P-OUT" else []
+            for project in (_WEB, _ML):
+                sku = (sku_id, description)
+                yield b.span(
+                    d0, _DAY, project, service, sku, tokens * price, usage, credits=credits
                 )
-        # Gemini meters that are not tokens: kept, with the export's own units
-        yield b.row(
-            project=web,
-            service=_GEMINI_API,
-            sku=("GL-25F-CST", "Gemini 2.5 Flash Context Cache Storage"),
-            start=d0,
-            end=d0 + timedelta(days=1),
-            cost_usd=2.0,
-            usage=(2e6, "token-hour", 2.0, "1M token-hours"),
-        )
-        yield b.row(
-            project=web,
-            service=_GEMINI_API,
-            sku=("GL-25P-GRD", "Gemini 2.5 Pro Grounding with Google Search"),
-            start=d0,
-            end=d0 + timedelta(days=1),
-            cost_usd=0.35,
-            usage=(10.0, "count", 0.01, "1k requests"),
-        )
-        # Vertex AI but not Gemini: online prediction node hours
-        yield b.row(
-            project=ml,
-            service=_VERTEX,
-            sku=("VX-PRED-N1", "Vertex AI: Online/Batch Prediction N1 Predefined Instance Core"),
-            start=d0,
-            end=d0 + timedelta(days=1),
-            cost_usd=4.2,
-            usage=(86400.0 * 4, "seconds", 96.0, "hour"),
-        )
+        for project, service, sku, cost, usage in _OTHER_METERS:
+            yield b.span(d0, _DAY, project, service, sku, cost, usage)
 
 
 def load_sample_gemini_export(
     warehouse: Warehouse, dataset: str, table: str, start: date, days: int, *, schema: str
 ) -> int:
     """Create ``dataset.table`` as a billing export of ``schema`` and fill it with the sample."""
-    columns = EXPORT_SCHEMAS[schema]
-    names = {c.name for c in columns}
-    warehouse.ensure_dataset(dataset)
-    rows = (
-        {k: v for k, v in row.items() if k in names}
-        for row in sample_gemini_export_rows(start, days)
-    )
-    return warehouse.load_rows(dataset, table, columns, rows)
+    rows = sample_gemini_export_rows(start, days)
+    return load_export_rows(warehouse, dataset, table, schema, rows)

@@ -1,4 +1,6 @@
-"""Pure logic: config model, DAG, states, quota decisions, FOCUS columns and rules, billing
-layouts, pricing. No I/O, and imports nothing of the project outside this folder (a test
-checks).
+"""Pure logic: config model, DAG, states, bus messages, quota decisions, FOCUS columns and
+rules, billing layouts, pricing. No I/O.
+
+May import only the standard library, third-party packages and this folder: nothing else
+of the project (tests/unit/test_layout.py checks).
 """

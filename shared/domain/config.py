@@ -114,10 +114,7 @@ class StepConfig(BaseModel):
     @field_validator("ps_type")
     @classmethod
     def _known_ps_type(cls, value: str, info: ValidationInfo) -> str:
-        ps_types = _context(info, "ps_types")
-        if ps_types is not None and value not in ps_types:
-            raise ValueError(f"unknown ps_type '{value}'; known: {_listing(ps_types)}")
-        return value
+        return _known(value, info, "ps_types", "ps_type")
 
     @model_validator(mode="after")
     def _not_own_dependency(self) -> StepConfig:
@@ -155,10 +152,7 @@ class PipelineConfig(BaseModel):
     @field_validator("provider")
     @classmethod
     def _known_provider(cls, value: str, info: ValidationInfo) -> str:
-        providers = _context(info, "providers")
-        if providers is not None and value not in providers:
-            raise ValueError(f"unknown provider '{value}'; known: {_listing(providers)}")
-        return value
+        return _known(value, info, "providers", "provider")
 
     @model_validator(mode="after")
     def _steps_form_a_dag(self, info: ValidationInfo) -> PipelineConfig:
@@ -339,6 +333,14 @@ def _coerce_or_problem(kind: ParamType, value: Any, loc: tuple[str | int, ...]) 
 
 def _context(info: ValidationInfo, key: str) -> Any:
     return info.context.get(key) if isinstance(info.context, dict) else None
+
+
+def _known(value: str, info: ValidationInfo, key: str, what: str) -> str:
+    """``value``, if the validation context's ``key`` (when given) names it."""
+    known = _context(info, key)
+    if known is not None and value not in known:
+        raise ValueError(f"unknown {what} '{value}'; known: {_listing(known)}")
+    return value
 
 
 def _listing(names: Collection[str]) -> str:

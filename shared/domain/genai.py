@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -231,6 +231,26 @@ def page_buckets(page: Any, pos: PagePosition) -> tuple[list[Any], str | None]:
     return data, (cursor if has_more else None)
 
 
+def _each_result(
+    page: Any,
+    pos: PagePosition,
+    window: Window,
+    bucket_start: Callable[[Any, PagePosition, int, Window], datetime],
+    seen: SeenResults | None,
+    group: tuple[str, ...],
+) -> Iterator[tuple[datetime, str, Mapping[str, Any]]]:
+    """(bucket start, position, result) for each result of each bucket of ``page``. Once
+    the caller has read a result whole (asks for the next), ``seen`` claims it under the
+    ``group`` fields: a malformed repeat is reported as malformed, not as a repeat."""
+    buckets, _ = page_buckets(page, pos)
+    for b, bucket in enumerate(buckets):
+        start = bucket_start(bucket, pos, b, window)
+        for r, result in enumerate(_results(bucket, pos, b)):
+            yield start, pos.at(b, r), result
+            if seen is not None:
+                seen.claim(pos, b, r, start, result, group)
+
+
 # -- OpenAI ------------------------------------------------------------------------------
 # Usage endpoint -> (metric field, token type, unit); completions' input_tokens includes the
 # cached ones, so the uncached part is computed (see openai_usage_rows).
@@ -255,72 +275,64 @@ def openai_usage_rows(
     """(day, row) for each metric of each result of a usage page (lineage added later);
     ``seen`` (the extraction's results so far) rejects a result read before."""
     metrics = OPENAI_USAGE_ENDPOINTS[endpoint]
-    buckets, _ = page_buckets(page, pos)
-    for b, bucket in enumerate(buckets):
-        start = _unix_bucket_start(bucket, pos, b, window)
-        for r, result in enumerate(_results(bucket, pos, b)):
-            where = pos.at(b, r)
-            base = {
-                "usage_date": start.date(),
-                "provider": "openai",
-                "endpoint": f"usage/{endpoint}",
-                "sub_account_id": _opt_str(result, "project_id", where),
-                "model": _opt_str(result, "model", where),
-                "bucket_start": start,
-            }
-            if endpoint == "completions":
-                total = _count(result, "input_tokens", where)
-                cached = _count(result, "input_cached_tokens", where)
-                if cached > total:
-                    raise PageError(f"{where}: input_cached_tokens exceeds input_tokens")
-                yield from _metric_row(base, "input", "Tokens", total - cached)
-            for name, token_type, unit in metrics:
-                yield from _metric_row(base, token_type, unit, _count(result, name, where))
-            if seen is not None:  # once read whole: a malformed repeat is malformed
-                seen.claim(pos, b, r, start, result, OPENAI_USAGE_GROUP)
+    for start, where, result in _each_result(
+        page, pos, window, _unix_bucket_start, seen, OPENAI_USAGE_GROUP
+    ):
+        base = {
+            "usage_date": start.date(),
+            "provider": "openai",
+            "endpoint": f"usage/{endpoint}",
+            "sub_account_id": _opt_str(result, "project_id", where),
+            "model": _opt_str(result, "model", where),
+            "bucket_start": start,
+        }
+        if endpoint == "completions":
+            total = _count(result, "input_tokens", where)
+            cached = _count(result, "input_cached_tokens", where)
+            if cached > total:
+                raise PageError(f"{where}: input_cached_tokens exceeds input_tokens")
+            yield from _metric_row(base, "input", "Tokens", total - cached)
+        for name, token_type, unit in metrics:
+            yield from _metric_row(base, token_type, unit, _count(result, name, where))
 
 
 def openai_cost_rows(
     page: Any, pos: PagePosition, window: Window, seen: SeenResults | None = None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    buckets, _ = page_buckets(page, pos)
-    for b, bucket in enumerate(buckets):
-        start = _unix_bucket_start(bucket, pos, b, window)
-        for r, result in enumerate(_results(bucket, pos, b)):
-            where = pos.at(b, r)
-            amount = result.get("amount")
-            if not isinstance(amount, dict):
-                raise PageError(f"{where}: 'amount' is missing or not an object")
-            value = amount.get("value")
-            if isinstance(value, bool) or not isinstance(value, int | float | str):
-                raise PageError(f"{where}: amount.value is not a number")
-            currency = amount.get("currency")
-            if not isinstance(currency, str) or not re.fullmatch(r"[A-Za-z]{3}", currency):
-                raise PageError(f"{where}: amount.currency is not a currency code")
-            line_item = _opt_str(result, "line_item", where)
-            model, token_type = None, None
-            if line_item and (m := _OPENAI_LINE_ITEM.match(line_item.strip())):
-                model, token_type = m["model"], _OPENAI_KINDS[m["kind"].lower()]
-            yield (
-                "costs",
-                {
-                    "cost_date": start.date(),
-                    "provider": "openai",
-                    "sub_account_id": _opt_str(result, "project_id", where),
-                    "line_item": line_item,
-                    "model": model,
-                    "token_type": token_type or _slug(line_item),
-                    "cost_type": "tokens" if token_type else None,
-                    "service_tier": None,
-                    # A float on the wire: its shortest repr is the value OpenAI meant.
-                    "amount": to_money(str(value), where),
-                    "currency": currency.upper(),
-                    "source_amount": str(value),
-                    "cost_source": "provider",
-                },
-            )
-            if seen is not None:  # once read whole: a malformed repeat is malformed
-                seen.claim(pos, b, r, start, result, OPENAI_COST_GROUP)
+    for start, where, result in _each_result(
+        page, pos, window, _unix_bucket_start, seen, OPENAI_COST_GROUP
+    ):
+        amount = result.get("amount")
+        if not isinstance(amount, dict):
+            raise PageError(f"{where}: 'amount' is missing or not an object")
+        value = amount.get("value")
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise PageError(f"{where}: amount.value is not a number")
+        currency = amount.get("currency")
+        if not isinstance(currency, str) or not re.fullmatch(r"[A-Za-z]{3}", currency):
+            raise PageError(f"{where}: amount.currency is not a currency code")
+        line_item = _opt_str(result, "line_item", where)
+        model, token_type = None, None
+        if line_item and (m := _OPENAI_LINE_ITEM.match(line_item.strip())):
+            model, token_type = m["model"], _OPENAI_KINDS[m["kind"].lower()]
+        yield (
+            "costs",
+            {
+                "cost_date": start.date(),
+                "provider": "openai",
+                "sub_account_id": _opt_str(result, "project_id", where),
+                "line_item": line_item,
+                "model": model,
+                "token_type": token_type or _slug(line_item),
+                "cost_type": "tokens" if token_type else None,
+                "service_tier": None,
+                # A float on the wire: its shortest repr is the value OpenAI meant.
+                "amount": to_money(str(value), where),
+                "currency": currency.upper(),
+                "source_amount": str(value),
+                "cost_source": "provider",
+            },
+        )
 
 
 # -- Anthropic ---------------------------------------------------------------------------
@@ -337,77 +349,69 @@ _ANTHROPIC_COST_TYPES = {"web_search": "web_search", "code_execution": "code_exe
 def anthropic_usage_rows(
     page: Any, pos: PagePosition, window: Window, seen: SeenResults | None = None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    buckets, _ = page_buckets(page, pos)
-    for b, bucket in enumerate(buckets):
-        start = _rfc3339_bucket_start(bucket, pos, b, window)
-        for r, result in enumerate(_results(bucket, pos, b)):
-            where = pos.at(b, r)
-            cache = result.get("cache_creation") or {}
-            tools = result.get("server_tool_use") or {}
-            if not isinstance(cache, dict) or not isinstance(tools, dict):
-                raise PageError(f"{where}: cache_creation/server_tool_use is not an object")
-            base = {
-                "usage_date": start.date(),
-                "provider": "anthropic",
-                "endpoint": "usage_report/messages",
-                "sub_account_id": _opt_str(result, "workspace_id", where),
-                "model": _opt_str(result, "model", where),
-                "bucket_start": start,
-            }
-            # No total-input field: the four input kinds are reported separately.
-            for token_type, value in (
-                ("input", _count(result, "uncached_input_tokens", where)),
-                ("cached_input", _count(result, "cache_read_input_tokens", where)),
-                ("cache_write_5m", _count(cache, "ephemeral_5m_input_tokens", where)),
-                ("cache_write_1h", _count(cache, "ephemeral_1h_input_tokens", where)),
-                ("output", _count(result, "output_tokens", where)),
-            ):
-                yield from _metric_row(base, token_type, "Tokens", value)
-            searches = _count(tools, "web_search_requests", where)
-            yield from _metric_row(base, "web_search", "Requests", searches)
-            if seen is not None:  # once read whole: a malformed repeat is malformed
-                seen.claim(pos, b, r, start, result, ANTHROPIC_USAGE_GROUP)
+    for start, where, result in _each_result(
+        page, pos, window, _rfc3339_bucket_start, seen, ANTHROPIC_USAGE_GROUP
+    ):
+        cache = result.get("cache_creation") or {}
+        tools = result.get("server_tool_use") or {}
+        if not isinstance(cache, dict) or not isinstance(tools, dict):
+            raise PageError(f"{where}: cache_creation/server_tool_use is not an object")
+        base = {
+            "usage_date": start.date(),
+            "provider": "anthropic",
+            "endpoint": "usage_report/messages",
+            "sub_account_id": _opt_str(result, "workspace_id", where),
+            "model": _opt_str(result, "model", where),
+            "bucket_start": start,
+        }
+        # No total-input field: the four input kinds are reported separately.
+        for token_type, value in (
+            ("input", _count(result, "uncached_input_tokens", where)),
+            ("cached_input", _count(result, "cache_read_input_tokens", where)),
+            ("cache_write_5m", _count(cache, "ephemeral_5m_input_tokens", where)),
+            ("cache_write_1h", _count(cache, "ephemeral_1h_input_tokens", where)),
+            ("output", _count(result, "output_tokens", where)),
+        ):
+            yield from _metric_row(base, token_type, "Tokens", value)
+        searches = _count(tools, "web_search_requests", where)
+        yield from _metric_row(base, "web_search", "Requests", searches)
 
 
 def anthropic_cost_rows(
     page: Any, pos: PagePosition, window: Window, seen: SeenResults | None = None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    buckets, _ = page_buckets(page, pos)
-    for b, bucket in enumerate(buckets):
-        start = _rfc3339_bucket_start(bucket, pos, b, window)
-        for r, result in enumerate(_results(bucket, pos, b)):
-            where = pos.at(b, r)
-            raw = result.get("amount")
-            if not isinstance(raw, str):
-                raise PageError(f"{where}: amount is not a decimal string")
-            currency = result.get("currency")
-            if not isinstance(currency, str) or not re.fullmatch(r"[A-Za-z]{3}", currency):
-                raise PageError(f"{where}: currency is not a currency code")
-            cost_type = _opt_str(result, "cost_type", where)
-            token_kind = _opt_str(result, "token_type", where)
-            token_type = _ANTHROPIC_TOKEN_TYPES.get(token_kind or "")
-            if token_type is None:
-                token_type = _ANTHROPIC_COST_TYPES.get(cost_type or "", _slug(cost_type))
-            yield (
-                "costs",
-                {
-                    "cost_date": start.date(),
-                    "provider": "anthropic",
-                    "sub_account_id": _opt_str(result, "workspace_id", where),
-                    "line_item": _opt_str(result, "description", where),
-                    "model": _opt_str(result, "model", where),
-                    "token_type": token_type,
-                    "cost_type": cost_type,
-                    "service_tier": _opt_str(result, "service_tier", where),
-                    # The amount is in the lowest currency unit (cents): "123.45" is $1.2345.
-                    "amount": to_money(raw, where, divisor=100),
-                    "currency": currency.upper(),
-                    "source_amount": raw,
-                    "cost_source": "provider",
-                },
-            )
-            if seen is not None:  # once read whole: a malformed repeat is malformed
-                seen.claim(pos, b, r, start, result, ANTHROPIC_COST_GROUP)
+    for start, where, result in _each_result(
+        page, pos, window, _rfc3339_bucket_start, seen, ANTHROPIC_COST_GROUP
+    ):
+        raw = result.get("amount")
+        if not isinstance(raw, str):
+            raise PageError(f"{where}: amount is not a decimal string")
+        currency = result.get("currency")
+        if not isinstance(currency, str) or not re.fullmatch(r"[A-Za-z]{3}", currency):
+            raise PageError(f"{where}: currency is not a currency code")
+        cost_type = _opt_str(result, "cost_type", where)
+        token_kind = _opt_str(result, "token_type", where)
+        token_type = _ANTHROPIC_TOKEN_TYPES.get(token_kind or "")
+        if token_type is None:
+            token_type = _ANTHROPIC_COST_TYPES.get(cost_type or "", _slug(cost_type))
+        yield (
+            "costs",
+            {
+                "cost_date": start.date(),
+                "provider": "anthropic",
+                "sub_account_id": _opt_str(result, "workspace_id", where),
+                "line_item": _opt_str(result, "description", where),
+                "model": _opt_str(result, "model", where),
+                "token_type": token_type,
+                "cost_type": cost_type,
+                "service_tier": _opt_str(result, "service_tier", where),
+                # The amount is in the lowest currency unit (cents): "123.45" is $1.2345.
+                "amount": to_money(raw, where, divisor=100),
+                "currency": currency.upper(),
+                "source_amount": raw,
+                "cost_source": "provider",
+            },
+        )
 
 
 # -- helpers -----------------------------------------------------------------------------

@@ -10,6 +10,16 @@ from typing import Any, ClassVar
 from shared.domain.errors import BadRequest
 
 
+@dataclass(frozen=True, slots=True)
+class StepAttempt:
+    """What both step messages are about: attempt ``attempt`` of one step of one run."""
+
+    run_id: str
+    org_slug: str
+    step_id: str
+    attempt: int
+
+
 class Topic(StrEnum):
     RUN_REQUESTS = "run-requests"
     STEP_REQUESTS = "step-requests"
@@ -19,25 +29,17 @@ class Topic(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class StepRequest:
+class StepRequest(StepAttempt):
     """Run attempt ``attempt`` of one step."""
 
     topic: ClassVar[Topic] = Topic.STEP_REQUESTS
-    run_id: str
-    org_slug: str
-    step_id: str
-    attempt: int
 
 
 @dataclass(frozen=True, slots=True)
-class StepEvent:
+class StepEvent(StepAttempt):
     """The outcome of one step attempt."""
 
     topic: ClassVar[Topic] = Topic.STEP_EVENTS
-    run_id: str
-    org_slug: str
-    step_id: str
-    attempt: int
     succeeded: bool
     error: str | None = None
     retryable: bool = False

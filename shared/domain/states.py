@@ -6,12 +6,23 @@ writing, so an illegal move is refused the same way in every adapter.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from shared.domain.errors import IllegalTransition
 
 
-class RunStatus(StrEnum):
+class _Status(StrEnum):
+    """A state of one of the two machines below."""
+
+    @property
+    def terminal(self) -> bool:
+        """No transition leaves it: the run or step is finished."""
+        return not _TRANSITIONS[type(self)][self]
+
+
+class RunStatus(_Status):
     PENDING = "pending"
     VALIDATING = "validating"
     RUNNING = "running"
@@ -19,12 +30,8 @@ class RunStatus(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
-    @property
-    def terminal(self) -> bool:
-        return self in _TERMINAL_RUN
 
-
-class StepStatus(StrEnum):
+class StepStatus(_Status):
     PENDING = "pending"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
@@ -32,15 +39,6 @@ class StepStatus(StrEnum):
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
 
-    @property
-    def terminal(self) -> bool:
-        return self in _TERMINAL_STEP
-
-
-_TERMINAL_RUN = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED})
-_TERMINAL_STEP = frozenset(
-    {StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED}
-)
 
 RUN_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
     RunStatus.PENDING: frozenset({RunStatus.VALIDATING, RunStatus.FAILED, RunStatus.CANCELLED}),
@@ -60,20 +58,26 @@ STEP_TRANSITIONS: dict[StepStatus, frozenset[StepStatus]] = {
     StepStatus.CANCELLED: frozenset(),
 }
 
+_TRANSITIONS: dict[type[_Status], Mapping[Any, frozenset[Any]]] = {
+    RunStatus: RUN_TRANSITIONS,
+    StepStatus: STEP_TRANSITIONS,
+}
+
 
 def check_run_transition(current: RunStatus, target: RunStatus) -> None:
-    if target not in RUN_TRANSITIONS[current]:
-        raise IllegalTransition(
-            f"run cannot go from {current.value} to {target.value}",
-            current=current.value,
-            target=target.value,
-        )
+    _check("run", RUN_TRANSITIONS, current, target)
 
 
 def check_step_transition(current: StepStatus, target: StepStatus) -> None:
-    if target not in STEP_TRANSITIONS[current]:
+    _check("step", STEP_TRANSITIONS, current, target)
+
+
+def _check(
+    what: str, transitions: Mapping[Any, frozenset[Any]], current: _Status, target: _Status
+) -> None:
+    if target not in transitions[current]:
         raise IllegalTransition(
-            f"step cannot go from {current.value} to {target.value}",
+            f"{what} cannot go from {current.value} to {target.value}",
             current=current.value,
             target=target.value,
         )

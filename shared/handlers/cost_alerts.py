@@ -27,7 +27,7 @@ from shared.domain.notifications import (
     crossed_thresholds,
 )
 from shared.domain.states import RunStatus
-from shared.handlers.notify import Notifier
+from shared.handlers.notify import Notifier, run_event
 from shared.handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -75,12 +75,12 @@ def cost_events(
                 cost.start.isoformat() if cost.period == "daily" else cost.start.strftime("%Y-%m")
             )
             events.append(
-                _event(
+                run_event(
                     services,
                     EventType.COST_THRESHOLD,
                     run,
                     key=f"{cost.period}:{label}:{cost.currency}",
-                    cooldown=_PERIOD_COOLDOWN[cost.period],
+                    cooldown_seconds=_PERIOD_COOLDOWN[cost.period],
                     message=(
                         f"{cost.period} billed cost for {label} is {_money(cost.total)} "
                         f"{cost.currency}, above the threshold of {_money(limit)} "
@@ -101,12 +101,12 @@ def cost_events(
         for r in rows:
             day, service, currency = r["cost_date"], r["service_name"], r["currency"]
             events.append(
-                _event(
+                run_event(
                     services,
                     EventType.ANOMALY_DETECTED,
                     run,
                     key=f"{day.isoformat()}:{service}:{currency}",
-                    cooldown=DAY_SECONDS,
+                    cooldown_seconds=DAY_SECONDS,
                     message=(
                         f"{service} cost {_money(Decimal(r['cost']))} {currency} on {day}, "
                         f"up from {_money(Decimal(r['previous_cost']))} {currency} the day "
@@ -240,21 +240,6 @@ def _query(
         literals=literals,
     )
     return services.warehouse.query(sql)
-
-
-def _event(
-    services: Services, event: EventType, run: Run, *, key: str, cooldown: int, message: str
-) -> PipelineEvent:
-    return PipelineEvent(
-        event,
-        run.org_slug,
-        run.run_id,
-        run.pipeline_ref,
-        services.clock.now(),
-        message,
-        key=key,
-        cooldown_seconds=cooldown,
-    )
 
 
 def _money(value: Decimal) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from shared.domain.config import PipelineConfig
 from shared.domain.errors import IllegalTransition, PipelineError
@@ -51,15 +51,7 @@ def reset_daily_quotas(services: Services) -> list[BucketUsage]:
     """Close yesterday (UTC): each org's runs that day against its plan's daily limit."""
     now = services.clock.now()
     yesterday = now - timedelta(days=1)
-    report = []
-    for org in services.store.list_orgs():
-        closed = services.store.quota_usage(org.org_slug, yesterday)
-        current = services.store.quota_usage(org.org_slug, now)
-        report.append(
-            BucketUsage(
-                org.org_slug, day_bucket(yesterday), closed.daily, org.limits.daily, current.daily
-            )
-        )
+    report = _closed_buckets(services, now, yesterday, day_bucket(yesterday), "daily")
     log.info("daily quota rollover to %s: %d orgs", day_bucket(now), len(report))
     return report
 
@@ -72,22 +64,28 @@ def reset_monthly_quotas(services: Services) -> tuple[list[BucketUsage], int]:
     """
     now = services.clock.now()
     last_month = now.replace(day=1) - timedelta(days=1)
-    report = []
-    for org in services.store.list_orgs():
-        closed = services.store.quota_usage(org.org_slug, last_month)
-        current = services.store.quota_usage(org.org_slug, now)
-        report.append(
-            BucketUsage(
-                org.org_slug,
-                month_bucket(last_month),
-                closed.monthly,
-                org.limits.monthly,
-                current.monthly,
-            )
-        )
+    report = _closed_buckets(services, now, last_month, month_bucket(last_month), "monthly")
     purged = services.store.purge_reservations(month_bucket(last_month))
     log.info("monthly quota rollover to %s: purged %d rows", month_bucket(now), purged)
     return report, purged
+
+
+def _closed_buckets(
+    services: Services,
+    now: datetime,
+    closed_at: datetime,
+    bucket: str,
+    period: Literal["daily", "monthly"],
+) -> list[BucketUsage]:
+    """Each org's use of the ``period`` bucket holding ``closed_at`` against its limit, with
+    its use so far of the one holding ``now``."""
+    report = []
+    for org in services.store.list_orgs():
+        closed = services.store.quota_usage(org.org_slug, closed_at)
+        current = services.store.quota_usage(org.org_slug, now)
+        used, limit, so_far = (getattr(x, period) for x in (closed, org.limits, current))
+        report.append(BucketUsage(org.org_slug, bucket, used, limit, so_far))
+    return report
 
 
 def reset_stale_concurrent_counts(

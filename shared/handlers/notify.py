@@ -265,6 +265,15 @@ class Notifier:
         return record(DeliveryStatus.FAILED, settings.retry.max_attempts, error)
 
 
+def run_event(
+    services: Services, event: EventType, run: Run, message: str, **details: Any
+) -> PipelineEvent:
+    """``event`` about ``run``, happening now; ``details`` are PipelineEvent's ``step_id``,
+    ``key`` and ``cooldown_seconds``."""
+    at = services.clock.now()
+    return PipelineEvent(event, run.org_slug, run.run_id, run.pipeline_ref, at, message, **details)
+
+
 def emit(
     services: Services,
     event: EventType,
@@ -277,17 +286,7 @@ def emit(
     if services.events is None:
         return
     try:
-        services.events.emit(
-            PipelineEvent(
-                event,
-                run.org_slug,
-                run.run_id,
-                run.pipeline_ref,
-                services.clock.now(),
-                message,
-                step_id,
-            )
-        )
+        services.events.emit(run_event(services, event, run, message, step_id=step_id))
     except Exception:
         log.exception("could not emit %s for run %s", event.value, run.run_id)
 

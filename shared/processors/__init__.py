@@ -2,6 +2,9 @@
 
 A processor turns a resolved step config into rows (or runs SQL). It never
 touches the bus or the state store: it gets a StepContext and returns a StepResult.
+
+May import domain, ports, config, adapters (HTTP pages, billing files, SQL files) and a few
+handlers (credentials, procedures, reconciliation); never bootstrap or entrypoints.
 """
 
 from __future__ import annotations

@@ -86,15 +86,40 @@ class AdminReportConfig(ProcessorConfig):
 class _AdminReport:
     provider: ClassVar[str]
     default_base_url: ClassVar[str]
+    api_root: ClassVar[str]  # the endpoints' paths are below it
+    sub_account: ClassVar[str]  # what results are grouped by first
+    cost_line: ClassVar[str]  # what a cost report's results are grouped by next
     Config: ClassVar[type[ProcessorConfig]] = AdminReportConfig
 
     def headers(self, credential: Credential) -> dict[str, str]:
         raise NotImplementedError
 
+    def time_span(self, window: Window) -> list[tuple[str, str | int]]:
+        """The window as the API's two time parameters."""
+        raise NotImplementedError
+
+    def endpoints(
+        self, config: AdminReportConfig, window: Window, seen: SeenResults
+    ) -> list[tuple[str, Parser]]:
+        """(path below ``api_root``, parser) of each endpoint ``config.report`` reads."""
+        raise NotImplementedError
+
     def requests(
         self, base: str, config: AdminReportConfig, window: Window, seen: SeenResults
     ) -> list[Request]:
-        raise NotImplementedError
+        """Daily buckets, grouped by sub-account and by model (usage) or cost line (costs);
+        each endpoint's path is also its label."""
+        params: list[tuple[str, str | int]] = [
+            *self.time_span(window),
+            ("bucket_width", "1d"),
+            ("limit", config.page_limit),
+            ("group_by[]", self.sub_account),
+            ("group_by[]", self.cost_line if config.report == "costs" else "model"),
+        ]
+        return [
+            (f"{base}{self.api_root}/{path}", params, path, parse)
+            for path, parse in self.endpoints(config, window, seen)
+        ]
 
     def run(self, ctx: StepContext) -> StepResult:
         config = parse_config(AdminReportConfig, ctx.config)
@@ -165,37 +190,26 @@ class OpenAIAdminReport(_AdminReport):
     ps_type: ClassVar[str] = "genai.openai_admin"
     provider: ClassVar[str] = "openai"
     default_base_url: ClassVar[str] = OPENAI_BASE_URL
+    api_root: ClassVar[str] = "/organization"
+    sub_account: ClassVar[str] = "project_id"
+    cost_line: ClassVar[str] = "line_item"
 
     def headers(self, credential: Credential) -> dict[str, str]:
         return {"Authorization": f"Bearer {credential.api_key.reveal()}"}
 
-    def requests(
-        self, base: str, config: AdminReportConfig, window: Window, seen: SeenResults
-    ) -> list[Request]:
-        span: list[tuple[str, str | int]] = [
+    def time_span(self, window: Window) -> list[tuple[str, str | int]]:
+        return [
             ("start_time", int(window.start_at.timestamp())),
             ("end_time", int(window.end_at.timestamp())),
-            ("bucket_width", "1d"),
-            ("limit", config.page_limit),
         ]
+
+    def endpoints(
+        self, config: AdminReportConfig, window: Window, seen: SeenResults
+    ) -> list[tuple[str, Parser]]:
         if config.report == "costs":
-            params = [*span, ("group_by[]", "project_id"), ("group_by[]", "line_item")]
-            return [
-                (
-                    f"{base}/organization/costs",
-                    params,
-                    "costs",
-                    lambda page, pos: openai_cost_rows(page, pos, window, seen),
-                )
-            ]
-        params = [*span, ("group_by[]", "project_id"), ("group_by[]", "model")]
+            return [("costs", lambda page, pos: openai_cost_rows(page, pos, window, seen))]
         return [
-            (
-                f"{base}/organization/usage/{name}",
-                params,
-                f"usage/{name}",
-                _usage_parser(name, window, seen),
-            )
+            (f"usage/{name}", _usage_parser(name, window, seen))
             for name in config.endpoints or OPENAI_USAGE_ENDPOINTS
         ]
 
@@ -211,34 +225,26 @@ class AnthropicAdminReport(_AdminReport):
     ps_type: ClassVar[str] = "genai.anthropic_admin"
     provider: ClassVar[str] = "anthropic"
     default_base_url: ClassVar[str] = ANTHROPIC_BASE_URL
+    api_root: ClassVar[str] = "/v1/organizations"
+    sub_account: ClassVar[str] = "workspace_id"
+    cost_line: ClassVar[str] = "description"
 
     def headers(self, credential: Credential) -> dict[str, str]:
         return {"x-api-key": credential.api_key.reveal(), "anthropic-version": ANTHROPIC_VERSION}
 
-    def requests(
-        self, base: str, config: AdminReportConfig, window: Window, seen: SeenResults
-    ) -> list[Request]:
-        span: list[tuple[str, str | int]] = [
+    def time_span(self, window: Window) -> list[tuple[str, str | int]]:
+        return [
             ("starting_at", f"{window.start_at:%Y-%m-%dT%H:%M:%SZ}"),
             ("ending_at", f"{window.end_at:%Y-%m-%dT%H:%M:%SZ}"),
-            ("bucket_width", "1d"),
-            ("limit", config.page_limit),
         ]
+
+    def endpoints(
+        self, config: AdminReportConfig, window: Window, seen: SeenResults
+    ) -> list[tuple[str, Parser]]:
         if config.report == "costs":
-            params = [*span, ("group_by[]", "workspace_id"), ("group_by[]", "description")]
-            return [
-                (
-                    f"{base}/v1/organizations/cost_report",
-                    params,
-                    "cost_report",
-                    lambda page, pos: anthropic_cost_rows(page, pos, window, seen),
-                )
-            ]
-        params = [*span, ("group_by[]", "workspace_id"), ("group_by[]", "model")]
+            return [("cost_report", lambda page, pos: anthropic_cost_rows(page, pos, window, seen))]
         return [
             (
-                f"{base}/v1/organizations/usage_report/messages",
-                params,
                 "usage_report/messages",
                 lambda page, pos: anthropic_usage_rows(page, pos, window, seen),
             )

@@ -1,1 +1,3 @@
-"""Billing files from local paths, gs:// and s3://, read in batches."""
+"""Billing files from local paths, gs:// and s3://, read in batches.
+
+May import domain and ports (the storage clients are imported on first use)."""

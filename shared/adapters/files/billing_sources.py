@@ -119,6 +119,17 @@ class _ObjectStoreSource(BillingFileSource):
     def __init__(self, uri: str, bucket: str, key: str) -> None:
         super().__init__(uri)
         self.bucket, self.key = bucket, key
+        self._client: Any = None
+
+    def client(self) -> Any:
+        """The store's client, made on first use (its import is heavy)."""
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
+
+    @abstractmethod
+    def _connect(self) -> Any:
+        """A new client of the store."""
 
     @abstractmethod
     def _list(self, prefix: str) -> Iterator[tuple[str, int | None]]:
@@ -177,22 +188,19 @@ class GcsSource(_ObjectStoreSource):
     ) -> None:
         super().__init__(uri, bucket, key)
         self._credentials, self._project = credentials, project
-        self._client: Any = None
 
-    def client(self) -> Any:
-        if self._client is None:
-            import google.auth.exceptions
-            import google.cloud.storage as storage
+    def _connect(self) -> Any:
+        import google.auth.exceptions
+        import google.cloud.storage as storage
 
-            try:
-                self._client = storage.Client(project=self._project, credentials=self._credentials)
-            except google.auth.exceptions.DefaultCredentialsError:
-                raise BadRequest(
-                    f"{self.uri}: no Google credentials: store the org's service account key "
-                    "as its credential or give the service application default credentials",
-                    field="credential",
-                ) from None
-        return self._client
+        try:
+            return storage.Client(project=self._project, credentials=self._credentials)
+        except google.auth.exceptions.DefaultCredentialsError:
+            raise BadRequest(
+                f"{self.uri}: no Google credentials: store the org's service account key "
+                "as its credential or give the service application default credentials",
+                field="credential",
+            ) from None
 
     def _list(self, prefix: str) -> Iterator[tuple[str, int | None]]:
         for blob in self.client().list_blobs(self.bucket, prefix=prefix):
@@ -266,28 +274,25 @@ class S3Source(_ObjectStoreSource):
     ) -> None:
         super().__init__(uri, bucket, key)
         self._key_pair, self._endpoint_url = key_pair, endpoint_url
-        self._client: Any = None
 
-    def client(self) -> Any:
-        if self._client is None:
-            import boto3
-            from botocore.config import Config
+    def _connect(self) -> Any:
+        import boto3
+        from botocore.config import Config
 
-            session = (
-                boto3.Session(
-                    aws_access_key_id=self._key_pair[0],
-                    aws_secret_access_key=self._key_pair[1],
-                    aws_session_token=self._key_pair[2],
-                )
-                if self._key_pair
-                else boto3.Session()  # the default chain: env, shared files, instance role
+        session = (
+            boto3.Session(
+                aws_access_key_id=self._key_pair[0],
+                aws_secret_access_key=self._key_pair[1],
+                aws_session_token=self._key_pair[2],
             )
-            self._client = session.client(
-                "s3",
-                endpoint_url=self._endpoint_url,
-                config=Config(retries={"mode": "standard", "max_attempts": 3}),
-            )
-        return self._client
+            if self._key_pair
+            else boto3.Session()  # the default chain: env, shared files, instance role
+        )
+        return session.client(
+            "s3",
+            endpoint_url=self._endpoint_url,
+            config=Config(retries={"mode": "standard", "max_attempts": 3}),
+        )
 
     def _list(self, prefix: str) -> Iterator[tuple[str, int | None]]:
         pages = self.client().get_paginator("list_objects_v2")
