@@ -19,6 +19,7 @@ import datetime as dt
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.config import JsonDict
 
 from shared.domain.notifications import EventType
 from shared.domain.states import RunStatus
@@ -82,11 +83,29 @@ class NotifyTestRequest(Body):
     event: str = Field("PIPELINE_FAILURE", description="An event type, e.g. PIPELINE_FAILURE")
 
 
+def _a_string(schema: JsonDict) -> None:
+    """Document an optional field refusing null as the string it must be when sent."""
+    schema.pop("default", None)
+    schema.pop("anyOf", None)
+    schema["type"] = "string"
+
+
 class TriggerRequest(Body):
     MESSAGES: ClassVar[dict[str, str]] = {"schedule_id": "schedule_id must be a string"}
+    # Absent fires every due schedule; null is refused like any other non-string (and the
+    # document shows a string, with no default).
     schedule_id: str | None = Field(
-        None, description="Fire this schedule now; omit to fire every due schedule"
+        None,
+        description="Fire this schedule now; omit to fire every due schedule",
+        json_schema_extra=_a_string,
     )
+
+    @field_validator("schedule_id", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("null")
+        return value
 
 
 class OrgTarget(Body):
