@@ -14,7 +14,8 @@ from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
 from shared.entrypoints.http import openapi
-from shared.entrypoints.http.openapi import OPENAPI_FILE, routes_served
+from shared.entrypoints.http.document import OPENAPI_FILE
+from shared.entrypoints.http.openapi import routes_served
 from tests.support.http import api_client
 from tests.support.runtime import make_runtime
 

@@ -20,7 +20,7 @@ from google.cloud import bigquery
 from werkzeug.test import TestResponse
 
 from shared.entrypoints.http.bodies import MAX_BODY_BYTES
-from shared.entrypoints.http.openapi import openapi_document
+from shared.entrypoints.http.document import openapi_document
 from tests.support.hostile_api import PIPELINE, ROOT_KEY, Api, open_api
 
 pytestmark = pytest.mark.warehouse

@@ -1,4 +1,5 @@
 """The HTTP API the ``api`` function serves: app.py (the Flask app and its error shape),
 routes.py (every route, on a Blueprint), operations.py (how a route is declared, the key
 checks), models.py (pydantic bodies), bodies.py (reading a request), openapi.py (the
-document generated from routes and models; openapi.json is its checked-in output)."""
+document generated from routes and models), document.py (its checked-in output,
+openapi.json, as served)."""

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document, built from the routes (operations.py) and the pydantic models
-(models.py); the copy checked in next to this module is what ``GET /openapi.json`` serves
-and what is packaged. Regenerate it after changing a route or a model:
+(models.py); its output, openapi.json next to this module, is what ``GET /openapi.json``
+serves (document.py). Regenerate it after changing a route or a model:
 
     python -m shared.entrypoints.http.openapi          # rewrites openapi.json
     python -m shared.entrypoints.http.openapi --check  # exit 1 if it is not current
@@ -9,21 +9,19 @@ and what is packaged. Regenerate it after changing a route or a model:
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import re
 import sys
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 
 from shared.entrypoints.http import models, routes
+from shared.entrypoints.http.document import OPENAPI_FILE
 from shared.entrypoints.http.operations import OPERATIONS, File, Operation
 
-OPENAPI_FILE = Path(__file__).resolve().parent / "openapi.json"
 REF = "#/components/schemas/{model}"
 
 PATH_PARAMETERS = {
@@ -200,13 +198,6 @@ def _schemas(named: Iterable[type[BaseModel]]) -> dict[str, Any]:
     _, top = models_json_schema(pairs, ref_template=REF, schema_generator=_Schema)
     schemas: dict[str, Any] = top.get("$defs", {})
     return dict(sorted(schemas.items()))
-
-
-@functools.cache
-def openapi_document() -> dict[str, Any]:
-    """The checked-in document (what is served; a test keeps it current)."""
-    document: dict[str, Any] = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
-    return document
 
 
 def rendered() -> str:

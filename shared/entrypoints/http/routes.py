@@ -19,6 +19,7 @@ from shared.domain.run_window import parse_date, parse_run_window
 from shared.domain.states import RunStatus
 from shared.entrypoints.http import models as m
 from shared.entrypoints.http.bodies import described_body, int_param, parse_body
+from shared.entrypoints.http.document import openapi_document
 from shared.entrypoints.http.operations import (
     File,
     Query,
@@ -88,8 +89,6 @@ def health() -> Json:
     response={"type": "object"},
 )
 def openapi() -> Json:
-    from shared.entrypoints.http.openapi import openapi_document  # it imports this module
-
     return openapi_document()
 
 
