@@ -44,7 +44,7 @@ def create_app(services: Callable[[], Services]) -> flask.Flask:
     app.register_blueprint(routes.api)
     app.before_request(_read_body)
     app.after_request(_stream_if_oversized)
-    app.register_error_handler(PipelineError, _pipeline_error)
+    app.register_error_handler(PipelineError, _error)
     app.register_error_handler(HTTPException, _framework_error)
     app.register_error_handler(Exception, _unexpected)
     return app
@@ -78,11 +78,8 @@ def _stream_if_oversized(response: flask.Response) -> flask.Response:
 
 
 def _error(exc: PipelineError) -> tuple[flask.Response, int]:
+    """Every refusal a handler raises, in the one shape, with its status."""
     return flask.jsonify(exc.to_dict()), exc.http_status
-
-
-def _pipeline_error(exc: PipelineError) -> tuple[flask.Response, int]:
-    return _error(exc)
 
 
 def _framework_error(exc: HTTPException) -> tuple[flask.Response, int]:
