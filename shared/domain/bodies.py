@@ -14,10 +14,10 @@ def reject_unknown(
     """400 naming the first unexpected field (or query parameter, by ``what``): a typo must
     not be silently ignored."""
     unknown = sorted(set(body) - set(allowed))
-    if unknown:
+    if unknown:  # names cut to 80 characters: a 5,000-character key must not come back
         raise BadRequest(
-            f"unknown {what}: {', '.join(unknown)}",
-            field=unknown[0],
+            f"unknown {what}: {shown(', '.join(unknown), quote=False)}",
+            field=shown(unknown[0], quote=False),
             allowed=sorted(allowed),
         )
 

@@ -19,7 +19,8 @@ import yaml
 from google.cloud import bigquery
 from werkzeug.test import TestResponse
 
-from shared.entrypoints.http.api import MAX_BODY_BYTES, openapi_document
+from shared.entrypoints.http.bodies import MAX_BODY_BYTES
+from shared.entrypoints.http.document import openapi_document
 from tests.support.hostile_api import PIPELINE, ROOT_KEY, Api, open_api
 
 pytestmark = pytest.mark.warehouse

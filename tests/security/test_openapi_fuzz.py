@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from shared.entrypoints.http.api import openapi_document
+from shared.entrypoints.http.document import openapi_document
 from tests.support.hostile_api import ROOT_KEY, Api, open_api
 
 pytestmark = pytest.mark.warehouse

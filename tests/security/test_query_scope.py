@@ -32,12 +32,11 @@ from shared.domain.focus import COST_TABLE
 from shared.domain.saas_subscriptions import PLANS_COLUMNS, PLANS_TABLE
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
-from shared.entrypoints.http import api
-from shared.entrypoints.http.api import HttpRequest, HttpResponse
 from shared.handlers.focus_check import check_focus
 from shared.handlers.reconciliation import reconciliation_rows
 from shared.ports import CredentialStore, StateStore, Warehouse
 from tests.security.recording import Recorded, Recorder, acting_as, attribute_handlers
+from tests.support.http import Answer, call_api
 from tests.support.receivers import webhook_receiver
 from tests.support.runtime import REPO, make_runtime, new_org
 
@@ -94,13 +93,11 @@ class Workload:
     def dataset(self, org: str) -> str:
         return self.runtime.settings.org_dataset(org)
 
-    def call(
-        self, org: str, method: str, path: str, body: dict[str, Any] | None = None
-    ) -> HttpResponse:
+    def call(self, org: str, method: str, path: str, body: dict[str, Any] | None = None) -> Answer:
         headers = {"x-api-key": self.keys[org]}
         raw = json.dumps(body).encode() if body is not None else b""
         with acting_as(org):
-            return api.handle(self.runtime.services, HttpRequest(method, path, headers, {}, raw))
+            return call_api(self.runtime.services, method, path, headers, body=raw)
 
 
 @pytest.fixture(scope="module")

@@ -34,8 +34,6 @@ from shared.demo.genai_sample_server import SampleGenAIServer, Scripted
 from shared.domain.errors import StepFailure
 from shared.domain.states import RunStatus
 from shared.entrypoints.cli.main import main
-from shared.entrypoints.http import api
-from shared.entrypoints.http.api import HttpRequest, HttpResponse
 from shared.handlers.credentials import set_credential
 from shared.processors.base import (
     ProcessorConfig,
@@ -44,6 +42,7 @@ from shared.processors.base import (
     parse_config,
     register,
 )
+from tests.support.http import Answer, call_api
 from tests.support.receivers import MailBox, Webhook, smtp_server, webhook_receiver
 from tests.support.runtime import REPO, make_runtime, new_org, write_configs
 
@@ -192,13 +191,9 @@ def runtime(
 
 def _http(
     rt: EmbeddedRuntime, method: str, path: str, headers: dict[str, str], body: Any = None
-) -> HttpResponse:
+) -> Answer:
     raw = json.dumps(body).encode() if body is not None else b""
-    return api.handle(rt.services, HttpRequest(method, path, headers, {}, raw))
-
-
-def _text(response: HttpResponse) -> str:
-    return response.raw.decode() if response.raw is not None else json.dumps(response.body)
+    return call_api(rt.services, method, path, headers, body=raw)
 
 
 def _cli(outputs: Outputs, argv: list[str], stdin: str = "") -> int:
@@ -298,9 +293,9 @@ def _drive(
 
     def http(
         channel: str, method: str, path: str, headers: dict[str, str], body: Any = None
-    ) -> HttpResponse:
+    ) -> Answer:
         response = _http(rt, method, path, headers, body)
-        outputs.add(f"http:{channel}", _text(response))
+        outputs.add(f"http:{channel}", response.text())
         return response
 
     settings = http(

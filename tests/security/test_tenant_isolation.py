@@ -1,6 +1,6 @@
 """Tenant isolation matrix: every route of the HTTP API x every method.
 
-The routes come from the werkzeug Map in shared/entrypoints/http/api.py, so a route added
+The routes come from the API's Flask app (shared/entrypoints/http/routes.py), so a route added
 there gets a case here at once, and fails until it is classified in ACCESS and given a
 positive call in OWN_CALLS. For each case org A's key goes at org B's resources (B's org in
 the path, and B's ids under A's own org) and must be refused (401/403/404, 405 for a method
@@ -19,11 +19,10 @@ import pytest
 
 from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
-from shared.entrypoints.http import api
-from shared.entrypoints.http.api import HttpRequest, HttpResponse
 from shared.handlers import backfill, scheduler
 from shared.handlers.credentials import set_credential
 from tests.support.focus_rows import good_row
+from tests.support.http import Answer, api_rules, call_api, endpoint_name
 from tests.support.receivers import smtp_server
 from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs
 
@@ -186,9 +185,9 @@ def _path_args(tenant: Tenant) -> dict[str, str]:
 def _endpoints_by_path() -> dict[str, dict[str, str]]:
     """rule path -> {method: endpoint} (one path may be served by several rules)."""
     served: dict[str, dict[str, str]] = {}
-    for rule in api._URLS.iter_rules():
+    for rule in api_rules():
         for method in rule.methods or ():
-            served.setdefault(rule.rule, {})[method] = str(rule.endpoint)
+            served.setdefault(rule.rule, {})[method] = endpoint_name(rule)
     return served
 
 
@@ -231,13 +230,12 @@ class World:
         root: bool = False,
         body: dict[str, Any] | None = None,
         query: dict[str, str] | None = None,
-    ) -> HttpResponse:
+    ) -> Answer:
         headers = {"x-api-key": key} if key else {}
         if root:
             headers["x-ca-root-key"] = ROOT_KEY
         raw = json.dumps(body).encode() if body is not None else b""
-        request = HttpRequest(method, path, headers, query or {}, raw)
-        return api.handle(self.runtime.services, request)
+        return call_api(self.runtime.services, method, path, headers, query, raw)
 
 
 def _seed(rt: EmbeddedRuntime, slug: str) -> Tenant:
@@ -291,10 +289,6 @@ def _seed(rt: EmbeddedRuntime, slug: str) -> Tenant:
     return tenant
 
 
-def _text(response: HttpResponse) -> str:
-    return response.raw.decode() if response.raw is not None else json.dumps(response.body)
-
-
 def _path(rule: str, args: dict[str, str]) -> str:
     path = rule
     for part in rule.split("<")[1:]:
@@ -314,7 +308,7 @@ def _any_endpoint(rule: str) -> str:
 
 
 def test_every_route_is_classified() -> None:
-    endpoints = {rule.endpoint for rule in api._URLS.iter_rules()}
+    endpoints = {endpoint_name(rule) for rule in api_rules()}
     assert endpoints == set(ACCESS), "classify new routes in ACCESS (and remove stale ones)"
     assert endpoints == set(OWN_CALLS), "give new routes a positive call in OWN_CALLS"
     assert set(ACCESS.values()) <= {"public", "org", "key", "admin"}
@@ -337,7 +331,7 @@ def test_org_a_cannot_reach_org_b(world: World, rule: str, method: str) -> None:
         query = call.query(b) if call.query else None
         response = world.call(method, path, key=a.key, body=body, query=query)
         sent = path + json.dumps(body) + json.dumps(query)
-        leaked = {m for m in b.markers() if m and m not in sent and m in _text(response)}
+        leaked = {m for m in b.markers() if m and m not in sent and m in response.text()}
         assert not leaked, f"{method} {path} with A's key shows B's {leaked}"
         if not served:
             assert response.status == 405, (path, response.body)
@@ -367,7 +361,7 @@ def test_org_a_reaches_its_own(world: World, rule: str, method: str) -> None:
         method, path, key=None if admin else a.key, root=admin, body=body, query=query
     )
     assert response.status == call.status, (path, response.body)
-    text = _text(response)
+    text = response.text()
     if call.shows_own:
         assert any(m in text for m in a.markers() if m), (path, text[:300])
     if not call.cross_org:
