@@ -3,24 +3,16 @@
 
 from __future__ import annotations
 
-import functools
-
 import flask
 import functions_framework
 from werkzeug.exceptions import HTTPException
 
+from shared.bootstrap.lazy import services_on_first_use
 from shared.entrypoints.http.app import create_app, serve
-from shared.handlers.services import Services
 
-
-@functools.cache
-def _services() -> Services:
-    # Imported on first request: the runtime pulls in the BigQuery client (~0.5 s), which
-    # would otherwise count against every cold start before the function can answer.
-    from shared.bootstrap.embedded import build_services
-
-    return build_services()
-
+# Built on the first request: the runtime pulls in the BigQuery client (~0.5 s), which
+# would otherwise count against every cold start before the function can answer.
+_services = services_on_first_use()
 
 # Looked up at each request (not bound once), so a test can swap in its own services.
 _APP = create_app(lambda: _services())
