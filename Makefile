@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PIPELINES_HOME ?= $(CURDIR)/.pipelines
 
-.PHONY: install run test lint typecheck validate unit clean up down package bench
+.PHONY: install client run test lint typecheck validate unit clean up down package bench
 
 install: $(STAMP)
 
@@ -25,6 +25,17 @@ $(STAMP): pyproject.toml constraints.txt
 	    (next(home(n).glob(f'extensions/*/{n}.duckdb_extension')) for n in ('spatial', 'avro'))]"
 	touch $(STAMP)
 
+# The product frontend's TypeScript client (tests/client): node and typescript from the npm
+# registry, pinned by its package-lock.json.
+CLIENT       := tests/client
+CLIENT_STAMP := $(CLIENT)/node_modules/.installed
+
+client: $(CLIENT_STAMP)
+
+$(CLIENT_STAMP): $(CLIENT)/package.json $(CLIENT)/package-lock.json
+	cd $(CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 run: install
 	$(BIN)/pipelines demo
 
@@ -41,7 +52,7 @@ typecheck: install
 unit: install
 	$(BIN)/pytest tests/unit
 
-test: install validate lint typecheck
+test: install client validate lint typecheck
 	$(BIN)/pytest
 
 # The function topology on the emulators (shared/devtools/stack.py); `make down` stops exactly it.

@@ -62,6 +62,8 @@ class PipelineCatalog:
         for field, value in (("provider", provider), ("domain", domain), ("pipeline", pipeline)):
             if not _COMPONENT_RE.fullmatch(value):
                 raise BadRequest(f"invalid {field} name {shown(value)}", field=field)
+        if provider not in self.providers:
+            raise NotFound(f"Unknown provider: {provider}", available=sorted(self.providers))
         key = f"{provider}/{domain}/{pipeline}"
         if key not in self._parsed:
             files = self._index().get(key)

@@ -267,6 +267,14 @@ OPENAI_USAGE_ENDPOINTS: dict[str, tuple[tuple[str, str, str], ...]] = {
 # "gpt-4o-mini-2024-07-18, cached input" -> model + token type
 _OPENAI_LINE_ITEM = re.compile(r"^(?P<model>.+?),\s*(?P<kind>input|output|cached input)$", re.I)
 _OPENAI_KINDS = {"input": "input", "output": "output", "cached input": "cached_input"}
+# Cost line items of OpenAI's non-token meters name the model alone, or with the image's
+# size and quality: "tts-1", "tts-1-hd", "whisper-1", "dall-e-3 1024x1024 hd". The model,
+# and the usage meter (token type) the cost pays for, as the usage endpoints report it.
+_OPENAI_METER_ITEM = re.compile(
+    r"^(?P<model>(?P<family>tts-1(?:-hd)?|whisper-1|dall-e-[23])(?:-\d{4}-\d{2}-\d{2})?)(?![\w-])",
+    re.I,
+)
+_OPENAI_METERS = {"tts": "characters", "whisper": "seconds", "dall-e": "images"}
 
 
 def openai_usage_rows(
@@ -312,9 +320,12 @@ def openai_cost_rows(
         if not isinstance(currency, str) or not re.fullmatch(r"[A-Za-z]{3}", currency):
             raise PageError(f"{where}: amount.currency is not a currency code")
         line_item = _opt_str(result, "line_item", where)
-        model, token_type = None, None
+        model, token_type, meter = None, None, None
         if line_item and (m := _OPENAI_LINE_ITEM.match(line_item.strip())):
             model, token_type = m["model"], _OPENAI_KINDS[m["kind"].lower()]
+        elif line_item and (m := _OPENAI_METER_ITEM.match(line_item.strip())):
+            model = m["model"].lower()
+            meter = next(v for k, v in _OPENAI_METERS.items() if m["family"].lower().startswith(k))
         yield (
             "costs",
             {
@@ -323,7 +334,7 @@ def openai_cost_rows(
                 "sub_account_id": _opt_str(result, "project_id", where),
                 "line_item": line_item,
                 "model": model,
-                "token_type": token_type or _slug(line_item),
+                "token_type": token_type or meter or _slug(line_item),
                 "cost_type": "tokens" if token_type else None,
                 "service_tier": None,
                 # A float on the wire: its shortest repr is the value OpenAI meant.

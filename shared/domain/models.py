@@ -55,15 +55,37 @@ class Run:
     error: str | None = None
     steps: dict[str, StepRun] = field(default_factory=dict)
 
+    @property
+    def progress(self) -> float:
+        """The share of its steps that finished (any terminal state), 0.0 to 1.0."""
+        if not self.steps:
+            return 1.0 if self.status.terminal else 0.0
+        done = sum(1 for s in self.steps.values() if s.status.terminal)
+        return round(done / len(self.steps), 4)
+
+    @property
+    def records_processed(self) -> int:
+        """The rows the run's steps wrote."""
+        return sum(s.rows_written for s in self.steps.values())
+
     def to_public(self) -> dict[str, Any]:
-        """The run as the API shows it (no secrets are ever stored on it)."""
+        """The run as the API shows it (no secrets are ever stored on it): the fields the
+        product's clients read (CLIENT_CONTRACT.md: PipelineRun, PipelineRunStatus) and
+        this API's own (pipeline_ref, finished_at, error, steps, ...)."""
+        _, domain, pipeline = self.pipeline_ref.split("/")
         return {
             "run_id": self.run_id,
             "org_slug": self.org_slug,
-            "pipeline": self.pipeline_ref,
-            "pipeline_id": self.pipeline_id,
             "provider": self.provider,
+            "domain": domain,
+            "pipeline": pipeline,
+            "pipeline_ref": self.pipeline_ref,
+            "pipeline_id": self.pipeline_id,
             "status": self.status.value,
+            "progress": self.progress,
+            "records_processed": self.records_processed,
+            "error_message": self.error,
+            "completed_at": _iso(self.finished_at),
             "trigger": self.trigger,
             "start_date": self.start_date.isoformat(),
             "end_date": self.end_date.isoformat(),

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from shared.domain.errors import Forbidden
+
 
 class SubscriptionStatus(StrEnum):
     ACTIVE = "ACTIVE"
@@ -17,6 +19,18 @@ class SubscriptionStatus(StrEnum):
     @property
     def may_run(self) -> bool:
         return self in (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIAL)
+
+    @property
+    def refusal(self) -> str:
+        """Why a run is refused, in the product's words (CLIENT_CONTRACT.md)."""
+        return f"Organization subscription is {self.value}"
+
+    def require_may_run(self) -> None:
+        """Forbidden unless runs are allowed (ACTIVE or TRIAL)."""
+        if not self.may_run:
+            raise Forbidden(
+                self.refusal, status=self.value, hint="runs need an ACTIVE or TRIAL subscription"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +58,9 @@ class QuotaDecision:
     def message(self) -> str:
         if self.admitted:
             return "admitted"
-        return f"{self.limit_hit} limit reached: {self.used} of {self.limit} used"
+        # The wording the product's clients show (../shared/reference/CLIENT_CONTRACT.md);
+        # the figures are in the error's details.
+        return f"{(self.limit_hit or '').capitalize()} pipeline limit reached"
 
 
 def decide(limits: QuotaLimits, usage: QuotaUsage) -> QuotaDecision:

@@ -36,11 +36,22 @@ class Schedule:
     last_fire_at: datetime | None = None
     last_run_id: str | None = None
 
-    def to_public(self) -> dict[str, Any]:
+    def to_public(self, provider: str | None = None) -> dict[str, Any]:
+        """The schedule as the API shows it: the product's clients' PipelineSchedule fields
+        (CLIENT_CONTRACT.md) and this API's own. ``provider``: the vendor (the credential's
+        provider) when the caller knows it; else the path's."""
+        path_provider, domain, pipeline = self.pipeline_ref.split("/")
         return {
             "schedule_id": self.schedule_id,
             "org_slug": self.org_slug,
-            "pipeline": self.pipeline_ref,
+            "provider": provider or path_provider,
+            "domain": domain,
+            "pipeline": pipeline,
+            "pipeline_ref": self.pipeline_ref,
+            "cron_expression": self.cron,
+            "is_enabled": self.enabled,
+            "last_run_at": _iso(self.last_fire_at),
+            "next_run_at": _iso(self.next_fire_at),
             "cron": self.cron,
             "enabled": self.enabled,
             "parameters": self.parameters,

@@ -106,11 +106,7 @@ def start_backfill(
 ) -> Progress:
     """Validate everything, record the plan (which days run), and dispatch the first days."""
     reject_unknown(body, BODY_KEYS)
-    if not org.status.may_run:
-        raise Forbidden(
-            f"subscription is {org.status.value}: runs need an ACTIVE or TRIAL subscription",
-            status=org.status.value,
-        )
+    org.status.require_may_run()
     config = services.catalog.get(provider, domain, pipeline)
     for name in ("start_date", "end_date"):
         if name not in body:

@@ -6,6 +6,7 @@ import logging
 
 from shared.domain.config import PipelineConfig
 from shared.domain.dag import blocked_steps, dependents_and_their_deps
+from shared.domain.errors import PipelineError
 from shared.domain.messages import StepEvent, StepRequest
 from shared.domain.models import Run, step_warnings
 from shared.domain.notifications import EventType
@@ -125,7 +126,9 @@ def finish_if_done(services: Services, run: Run) -> None:
         return
     failed = [s for s in steps.values() if s.status is StepStatus.FAILED]
     if failed:
-        error = "; ".join(f"{s.step_id}: {s.error}" for s in failed)
+        # "{processor}: {error}", the product's wording; the step's own error names it too.
+        processors = _processor_names(services, run)
+        error = "; ".join(f"{processors.get(s.step_id, s.step_id)}: {s.error}" for s in failed)
         moved = store.transition_run(
             run.org_slug, run.run_id, RunStatus.FAILED, "a step failed", now, error=error
         )
@@ -143,3 +146,12 @@ def finish_if_done(services: Services, run: Run) -> None:
             said = f" with warnings: {'; '.join(warnings)}" if warnings else ""
             emit(services, EventType.PIPELINE_SUCCESS, run, f"run completed{said}")
             cost_alerts.after_run(services, run)  # thresholds and anomalies on its days
+
+
+def _processor_names(services: Services, run: Run) -> dict[str, str]:
+    """step_id -> its ps_type, from the run's pipeline (empty if it no longer loads)."""
+    try:
+        config = services.catalog.get(*run.pipeline_ref.split("/"))
+    except PipelineError:
+        return {}
+    return {step.step_id: step.ps_type for step in config.steps}

@@ -95,10 +95,10 @@ def run_credential_id(
     stored = services.credentials.get(org_slug, provider)
     if stored is None:
         raise BadRequest(
-            f"{org_slug} has no {provider} credential: store one with "
-            f"`pipelines credentials set {org_slug} {provider} --api-key-stdin`",
+            f"{provider} integration not active",
             field="credential",
             provider=provider,
+            hint=f"pipelines credentials set {org_slug} {provider} --api-key-stdin",
         )
     return stored.info.credential_id
 

@@ -17,17 +17,21 @@ VALIDATE_BODY_KEYS = frozenset({"pipeline", "date", "start_date", "end_date", "p
 
 
 def describe_pipeline(key: str, config: PipelineConfig) -> dict[str, Any]:
+    """A pipeline as discovery lists it: the product's clients' PipelineConfig (name,
+    display_name, parameters as a list) and this API's own fields."""
     return {
         "pipeline": key,
         "pipeline_id": config.pipeline_id,
-        "name": config.name,
+        "name": key.split("/")[2],
+        "display_name": config.name,
         "description": config.description,
         "provider": config.provider,
         "domain": config.domain,
         "version": config.version,
         "schedule": config.schedule,
-        "parameters": {
-            name: {
+        "parameters": [
+            {
+                "name": name,
                 "type": spec.type,
                 "required": spec.required,
                 "default": spec.default,
@@ -35,7 +39,7 @@ def describe_pipeline(key: str, config: PipelineConfig) -> dict[str, Any]:
                 "choices": spec.choices,
             }
             for name, spec in config.parameters.items()
-        },
+        ],
         "steps": [step.step_id for step in config.steps],
     }
 
@@ -80,7 +84,7 @@ def would_admit(services: Services, org: Org, body: Mapping[str, Any]) -> dict[s
         reasons.append(
             {
                 "code": "subscription",
-                "message": f"subscription is {org.status.value}: runs need ACTIVE or TRIAL",
+                "message": org.status.refusal,
             }
         )
     try:

@@ -11,10 +11,10 @@ from typing import Any
 
 from shared.domain.api_keys import api_key_matches
 from shared.domain.config import PipelineConfig, coerce_parameters
+from shared.domain.credentials import credential_provider
 from shared.domain.dag import ready_steps
 from shared.domain.errors import (
     Conflict,
-    Forbidden,
     NotFound,
     PipelineError,
     QuotaExceeded,
@@ -61,11 +61,7 @@ def authenticate(services: Services, org_slug: str, api_key: str | None) -> Org:
 
 def dispatch_run(services: Services, org: Org, request: RunRequest) -> Run:
     store, clock = services.store, services.clock
-    if not org.status.may_run:
-        raise Forbidden(
-            f"subscription is {org.status.value}: runs need an ACTIVE or TRIAL subscription",
-            status=org.status.value,
-        )
+    org.status.require_may_run()
     config = services.catalog.get(request.provider, request.domain, request.pipeline)
     parameters = coerce_parameters(config, request.parameters)
     run_id = request.run_id or str(uuid.uuid4())
@@ -85,7 +81,8 @@ def dispatch_run(services: Services, org: Org, request: RunRequest) -> Run:
         org_slug=org.org_slug,
         pipeline_ref=f"{request.provider}/{request.domain}/{request.pipeline}",
         pipeline_id=config.pipeline_id,
-        provider=config.provider,
+        # The vendor (openai for genai/payg/openai), as the product's clients filter by it.
+        provider=credential_provider(config.provider, request.pipeline, services.catalog.providers),
         status=RunStatus.PENDING,
         trigger=request.trigger,
         start_date=request.start_date,

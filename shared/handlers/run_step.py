@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -13,15 +14,17 @@ from enum import Enum
 
 from shared.adapters.outages import classify
 from shared.domain.credentials import Credential, redact
+from shared.domain.errors import IllegalTransition
 from shared.domain.messages import StepEvent, StepRequest
-from shared.domain.models import StepRun
-from shared.domain.states import StepStatus
+from shared.domain.models import Run, StepRun
+from shared.domain.states import RunStatus, StepStatus
 from shared.domain.templates import resolve
 from shared.handlers.cancel import stop_check
 from shared.handlers.credentials import load_credential
 from shared.handlers.services import Services
 from shared.handlers.step_variables import step_variables
 from shared.processors import PROCESSORS, StepContext, StepResult
+from shared.processors.base import phase_of
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,10 @@ def run_step(services: Services, request: StepRequest) -> StepEvent | Dropped:
         dropped = Dropped.LEASE_HELD if lease_live(current, request.attempt, now) else Dropped.TAKEN
         log.info("%s/%s attempt %d: %s", run.run_id, step.step_id, request.attempt, dropped.value)
         return dropped
+
+    known = PROCESSORS.get(step.ps_type)  # an unknown one fails below, as a step failure
+    if known is not None and phase_of(known) == "transform":
+        _enter_processing(services, run, step.step_id, now)
 
     # A careless processor may put the decrypted key in a log line, an exception or its
     # metrics: everything leaving the step is redacted of the secrets it was handed.
@@ -121,6 +128,14 @@ def run_step(services: Services, request: StepRequest) -> StepEvent | Dropped:
     return event
 
 
+def _enter_processing(services: Services, run: Run, step_id: str, at: datetime) -> None:
+    """The run's transformation phase began (once: later transform steps find it there)."""
+    reason = f"transformation started ({step_id})"
+    # IllegalTransition: the run ended meanwhile (cancelled); the step will see it and stop.
+    with contextlib.suppress(IllegalTransition):
+        services.store.transition_run(run.org_slug, run.run_id, RunStatus.PROCESSING, reason, at)
+
+
 def lease_live(step: StepRun | None, attempt: int, at: datetime) -> bool:
     """Whether a runner's live lease holds ``attempt`` of ``step`` at ``at`` (a recorded
     outcome clears the lease)."""
@@ -141,4 +156,4 @@ def _run_with_timeout(
         return future.result(timeout=timeout_seconds)
     except FutureTimeout:
         stop.set()
-        raise TimeoutError(f"step timed out after {timeout_seconds} s") from None
+        raise TimeoutError(f"Pipeline execution timed out after {timeout_seconds}s") from None

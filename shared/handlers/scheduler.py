@@ -15,6 +15,7 @@ from typing import Any
 
 from shared.domain.bodies import bool_field, pipeline_ref, reject_unknown
 from shared.domain.config import coerce_parameters
+from shared.domain.credentials import credential_provider
 from shared.domain.errors import (
     BadRequest,
     DependencyUnavailable,
@@ -39,8 +40,29 @@ from shared.ports import ScheduleStore
 
 log = logging.getLogger(__name__)
 
-CREATE_KEYS = frozenset({"org_slug", "pipeline", "cron", "enabled", "parameters"})
-UPDATE_KEYS = frozenset({"cron", "enabled", "parameters"})
+# The product's clients say cron_expression / is_enabled (CLIENT_CONTRACT.md); this API
+# has said cron / enabled: both are taken, one of each pair at a time.
+ALIASES = {"cron_expression": "cron", "is_enabled": "enabled"}
+CREATE_KEYS = frozenset({"org_slug", "pipeline", "cron", "enabled", "parameters", *ALIASES})
+UPDATE_KEYS = frozenset({"cron", "enabled", "parameters", *ALIASES})
+
+
+def public(services: Services, schedule: Schedule) -> dict[str, Any]:
+    """The schedule as the API shows it, its provider the vendor (as runs name it)."""
+    path_provider, _, pipeline = schedule.pipeline_ref.split("/")
+    vendor = credential_provider(path_provider, pipeline, services.catalog.providers)
+    return schedule.to_public(provider=vendor)
+
+
+def _canonical(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` with the clients' names mapped to this API's; both of a pair refused."""
+    out = dict(body)
+    for alias, name in ALIASES.items():
+        if alias in out:
+            if name in out:
+                raise BadRequest(f"give {name} or {alias}, not both", field=alias)
+            out[name] = out.pop(alias)
+    return out
 
 
 def schedule_store(services: Services) -> ScheduleStore:
@@ -52,6 +74,7 @@ def schedule_store(services: Services) -> ScheduleStore:
 def create_schedule(services: Services, body: Mapping[str, Any]) -> Schedule:
     """A schedule for an org's pipeline; cron defaults to the pipeline's ``schedule``."""
     reject_unknown(body, CREATE_KEYS)
+    body = _canonical(body)
     org_slug = body.get("org_slug")
     if not isinstance(org_slug, str):
         raise BadRequest("org_slug is required", field="org_slug")
@@ -86,6 +109,7 @@ def create_schedule(services: Services, body: Mapping[str, Any]) -> Schedule:
 
 def update_schedule(services: Services, schedule_id: str, body: Mapping[str, Any]) -> Schedule:
     reject_unknown(body, UPDATE_KEYS)
+    body = _canonical(body)
     store = schedule_store(services)
     schedule = get_schedule(services, schedule_id)
     now = services.clock.now()
@@ -121,11 +145,13 @@ def list_schedules(services: Services, org_slug: str | None = None) -> list[Sche
     return schedule_store(services).list_schedules(org_slug)
 
 
-def queue(services: Services) -> dict[str, Any]:
+def queue(services: Services, org_slug: str | None = None) -> dict[str, Any]:
     """What a tick would do now, and the firings waiting to be dispatched."""
     store = schedule_store(services)
     return {
-        "due": [s.to_public() for s in store.due_schedules(services.clock.now())],
+        "due": [public(services, s) for s in store.due_schedules(services.clock.now())],
+        # every schedule, as the product's clients read the queue (PipelineSchedule[])
+        "schedules": [public(services, s) for s in store.list_schedules(org_slug)],
         "queued": [f.to_public() for f in store.list_fires(status=FireStatus.QUEUED)],
     }
 

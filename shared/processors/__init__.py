@@ -20,13 +20,20 @@ from shared.processors.billing_file_load import (
 from shared.processors.cloud_focus import CloudFocusConvert
 from shared.processors.gcp_bq_etl import GcpBqEtl
 from shared.processors.gcp_export_files import GcpExportFileLoad
-from shared.processors.genai_admin import AnthropicAdminReport, OpenAIAdminReport
+from shared.processors.genai_admin import (
+    AnthropicAdminReport,
+    AnthropicUsage,
+    OpenAIAdminReport,
+    OpenAICost,
+    OpenAIUsage,
+)
 from shared.processors.genai_payg import PaygCost, PaygUsageFile
 from shared.processors.procedure_executor import ProcedureExecutor
 
 __all__ = [
     "PROCESSORS",
     "AnthropicAdminReport",
+    "AnthropicUsage",
     "ApiExtractor",
     "AwsCurLoad",
     "AzureCostExportLoad",
@@ -37,6 +44,8 @@ __all__ = [
     "GcpExportFileLoad",
     "OciCostReportLoad",
     "OpenAIAdminReport",
+    "OpenAICost",
+    "OpenAIUsage",
     "PaygCost",
     "PaygUsageFile",
     "ProcedureExecutor",

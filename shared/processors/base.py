@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -84,6 +84,17 @@ class StepResult:
 
 class ProcessorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# What a processor does to a run: "extract" (the default) reads a source into raw
+# tables; "transform" builds from them. A run enters PROCESSING when its first transform
+# step starts (the product's lifecycle: running -> processing -> completed).
+Phase = Literal["extract", "transform"]
+
+
+def phase_of(processor: Processor) -> Phase:
+    phase: Phase = getattr(processor, "phase", "extract")
+    return phase
 
 
 class Processor(Protocol):

@@ -33,6 +33,7 @@ from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
 from shared.domain.sql import IDENTIFIER_RE, literal, table_ref
 from shared.handlers.reconciliation import describe_mismatch, reconciliation_rows
 from shared.processors.base import (
+    Phase,
     ProcessorConfig,
     StepContext,
     StepResult,
@@ -57,6 +58,7 @@ class CloudFocusConfig(ProcessorConfig):
 @register
 class CloudFocusConvert:
     ps_type: ClassVar[str] = "cloud.focus_convert"
+    phase: ClassVar[Phase] = "transform"
     Config: ClassVar[type[ProcessorConfig]] = CloudFocusConfig
 
     def run(self, ctx: StepContext) -> StepResult:

@@ -84,12 +84,15 @@ class AdminReportConfig(ProcessorConfig):
 
 
 class _AdminReport:
+    ps_type: ClassVar[str]
     provider: ClassVar[str]
     default_base_url: ClassVar[str]
     api_root: ClassVar[str]  # the endpoints' paths are below it
     sub_account: ClassVar[str]  # what results are grouped by first
     cost_line: ClassVar[str]  # what a cost report's results are grouped by next
     Config: ClassVar[type[ProcessorConfig]] = AdminReportConfig
+    # The report a processor named for it reads (openai.usage); None: config.report says.
+    fixed_report: ClassVar[Literal["usage", "costs"] | None] = None
 
     def headers(self, credential: Credential) -> dict[str, str]:
         raise NotImplementedError
@@ -103,6 +106,17 @@ class _AdminReport:
     ) -> list[tuple[str, Parser]]:
         """(path below ``api_root``, parser) of each endpoint ``config.report`` reads."""
         raise NotImplementedError
+
+    def _given(self, ctx: StepContext) -> dict[str, Any]:
+        """The step's config, with the report this processor is named for."""
+        given = dict(ctx.config)
+        fixed = self.fixed_report
+        if fixed is not None and given.setdefault("report", fixed) != fixed:
+            raise StepFailure(
+                f"config.report: {self.ps_type} reads the {self.fixed_report} report",
+                retryable=False,
+            )
+        return given
 
     def requests(
         self, base: str, config: AdminReportConfig, window: Window, seen: SeenResults
@@ -122,7 +136,7 @@ class _AdminReport:
         ]
 
     def run(self, ctx: StepContext) -> StepResult:
-        config = parse_config(AdminReportConfig, ctx.config)
+        config = parse_config(AdminReportConfig, self._given(ctx))
         credential = ctx.credential()
         window = Window(ctx.run.start_date, ctx.run.end_date)
         base = credential.base_url or self.default_base_url
@@ -249,3 +263,30 @@ class AnthropicAdminReport(_AdminReport):
                 lambda page, pos: anthropic_usage_rows(page, pos, window, seen),
             )
         ]
+
+
+# The names the product's documents give these jobs (CLIENT_CONTRACT.md).
+
+
+@register
+class OpenAIUsage(OpenAIAdminReport):
+    """``openai.usage``: the OpenAI usage report (genai.openai_admin, report: usage)."""
+
+    ps_type: ClassVar[str] = "openai.usage"
+    fixed_report: ClassVar[Literal["usage", "costs"] | None] = "usage"
+
+
+@register
+class OpenAICost(OpenAIAdminReport):
+    """``openai.cost``: the OpenAI costs report (genai.openai_admin, report: costs)."""
+
+    ps_type: ClassVar[str] = "openai.cost"
+    fixed_report: ClassVar[Literal["usage", "costs"] | None] = "costs"
+
+
+@register
+class AnthropicUsage(AnthropicAdminReport):
+    """``anthropic.usage``: the Anthropic usage report (genai.anthropic_admin, usage)."""
+
+    ps_type: ClassVar[str] = "anthropic.usage"
+    fixed_report: ClassVar[Literal["usage", "costs"] | None] = "usage"

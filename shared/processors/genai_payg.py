@@ -53,6 +53,7 @@ from shared.domain.genai import (
 )
 from shared.domain.sql import IDENTIFIER_RE, literal, table_ref
 from shared.processors.base import (
+    Phase,
     ProcessorConfig,
     StepContext,
     StepResult,
@@ -203,6 +204,7 @@ class PaygCostConfig(ProcessorConfig):
 @register
 class PaygCost:
     ps_type: ClassVar[str] = "genai.payg_cost"
+    phase: ClassVar[Phase] = "transform"
     Config: ClassVar[type[ProcessorConfig]] = PaygCostConfig
 
     def run(self, ctx: StepContext) -> StepResult:

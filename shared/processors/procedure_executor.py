@@ -22,6 +22,7 @@ from shared.domain.errors import BadRequest, NotFound, StepFailure
 from shared.domain.sql import IDENTIFIER_RE, literal, table_ref
 from shared.handlers.procedures import deploy, ensure_current, procedure_file
 from shared.processors.base import (
+    Phase,
     ProcessorConfig,
     StepContext,
     StepResult,
@@ -76,6 +77,7 @@ class ProcedureConfig(ProcessorConfig):
 @register
 class ProcedureExecutor:
     ps_type: ClassVar[str] = "generic.procedure_executor"
+    phase: ClassVar[Phase] = "transform"
     Config: ClassVar[type[ProcessorConfig]] = ProcedureConfig
 
     def run(self, ctx: StepContext) -> StepResult:

@@ -50,3 +50,11 @@ class RecordingProcessor:
     def steps_run(cls, run_id: str) -> list[str]:
         with cls._lock:
             return [step for rid, step, _ in cls.calls if rid == run_id]
+
+
+@register
+class TransformRecordingProcessor(RecordingProcessor):
+    """test.record in the transform phase: a run enters PROCESSING when it starts."""
+
+    ps_type: ClassVar[str] = "test.transform"
+    phase: ClassVar[str] = "transform"

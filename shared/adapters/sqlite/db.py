@@ -114,16 +114,7 @@ def insert(conn: sqlite3.Connection, table: str, record: Mapping[str, Any]) -> N
     conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(record.values()))
 
 
-def update(
-    conn: sqlite3.Connection, table: str, record: Mapping[str, Any], where: Mapping[str, Any]
-) -> int:
-    """UPDATE the rows matching ``where`` (column = value, ANDed): how many changed.
-
-    Names are our column names, never input."""
-    sets = ", ".join(f"{name} = ?" for name in record)
-    match = " AND ".join(f"{name} = ?" for name in where)
-    cur = conn.execute(
-        f"UPDATE {table} SET {sets} WHERE {match}",
-        (*record.values(), *where.values()),
-    )
-    return cur.rowcount
+def assignments(record: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    """``"a = ?, b = ?"`` and its values, for an UPDATE whose WHERE the caller writes out
+    (so every statement's scope stays visible in its own text). Our column names only."""
+    return ", ".join(f"{name} = ?" for name in record), tuple(record.values())

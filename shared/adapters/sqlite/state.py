@@ -18,7 +18,13 @@ from typing import Any
 from shared.adapters import records
 from shared.adapters.clock import SystemClock
 from shared.adapters.records import utc
-from shared.adapters.sqlite.db import SQLITE_RECORDS, SqliteDatabase, insert, iso_utc, update
+from shared.adapters.sqlite.db import (
+    SQLITE_RECORDS,
+    SqliteDatabase,
+    assignments,
+    insert,
+    iso_utc,
+)
 from shared.adapters.step_protocol import RunDecision, StepDecision, StepProtocolStore
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.models import LogEntry, Org, Run, StepRun, Transition
@@ -151,8 +157,13 @@ class SqliteStateStore(StepProtocolStore):
     def update_org(self, org: Org) -> None:
         """Raises NotFound if the org does not exist."""
         record = records.org_record(org, SQLITE_RECORDS)
+        del record["org_slug"]  # the key, not a change
+        sets, values = assignments(record)
         with self._db.write() as conn:
-            if update(conn, "orgs", record, {"org_slug": record.pop("org_slug")}) == 0:
+            cur = conn.execute(
+                f"UPDATE orgs SET {sets} WHERE org_slug = ?", (*values, org.org_slug)
+            )
+            if cur.rowcount == 0:
                 raise NotFound(f"org {org.org_slug} not found", org=org.org_slug)
 
     # -- quota -------------------------------------------------------------------
@@ -265,7 +276,7 @@ class SqliteStateStore(StepProtocolStore):
             change = decide(stored)
             if change is None:
                 return False
-            _apply(conn, "runs", {"run_id": run_id}, run_id, None, change, at)
+            _apply(conn, run_id, None, change, at)
             return True
 
     # -- steps -------------------------------------------------------------------
@@ -278,8 +289,7 @@ class SqliteStateStore(StepProtocolStore):
             change = decide(stored)
             if change is None:
                 return None
-            key = {"run_id": run_id, "step_id": step_id}
-            _apply(conn, "steps", key, run_id, step_id, change, at)
+            _apply(conn, run_id, step_id, change, at)
             return applied(stored.step, change)
 
     def get_steps(self, run_id: str) -> dict[str, StepRun]:
@@ -407,16 +417,18 @@ def _log(
 
 
 def _apply(
-    conn: sqlite3.Connection,
-    table: str,
-    key: dict[str, str],
-    run_id: str,
-    step_id: str | None,
-    change: Change,
-    at: datetime,
+    conn: sqlite3.Connection, run_id: str, step_id: str | None, change: Change, at: datetime
 ) -> None:
-    """Write a decided change: its fields, its transition, its log line."""
-    update(conn, table, SQLITE_RECORDS.encode(change.fields), key)
+    """Write a decided change of the run (``step_id`` None) or of one of its steps: its
+    fields, its transition, its log line."""
+    sets, values = assignments(SQLITE_RECORDS.encode(change.fields))
+    if step_id is None:
+        conn.execute(f"UPDATE runs SET {sets} WHERE run_id = ?", (*values, run_id))
+    else:
+        conn.execute(
+            f"UPDATE steps SET {sets} WHERE run_id = ? AND step_id = ?",
+            (*values, run_id, step_id),
+        )
     if change.move is not None:
         move = change.move
         _record(conn, run_id, step_id, move.from_status, move.to_status, move.reason, at)

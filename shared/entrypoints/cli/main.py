@@ -124,7 +124,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         )
         print_table(
             [r.to_public() for r in runs],
-            ["run_id", "pipeline", "status", "start_date", "end_date", "created_at"],
+            ["run_id", "pipeline_ref", "status", "start_date", "end_date", "created_at"],
         )
         return 0
 

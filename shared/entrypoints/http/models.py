@@ -21,6 +21,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.config import JsonDict
 
+from shared.domain.errors import BadRequest, shown
 from shared.domain.notifications import EventType
 from shared.domain.states import RunStatus
 
@@ -48,7 +49,11 @@ class Out(BaseModel):
 
 
 class RunRequest(Body):
-    """A run's window (``date``, or ``start_date`` and ``end_date``; default yesterday)."""
+    """A run's window (``date``, or ``start_date`` and ``end_date``; default yesterday) and
+    its parameters: in ``parameters``, or as further top-level fields (how the product's
+    clients send them); the pipeline's parameter specs refuse unknown names."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
 
     MESSAGES: ClassVar[dict[str, str]] = {
         "date": "date must be a YYYY-MM-DD string",
@@ -60,6 +65,16 @@ class RunRequest(Body):
     date: DateText | None = None
     start_date: DateText | None = None
     end_date: DateText | None = None
+
+    def run_parameters(self) -> dict[str, Any]:
+        """``parameters`` and the top-level ones; a name given both ways is refused."""
+        extra = dict(self.model_extra or {})
+        if both := sorted(set(extra) & set(self.parameters)):
+            raise BadRequest(
+                f"parameter {shown(both[0])} is given twice (top level and in parameters)",
+                field=f"parameters.{both[0]}",
+            )
+        return {**self.parameters, **extra}
 
 
 class CancelRequest(Body):
@@ -153,14 +168,19 @@ class ScheduleCreate(Body):
     pipeline: str = Field(description="provider/domain/pipeline")
     cron: str | None = Field(None, description="5-field cron, UTC; defaults to the pipeline's")
     enabled: bool = True
+    cron_expression: str | None = Field(None, description="the same as cron")
+    is_enabled: bool | None = Field(None, description="the same as enabled")
     parameters: Object | None = None
 
 
 class ScheduleUpdate(Body):
-    """Checked by scheduler.update_schedule."""
+    """Checked by scheduler.update_schedule (cron_expression / is_enabled: the product's
+    clients' names for cron / enabled; one of each pair)."""
 
     cron: str | None = None
     enabled: bool | None = None
+    cron_expression: str | None = None
+    is_enabled: bool | None = None
     parameters: Object | None = None
 
 
@@ -184,7 +204,8 @@ class Health(Out):
 class RunAccepted(Out):
     run_id: str
     status: RunStatus
-    pipeline: str | None = None
+    pipeline: str | None = Field(None, description="The pipeline's name")
+    pipeline_ref: str | None = Field(None, description="provider/domain/pipeline")
     start_date: dt.date | None = None
     end_date: dt.date | None = None
 
@@ -201,18 +222,28 @@ class Step(Out):
 
 
 class Run(Out):
+    """The product's clients' PipelineRun and PipelineRunStatus, and this API's own fields."""
+
     run_id: str
-    org_slug: str | None = None
-    pipeline: str | None = None
+    org_slug: str
+    provider: str = Field(description="The vendor: openai for genai/payg/openai")
+    domain: str
+    pipeline: str = Field(description="The pipeline's name (openai)")
+    pipeline_ref: str | None = Field(None, description="provider/domain/pipeline, as in URLs")
     pipeline_id: str | None = None
-    provider: str | None = None
     status: RunStatus
+    progress: float | None = Field(
+        None, ge=0, le=1, description="Finished steps / steps (0.0 to 1.0)"
+    )
+    records_processed: int | None = Field(None, description="The rows the run's steps wrote")
+    error_message: str | None = Field(None, description="Why it failed (the same as error)")
+    completed_at: dt.datetime | None = Field(None, description="When it finished (finished_at)")
     trigger: str | None = None
     start_date: dt.date | None = None
     end_date: dt.date | None = None
     credential_id: str | None = None
     parameters: Object | None = None
-    created_at: dt.datetime | None = None
+    created_at: dt.datetime
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     error: str | None = None
@@ -222,6 +253,10 @@ class Run(Out):
         "'step_id: warning' (e.g. every billing row read was outside the window)",
     )
     steps: list[Step]
+
+
+class CancelledRun(Run):
+    success: bool
 
 
 class RunPage(Out):
@@ -267,6 +302,7 @@ class TransitionList(OfRun):
 
 
 class Parameter(Out):
+    name: str
     type: str | None = None
     required: bool | None = None
     default: Any = None
@@ -275,15 +311,18 @@ class Parameter(Out):
 
 
 class Pipeline(Out):
-    pipeline: str
+    """The product's clients' PipelineConfig, and this API's own fields."""
+
+    pipeline: str = Field(description="provider/domain/pipeline")
     pipeline_id: str | None = None
-    name: str | None = None
+    name: str = Field(description="The pipeline's name (the last part of its path)")
+    display_name: str = Field(description="Its human-readable name")
     description: str | None = None
-    provider: str | None = None
-    domain: str | None = None
+    provider: str
+    domain: str
     version: str | None = None
     schedule: str | None = None
-    parameters: dict[str, Parameter]
+    parameters: list[Parameter]
     steps: list[str] | None = None
 
 
@@ -313,9 +352,18 @@ class Validation(Out):
 
 
 class Schedule(Out):
+    """The product's clients' PipelineSchedule, and this API's own fields."""
+
     schedule_id: str
     org_slug: str
-    pipeline: str
+    provider: str = Field(description="The vendor: openai for genai/payg/openai")
+    domain: str
+    pipeline: str = Field(description="The pipeline's name")
+    pipeline_ref: str = Field(description="provider/domain/pipeline")
+    cron_expression: str
+    is_enabled: bool
+    last_run_at: dt.datetime | None = None
+    next_run_at: dt.datetime | None = None
     cron: str
     enabled: bool
     parameters: Object | None = None
@@ -341,12 +389,18 @@ class Fire(Out):
     error: str | None = None
 
 
+class UpdatedSchedule(Schedule):
+    success: bool
+
+
 class Queue(Out):
     due: list[Schedule]
     queued: list[Fire]
+    schedules: list[Schedule]
 
 
 class Fired(Out):
+    run_id: str | None = Field(None, description="The run of the schedule asked for, if it fired")
     fired: list[Fire]
 
 

@@ -107,15 +107,17 @@ def openapi() -> Json:
 @org_key
 def run(org: Org, provider: str, domain: str, pipeline: str) -> Json:
     body = parse_body(m.RunRequest)
-    start, end = parse_run_window(body.model_dump(), services().clock.now().date())
+    window = body.model_dump(include={"date", "start_date", "end_date"})
+    start, end = parse_run_window(window, services().clock.now().date())
     request = RunRequest(
-        org.org_slug, provider, domain, pipeline, start, end, body.parameters, trigger="api"
+        org.org_slug, provider, domain, pipeline, start, end, body.run_parameters(), trigger="api"
     )
     started = dispatch_run(services(), org, request)
     return {
         "run_id": started.run_id,
         "status": started.status.value,
-        "pipeline": started.pipeline_ref,
+        "pipeline": pipeline,
+        "pipeline_ref": started.pipeline_ref,
         "start_date": started.start_date.isoformat(),
         "end_date": started.end_date.isoformat(),
     }, 202
@@ -391,14 +393,15 @@ def focus_export(org: Org) -> flask.Response:
     summary="Cancel a run",
     tag="pipelines",
     answer="The cancelled run",
-    response=m.Run,
+    response=m.CancelledRun,
     body=m.CancelRequest,
     errors=(404, 409),
 )
 @org_key
 def cancel(org: Org, run_id: str) -> Json:
     body = parse_body(m.CancelRequest)
-    return cancel_run(services(), org.org_slug, run_id, reason=body.reason).to_public()
+    cancelled = cancel_run(services(), org.org_slug, run_id, reason=body.reason)
+    return {"success": True, **cancelled.to_public()}
 
 
 @operation(
@@ -594,7 +597,7 @@ def quota_job(job: str) -> Json:
 @root_key
 def schedules() -> Json:
     found = scheduler.list_schedules(services(), flask.request.args.get("org"))
-    return {"schedules": [s.to_public() for s in found]}
+    return {"schedules": [scheduler.public(services(), s) for s in found]}
 
 
 @operation(
@@ -612,7 +615,7 @@ def schedules() -> Json:
 @root_key
 def schedule_create() -> Json:
     created = scheduler.create_schedule(services(), described_body(m.ScheduleCreate))
-    return created.to_public(), 201
+    return scheduler.public(services(), created), 201
 
 
 @operation(
@@ -627,7 +630,7 @@ def schedule_create() -> Json:
 )
 @root_key
 def schedule(schedule_id: str) -> Json:
-    return scheduler.get_schedule(services(), schedule_id).to_public()
+    return scheduler.public(services(), scheduler.get_schedule(services(), schedule_id))
 
 
 @operation(
@@ -637,28 +640,30 @@ def schedule(schedule_id: str) -> Json:
     summary="Change a schedule's cron, enabled or parameters",
     tag="scheduler",
     answer="The updated schedule",
-    response=m.Schedule,
+    response=m.UpdatedSchedule,
     body=m.ScheduleUpdate,
     errors=(404,),
 )
 @root_key
 def schedule_update(schedule_id: str) -> Json:
     body = described_body(m.ScheduleUpdate)
-    return scheduler.update_schedule(services(), schedule_id, body).to_public()
+    updated = scheduler.update_schedule(services(), schedule_id, body)
+    return {"success": True, **scheduler.public(services(), updated)}
 
 
 @operation(
     "GET",
     "/api/v1/scheduler/queue",
     operation_id="schedulerQueue",
-    summary="Due schedules and queued firings",
+    summary="Due schedules, queued firings, and the schedules",
     tag="scheduler",
     answer="The queue",
     response=m.Queue,
+    query=(Query("org", "Only this org's schedules (in schedules)"),),
 )
 @root_key
 def scheduler_queue() -> Json:
-    return scheduler.queue(services())
+    return scheduler.queue(services(), flask.request.args.get("org"))
 
 
 @operation(
@@ -681,7 +686,9 @@ def scheduler_trigger() -> Json:
         fired = [fire] if fire else []
     else:
         fired = scheduler.tick(services())
-    return {"fired": [f.to_public() for f in fired]}
+    # run_id: the run of the schedule asked for (the product's clients read it), if it fired
+    run_id = fired[0].run_id if body.schedule_id is not None and fired else None
+    return {"run_id": run_id, "fired": [f.to_public() for f in fired]}
 
 
 @operation(

@@ -156,7 +156,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 _SCHEDULE_COLUMNS = [
     "schedule_id",
     "org_slug",
-    "pipeline",
+    "pipeline_ref",
     "cron",
     "enabled",
     "next_fire_at",
