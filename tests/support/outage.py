@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from types import TracebackType
 
 from shared.devtools.emulators import free_port
 
@@ -24,12 +23,8 @@ class SwitchableEndpoint:
         self._open: set[socket.socket] = set()
 
     @property
-    def host_port(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
     def url(self) -> str:
-        return f"http://{self.host_port}"
+        return f"http://127.0.0.1:{self.port}"
 
     def up(self) -> None:
         with self._lock:
@@ -78,12 +73,7 @@ class SwitchableEndpoint:
         self.up()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_: object) -> None:
         self.down()
 
 
