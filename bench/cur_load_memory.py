@@ -92,10 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)  # bq url, file, batch size
-    parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.baseline:
-        memory.report({})
+    if (args := memory.parse_args(parser, argv)) is None:
         return
     if args.child:
         bq_url, cur, batch_size = args.child

@@ -38,23 +38,21 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import pyarrow.parquet as pq
 from google.cloud import bigquery
 
+from bench import memory
 from shared.adapters.bigquery.emulator import EmbeddedBigQuery
 from shared.adapters.bigquery.warehouse import BigQueryWarehouse
 from shared.demo.gcp_sample import load_sample_export
 from shared.domain.cloud_billing import GCP_DETAILED_EXPORT_COLUMNS
 from shared.domain.credentials import Credential, Secret
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
-from shared.domain.models import Run
 from shared.domain.sql import table_ref
-from shared.domain.states import RunStatus
 from shared.handlers.focus_export import export_focus
 from shared.processors.base import StepContext
 from shared.processors.cloud_focus import CloudFocusConvert
@@ -102,21 +100,7 @@ def _build_export(warehouse: BigQueryWarehouse, dataset: str, rows: int) -> str:
 def _context(
     warehouse: BigQueryWarehouse, org_dataset: str, config: dict[str, object]
 ) -> StepContext:
-    now = datetime.now(UTC)
-    run = Run(
-        run_id=str(uuid.uuid4()),
-        org_slug="bench_org",
-        pipeline_ref="gcp/cost/billing",
-        pipeline_id="gcp_billing",
-        provider="gcp",
-        status=RunStatus.RUNNING,
-        trigger="cli",
-        start_date=START,
-        end_date=date(2026, 10, SEED_DAYS),
-        credential_id="bench",
-        parameters={},
-        created_at=now,
-    )
+    run = memory.bench_run("gcp/cost/billing", START, date(2026, 10, SEED_DAYS))
     return StepContext(
         run=run,
         step_id="bench",

@@ -79,10 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.genai_memory")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--child", nargs=2, metavar=("BQ_URL", "API_URL"), help=argparse.SUPPRESS)
-    parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.baseline:
-        memory.report({})
+    if (args := memory.parse_args(parser, argv)) is None:
         return
     if args.child:
         _child(*args.child)

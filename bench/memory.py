@@ -9,6 +9,7 @@ child that imports the same modules and does nothing (``baseline``).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import resource
@@ -64,6 +65,19 @@ def peak_rss_mb(status: Path = Path("/proc/self/status")) -> float:
 def report(figures: dict[str, float]) -> None:
     """Child side: print the figures where run_child finds them, with the peak RSS."""
     print(_MARK + json.dumps({**figures, "peak_mb": peak_rss_mb()}), flush=True)
+
+
+def parse_args(
+    parser: argparse.ArgumentParser, argv: list[str] | None
+) -> argparse.Namespace | None:
+    """A memory bench's arguments, with the hidden ``--baseline``: that child only
+    reports the memory of the modules it imported, and gets None (nothing to run)."""
+    parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.baseline:
+        report({})
+        return None
+    return args
 
 
 def run_child(module: str, args: list[str], *, timeout: float = 1800) -> dict[str, float]:

@@ -5,41 +5,30 @@ To run it against another adapter, add one entry to STORE_FACTORIES.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from google.cloud import firestore
 
 from shared.adapters.firestore.credentials import FirestoreCredentialStore
 from shared.adapters.sqlite.credentials import SqliteCredentialStore
 from shared.adapters.sqlite.state import SqliteStateStore
 from shared.domain.errors import BadRequest
 from shared.ports import CredentialStore
-from tests.support.emulators import EMULATOR_PROJECT
+from tests.support.contract import adapters
+from tests.support.emulators import firestore_client
 
 StoreFactory = Callable[[Path], CredentialStore]
 
 STORE_FACTORIES: dict[str, StoreFactory] = {
     "sqlite": lambda tmp: SqliteCredentialStore(tmp / "state.db"),
-    "firestore": lambda tmp: FirestoreCredentialStore(firestore.Client(project=EMULATOR_PROJECT)),
+    "firestore": lambda tmp: FirestoreCredentialStore(firestore_client()),
 }
-# Fixtures an adapter needs before its factory runs (started only if that adapter is used).
-FACTORY_FIXTURES: dict[str, str] = {"firestore": "clean_firestore"}
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
-
-@pytest.fixture(params=sorted(STORE_FACTORIES))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CredentialStore]:
-    if request.param in FACTORY_FIXTURES:
-        request.getfixturevalue(FACTORY_FIXTURES[request.param])
-    instance = STORE_FACTORIES[request.param](tmp_path)
-    yield instance
-    close = getattr(instance, "close", None)
-    if close is not None:
-        close()
+store = adapters(STORE_FACTORIES, "tmp_path")
 
 
 def test_put_then_get_returns_ciphertext_and_metadata(store: CredentialStore) -> None:

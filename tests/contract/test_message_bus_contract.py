@@ -11,11 +11,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-import pytest
 from google.cloud.pubsub_v1 import SubscriberClient
 
 from shared.adapters.inprocess_bus import InProcessBus
@@ -30,6 +29,8 @@ from shared.domain.messages import (
     encode,
 )
 from shared.ports import MessageBus
+from tests.support.contract import adapters
+from tests.support.fakes import RecordingBus
 
 
 def _keys(messages: list[Message]) -> set[bytes]:
@@ -136,20 +137,30 @@ class PubSubHarness:
         self._subscriber.close()
 
 
+class RecordingHarness:
+    """The unit tests' fake (tests/support/fakes.py): nothing is delivered, so a message
+    counts as delivered when it comes due (published + its delay), with its attributes."""
+
+    def __init__(self) -> None:
+        self.bus = RecordingBus()
+
+    def collect(self, expected: list[Message], timeout: float) -> list[Delivered]:
+        return [
+            Delivered(p.message, attributes(p.message), p.at + p.delay_seconds)
+            for p in self.bus.published
+        ]
+
+    def close(self) -> None:
+        pass
+
+
 HARNESSES: dict[str, Callable[[], Harness]] = {
     "inprocess": InProcessHarness,
     "pubsub": PubSubHarness,
+    "recording": RecordingHarness,
 }
-HARNESS_FIXTURES: dict[str, str] = {"pubsub": "pubsub_emulator"}
 
-
-@pytest.fixture(params=sorted(HARNESSES))
-def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
-    if request.param in HARNESS_FIXTURES:
-        request.getfixturevalue(HARNESS_FIXTURES[request.param])
-    instance = HARNESSES[request.param]()
-    yield instance
-    instance.close()
+harness = adapters(HARNESSES)
 
 
 def _messages() -> list[Message]:

@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from shared.adapters.firestore.ops import FirestoreNotificationStore
 from shared.adapters.sqlite.ops import SqliteNotificationStore
 from shared.domain.notifications import Delivery, DeliveryStatus, EventType
 from shared.ports import NotificationStore
+from tests.support.contract import adapters, together
 from tests.support.emulators import firestore_client
 
 FACTORIES: dict[str, Callable[[Path], NotificationStore]] = {
     "sqlite": lambda tmp: SqliteNotificationStore(tmp / "state.db"),
     "firestore": lambda tmp: FirestoreNotificationStore(firestore_client()),
 }
-# Fixtures an adapter needs before its factory runs (started only if that adapter is used).
-FACTORY_FIXTURES: dict[str, str] = {"firestore": "clean_firestore"}
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
-
-@pytest.fixture(params=sorted(FACTORIES))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NotificationStore]:
-    if request.param in FACTORY_FIXTURES:
-        request.getfixturevalue(FACTORY_FIXTURES[request.param])
-    instance = FACTORIES[request.param](tmp_path)
-    yield instance
-    getattr(instance, "close", lambda: None)()
+store = adapters(FACTORIES, "tmp_path")
 
 
 def test_org_settings_round_trip_and_replace(store: NotificationStore) -> None:
@@ -61,18 +50,7 @@ def test_cooldown_admits_once_per_window(store: NotificationStore) -> None:
 
 
 def test_concurrent_claims_admit_one(store: NotificationStore) -> None:
-    barrier = threading.Barrier(6)
-    wins: list[bool] = []
-
-    def claim() -> None:
-        barrier.wait()
-        wins.append(store.claim_cooldown("acme", "email", "k", T0, 60))
-
-    threads = [threading.Thread(target=claim) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    wins = together(6, lambda _: store.claim_cooldown("acme", "email", "k", T0, 60))
     assert sorted(wins) == [False] * 5 + [True]
 
 

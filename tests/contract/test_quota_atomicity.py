@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from shared.adapters.sqlite.state import SqliteStateStore
 from shared.domain.quota import QuotaLimits, QuotaUsage
 from shared.ports import StateStore
 from tests.contract.test_state_store_contract import T0, clock, store
+from tests.support.contract import together
 
 __all__ = ["clock", "store"]  # fixtures: every adapter in the contract suite runs these too
 
@@ -23,15 +22,12 @@ THREADS = 50
 
 def _race(store: StateStore, limits: QuotaLimits) -> list[str | None]:
     """THREADS threads, released together, each reserve a distinct run; their limit_hits."""
-    start = threading.Barrier(THREADS)
 
     def reserve(i: int) -> str | None:
-        start.wait(timeout=30)
         decision = store.reserve_quota("acme", f"run-{i}", limits, T0)
         return None if decision.admitted else decision.limit_hit
 
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        return list(pool.map(reserve, range(THREADS)))
+    return together(THREADS, reserve)
 
 
 @pytest.mark.parametrize(
@@ -56,14 +52,8 @@ def test_threads_never_exceed_a_limit(
 def test_concurrent_reservations_for_one_run_take_one_slot(store: StateStore) -> None:
     """Duplicate deliveries of one run request, at once: one reservation, all admitted."""
     limits = QuotaLimits(daily=100, monthly=100, concurrent=5)
-    start = threading.Barrier(10)
-
-    def reserve(_: int) -> bool:
-        start.wait(timeout=30)
-        return store.reserve_quota("acme", "the-run", limits, T0).admitted
-
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        assert all(pool.map(reserve, range(10)))
+    admitted = together(10, lambda _: store.reserve_quota("acme", "the-run", limits, T0).admitted)
+    assert all(admitted)
     assert store.quota_usage("acme", T0) == QuotaUsage(daily=1, monthly=1, concurrent=1)
     assert store.release_concurrent("acme", "the-run")
     assert store.quota_usage("acme", T0).concurrent == 0

@@ -5,8 +5,7 @@ To run it against another adapter, add one entry to the factories below.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from shared.adapters.sqlite.ops import SqliteBackfillStore, SqliteScheduleStore
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.schedules import Backfill, FireStatus, ReprocessPolicy, Schedule
 from shared.ports import BackfillStore, ScheduleStore
+from tests.support.contract import adapters, together
 from tests.support.emulators import firestore_client
 
 SCHEDULE_FACTORIES: dict[str, Callable[[Path], ScheduleStore]] = {
@@ -27,27 +27,10 @@ BACKFILL_FACTORIES: dict[str, Callable[[Path], BackfillStore]] = {
     "sqlite": lambda tmp: SqliteBackfillStore(tmp / "state.db"),
     "firestore": lambda tmp: FirestoreBackfillStore(firestore_client()),
 }
-# Fixtures an adapter needs before its factory runs (started only if that adapter is used).
-FACTORY_FIXTURES: dict[str, str] = {"firestore": "clean_firestore"}
 T0 = datetime(2026, 3, 10, 4, 0, tzinfo=UTC)
 
-
-@pytest.fixture(params=sorted(SCHEDULE_FACTORIES))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ScheduleStore]:
-    if request.param in FACTORY_FIXTURES:
-        request.getfixturevalue(FACTORY_FIXTURES[request.param])
-    instance = SCHEDULE_FACTORIES[request.param](tmp_path)
-    yield instance
-    getattr(instance, "close", lambda: None)()
-
-
-@pytest.fixture(params=sorted(BACKFILL_FACTORIES))
-def backfills(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BackfillStore]:
-    if request.param in FACTORY_FIXTURES:
-        request.getfixturevalue(FACTORY_FIXTURES[request.param])
-    instance = BACKFILL_FACTORIES[request.param](tmp_path)
-    yield instance
-    getattr(instance, "close", lambda: None)()
+store = adapters(SCHEDULE_FACTORIES, "tmp_path")
+backfills = adapters(BACKFILL_FACTORIES, "tmp_path")
 
 
 def make_schedule(
@@ -151,21 +134,7 @@ def test_a_refused_claim_moves_a_schedule_stuck_on_a_taken_firing(
 
 def test_concurrent_claims_admit_exactly_one(store: ScheduleStore) -> None:
     store.create_schedule(make_schedule())
-    barrier = threading.Barrier(8)
-    wins: list[bool] = []
-    lock = threading.Lock()
-
-    def tick() -> None:
-        barrier.wait()
-        won = store.claim_fire("s1", T0, "run-a", T0 + timedelta(days=1), T0)
-        with lock:
-            wins.append(won)
-
-    threads = [threading.Thread(target=tick) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    wins = together(8, lambda _: store.claim_fire("s1", T0, "run-a", T0 + timedelta(days=1), T0))
     assert sorted(wins) == [False] * 7 + [True]
     assert len(store.list_fires(schedule_id="s1")) == 1
 

@@ -5,13 +5,11 @@ To run it against another adapter, add one entry to STORE_FACTORIES.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from google.cloud import firestore
 
 from shared.adapters.clock import FixedClock
 from shared.adapters.firestore.state import FirestoreStateStore
@@ -21,23 +19,18 @@ from shared.domain.models import Org, Run, StepRun
 from shared.domain.quota import QuotaLimits, QuotaUsage, SubscriptionStatus
 from shared.domain.states import RunStatus, StepStatus
 from shared.ports import StateStore
-from tests.support.emulators import EMULATOR_PROJECT
+from tests.support.contract import adapters
+from tests.support.emulators import firestore_client
+from tests.support.fakes import FakeStateStore
 
 StoreFactory = Callable[[Path, FixedClock], StateStore]
 
-
-@functools.cache
-def _firestore_client() -> firestore.Client:
-    """One client (one gRPC channel) for the session; the emulator is wiped per test."""
-    return firestore.Client(project=EMULATOR_PROJECT)
-
-
 STORE_FACTORIES: dict[str, StoreFactory] = {
     "sqlite": lambda tmp, clock: SqliteStateStore(tmp / "state.db", clock=clock),
-    "firestore": lambda tmp, clock: FirestoreStateStore(_firestore_client(), clock=clock),
+    "firestore": lambda tmp, clock: FirestoreStateStore(firestore_client(), clock=clock),
+    # The in-memory fake of the unit tests (tests/support/fakes.py): held to the same suite.
+    "fake": lambda tmp, clock: FakeStateStore(),
 }
-# Fixtures an adapter needs before its factory runs (started only if that adapter is used).
-FACTORY_FIXTURES: dict[str, str] = {"firestore": "clean_firestore"}
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -50,17 +43,7 @@ def clock() -> FixedClock:
     return FixedClock(T0)
 
 
-@pytest.fixture(params=sorted(STORE_FACTORIES))
-def store(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock
-) -> Iterator[StateStore]:
-    if request.param in FACTORY_FIXTURES:
-        request.getfixturevalue(FACTORY_FIXTURES[request.param])
-    instance = STORE_FACTORIES[request.param](tmp_path, clock)
-    yield instance
-    close = getattr(instance, "close", None)
-    if close is not None:
-        close()
+store = adapters(STORE_FACTORIES, "tmp_path", "clock")
 
 
 def make_org(slug: str = "acme", limits: QuotaLimits = ROOMY) -> Org:

@@ -12,13 +12,11 @@ import pytest
 
 from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.demo.aws_sample import RI_ARN, SP_ARN, sample_cur_rows, write_sample_cur
-from shared.domain.focus import COST_TABLE
 from shared.domain.models import Run
-from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
-from shared.handlers.dispatch import RunRequest, dispatch_run
 from shared.handlers.focus_check import check_focus
 from shared.handlers.reconciliation import reconciliation_rows
+from tests.support.billing_runs import CUR_ORDER, focus_rows, run_billing
 from tests.support.focus_toolkit import assert_toolkit_accepts
 from tests.support.runtime import new_org
 
@@ -28,26 +26,12 @@ START, END, DAYS = date(2026, 10, 1), date(2026, 10, 2), 2
 
 
 def _run(rt: EmbeddedRuntime, slug: str, uri: str, start: date = START, end: date = END) -> Run:
-    org = rt.services.store.get_org(slug)
-    assert org is not None
-    run = dispatch_run(
-        rt.services,
-        org,
-        RunRequest(slug, "aws", "cost", "billing", start, end, {"cur_uri": uri}),
-    )
-    assert rt.bus.drain(120)
-    final = rt.services.store.get_run(slug, run.run_id)
-    assert final is not None
-    return final
+    return run_billing(rt, slug, "aws", {"cur_uri": uri}, start, end)
 
 
 def _focus(rt: EmbeddedRuntime, slug: str) -> list[dict[str, Any]]:
-    ref = table_ref(rt.warehouse.project_id, rt.settings.org_dataset(slug), COST_TABLE)
-    return rt.warehouse.query(
-        f"SELECT * EXCEPT (x_run_id, x_ingested_at) FROM {ref}"
-        " ORDER BY BillingCurrency, ChargePeriodStart, SkuMeter, ChargeCategory, BilledCost,"
-        " EffectiveCost, ChargeDescription"
-    )
+    """The FOCUS rows with their org and credential (one org's runs compared)."""
+    return focus_rows(rt, slug, CUR_ORDER, lineage=("x_run_id", "x_ingested_at"))
 
 
 @pytest.mark.parametrize("name", ["cur.parquet", "cur.csv.gz"])

@@ -3,43 +3,26 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
 from shared.bootstrap.embedded import EmbeddedRuntime
-from shared.domain.models import Run, StepRun
+from shared.domain.models import Run
 from shared.domain.states import RunStatus
 from shared.handlers import backfill
-from tests.support.runtime import make_runtime, new_org, write_configs
+from tests.support.runtime import REGION, new_org, record_pipeline, stored_run
 
 PIPELINES: dict[str, dict[str, Any]] = {
-    "subscription/costs/daily": {
-        "pipeline_id": "daily",
-        "name": "daily",
-        "provider": "subscription",
-        "domain": "costs",
-        "version": "1.0.0",
-        "parameters": {"region": {"type": "string", "choices": ["eu", "us"], "default": "eu"}},
-        "steps": [{"step_id": "only", "ps_type": "test.record", "config": {"sleep_seconds": 0.1}}],
-    },
+    "subscription/costs/daily": record_pipeline(
+        "daily", config={"sleep_seconds": 0.1}, parameters=REGION
+    ),
 }
 PATH = "/api/v1/pipelines/backfill/acme/subscription/costs/daily"
-
-
-@pytest.fixture(scope="module")
-def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_configs(tmp_path_factory.mktemp("backfill"), PIPELINES)
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, configs: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
-    with make_runtime(tmp_path, configs, warehouse=session_warehouse) as rt:
-        yield rt
+JANUARY_1_2 = {"start_date": "2026-01-01", "end_date": "2026-01-02"}
+pytestmark = pytest.mark.pipelines(PIPELINES)
 
 
 @pytest.fixture
@@ -114,22 +97,7 @@ def test_31_days_one_run_per_day_within_the_cap(
 def _prior_run(runtime: EmbeddedRuntime, run_id: str, day: date, status: RunStatus) -> None:
     store, now = runtime.services.store, datetime.now(UTC)
     store.create_run(
-        Run(
-            run_id=run_id,
-            org_slug="acme",
-            pipeline_ref="subscription/costs/daily",
-            pipeline_id="daily",
-            provider="subscription",
-            status=RunStatus.PENDING,
-            trigger="api",
-            start_date=day,
-            end_date=day,
-            credential_id="internal",
-            parameters={},
-            created_at=now,
-            steps={"only": StepRun(run_id=run_id, step_id="only")},
-        ),
-        now,
+        stored_run(run_id, "subscription/costs/daily", ["only"], now, days=(day, day)), now
     )
     store.transition_run("acme", run_id, RunStatus.VALIDATING, "test", now)
     if status is RunStatus.COMPLETED:
@@ -164,7 +132,7 @@ def test_reprocess_policy_picks_the_days(
 def test_backfill_auth_wrong_org(
     client: FlaskClient, runtime: EmbeddedRuntime, keys: dict[str, str]
 ) -> None:
-    body = {"start_date": "2026-01-01", "end_date": "2026-01-02"}
+    body = JANUARY_1_2
     assert client.post(PATH, json=body).status_code == 401
     assert client.post(PATH, json=body, headers={"X-API-Key": keys["globex"]}).status_code == 401
     started = client.post(PATH, json=body, headers={"X-API-Key": keys["acme"]}).get_json()
@@ -180,32 +148,23 @@ def test_backfill_auth_wrong_org(
 @pytest.mark.parametrize(
     ("body", "field"),
     [
+        ({**JANUARY_1_2, "reprocess": "some"}, "reprocess"),
+        ({**JANUARY_1_2, "max_concurrent": 0}, "max_concurrent"),
+        ({**JANUARY_1_2, "max_concurrent": 11}, "max_concurrent"),
+        ({**JANUARY_1_2, "parameters": {"region": "x"}}, "parameters.region"),
+        ({**JANUARY_1_2, "speed": 1}, "speed"),
         ({"end_date": "2026-01-02"}, "start_date"),
         ({"start_date": "2026-01-01"}, "end_date"),
         ({"start_date": "2026-01-05", "end_date": "2026-01-01"}, "start_date"),
         ({"start_date": "2025-01-01", "end_date": "2026-01-02"}, "end_date"),
-        ({"start_date": "2026-01-01", "end_date": "2026-01-02", "reprocess": "some"}, "reprocess"),
-        (
-            {"start_date": "2026-01-01", "end_date": "2026-01-02", "max_concurrent": 0},
-            "max_concurrent",
-        ),
-        (
-            {"start_date": "2026-01-01", "end_date": "2026-01-02", "max_concurrent": 11},
-            "max_concurrent",
-        ),
-        (
-            {"start_date": "2026-01-01", "end_date": "2026-01-02", "parameters": {"region": "x"}},
-            "parameters.region",
-        ),
-        ({"start_date": "2026-01-01", "end_date": "2026-01-02", "speed": 1}, "speed"),
     ],
 )
 def test_backfill_bad_input_is_400_naming_the_field(
+    body: dict[str, Any],
+    field: str,
     client: FlaskClient,
     runtime: EmbeddedRuntime,
     keys: dict[str, str],
-    body: dict[str, Any],
-    field: str,
 ) -> None:
     response = client.post(PATH, json=body, headers={"X-API-Key": keys["acme"]})
     assert response.status_code == 400, response.get_json()

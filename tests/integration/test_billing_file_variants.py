@@ -30,6 +30,7 @@ from shared.handlers.focus_check import check_focus
 from tests.support.aws_legacy_cur import COMMITMENT_GROUPS, write_legacy_cur
 from tests.support.azure_variants import write_camel_cost_details, write_v1_usage_export
 from tests.support.billing_runs import (
+    CUR_ORDER,
     assert_focus_clean_and_reconciled,
     assert_same_rows,
     focus_rows,
@@ -46,10 +47,12 @@ START, END, DAYS = date(2026, 10, 1), date(2026, 10, 2), 2
 # CUR 2.0 only: the legacy report has no account-name columns.
 _CUR2_ONLY = ("BillingAccountName", "SubAccountName")
 _CHARGE_ORDER = "ChargePeriodStart, ChargeDescription, BilledCost, EffectiveCost, ResourceId"
-_ORDER = (
-    "BillingCurrency, ChargePeriodStart, SkuMeter, ChargeCategory, BilledCost, EffectiveCost,"
-    " ChargeDescription"
-)
+
+
+def _org(rt: EmbeddedRuntime, slug: str, provider: str) -> str:
+    """A new org with a (test) credential for ``provider``; its slug."""
+    new_org(rt, slug, credentials=(provider,))
+    return slug
 
 
 def _run(rt: EmbeddedRuntime, slug: str, uri: str, start: date = START, end: date = END) -> Run:
@@ -57,7 +60,7 @@ def _run(rt: EmbeddedRuntime, slug: str, uri: str, start: date = START, end: dat
 
 
 def _focus(rt: EmbeddedRuntime, slug: str) -> list[dict[str, Any]]:
-    return focus_rows(rt, slug, _ORDER, leave_out=_CUR2_ONLY)
+    return focus_rows(rt, slug, CUR_ORDER, leave_out=_CUR2_ONLY)
 
 
 def _assert_billed(focus: list[dict[str, Any]], source: Iterable[tuple[date, str, float]]) -> None:
@@ -95,8 +98,7 @@ def cur2_focus(tmp_path_factory: pytest.TempPathFactory, session_warehouse: Any)
 def test_legacy_cur_converts_like_cur2(
     runtime: EmbeddedRuntime, tmp_path: Path, cur2_focus: Any, name: str, layout: str
 ) -> None:
-    slug = "aws_legacy_" + name.replace(".", "_")
-    new_org(runtime, slug, credentials=("aws",))
+    slug = _org(runtime, "aws_legacy_" + name.replace(".", "_"), "aws")
     rows = write_legacy_cur(tmp_path / "legacy" / name, START, DAYS)
     run = _run(runtime, slug, str(tmp_path / "legacy"))
     assert run.status is RunStatus.COMPLETED, run.error
@@ -113,8 +115,7 @@ def test_legacy_cur_without_commitment_groups_converts(
     runtime: EmbeddedRuntime, tmp_path: Path
 ) -> None:
     """An account with no RIs, Savings Plans or pricing columns: its report lacks the groups."""
-    slug = "aws_legacy_plain"
-    new_org(runtime, slug, credentials=("aws",))
+    slug = _org(runtime, "aws_legacy_plain", "aws")
     rows = write_legacy_cur(tmp_path / "cur.csv", START, DAYS, without=COMMITMENT_GROUPS)
     run = _run(runtime, slug, str(tmp_path / "cur.csv"))
     assert run.status is RunStatus.COMPLETED, run.error
@@ -162,8 +163,7 @@ def test_legacy_cur_without_commitment_groups_converts(
 def test_a_broken_legacy_file_fails_naming_file_line_and_column(
     runtime: EmbeddedRuntime, tmp_path: Path, column: str, value: str | None, message: str
 ) -> None:
-    slug = "aws_legacy_broken"
-    new_org(runtime, slug, credentials=("aws",))
+    slug = _org(runtime, "aws_legacy_broken", "aws")
     _assert_a_broken_copy_fails(
         lambda path: _run(runtime, slug, str(path)),
         lambda path: write_legacy_cur(path, START, DAYS),
@@ -206,8 +206,7 @@ def _assert_a_broken_copy_fails(
 def test_a_file_wholly_outside_the_window_completes_with_a_warning(
     runtime: EmbeddedRuntime, tmp_path: Path
 ) -> None:
-    slug = "aws_legacy_elsewhere"
-    new_org(runtime, slug, credentials=("aws",))
+    slug = _org(runtime, "aws_legacy_elsewhere", "aws")
     rows = write_legacy_cur(tmp_path / "cur.csv", date(2026, 9, 10), DAYS)
     sent: list[PipelineEvent] = []
     runtime.services.events = _Recorder(sent)
@@ -376,8 +375,9 @@ def test_a_providers_focus_export_comes_to_focus_1_3_unchanged(
     """AWS's FOCUS export of the sample (its rows as our CUR 2.0 conversion gives them,
     written with only the columns of ``version``) converts back to the same FOCUS 1.3 rows:
     every column the export has, and 1.3's provider columns derived from 1.0's."""
-    slug = "aws_focus_" + version.replace(".", "_") + "_" + name.split(".")[-1]
-    new_org(runtime, slug, credentials=("aws",))
+    slug = _org(
+        runtime, "aws_focus_" + version.replace(".", "_") + "_" + name.split(".")[-1], "aws"
+    )
     header = write_focus_export(tmp_path / name, cur2_focus, version)
     uri = {"focus_uri": str(tmp_path / name)}
     run = run_billing(runtime, slug, "aws", uri, START, END, pipeline="focus")
@@ -467,8 +467,7 @@ def gcp_table_focus(tmp_path_factory: pytest.TempPathFactory, session_warehouse:
 def test_gcp_export_files_convert_like_the_export_table(
     runtime: EmbeddedRuntime, tmp_path: Path, gcp_table_focus: Any, name: str
 ) -> None:
-    slug = "gcp_files_" + name.split(".")[-1]
-    new_org(runtime, slug, credentials=("gcp",))
+    slug = _org(runtime, "gcp_files_" + name.split(".")[-1], "gcp")
     rows = export_rows(START, DAYS)
     write_export_file(tmp_path / "files" / name, rows)
     uri = {"export_uri": str(tmp_path / "files")}
@@ -486,8 +485,7 @@ def test_gcp_export_files_convert_like_the_export_table(
 def test_gcp_export_files_count_out_other_days_and_refuse_unknown_files(
     runtime: EmbeddedRuntime, tmp_path: Path
 ) -> None:
-    slug = "gcp_files_other"
-    new_org(runtime, slug, credentials=("gcp",))
+    slug = _org(runtime, "gcp_files_other", "gcp")
     rows = export_rows(START, DAYS)
     write_export_file(tmp_path / "files" / "export.json", rows)
     uri = {"export_uri": str(tmp_path / "files")}
@@ -518,8 +516,7 @@ def test_gcp_export_files_count_out_other_days_and_refuse_unknown_files(
 def test_a_bad_value_in_a_gcp_export_file_fails_naming_the_file_and_writes_nothing(
     runtime: EmbeddedRuntime, tmp_path: Path
 ) -> None:
-    slug = "gcp_files_bad"
-    new_org(runtime, slug, credentials=("gcp",))
+    slug = _org(runtime, "gcp_files_bad", "gcp")
     rows = export_rows(START, DAYS)
     rows[1] = {**rows[1], "cost": "twelve"}
     write_export_file(tmp_path / "bad.json", rows)

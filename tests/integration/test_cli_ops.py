@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,79 +12,38 @@ from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.states import StepStatus
 from shared.entrypoints.cli.commands import ops
 from shared.entrypoints.cli.main import main
-from tests.support.runtime import make_runtime, new_org, record_pipeline, write_configs
+from tests.support.runtime import DAILY_SCHEDULE, lend_runtime, new_org, record_pipeline
 
 PIPELINES: dict[str, dict[str, Any]] = {
-    "subscription/costs/daily": {
-        "pipeline_id": "daily",
-        "name": "daily",
-        "provider": "subscription",
-        "domain": "costs",
-        "version": "1.0.0",
-        "schedule": "0 4 * * *",
-        "steps": [{"step_id": "only", "ps_type": "test.record", "config": {"sleep_seconds": 0.02}}],
-    },
+    "subscription/costs/daily": record_pipeline(
+        "daily", config={"sleep_seconds": 0.02}, schedule=DAILY_SCHEDULE
+    ),
     "subscription/costs/slow": record_pipeline("slow", "wait", {"sleep_seconds": 60}),
 }
+pytestmark = pytest.mark.pipelines(PIPELINES)
+BACKFILL = ["backfill", "acme", "subscription/costs/daily"]
+JANUARY_1_TO_5 = ["--start-date", "2026-01-01", "--end-date", "2026-01-05"]
 
 
 @pytest.fixture
-def runtime(
-    tmp_path: Path, session_warehouse: Any, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[EmbeddedRuntime]:
-    configs = write_configs(tmp_path, PIPELINES)
-    with make_runtime(tmp_path / "home", configs, warehouse=session_warehouse) as rt:
-        new_org(rt, "acme")
-
-        class Borrowed:  # the verbs close their runtime; this one outlives each verb
-            services = rt.services
-
-            def __enter__(self) -> Borrowed:
-                return self
-
-            def __exit__(self, *_: object) -> None:
-                pass
-
-        monkeypatch.setattr(ops, "_runtime", Borrowed)
-        yield rt
+def runtime(runtime: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch) -> EmbeddedRuntime:
+    """The shared runtime, with org acme, lent to the CLI's operating verbs."""
+    new_org(runtime, "acme")
+    lend_runtime(monkeypatch, ops, runtime)
+    return runtime
 
 
 def test_backfill_shows_progress_and_a_table(
     runtime: EmbeddedRuntime, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(
-        [
-            "backfill",
-            "acme",
-            "subscription/costs/daily",
-            "--start-date",
-            "2026-01-01",
-            "--end-date",
-            "2026-01-05",
-            "--max-concurrent",
-            "2",
-        ]
-    )
+    code = main([*BACKFILL, *JANUARY_1_TO_5, "--max-concurrent", "2"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "(5 to run, 0 skipped by --reprocess none, at most 2 at once)" in out
     assert "[##############################] 5/5  running 0  completed 5  failed 0" in out
     assert len(re.findall(r"^2026-01-0\d\s+\S+\s+completed$", out, re.M)) == 5
     # again with the default policy: every day completed, nothing to run
-    assert (
-        main(
-            [
-                "backfill",
-                "acme",
-                "subscription/costs/daily",
-                "--start-date",
-                "2026-01-01",
-                "--end-date",
-                "2026-01-05",
-            ]
-        )
-        == 0
-    )
+    assert main([*BACKFILL, *JANUARY_1_TO_5]) == 0
     assert "(0 to run, 5 skipped" in capsys.readouterr().out
 
 

@@ -3,7 +3,6 @@ inside the handler (a function instance may stop once it acknowledges its messag
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from shared.domain.notifications import DeliveryStatus, EventType, PipelineEvent
 from shared.domain.schedules import Schedule
 from shared.handlers.services import Services
 from tests.support.emulators import EMULATOR_PROJECT, firestore_client
-from tests.support.receivers import Webhook, webhook_receiver
+from tests.support.receivers import Webhook
 
 T0 = datetime(2026, 3, 10, 4, 0, tzinfo=UTC)
 
@@ -38,12 +37,6 @@ def services(
     monkeypatch.setenv("PIPELINES_HOME", str(tmp_path))
     monkeypatch.setenv("BIGQUERY_EMULATOR_URL", "http://127.0.0.1:9")  # not used here
     return build_cloud_services(Settings.from_env())
-
-
-@pytest.fixture
-def hook() -> Iterator[Webhook]:
-    with webhook_receiver() as receiver:
-        yield receiver
 
 
 def test_operations_stores_are_firestore_in_the_emulators_project(services: Services) -> None:

@@ -4,8 +4,6 @@ webhook receiver, with the sums computed by the embedded BigQuery."""
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.message import Message
@@ -24,11 +22,16 @@ from shared.domain.notifications import (
 )
 from shared.entrypoints.cli.commands import ops
 from shared.entrypoints.cli.main import main
-from tests.support.http import api_client
-from tests.support.receivers import MailBox, Webhook, smtp_server, webhook_receiver
-from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs
+from tests.support.http import post_run
+from tests.support.receivers import MailBox, Webhook
+from tests.support.runtime import (
+    lend_runtime,
+    new_org,
+    record_pipeline,
+    with_notifications,
+    write_configs,
+)
 
-pytestmark = pytest.mark.warehouse
 PIPELINES: dict[str, dict[str, Any]] = {
     name: record_pipeline(name, config=config)
     for name, config in (("fine", {}), ("broken", {"fail_permanently": True}))
@@ -38,42 +41,13 @@ ROOT = {"X-CA-Root-Key": "root"}
 ORG = "costalert"
 
 
-@pytest.fixture
-def mail() -> Iterator[tuple[MailBox, int]]:
-    with smtp_server() as server:
-        yield server
+pytestmark = [pytest.mark.warehouse, pytest.mark.clock(T0), pytest.mark.root_key("root")]
 
 
 @pytest.fixture
-def hook() -> Iterator[Webhook]:
-    with webhook_receiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0)
-
-
-@pytest.fixture
-def runtime(
-    tmp_path: Path, mail: tuple[MailBox, int], clock: FixedClock, session_warehouse: Any
-) -> Iterator[EmbeddedRuntime]:
-    configs = {f"subscription/costs/{name}": body for name, body in PIPELINES.items()}
-    root_dir = write_configs(tmp_path, configs)
-    root = root_dir / "notifications" / "default.yml"
-    root.parent.mkdir()
-    shutil.copy(REPO / "configs" / "notifications" / "default.yml", root)
-    text = root.read_text().replace("smtp_host: localhost", "smtp_host: 127.0.0.1")
-    root.write_text(text.replace("smtp_port: 25", f"smtp_port: {mail[1]}"))
-    with make_runtime(tmp_path / "home", root_dir, warehouse=session_warehouse, clock=clock) as rt:
-        yield rt
-
-
-@pytest.fixture
-def client(runtime: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
-    monkeypatch.setenv("PIPELINES_ROOT_KEY", "root")
-    return api_client(runtime, monkeypatch)
+def configs(tmp_path: Path, mail: tuple[MailBox, int]) -> Path:
+    pipelines = {f"subscription/costs/{name}": body for name, body in PIPELINES.items()}
+    return with_notifications(write_configs(tmp_path, pipelines), mail[1])
 
 
 def _cost_rows(runtime: EmbeddedRuntime, org: str, rows: list[tuple[str, str, str, str]]) -> None:
@@ -98,12 +72,8 @@ def _text(message: Message) -> str:
 
 
 def _run(client: FlaskClient, runtime: EmbeddedRuntime, key: str, pipeline: str) -> None:
-    response = client.post(
-        f"/api/v1/pipelines/run/{ORG}/subscription/costs/{pipeline}",
-        json={"date": "2026-03-09"},
-        headers={"X-API-Key": key},
-    )
-    assert response.status_code == 202
+    day = {"date": "2026-03-09"}
+    assert post_run(client, key, ORG, f"subscription/costs/{pipeline}", day).status_code == 202
     assert runtime.bus.drain(10)
     assert runtime.notifier.flush(10)
 
@@ -219,16 +189,7 @@ def test_thresholds_anomalies_and_summaries_are_delivered_once_per_period(
     assert [d["status"] for d in again["summaries"][0]["deliveries"]] == ["suppressed"]
     assert len(box.messages) == 4  # 2 thresholds, the broken run's failure, 1 summary
 
-    class Borrowed:  # the CLI verb closes its runtime; this one outlives it
-        services = runtime.services
-
-        def __enter__(self) -> Borrowed:
-            return self
-
-        def __exit__(self, *_: object) -> None:
-            pass
-
-    monkeypatch.setattr(ops, "_runtime", Borrowed)
+    lend_runtime(monkeypatch, ops, runtime)
     assert main(["notifications", "summary", "--period", "week"]) == 0
     assert re.search(
         rf"^{ORG}\s+2026-03-04\s+2026-03-10\s+3\s+1\s+email\s+suppressed",

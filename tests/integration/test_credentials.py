@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import sqlite3
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,9 +21,7 @@ from shared.entrypoints.cli.main import main
 from shared.handlers.credentials import delete_credential, list_credentials, set_credential
 from shared.handlers.dispatch import RunRequest, dispatch_run
 from shared.processors.base import ProcessorConfig, StepContext, StepResult, register
-from tests.support.runtime import make_runtime, new_org, write_configs
-
-pytestmark = pytest.mark.warehouse
+from tests.support.runtime import new_org
 
 PLANTED = "sk-admin-PLANTED-0123456789abcdef"
 
@@ -55,11 +52,10 @@ def _pipeline(provider: str, domain: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
-    configs = write_configs(tmp_path, {"genai/payg/openai": _pipeline("genai", "payg")})
-    with make_runtime(tmp_path / "home", configs, warehouse=session_warehouse) as rt:
-        yield rt
+pytestmark = [
+    pytest.mark.warehouse,
+    pytest.mark.pipelines({"genai/payg/openai": _pipeline("genai", "payg")}),
+]
 
 
 def _request(slug: str) -> RunRequest:

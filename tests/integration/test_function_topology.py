@@ -84,6 +84,33 @@ def _start_run(stack: Stack, slug: str, api_key: str, pipeline: str = PIPELINE) 
     return str(body["run_id"])
 
 
+def _started(
+    stack: Stack,
+    services: Services,
+    slug: str,
+    pipeline: str = PIPELINE,
+    *,
+    running: str | None = None,
+) -> tuple[str, str]:
+    """A new org ``slug`` and a run of ``pipeline`` it started over HTTP: (key, run id);
+    returns once step ``running`` runs, if given."""
+    api_key = _org(services, slug)
+    run_id = _start_run(stack, slug, api_key, pipeline)
+    deadline = time.monotonic() + 60
+    while running and services.store.get_steps(run_id)[running].status != StepStatus.RUNNING:
+        assert time.monotonic() < deadline, f"{running} never started"
+        time.sleep(0.02)
+    return api_key, run_id
+
+
+def _completed(stack: Stack, services: Services, slug: str) -> tuple[str, str, Any]:
+    """A new org's run of the subscription pipeline, completed: (key, run id, status)."""
+    api_key, run_id = _started(stack, services, slug)
+    final = _wait(stack, slug, api_key, run_id)
+    assert final["status"] == "completed", final
+    return api_key, run_id, final
+
+
 def _wait(stack: Stack, slug: str, api_key: str, run_id: str, timeout: float = 120) -> Any:
     deadline = time.monotonic() + timeout
     url = f"{stack.api_url}/api/v1/pipelines/status/{slug}/{run_id}"
@@ -109,12 +136,7 @@ def test_subscription_pipeline_over_http_to_completion(
     function_stack: Stack, services: Services
 ) -> None:
     slug = "topo_http"
-    api_key = _org(services, slug)
-
-    run_id = _start_run(function_stack, slug, api_key)
-    final = _wait(function_stack, slug, api_key, run_id)
-
-    assert final["status"] == "completed", final
+    _, run_id, final = _completed(function_stack, services, slug)
     steps = {s["step_id"]: s for s in final["steps"]}
     assert {s["status"] for s in steps.values()} == {"succeeded"}
     assert (
@@ -130,10 +152,7 @@ def test_duplicate_publishes_of_every_message_change_nothing(
     function_stack: Stack, services: Services
 ) -> None:
     slug = "topo_dupes"
-    api_key = _org(services, slug)
-    run_id = _start_run(function_stack, slug, api_key)
-    first = _wait(function_stack, slug, api_key, run_id)
-    assert first["status"] == "completed", first
+    api_key, run_id, first = _completed(function_stack, services, slug)
     rows = _focus(services, slug)
     history = services.store.list_transitions(slug, run_id)
 
@@ -163,12 +182,9 @@ def test_a_step_runner_killed_mid_step_is_replaced_and_the_run_completes_once(
     function_stack: Stack, services: Services
 ) -> None:
     slug = "topo_crash"
-    api_key = _org(services, slug)
-    run_id = _start_run(function_stack, slug, api_key, FAST_LEASE_PIPELINE)
-    deadline = time.monotonic() + 60
-    while services.store.get_steps(run_id)["calculate_daily_costs"].status != StepStatus.RUNNING:
-        assert time.monotonic() < deadline, "the first step never started"
-        time.sleep(0.02)
+    api_key, run_id = _started(
+        function_stack, services, slug, FAST_LEASE_PIPELINE, running="calculate_daily_costs"
+    )
 
     kill_function(function_stack, "step_runner")  # the instance dies mid-step
     restart_function(function_stack, "step_runner")  # a new instance comes up
@@ -188,12 +204,7 @@ def test_cancel_while_a_step_runs_stops_the_run_and_frees_the_slot(
     function_stack: Stack, services: Services
 ) -> None:
     slug = "topo_cancel"
-    api_key = _org(services, slug)
-    run_id = _start_run(function_stack, slug, api_key, SLOW_PIPELINE)
-    deadline = time.monotonic() + 60
-    while services.store.get_steps(run_id)["wait"].status != StepStatus.RUNNING:
-        assert time.monotonic() < deadline, "the first step never started"
-        time.sleep(0.05)
+    api_key, run_id = _started(function_stack, services, slug, SLOW_PIPELINE, running="wait")
     assert services.store.quota_usage(slug, services.clock.now()).concurrent == 1
 
     status, body = _http(
@@ -228,9 +239,8 @@ def test_cancel_while_a_step_runs_stops_the_run_and_frees_the_slot(
 def test_a_run_request_published_twice_on_pubsub_runs_once(
     function_stack: Stack, services: Services
 ) -> None:
-    slug = "topo_pubsub"
+    slug, run_id = "topo_pubsub", "pubsub-request-0001"
     api_key = _org(services, slug)
-    run_id = "pubsub-request-0001"
     body = json.dumps(
         {
             "org_slug": slug,

@@ -17,14 +17,12 @@ from shared.demo.gcp_sample import load_sample_export, sample_gcp_export_rows
 from shared.domain.cloud_billing import EXPORT_SCHEMAS
 from shared.domain.focus import COST_TABLE
 from shared.domain.models import Run
-from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
-from shared.handlers.dispatch import RunRequest, dispatch_run
 from shared.handlers.focus_check import check_focus
 from shared.handlers.reconciliation import reconciliation_rows
 from shared.processors import cloud_focus
 from tests.support.focus_toolkit import assert_toolkit_accepts
-from tests.support.runtime import new_org
+from tests.support.runtime import new_org, org_table, run_to_end
 
 pytestmark = pytest.mark.warehouse
 
@@ -46,23 +44,14 @@ def _setup(rt: EmbeddedRuntime, slug: str, schema: str = "detailed") -> dict[str
 
 
 def _run(rt: EmbeddedRuntime, slug: str, params: dict[str, str], start: date, end: date) -> Run:
-    org = rt.services.store.get_org(slug)
-    assert org is not None
-    run = dispatch_run(
-        rt.services, org, RunRequest(slug, "gcp", "cost", "billing", start, end, params)
-    )
-    assert rt.bus.drain(120)
-    final = rt.services.store.get_run(slug, run.run_id)
-    assert final is not None
-    return final
+    return run_to_end(rt, slug, "gcp/cost/billing", start, end, params)
 
 
 def _focus(rt: EmbeddedRuntime, slug: str, where: str = "TRUE") -> list[dict[str, Any]]:
-    ref = table_ref(rt.warehouse.project_id, rt.settings.org_dataset(slug), COST_TABLE)
     return rt.warehouse.query(
-        f"SELECT * EXCEPT (x_run_id, x_ingested_at) FROM {ref} WHERE {where}"
-        " ORDER BY ChargePeriodStart, BillingCurrency, SkuId, SubAccountId, ResourceId,"
-        " ChargeCategory, BilledCost"
+        f"SELECT * EXCEPT (x_run_id, x_ingested_at) FROM {org_table(rt, slug, COST_TABLE)}"
+        f" WHERE {where} ORDER BY ChargePeriodStart, BillingCurrency, SkuId, SubAccountId,"
+        " ResourceId, ChargeCategory, BilledCost"
     )
 
 

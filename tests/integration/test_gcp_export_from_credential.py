@@ -3,8 +3,6 @@ override it (backfills over another table)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,20 +16,20 @@ from shared.domain.states import RunStatus
 from shared.entrypoints.cli.main import main
 from shared.handlers.credentials import list_credentials, set_credential
 from tests.integration.test_gcp_billing import START, TABLE, _run
-from tests.support.runtime import REPO, make_runtime, new_org, write_configs
-
-pytestmark = pytest.mark.warehouse
+from tests.support.runtime import REPO, new_org
 
 
-@pytest.fixture
-def runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
-    # The real pipeline without its FOCUS step: only the extract reads the credential, and
-    # test_gcp_billing covers the conversion.
-    pipeline = yaml.safe_load((REPO / "configs/cloud/gcp/cost/billing.yml").read_text())
+def _extract_only() -> dict[str, Any]:
+    """The real pipeline without its FOCUS step: only the extract reads the credential, and
+    test_gcp_billing covers the conversion."""
+    pipeline: dict[str, Any] = yaml.safe_load(
+        (REPO / "configs/cloud/gcp/cost/billing.yml").read_text()
+    )
     pipeline["steps"] = [s for s in pipeline["steps"] if s["ps_type"] == "gcp.bq_etl"]
-    configs = write_configs(tmp_path, {"gcp/cost/billing": pipeline})
-    with make_runtime(tmp_path, configs, warehouse=session_warehouse) as rt:
-        yield rt
+    return pipeline
+
+
+pytestmark = [pytest.mark.warehouse, pytest.mark.pipelines({"gcp/cost/billing": _extract_only()})]
 
 
 def test_the_credential_names_the_export_and_parameters_override_it(

@@ -19,11 +19,9 @@ from shared.demo.gemini_sample import (
 from shared.domain.focus import COST_TABLE
 from shared.domain.genai import COSTS_RAW_TABLE, USAGE_RAW_TABLE
 from shared.domain.models import Run
-from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
 from shared.handlers.credentials import set_credential
-from shared.handlers.dispatch import RunRequest, dispatch_run
-from tests.support.runtime import new_org
+from tests.support.runtime import new_org, org_table, run_to_end
 
 pytestmark = pytest.mark.warehouse
 
@@ -52,19 +50,11 @@ def _expected() -> dict[tuple[date, str], Decimal]:
 
 
 def _run(rt: EmbeddedRuntime, slug: str, params: dict[str, str]) -> Run:
-    org = rt.services.store.get_org(slug)
-    assert org is not None
-    run = dispatch_run(
-        rt.services, org, RunRequest(slug, "genai", "payg", "gemini", START, END, params)
-    )
-    assert rt.bus.drain(120)
-    final = rt.services.store.get_run(slug, run.run_id)
-    assert final is not None
-    return final
+    return run_to_end(rt, slug, "genai/payg/gemini", START, END, params)
 
 
 def _query(rt: EmbeddedRuntime, slug: str, table: str, select: str) -> list[dict[str, Any]]:
-    ref = table_ref(rt.warehouse.project_id, rt.settings.org_dataset(slug), table)
+    ref = org_table(rt, slug, table)
     return rt.warehouse.query(f"SELECT {select} FROM {ref} WHERE x_org_slug = @org", {"org": slug})
 
 

@@ -11,11 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.demo.genai_sample_server import (
@@ -28,37 +26,22 @@ from shared.demo.genai_sample_server import (
 from shared.domain.focus import COST_TABLE
 from shared.domain.genai import COSTS_RAW_TABLE, USAGE_RAW_TABLE
 from shared.domain.models import Run
-from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus, StepStatus
 from shared.handlers.credentials import set_credential
-from shared.handlers.dispatch import RunRequest, dispatch_run
-from tests.support.runtime import REPO, make_runtime, new_org, write_configs
-
-pytestmark = pytest.mark.warehouse
+from tests.support.runtime import fast_pipeline, new_org, org_table, run_to_end
 
 OPENAI_KEY = "sk-admin-openai-PLANTED-7f3a9c"
 ANTHROPIC_KEY = "sk-ant-admin01-PLANTED-b81e44"
 CENT = Decimal("0.01")
 
 
-def _fast(pipeline: str) -> dict[str, Any]:
-    """The real pipeline config, with retries that do not wait."""
-    body: dict[str, Any] = yaml.safe_load(
-        (REPO / "configs" / "genai" / "payg" / f"{pipeline}.yml").read_text()
+PIPELINES = {
+    f"genai/payg/{p}": fast_pipeline(
+        f"genai/payg/{p}", attempts=1, backoff=0, page_attempts=3, page_delay=2
     )
-    for step in body["steps"]:
-        step["retry"] = {"max_attempts": 1, "backoff_seconds": 0}
-        if step["ps_type"] in ("genai.openai_admin", "genai.anthropic_admin"):
-            step["config"].update(max_attempts=3, backoff_seconds=0.01, max_delay_seconds=2)
-    return body
-
-
-@pytest.fixture(scope="module")
-def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_configs(
-        tmp_path_factory.mktemp("genai"),
-        {f"genai/payg/{p}": _fast(p) for p in ("openai", "anthropic", "deepseek")},
-    )
+    for p in ("openai", "anthropic", "deepseek")
+}
+pytestmark = [pytest.mark.warehouse, pytest.mark.pipelines(PIPELINES)]
 
 
 @pytest.fixture
@@ -67,34 +50,32 @@ def server() -> Iterator[SampleGenAIServer]:
         yield srv
 
 
-@pytest.fixture
-def runtime(tmp_path: Path, configs: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
-    with make_runtime(tmp_path, configs, warehouse=session_warehouse) as rt:
-        yield rt
-
-
-def _org(rt: EmbeddedRuntime, slug: str, server: SampleGenAIServer) -> None:
+def _org(rt: EmbeddedRuntime, slug: str, server: SampleGenAIServer) -> str:
+    """A new org whose OpenAI and Anthropic credentials point at ``server``; its slug."""
     new_org(rt, slug)
     set_credential(rt.services, slug, "openai", OPENAI_KEY, base_url=server.openai_base_url)
     set_credential(
         rt.services, slug, "anthropic", ANTHROPIC_KEY, base_url=server.anthropic_base_url
     )
+    return slug
 
 
 def _run(rt: EmbeddedRuntime, slug: str, vendor: str, start: date, end: date) -> Run:
-    org = rt.services.store.get_org(slug)
-    assert org is not None
-    run = dispatch_run(rt.services, org, RunRequest(slug, "genai", "payg", vendor, start, end))
-    assert rt.bus.drain(120)
-    final = rt.services.store.get_run(slug, run.run_id)
-    assert final is not None
-    return final
+    return run_to_end(rt, slug, f"genai/payg/{vendor}", start, end)
+
+
+def _failed_step_error(run: Run, step_id: str) -> str:
+    """The error of step ``step_id`` of ``run``, which failed."""
+    assert run.status is RunStatus.FAILED
+    error = run.steps[step_id].error
+    assert error is not None
+    return error
 
 
 def _query(
     rt: EmbeddedRuntime, slug: str, table: str, select: str, tail: str = ""
 ) -> list[dict[str, Any]]:
-    ref = table_ref(rt.warehouse.project_id, rt.settings.org_dataset(slug), table)
+    ref = org_table(rt, slug, table)
     return rt.warehouse.query(
         f"SELECT {select} FROM {ref} WHERE x_org_slug = @org {tail}", {"org": slug}
     )
@@ -134,8 +115,7 @@ def _all_log_text(rt: EmbeddedRuntime, slug: str, run: Run) -> str:
 def test_a_month_of_both_providers_reconciles_to_the_cent_and_reruns_cleanly(
     runtime: EmbeddedRuntime, server: SampleGenAIServer
 ) -> None:
-    slug = "genai_month"
-    _org(runtime, slug, server)
+    slug = _org(runtime, "genai_month", server)
     start, end = date(2026, 10, 1), date(2026, 10, 31)
     for vendor in ("openai", "anthropic"):
         run = _run(runtime, slug, vendor, start, end)
@@ -201,8 +181,7 @@ def test_a_month_of_both_providers_reconciles_to_the_cent_and_reruns_cleanly(
 def test_429_then_success_honours_retry_after(
     runtime: EmbeddedRuntime, server: SampleGenAIServer
 ) -> None:
-    slug = "genai_429"
-    _org(runtime, slug, server)
+    slug = _org(runtime, "genai_429", server)
     path = "/v1/organizations/cost_report"
     server.script(
         path, [Scripted(429, {"error": {"type": "rate_limit_error"}}, {"Retry-After": "1"})]
@@ -223,8 +202,7 @@ def test_429_then_success_honours_retry_after(
 def test_500_storm_fails_the_step_clearly_and_writes_nothing(
     runtime: EmbeddedRuntime, server: SampleGenAIServer
 ) -> None:
-    slug = "genai_storm"
-    _org(runtime, slug, server)
+    slug = _org(runtime, "genai_storm", server)
     # Page 1 is fine, page 2 never recovers: page 1's rows must not be written either.
     server.script(
         "/v1/organization/usage/completions",
@@ -265,13 +243,10 @@ def test_500_storm_fails_the_step_clearly_and_writes_nothing(
 def test_a_malformed_page_fails_with_its_position(
     runtime: EmbeddedRuntime, server: SampleGenAIServer, page: Any, message: str
 ) -> None:
-    slug = f"genai_bad_{abs(hash(message)) % 10**6}"
-    _org(runtime, slug, server)
+    slug = _org(runtime, f"genai_bad_{abs(hash(message)) % 10**6}", server)
     server.script("/v1/organizations/usage_report/messages", [None, Scripted(200, page)])
     run = _run(runtime, slug, "anthropic", date(2026, 10, 1), date(2026, 10, 14))
-    assert run.status is RunStatus.FAILED
-    error = run.steps["extract_usage"].error
-    assert error is not None
+    error = _failed_step_error(run, "extract_usage")
     assert message in error
     assert _query(runtime, slug, USAGE_RAW_TABLE, "COUNT(*) AS n")[0]["n"] == 0
 
@@ -281,8 +256,7 @@ def test_a_page_cut_short_is_fetched_again_and_totals_stay_exact(
     runtime: EmbeddedRuntime, server: SampleGenAIServer, vendor: str
 ) -> None:
     """HTTP 200 with half a JSON body (a dropped connection, a proxy): retried like a 5xx."""
-    slug = f"genai_cut_{vendor}"
-    _org(runtime, slug, server)
+    slug = _org(runtime, f"genai_cut_{vendor}", server)
     path = {
         "openai": "/v1/organization/usage/completions",
         "anthropic": "/v1/organizations/usage_report/messages",
@@ -301,8 +275,7 @@ def test_a_page_cut_short_is_fetched_again_and_totals_stay_exact(
 def test_empty_buckets_complete_with_no_rows(
     runtime: EmbeddedRuntime, server: SampleGenAIServer
 ) -> None:
-    slug = "genai_empty"
-    _org(runtime, slug, server)
+    slug = _org(runtime, "genai_empty", server)
     run = _run(runtime, slug, "anthropic", date(2026, 10, 20), date(2026, 10, 20))
     assert run.status is RunStatus.COMPLETED, run.error
     assert run.steps["extract_usage"].rows_written == 0
@@ -313,17 +286,14 @@ def test_empty_buckets_complete_with_no_rows(
 def test_a_rejected_key_is_reported_without_leaking_it(
     runtime: EmbeddedRuntime, server: SampleGenAIServer
 ) -> None:
-    slug = "genai_401"
-    _org(runtime, slug, server)
+    slug = _org(runtime, "genai_401", server)
     # A proxy that echoes the key it was given: the message must not carry it on.
     server.script(
         "/v1/organization/usage/completions",
         [Scripted(401, {"error": {"message": f"Incorrect API key provided: {OPENAI_KEY}"}})],
     )
     run = _run(runtime, slug, "openai", date(2026, 10, 1), date(2026, 10, 2))
-    assert run.status is RunStatus.FAILED
-    error = run.steps["extract_usage"].error
-    assert error is not None
+    error = _failed_step_error(run, "extract_usage")
     assert "usage/completions page 1: HTTP 401" in error
     assert "***" in error
     text = _all_log_text(runtime, slug, run)
@@ -391,9 +361,7 @@ def test_deepseek_unpriced_model_fails_naming_it(runtime: EmbeddedRuntime) -> No
         "date,model,input_tokens\n2026-10-03,deepseek-coder-9000,10\n"
     )
     run = _run(runtime, slug, "deepseek", date(2026, 10, 1), date(2026, 10, 31))
-    assert run.status is RunStatus.FAILED
-    error = run.steps["price_usage"].error
-    assert error is not None
+    error = _failed_step_error(run, "price_usage")
     assert "no deepseek price" in error
     assert "deepseek-coder-9000 input on 2026-10-03" in error
     assert _query(runtime, slug, COSTS_RAW_TABLE, "COUNT(*) AS n")[0]["n"] == 0

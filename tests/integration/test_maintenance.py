@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from shared.adapters.clock import FixedClock
 from shared.bootstrap.embedded import EmbeddedRuntime
-from shared.domain.models import Run, StepRun
 from shared.domain.states import RunStatus, StepStatus
 from shared.handlers.maintenance import (
     BucketUsage,
@@ -19,8 +17,7 @@ from shared.handlers.maintenance import (
     reset_monthly_quotas,
     reset_stale_concurrent_counts,
 )
-from tests.support.http import api_client
-from tests.support.runtime import make_runtime, new_org, write_configs
+from tests.support.runtime import new_org, stored_run
 
 PIPELINES: dict[str, dict[str, Any]] = {
     "subscription/costs/steady": {
@@ -42,18 +39,7 @@ PIPELINES: dict[str, dict[str, Any]] = {
     },
 }
 T0 = datetime(2026, 3, 10, 0, 0, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0)
-
-
-@pytest.fixture
-def runtime(tmp_path: Path, clock: FixedClock, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
-    configs = write_configs(tmp_path, PIPELINES)
-    with make_runtime(tmp_path / "home", configs, warehouse=session_warehouse, clock=clock) as rt:
-        yield rt
+pytestmark = [pytest.mark.pipelines(PIPELINES), pytest.mark.clock(T0)]
 
 
 def _reserve(runtime: EmbeddedRuntime, org: str, run_id: str, at: datetime) -> None:
@@ -105,24 +91,9 @@ def test_monthly_rollover_purges_only_dead_rows(
 def _stored_run(runtime: EmbeddedRuntime, run_id: str, status: RunStatus) -> None:
     store, now = runtime.services.store, runtime.services.clock.now()
     _reserve(runtime, "acme", run_id, now)
-    store.create_run(
-        Run(
-            run_id=run_id,
-            org_slug="acme",
-            pipeline_ref="subscription/costs/steady",
-            pipeline_id="steady",
-            provider="subscription",
-            status=RunStatus.PENDING,
-            trigger="api",
-            start_date=date(2026, 3, 9),
-            end_date=date(2026, 3, 9),
-            credential_id="internal",
-            parameters={},
-            created_at=now,
-            steps={s: StepRun(run_id=run_id, step_id=s) for s in ("load", "after")},
-        ),
-        now,
-    )
+    steps = ("load", "after")
+    days = (date(2026, 3, 9), date(2026, 3, 9))
+    store.create_run(stored_run(run_id, "subscription/costs/steady", steps, now, days=days), now)
     for target in (RunStatus.VALIDATING, RunStatus.RUNNING):
         store.transition_run("acme", run_id, target, "test", now)
     assert store.claim_step_attempt(run_id, "load", 1, now + timedelta(seconds=40), now)
@@ -163,11 +134,10 @@ def test_stale_slots_are_swept_once(runtime: EmbeddedRuntime, clock: FixedClock)
     assert store.quota_usage("acme", clock.now()).concurrent == 0
 
 
+@pytest.mark.root_key("root")
 def test_quota_jobs_over_http(
-    runtime: EmbeddedRuntime, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    client: FlaskClient, runtime: EmbeddedRuntime, clock: FixedClock
 ) -> None:
-    monkeypatch.setenv("PIPELINES_ROOT_KEY", "root")
-    client = api_client(runtime, monkeypatch)
     new_org(runtime, "acme", plan="starter")
     _stored_run(runtime, "silent", RunStatus.RUNNING)
     clock.advance(46)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,8 +21,9 @@ from shared.domain.notifications import DeliveryStatus, EventType, PipelineEvent
 from shared.handlers.notify import Notifier
 from shared.ports import NotificationStore
 from tests.support.emulators import firestore_client
-from tests.support.receivers import MailBox, Webhook, smtp_server, webhook_receiver
-from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs
+from tests.support.http import post_run
+from tests.support.receivers import MailBox, Webhook, webhook_receiver
+from tests.support.runtime import new_org, record_pipeline, with_notifications, write_configs
 
 PIPELINES: dict[str, dict[str, Any]] = {
     "subscription/costs/broken": record_pipeline("broken", "boom", {"fail_permanently": True}),
@@ -32,43 +32,13 @@ PIPELINES: dict[str, dict[str, Any]] = {
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def mail() -> Iterator[tuple[MailBox, int]]:
-    with smtp_server() as server:
-        yield server
-
-
-@pytest.fixture
-def hook() -> Iterator[Webhook]:
-    with webhook_receiver() as receiver:
-        yield receiver
+pytestmark = pytest.mark.clock(T0)
 
 
 @pytest.fixture
 def configs(tmp_path: Path, mail: tuple[MailBox, int]) -> Path:
     """The real root settings file, pointed at the local SMTP server."""
-    configs = write_configs(tmp_path, PIPELINES)
-    root = configs / "notifications" / "default.yml"
-    root.parent.mkdir()
-    shutil.copy(REPO / "configs" / "notifications" / "default.yml", root)
-    text = root.read_text().replace(
-        "smtp_port: 25", f"smtp_host: 127.0.0.1\n  smtp_port: {mail[1]}"
-    )
-    root.write_text(text.replace("  smtp_host: localhost\n", ""))
-    return configs
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0)
-
-
-@pytest.fixture
-def runtime(
-    tmp_path: Path, configs: Path, clock: FixedClock, session_warehouse: Any
-) -> Iterator[EmbeddedRuntime]:
-    with make_runtime(tmp_path / "home", configs, warehouse=session_warehouse, clock=clock) as rt:
-        yield rt
+    return with_notifications(write_configs(tmp_path, PIPELINES), mail[1])
 
 
 def _configure(client: FlaskClient, key: str, hook: Webhook, org: str = "acme") -> Any:
@@ -80,12 +50,8 @@ def _configure(client: FlaskClient, key: str, hook: Webhook, org: str = "acme") 
 
 
 def _run(client: FlaskClient, key: str, pipeline: str, runtime: EmbeddedRuntime) -> None:
-    response = client.post(
-        f"/api/v1/pipelines/run/acme/subscription/costs/{pipeline}",
-        json={"date": "2026-03-09"},
-        headers={"X-API-Key": key},
-    )
-    assert response.status_code == 202
+    day = {"date": "2026-03-09"}
+    assert post_run(client, key, "acme", f"subscription/costs/{pipeline}", day).status_code == 202
     assert runtime.bus.drain(10)
     assert runtime.notifier.flush(10)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from shared.handlers.dispatch import RunRequest, dispatch_run
 from shared.handlers.run_step import Dropped, run_step
 from shared.ports import StateStore
 from tests.support.processors import RecordingProcessor
-from tests.support.runtime import make_runtime, new_org, write_configs
+from tests.support.runtime import RuntimeFactory, new_org, run_to_end, stored_run
 
 
 def _step(step_id: str, *deps: str, **config: Any) -> dict[str, Any]:
@@ -87,33 +85,17 @@ PIPELINES = {
 }
 
 
-@pytest.fixture(scope="module")
-def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_configs(tmp_path_factory.mktemp("orchestration"), PIPELINES)
+pytestmark = pytest.mark.pipelines(PIPELINES)
 
 
 @pytest.fixture(params=["clean", "chaos"])
-def runtime(
-    request: pytest.FixtureRequest, tmp_path: Path, configs: Path, session_warehouse: Any
-) -> Iterator[EmbeddedRuntime]:
-    with make_runtime(
-        tmp_path, configs, warehouse=session_warehouse, chaos=request.param == "chaos"
-    ) as rt:
-        yield rt
+def runtime(request: pytest.FixtureRequest, runtime_factory: RuntimeFactory) -> EmbeddedRuntime:
+    return runtime_factory(chaos=request.param == "chaos")
 
 
 def _run(rt: EmbeddedRuntime, org: Org, pipeline: str) -> Run:
-    run = dispatch_run(
-        rt.services,
-        org,
-        RunRequest(
-            org.org_slug, "subscription", "costs", pipeline, date(2026, 10, 1), date(2026, 10, 3)
-        ),
-    )
-    assert rt.bus.drain(30)
-    final = rt.services.store.get_run(org.org_slug, run.run_id)
-    assert final is not None
-    return final
+    days = (date(2026, 10, 1), date(2026, 10, 3))
+    return run_to_end(rt, org.org_slug, f"subscription/costs/{pipeline}", *days, seconds=30)
 
 
 def _concurrent_in_use(rt: EmbeddedRuntime, org: Org) -> int:
@@ -218,21 +200,7 @@ def _stored_running_run(
     request published): the test plays the runner. Returns the store."""
     new_org(rt, org_slug)
     store = rt.services.store
-    run = Run(
-        run_id=run_id,
-        org_slug=org_slug,
-        pipeline_ref="subscription/costs/single",
-        pipeline_id="single",
-        provider="subscription",
-        status=RunStatus.PENDING,
-        trigger="api",
-        start_date=date(2026, 10, 1),
-        end_date=date(2026, 10, 1),
-        credential_id="internal",
-        parameters={},
-        created_at=at,
-        steps={"only": StepRun(run_id, "only")},
-    )
+    run = stored_run(run_id, "subscription/costs/single", ["only"], at, org=org_slug)
     store.create_run(run, at)
     for status in (RunStatus.VALIDATING, RunStatus.RUNNING):
         store.transition_run(org_slug, run_id, status, "dispatched", at)
@@ -240,68 +208,68 @@ def _stored_running_run(
 
 
 def test_a_lease_expiring_just_after_a_refused_claim_still_counts_as_held(
-    tmp_path: Path, configs: Path, session_warehouse: Any, monkeypatch: pytest.MonkeyPatch
+    runtime_factory: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A redelivery refused by a live lease must be redelivered (on Pub/Sub: answered
     500), even when the lease expires before the runner looks at it again; acknowledged,
     the step of a dead runner would be lost (the run hung in CI this way)."""
     t0 = datetime(2026, 10, 5, 12, tzinfo=UTC)
     clock = FixedClock(t0)
-    with make_runtime(tmp_path, configs, warehouse=session_warehouse, clock=clock) as rt:
-        store = _stored_running_run(rt, "leases", "run-lease", t0)
-        # A runner claimed attempt 1 and died: its lease runs out 10 s later.
-        assert store.claim_step_attempt("run-lease", "only", 1, t0 + timedelta(seconds=10), t0)
-        request = StepRequest("run-lease", "leases", "only", 1)
+    rt = runtime_factory(clock=clock)
+    store = _stored_running_run(rt, "leases", "run-lease", t0)
+    # A runner claimed attempt 1 and died: its lease runs out 10 s later.
+    assert store.claim_step_attempt("run-lease", "only", 1, t0 + timedelta(seconds=10), t0)
+    request = StepRequest("run-lease", "leases", "only", 1)
 
-        clock.set(t0 + timedelta(seconds=9.9))
-        claim = store.claim_step_attempt
+    clock.set(t0 + timedelta(seconds=9.9))
+    claim = store.claim_step_attempt
 
-        def claim_then_time_passes(*args: Any, **kwargs: Any) -> StepRun | None:
-            claimed = claim(*args, **kwargs)
-            clock.advance(1)  # the lease expires while the refusal comes back
-            return claimed
+    def claim_then_time_passes(*args: Any, **kwargs: Any) -> StepRun | None:
+        claimed = claim(*args, **kwargs)
+        clock.advance(1)  # the lease expires while the refusal comes back
+        return claimed
 
-        monkeypatch.setattr(store, "claim_step_attempt", claim_then_time_passes)
-        assert run_step(rt.services, request) is Dropped.LEASE_HELD
-        monkeypatch.undo()
+    monkeypatch.setattr(store, "claim_step_attempt", claim_then_time_passes)
+    assert run_step(rt.services, request) is Dropped.LEASE_HELD
+    monkeypatch.undo()
 
-        # The redelivery after the lease expired reclaims the attempt and runs it.
-        event = run_step(rt.services, request)
-        assert isinstance(event, StepEvent)
-        assert event.succeeded, event
-        assert rt.bus.drain(30)
-        assert run_step(rt.services, request) is Dropped.RUN_FINISHED
+    # The redelivery after the lease expired reclaims the attempt and runs it.
+    event = run_step(rt.services, request)
+    assert isinstance(event, StepEvent)
+    assert event.succeeded, event
+    assert rt.bus.drain(30)
+    assert run_step(rt.services, request) is Dropped.RUN_FINISHED
 
 
 def test_a_step_claimed_while_the_run_is_cancelled_ends_cancelled(
-    tmp_path: Path, configs: Path, session_warehouse: Any, monkeypatch: pytest.MonkeyPatch
+    runtime_factory: RuntimeFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Cancel reads the step pending; a runner claims it before cancel moves it: the
     refused pending -> skipped is retried as running -> cancelled, so the step's late
     outcome is ignored (it used to stay running and then record "succeeded")."""
     t0 = datetime(2026, 10, 5, 12, tzinfo=UTC)
-    with make_runtime(tmp_path, configs, warehouse=session_warehouse) as rt:
-        store = _stored_running_run(rt, "racing", "run-race", t0)
-        transition = store.transition_step
-        claimed: list[StepRun | None] = []
+    rt = runtime_factory()
+    store = _stored_running_run(rt, "racing", "run-race", t0)
+    transition = store.transition_step
+    claimed: list[StepRun | None] = []
 
-        def runner_claims_first(*args: Any, **kwargs: Any) -> bool:
-            if not claimed:
-                lease = rt.services.clock.now() + timedelta(seconds=60)
-                claimed.append(
-                    store.claim_step_attempt("run-race", "only", 1, lease, rt.services.clock.now())
-                )
-            return bool(transition(*args, **kwargs))
+    def runner_claims_first(*args: Any, **kwargs: Any) -> bool:
+        if not claimed:
+            lease = rt.services.clock.now() + timedelta(seconds=60)
+            claimed.append(
+                store.claim_step_attempt("run-race", "only", 1, lease, rt.services.clock.now())
+            )
+        return bool(transition(*args, **kwargs))
 
-        monkeypatch.setattr(store, "transition_step", runner_claims_first)
-        cancel_run(rt.services, "racing", "run-race", reason="not needed")
-        monkeypatch.undo()
+    monkeypatch.setattr(store, "transition_step", runner_claims_first)
+    cancel_run(rt.services, "racing", "run-race", reason="not needed")
+    monkeypatch.undo()
 
-        [claim] = claimed
-        assert claim is not None  # the runner did get the step first
-        assert store.get_steps("run-race")["only"].status is StepStatus.CANCELLED
-        # The runner's late success is ignored.
-        finished = store.finish_step_attempt(
-            "run-race", "only", 1, StepStatus.SUCCEEDED, rt.services.clock.now()
-        )
-        assert store.get_steps("run-race")["only"].status is StepStatus.CANCELLED, finished
+    [claim] = claimed
+    assert claim is not None  # the runner did get the step first
+    assert store.get_steps("run-race")["only"].status is StepStatus.CANCELLED
+    # The runner's late success is ignored.
+    finished = store.finish_step_attempt(
+        "run-race", "only", 1, StepStatus.SUCCEEDED, rt.services.clock.now()
+    )
+    assert store.get_steps("run-race")["only"].status is StepStatus.CANCELLED, finished

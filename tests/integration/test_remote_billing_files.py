@@ -20,6 +20,7 @@ from shared.domain.states import RunStatus
 from shared.handlers.credentials import set_credential
 from shared.handlers.reconciliation import reconciliation_rows
 from tests.integration.test_aws_cur import DAYS, END, START, _run
+from tests.support.billing_runs import CUR_ORDER, focus_rows
 from tests.support.object_stores import Bucket
 from tests.support.runtime import new_org
 
@@ -36,12 +37,7 @@ def _org(rt: EmbeddedRuntime, slug: str) -> None:
 
 
 def _focus(rt: EmbeddedRuntime, slug: str) -> list[dict[str, Any]]:
-    ref = table_ref(rt.warehouse.project_id, rt.settings.org_dataset(slug), COST_TABLE)
-    return rt.warehouse.query(
-        f"SELECT * EXCEPT (x_run_id, x_ingested_at, x_org_slug, x_credential_id) FROM {ref}"
-        " ORDER BY BillingCurrency, ChargePeriodStart, SkuMeter, ChargeCategory, BilledCost,"
-        " EffectiveCost, ChargeDescription, ResourceId"
-    )
+    return focus_rows(rt, slug, f"{CUR_ORDER}, ResourceId")
 
 
 def _recon(rt: EmbeddedRuntime, slug: str) -> list[dict[str, Any]]:

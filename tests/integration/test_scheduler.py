@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,48 +13,20 @@ from shared.adapters.clock import FixedClock
 from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.schedules import FireStatus, derived_run_id
 from shared.handlers import scheduler
-from tests.support.http import api_client
-from tests.support.runtime import make_runtime, new_org, record_pipeline, write_configs
+from tests.support.runtime import DAILY_SCHEDULE, REGION, new_org, record_pipeline
 
 ROOT = "root-key-for-tests"
 PIPELINES: dict[str, dict[str, Any]] = {
-    "subscription/costs/daily": {
-        "pipeline_id": "daily",
-        "name": "daily",
-        "provider": "subscription",
-        "domain": "costs",
-        "version": "1.0.0",
-        "schedule": "0 4 * * *",
-        "parameters": {"region": {"type": "string", "choices": ["eu", "us"], "default": "eu"}},
-        "steps": [{"step_id": "only", "ps_type": "test.record", "config": {}}],
-    },
+    "subscription/costs/daily": record_pipeline(
+        "daily", schedule=DAILY_SCHEDULE, parameters=REGION
+    ),
     "subscription/costs/adhoc": record_pipeline("adhoc"),
 }
 T0 = datetime(2026, 3, 10, 3, 59, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_configs(tmp_path_factory.mktemp("scheduler"), PIPELINES)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0)
-
-
-@pytest.fixture
-def runtime(
-    tmp_path: Path, configs: Path, clock: FixedClock, session_warehouse: Any
-) -> Iterator[EmbeddedRuntime]:
-    with make_runtime(tmp_path, configs, warehouse=session_warehouse, clock=clock) as rt:
-        yield rt
-
-
-@pytest.fixture
-def client(runtime: EmbeddedRuntime, monkeypatch: pytest.MonkeyPatch) -> FlaskClient:
-    monkeypatch.setenv("PIPELINES_ROOT_KEY", ROOT)
-    return api_client(runtime, monkeypatch)
+DAILY = "subscription/costs/daily"
+ACME_DAILY = {"org_slug": "acme", "pipeline": DAILY}  # a schedule's least body
+SCHEDULES = "/api/v1/scheduler/schedules"
+pytestmark = [pytest.mark.pipelines(PIPELINES), pytest.mark.clock(T0), pytest.mark.root_key(ROOT)]
 
 
 def _post(client: FlaskClient, path: str, body: Any = None, key: str | None = ROOT) -> Any:
@@ -65,7 +35,7 @@ def _post(client: FlaskClient, path: str, body: Any = None, key: str | None = RO
 
 
 def _create(client: FlaskClient, body: dict[str, Any]) -> dict[str, Any]:
-    response = _post(client, "/api/v1/scheduler/schedules", body)
+    response = _post(client, SCHEDULES, body)
     assert response.status_code == 201, response.get_json()
     created: dict[str, Any] = response.get_json()
     return created
@@ -75,14 +45,7 @@ def test_a_due_schedule_fires_once_from_racing_ticks(
     client: FlaskClient, runtime: EmbeddedRuntime, clock: FixedClock
 ) -> None:
     new_org(runtime, "acme")
-    schedule = _create(
-        client,
-        {
-            "org_slug": "acme",
-            "pipeline": "subscription/costs/daily",
-            "parameters": {"region": "us"},
-        },
-    )
+    schedule = _create(client, {**ACME_DAILY, "parameters": {"region": "us"}})
     assert schedule["cron"] == "0 4 * * *"  # the pipeline's default
     assert schedule["next_fire_at"] == "2026-03-10T04:00:00+00:00"
     queue = client.get("/api/v1/scheduler/queue", headers={"X-CA-Root-Key": ROOT}).get_json()
@@ -146,7 +109,7 @@ def test_full_quota_keeps_the_firing_queued_until_process_queue(
     org, _ = new_org(runtime, "tiny", plan="starter")  # one concurrent run
     store = runtime.services.store
     assert store.reserve_quota("tiny", "held", org.limits, clock.now()).admitted
-    schedule = _create(client, {"org_slug": "tiny", "pipeline": "subscription/costs/daily"})
+    schedule = _create(client, {**ACME_DAILY, "org_slug": "tiny"})
     clock.set(datetime(2026, 3, 10, 4, 1, tzinfo=UTC))
     [fire] = _post(client, "/api/v1/scheduler/trigger").get_json()["fired"]
     assert (fire["status"], fire["attempts"]) == ("queued", 1)
@@ -167,9 +130,7 @@ def test_update_changes_cron_and_disabling_stops_firing(
     client: FlaskClient, runtime: EmbeddedRuntime, clock: FixedClock
 ) -> None:
     new_org(runtime, "acme")
-    sid = _create(client, {"org_slug": "acme", "pipeline": "subscription/costs/daily"})[
-        "schedule_id"
-    ]
+    sid = _create(client, ACME_DAILY)["schedule_id"]
     headers = {"X-CA-Root-Key": ROOT}
     changed = client.put(
         f"/api/v1/scheduler/schedule/{sid}", json={"cron": "30 6 * * *"}, headers=headers
@@ -205,7 +166,7 @@ def test_schedules_never_show_another_orgs_and_unknown_ids_are_404(
 ) -> None:
     new_org(runtime, "acme")
     new_org(runtime, "globex")
-    _create(client, {"org_slug": "acme", "pipeline": "subscription/costs/daily"})
+    _create(client, ACME_DAILY)
     headers = {"X-CA-Root-Key": ROOT}
     assert client.get("/api/v1/scheduler/schedules?org=globex", headers=headers).get_json() == {
         "schedules": []
@@ -214,49 +175,30 @@ def test_schedules_never_show_another_orgs_and_unknown_ids_are_404(
     assert client.get("/api/v1/scheduler/schedule/sch_nope", headers=headers).status_code == 404
     put = client.put("/api/v1/scheduler/schedule/sch_nope", json={}, headers=headers)
     assert put.status_code == 404
-    missing_org = _post(
-        client,
-        "/api/v1/scheduler/schedules",
-        {"org_slug": "nobody", "pipeline": "subscription/costs/daily"},
-    )
+    missing_org = _post(client, SCHEDULES, {**ACME_DAILY, "org_slug": "nobody"})
     assert missing_org.status_code == 404
     trig = _post(client, "/api/v1/scheduler/trigger", {"schedule_id": "sch_nope"})
     assert trig.status_code == 404
-    dup = _post(
-        client,
-        "/api/v1/scheduler/schedules",
-        {"org_slug": "acme", "pipeline": "subscription/costs/daily"},
-    )
-    assert dup.status_code == 409
+    assert _post(client, SCHEDULES, ACME_DAILY).status_code == 409  # the pair is taken
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"pipeline": "subscription/costs/daily"}, "org_slug"),
+        ({**ACME_DAILY, "cron": "61 * * * *"}, "cron"),
+        ({**ACME_DAILY, "enabled": "yes"}, "enabled"),
+        ({**ACME_DAILY, "parameters": {"region": "mars"}}, "parameters.region"),
+        ({**ACME_DAILY, "every": "day"}, "every"),
+        ({"pipeline": DAILY}, "org_slug"),
         ({"org_slug": "acme"}, "pipeline"),
-        ({"org_slug": "acme", "pipeline": "subscription/costs/adhoc"}, "cron"),
-        (
-            {"org_slug": "acme", "pipeline": "subscription/costs/daily", "cron": "61 * * * *"},
-            "cron",
-        ),
-        ({"org_slug": "acme", "pipeline": "subscription/costs/daily", "enabled": "yes"}, "enabled"),
-        (
-            {
-                "org_slug": "acme",
-                "pipeline": "subscription/costs/daily",
-                "parameters": {"region": "mars"},
-            },
-            "parameters.region",
-        ),
-        ({"org_slug": "acme", "pipeline": "subscription/costs/daily", "every": "day"}, "every"),
+        ({**ACME_DAILY, "pipeline": "subscription/costs/adhoc"}, "cron"),
     ],
 )
 def test_bad_schedule_input_is_400_naming_the_field(
     client: FlaskClient, runtime: EmbeddedRuntime, body: dict[str, Any], field: str
 ) -> None:
     new_org(runtime, "acme")
-    response = _post(client, "/api/v1/scheduler/schedules", body)
+    response = _post(client, SCHEDULES, body)
     assert response.status_code == 400, response.get_json()
     assert response.get_json()["error"]["details"]["field"] == field
     assert runtime.services.schedules is not None
@@ -265,9 +207,7 @@ def test_bad_schedule_input_is_400_naming_the_field(
 
 def test_bad_update_and_trigger_input_is_400(client: FlaskClient, runtime: EmbeddedRuntime) -> None:
     new_org(runtime, "acme")
-    sid = _create(client, {"org_slug": "acme", "pipeline": "subscription/costs/daily"})[
-        "schedule_id"
-    ]
+    sid = _create(client, ACME_DAILY)["schedule_id"]
     headers = {"X-CA-Root-Key": ROOT}
     for body, field in (
         ({"enabled": 1}, "enabled"),

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +14,7 @@ from shared.domain.models import Org, Run
 from shared.domain.saas_subscriptions import DAILY_COSTS_TABLE, PLANS_COLUMNS, PLANS_TABLE
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus, StepStatus
-from shared.handlers.dispatch import RunRequest, dispatch_run
-from tests.support.runtime import make_runtime, new_org
+from tests.support.runtime import RuntimeFactory, new_org, org_table, run_to_end
 
 pytestmark = pytest.mark.warehouse
 
@@ -25,9 +22,8 @@ OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
 
 
 @pytest.fixture
-def chaos_runtime(tmp_path: Path, session_warehouse: Any) -> Iterator[EmbeddedRuntime]:
-    with make_runtime(tmp_path / "chaos", warehouse=session_warehouse, chaos=True) as rt:
-        yield rt
+def chaos_runtime(runtime_factory: RuntimeFactory) -> EmbeddedRuntime:
+    return runtime_factory(chaos=True)
 
 
 def _seed(rt: EmbeddedRuntime, slug: str) -> Org:
@@ -40,20 +36,12 @@ def _seed(rt: EmbeddedRuntime, slug: str) -> Org:
 
 
 def _run(rt: EmbeddedRuntime, org: Org, start: date, end: date) -> Run:
-    run = dispatch_run(
-        rt.services,
-        org,
-        RunRequest(org.org_slug, "subscription", "costs", "subscription_cost", start, end),
-    )
-    assert rt.bus.drain(120)
-    final = rt.services.store.get_run(org.org_slug, run.run_id)
-    assert final is not None
-    return final
+    return run_to_end(rt, org.org_slug, "subscription/costs/subscription_cost", start, end)
 
 
 def _focus_rows(rt: EmbeddedRuntime, slug: str) -> list[tuple[Any, ...]]:
     """Every FOCUS row's content, minus the per-run lineage (run id and write time)."""
-    ref = table_ref(rt.warehouse.project_id, rt.settings.org_dataset(slug), COST_TABLE)
+    ref = org_table(rt, slug, COST_TABLE)
     rows = rt.warehouse.query(
         f"SELECT ResourceId, ChargePeriodStart, BilledCost, EffectiveCost, ListCost,"
         f" BillingCurrency, ServiceName, x_org_slug, x_pipeline_id, x_credential_id,"

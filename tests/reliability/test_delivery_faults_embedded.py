@@ -17,14 +17,8 @@ import pytest
 from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.messages import Message, Topic
 from shared.ports import Handler
-from tests.reliability.pipeline import (
-    Outcome,
-    Rows,
-    faults_configs,
-    outcome,
-    seed_plans,
-    start_run,
-)
+from tests.reliability import pipeline
+from tests.reliability.pipeline import Outcome, Rows
 from tests.support.delivery_faults import (
     COPIES,
     KILLS,
@@ -73,18 +67,18 @@ def embedded(
     tmp_path_factory: pytest.TempPathFactory, session_warehouse: Any
 ) -> Iterator[EmbeddedRuntime]:
     home = tmp_path_factory.mktemp("reliability")
-    with make_runtime(home, faults_configs(home), warehouse=session_warehouse) as rt:
+    with make_runtime(home, pipeline.faults_configs(home), warehouse=session_warehouse) as rt:
         new_org(rt, SLUG)
-        seed_plans(rt.services, SLUG)
+        pipeline.seed_plans(rt.services, SLUG)
         yield rt
 
 
 def _run(rt: EmbeddedRuntime) -> tuple[Outcome, Rows]:
     org = rt.services.store.get_org(SLUG)
     assert org is not None
-    run = start_run(rt.services, org)
+    run = pipeline.start_run(rt.services, org)
     assert rt.bus.drain(DRAIN_SECONDS), "deliveries still queued"
-    return outcome(rt.services, SLUG, run.run_id)
+    return pipeline.outcome(rt.services, SLUG, run.run_id)
 
 
 @pytest.fixture(scope="module")

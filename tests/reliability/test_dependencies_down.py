@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import yaml
 from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery, firestore
@@ -43,9 +42,13 @@ from shared.handlers.credentials import set_credential
 from tests.support.emulators import EMULATOR_PROJECT
 from tests.support.live_api import Answer, post, serve_api
 from tests.support.outage import SwitchableEndpoint
-from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs
-
-pytestmark = [pytest.mark.warehouse, pytest.mark.slow]
+from tests.support.runtime import (
+    fast_pipeline,
+    make_runtime,
+    new_org,
+    org_table,
+    record_pipeline,
+)
 
 OPENAI_KEY = "sk-admin-openai-DEPENDENCY-4c1d7e"
 ROOT_KEY = "root-key-for-dependency-tests"
@@ -53,25 +56,12 @@ DEADLINE_S = 1.0  # the adapters' retry bound here (production default: 60 s)
 WINDOW = {"date": "2026-10-01"}
 
 
-def _openai_fast() -> dict[str, Any]:
-    """The real OpenAI pipeline; two attempts per step and per page, short backoffs."""
-    body: dict[str, Any] = yaml.safe_load(
-        (REPO / "configs" / "genai" / "payg" / "openai.yml").read_text()
-    )
-    for step in body["steps"]:
-        step["retry"] = {"max_attempts": 2, "backoff_seconds": 0.2}
-        if step["ps_type"] == "genai.openai_admin":
-            step["config"].update(max_attempts=2, backoff_seconds=0.01, max_delay_seconds=1)
-    return body
-
-
-@pytest.fixture(scope="module")
-def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    quick = record_pipeline("quick")
-    return write_configs(
-        tmp_path_factory.mktemp("dependencies"),
-        {"genai/payg/openai": _openai_fast(), "subscription/costs/quick": quick},
-    )
+# The real OpenAI pipeline; two attempts per step and per page, short backoffs.
+PIPELINES = {
+    "genai/payg/openai": fast_pipeline("genai/payg/openai", attempts=2, backoff=0.2),
+    "subscription/costs/quick": record_pipeline("quick"),
+}
+pytestmark = [pytest.mark.warehouse, pytest.mark.slow, pytest.mark.pipelines(PIPELINES)]
 
 
 def _run_url(base: str, slug: str, pipeline: str) -> str:
@@ -88,7 +78,7 @@ def _finished(rt: EmbeddedRuntime, slug: str, answer: Answer) -> Run:
 
 
 def _count(rt: EmbeddedRuntime, slug: str, table: str) -> int:
-    ref = table_ref(rt.warehouse.project_id, rt.settings.org_dataset(slug), table)
+    ref = org_table(rt, slug, table)
     rows = rt.warehouse.query(
         f"SELECT COUNT(*) AS n FROM {ref} WHERE x_org_slug = @org", {"org": slug}
     )
@@ -258,7 +248,7 @@ def test_an_unreachable_firestore_answers_503_quickly_and_the_service_resumes(
         make_runtime(tmp_path, configs, warehouse=session_warehouse) as rt,
         serve_api(rt.services, monkeypatch) as base,
     ):
-        monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", endpoint.host_port)
+        monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{endpoint.port}")
         client = bound_deadlines(firestore.Client(project=EMULATOR_PROJECT), DEADLINE_S)
         rt.services.store = FirestoreStateStore(client)
         _, key = new_org(rt, slug)

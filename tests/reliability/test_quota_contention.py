@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +22,7 @@ from shared.domain.quota import QuotaLimits, QuotaUsage
 from shared.domain.states import RunStatus
 from tests.support.emulators import firestore_client
 from tests.support.live_api import Answer, burst, post, serve_api, statuses
-from tests.support.runtime import make_runtime, new_org, record_pipeline, write_configs
-
-pytestmark = [pytest.mark.warehouse, pytest.mark.slow]
+from tests.support.runtime import new_org, record_pipeline
 
 CLIENTS = 100
 WINDOW = {"date": "2026-03-08"}
@@ -34,6 +31,12 @@ PIPELINES: dict[str, dict[str, Any]] = {
     # Holds its concurrent slot until cancelled (test.record polls should_stop()).
     "subscription/costs/hold": record_pipeline("hold", "wait", {"sleep_seconds": 120}),
 }
+pytestmark = [
+    pytest.mark.warehouse,
+    pytest.mark.slow,
+    pytest.mark.pipelines(PIPELINES),
+    pytest.mark.clock(datetime(2026, 3, 9, 12, 0, tzinfo=UTC)),
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,22 +46,15 @@ class Rig:
     kind: str  # sqlite | firestore
 
 
-@pytest.fixture(scope="module")
-def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_configs(tmp_path_factory.mktemp("quota-contention"), PIPELINES)
-
-
 @pytest.fixture(params=["sqlite", "firestore"])
 def rig(
-    request: pytest.FixtureRequest, tmp_path: Path, configs: Path, session_warehouse: Any
+    request: pytest.FixtureRequest, runtime: EmbeddedRuntime, clock: FixedClock
 ) -> Iterator[Rig]:
-    clock = FixedClock(datetime(2026, 3, 9, 12, 0, tzinfo=UTC))
-    with make_runtime(tmp_path, configs, warehouse=session_warehouse, clock=clock) as runtime:
-        if request.param == "firestore":
-            request.getfixturevalue("clean_firestore")
-            runtime.services.store = FirestoreStateStore(firestore_client(), clock=clock)
-        yield Rig(runtime, clock, request.param)
-        runtime.bus.drain(60)
+    if request.param == "firestore":
+        request.getfixturevalue("clean_firestore")
+        runtime.services.store = FirestoreStateStore(firestore_client(), clock=clock)
+    yield Rig(runtime, clock, request.param)
+    runtime.bus.drain(60)
 
 
 def _org(rig: Rig, name: str, limits: QuotaLimits) -> tuple[str, str]:

@@ -13,6 +13,7 @@ a page that stays so fails, after its retries.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -34,12 +35,12 @@ from shared.domain.genai import (
     USAGE_RAW_COLUMNS,
     USAGE_RAW_TABLE,
 )
-from shared.domain.models import Run
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
 from shared.ports import Warehouse
 from shared.processors.base import StepContext
 from shared.processors.genai_admin import AnthropicAdminReport, OpenAIAdminReport
+from tests.support.runtime import stored_run
 
 pytestmark = pytest.mark.warehouse
 
@@ -249,19 +250,16 @@ def _run(
 ) -> int:
     processor, report, _ = TARGETS[target]
     provider = "openai" if processor is OpenAIAdminReport else "anthropic"
-    run = Run(
-        run_id=f"run-{target}",
-        org_slug="hostile_pages",
-        pipeline_ref=f"genai/payg/{provider}",
-        pipeline_id=provider,
-        provider=provider,
+    at = datetime(2026, 10, 11, tzinfo=UTC)
+    run = stored_run(
+        f"run-{target}",
+        f"genai/payg/{provider}",
+        [],
+        at,
+        org="hostile_pages",
+        days=(START, END),
         status=RunStatus.RUNNING,
-        trigger="api",
-        start_date=START,
-        end_date=END,
         credential_id=f"cred-{provider}",
-        parameters={},
-        created_at=datetime(2026, 10, 11, tzinfo=UTC),
     )
     credential = Credential(
         provider=provider,
@@ -298,6 +296,51 @@ def _slice(warehouse: Warehouse, target: str) -> list[dict[str, Any]]:
     return sorted(rows, key=repr)
 
 
+@dataclass
+class Endpoint:
+    """One target of the module's server, with its good slice (``baseline``)."""
+
+    target: str
+    warehouse: Warehouse
+    server: SampleGenAIServer
+    baseline: list[dict[str, Any]]
+
+    @property
+    def path(self) -> str:
+        return TARGETS[self.target][2]
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.target]
+
+    def run(self, *, max_attempts: int = 1) -> int:
+        return _run(self.warehouse, self.server, self.target, max_attempts=max_attempts)
+
+    def fails(self, *responses: Scripted | None, max_attempts: int = 1) -> StepFailure:
+        """Serve ``responses`` in turn (None: the page as usual), run, and return the step's
+        failure, whose message names no key."""
+        self.server.script(self.path, list(responses))
+        with pytest.raises(StepFailure) as failure:
+            self.run(max_attempts=max_attempts)
+        message = str(failure.value)
+        assert OPENAI_KEY not in message
+        assert ANTHROPIC_KEY not in message
+        return failure.value
+
+    def assert_untouched(self) -> None:
+        assert _slice(self.warehouse, self.target) == self.baseline
+
+
+@pytest.fixture(params=list(TARGETS))
+def endpoint(
+    request: pytest.FixtureRequest,
+    warehouse: Warehouse,
+    baseline: dict[str, list[dict[str, Any]]],
+    server: SampleGenAIServer,
+) -> Endpoint:
+    return Endpoint(request.param, warehouse, server, baseline[request.param])
+
+
 def test_the_baseline_runs_wrote_every_page(
     baseline: dict[str, list[dict[str, Any]]], server: SampleGenAIServer
 ) -> None:
@@ -308,29 +351,18 @@ def test_the_baseline_runs_wrote_every_page(
         assert {r["x_pipeline_run_date"] for r in rows} <= {date(2026, 10, d) for d in range(1, 11)}
 
 
-@pytest.mark.parametrize("target", list(TARGETS))
-def test_malformed_pages_fail_the_step_naming_them_and_write_nothing(
-    warehouse: Warehouse,
-    baseline: dict[str, list[dict[str, Any]]],
-    server: SampleGenAIServer,
-    target: str,
-) -> None:
+def test_malformed_pages_fail_the_step_naming_them_and_write_nothing(endpoint: Endpoint) -> None:
     """Every case for one endpoint, then one look at its slice (a query costs ~0.3 s):
     a failed run that wrote anything would have replaced the slice with its rows."""
-    _, _, path = TARGETS[target]
-    cases = [(name, page, says) for t, name, page, says in CASES if t == target]
+    cases = [(name, page, says) for t, name, page, says in CASES if t == endpoint.target]
     assert len(cases) >= len(ANY_ENDPOINT) + 3
     for name, page, says in cases:
-        server.script(path, [None, Scripted(200, page)])  # page 1 as usual, then the bad one
-        with pytest.raises(StepFailure) as failure:
-            _run(warehouse, server, target)
-        message = str(failure.value)
-        assert f"{LABELS[target]} page 2" in message, (name, message)
+        failure = endpoint.fails(None, Scripted(200, page))  # page 1 as usual, then the bad one
+        message = str(failure)
+        assert f"{endpoint.label} page 2" in message, (name, message)
         assert says in message, (name, message)
-        assert not failure.value.retryable, name  # the same page would fail again
-        assert OPENAI_KEY not in message
-        assert ANTHROPIC_KEY not in message
-    assert _slice(warehouse, target) == baseline[target]
+        assert not failure.retryable, name  # the same page would fail again
+    endpoint.assert_untouched()
 
 
 # -- transient faults: retried like a 5xx ------------------------------------------------
@@ -351,20 +383,15 @@ TRANSIENT_FAULTS = {
 
 
 @pytest.mark.parametrize("fault", list(TRANSIENT_FAULTS))
-@pytest.mark.parametrize("target", list(TARGETS))
 def test_a_transient_fault_once_is_retried_and_the_slice_is_exact(
-    warehouse: Warehouse,
-    baseline: dict[str, list[dict[str, Any]]],
-    server: SampleGenAIServer,
-    target: str,
-    fault: str,
+    endpoint: Endpoint, fault: str
 ) -> None:
-    _, _, path = TARGETS[target]
-    before = len(server.requests_to(path))
-    server.script(path, [None, TRANSIENT_FAULTS[fault]])  # page 2 fails once
-    _run(warehouse, server, target, max_attempts=3)
-    assert len(server.requests_to(path)) - before == _PAGES + 1, target  # page 2 twice
-    assert _slice(warehouse, target) == baseline[target]
+    before = len(endpoint.server.requests_to(endpoint.path))
+    endpoint.server.script(endpoint.path, [None, TRANSIENT_FAULTS[fault]])  # page 2 fails once
+    endpoint.run(max_attempts=3)
+    pages = len(endpoint.server.requests_to(endpoint.path)) - before
+    assert pages == _PAGES + 1, endpoint.target  # page 2 twice
+    endpoint.assert_untouched()
 
 
 # A fault that lasts: the response each attempt gets, and what the failure calls it.
@@ -375,26 +402,16 @@ LASTING_FAULTS = {
 
 
 @pytest.mark.parametrize("fault", list(LASTING_FAULTS))
-@pytest.mark.parametrize("target", list(TARGETS))
 def test_a_page_that_stays_broken_fails_after_its_retries_and_writes_nothing(
-    warehouse: Warehouse,
-    baseline: dict[str, list[dict[str, Any]]],
-    server: SampleGenAIServer,
-    target: str,
-    fault: str,
+    endpoint: Endpoint, fault: str
 ) -> None:
-    _, _, path = TARGETS[target]
     response, named = LASTING_FAULTS[fault]
-    server.script(path, [None, *[response] * 3])
-    with pytest.raises(StepFailure) as failure:
-        _run(warehouse, server, target, max_attempts=3)
-    message = str(failure.value)
-    assert f"{LABELS[target]} page 2: gave up after 3 attempts" in message, message
+    failure = endpoint.fails(None, *[response] * 3, max_attempts=3)
+    message = str(failure)
+    assert f"{endpoint.label} page 2: gave up after 3 attempts" in message, message
     assert named in message, message
-    assert failure.value.retryable  # transient: a later attempt of the step may succeed
-    assert OPENAI_KEY not in message
-    assert ANTHROPIC_KEY not in message
-    assert _slice(warehouse, target) == baseline[target]
+    assert failure.retryable  # transient: a later attempt of the step may succeed
+    endpoint.assert_untouched()
 
 
 # -- results sent twice --------------------------------------------------------------------
@@ -423,54 +440,43 @@ def _page_2(target: str, *buckets: dict[str, Any]) -> dict[str, Any]:
     return {"data": [*buckets, *days], "has_more": True, "next_page": "page_6"}
 
 
-@pytest.mark.parametrize("target", list(TARGETS))
 def test_a_result_repeated_on_a_later_page_fails_retryably_and_writes_nothing(
-    warehouse: Warehouse,
-    baseline: dict[str, list[dict[str, Any]]],
-    server: SampleGenAIServer,
-    target: str,
+    endpoint: Endpoint,
 ) -> None:
+    target = endpoint.target
     daily, field = RESULTS[target]
     again = daily(OCT_3)[1]  # page 1 bucket 2 row 1, sent again
     fresh = _bucket(target, date(2026, 10, 4), daily(date(2026, 10, 4)))
     page = {"data": [fresh, _bucket(target, OCT_3, [again])], "has_more": True}
     page["next_page"] = "page_6"
-    _, _, path = TARGETS[target]
-    server.script(path, [None, Scripted(200, page)])
-    with pytest.raises(StepFailure) as failure:
-        _run(warehouse, server, target)
-    message = str(failure.value)
+    failure = endpoint.fails(None, Scripted(200, page))
+    message = str(failure)
     assert message.startswith(
-        f"repeated result: {LABELS[target]} page 2 bucket 1 row 0: repeats the result at "
+        f"repeated result: {endpoint.label} page 2 bucket 1 row 0: repeats the result at "
         "page 1 bucket 2 row 1 (bucket 2026-10-03T00:00:00Z, "
     ), message
     account = "project_id" if target.startswith("openai") else "workspace_id"
     assert f"{account}={again[account]!r}" in message
     assert f"{field}={again[field]!r}" in message
-    assert failure.value.retryable  # a paging glitch: the next attempt may read it right
-    assert OPENAI_KEY not in message
-    assert ANTHROPIC_KEY not in message
-    assert _slice(warehouse, target) == baseline[target]
+    assert failure.retryable  # a paging glitch: the next attempt may read it right
+    endpoint.assert_untouched()
 
 
-@pytest.mark.parametrize("target", list(TARGETS))
 def test_the_same_day_with_another_group_key_on_a_later_page_is_new_data(
-    warehouse: Warehouse,
-    baseline: dict[str, list[dict[str, Any]]],
-    server: SampleGenAIServer,
-    target: str,
+    endpoint: Endpoint,
 ) -> None:
+    target = endpoint.target
     daily, field = RESULTS[target]
     other = {**daily(OCT_3)[1], field: f"{daily(OCT_3)[1][field]}-extra"}  # one field differs
-    _, _, path = TARGETS[target]
-    server.script(path, [None, Scripted(200, _page_2(target, _bucket(target, OCT_3, [other])))])
-    written = _run(warehouse, server, target)
+    page_2 = _page_2(target, _bucket(target, OCT_3, [other]))
+    endpoint.server.script(endpoint.path, [None, Scripted(200, page_2)])
+    written = endpoint.run()
 
-    rows = _slice(warehouse, target)
+    rows = _slice(endpoint.warehouse, target)
     extra = [r for r in rows if "-extra" in f"{r.get('model')}{r.get('line_item')}"]
     assert extra, target
     assert {r["x_pipeline_run_date"] for r in extra} == {OCT_3}
-    assert [r for r in rows if r not in extra] == baseline[target]
+    assert [r for r in rows if r not in extra] == endpoint.baseline
     assert written == len(rows)
-    _run(warehouse, server, target)  # a good run puts the slice back for the other tests
-    assert _slice(warehouse, target) == baseline[target]
+    endpoint.run()  # a good run puts the slice back for the other tests
+    endpoint.assert_untouched()

@@ -19,14 +19,12 @@ import json
 import logging
 import sys
 import urllib.parse
-from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import pytest
-import yaml
 
 from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.config.catalog import CONFIGS_DIR_ENV
@@ -43,8 +41,14 @@ from shared.processors.base import (
     register,
 )
 from tests.support.http import Answer, call_api
-from tests.support.receivers import MailBox, Webhook, smtp_server, webhook_receiver
-from tests.support.runtime import REPO, make_runtime, new_org, write_configs
+from tests.support.receivers import MailBox, Webhook
+from tests.support.runtime import (
+    RuntimeFactory,
+    fast_pipeline,
+    new_org,
+    with_notifications,
+    write_configs,
+)
 
 pytestmark = pytest.mark.warehouse
 
@@ -84,17 +88,6 @@ class SecretLeaker:
             raise StepFailure(f"HTTP 401 for token {token}", retryable=False)
         ctx.log(f"calling the provider with x-api-key={key}")
         return StepResult(rows_written=0, metrics={"header": f"x-api-key: {key}"})
-
-
-def _openai_fast() -> dict[str, Any]:
-    body: dict[str, Any] = yaml.safe_load(
-        (REPO / "configs" / "genai" / "payg" / "openai.yml").read_text()
-    )
-    for step in body["steps"]:
-        step["retry"] = {"max_attempts": 1, "backoff_seconds": 0}
-        if step["ps_type"] == "genai.openai_admin":
-            step["config"].update(max_attempts=1, backoff_seconds=0.01, max_delay_seconds=1)
-    return body
 
 
 LEAKY = {
@@ -151,30 +144,32 @@ class _Collect(logging.Handler):
         self.outputs.add(f"logging:{record.name}", self.format(record))  # with tracebacks
 
 
+PIPELINES = {
+    "genai/payg/openai": fast_pipeline("genai/payg/openai", attempts=1, backoff=0),
+    "anthropic/payg/leaky": LEAKY,
+}
+
+
 @pytest.fixture
-def receivers() -> Iterator[tuple[MailBox, int, Webhook]]:
-    with smtp_server() as (box, port), webhook_receiver() as hook:
-        yield box, port, hook
+def receivers(mail: tuple[MailBox, int], hook: Webhook) -> tuple[MailBox, int, Webhook]:
+    return (*mail, hook)
+
+
+@pytest.fixture
+def configs(tmp_path: Path, mail: tuple[MailBox, int]) -> Path:
+    """Every event that can carry a secret is routed to both channels."""
+    routed = {"PIPELINE_SUCCESS": ["email", "slack"]}
+    return with_notifications(write_configs(tmp_path, PIPELINES), mail[1], routed)
 
 
 @pytest.fixture
 def runtime(
+    runtime_factory: RuntimeFactory,
     tmp_path: Path,
+    configs: Path,
     session_warehouse: Any,
-    receivers: tuple[MailBox, int, Webhook],
     monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[EmbeddedRuntime]:
-    configs = write_configs(
-        tmp_path, {"genai/payg/openai": _openai_fast(), "anthropic/payg/leaky": LEAKY}
-    )
-    root = configs / "notifications" / "default.yml"
-    root.parent.mkdir()
-    text = (REPO / "configs" / "notifications" / "default.yml").read_text()
-    root.write_text(
-        text.replace("smtp_host: localhost", "smtp_host: 127.0.0.1")
-        .replace("smtp_port: 25", f"smtp_port: {receivers[1]}")
-        .replace("PIPELINE_SUCCESS: []", "PIPELINE_SUCCESS: [email, slack]")
-    )
+) -> EmbeddedRuntime:
     home = tmp_path / "home"
     # the CLI builds its own runtime from the environment: the same home and configs
     for name, value in {
@@ -185,8 +180,7 @@ def runtime(
         "PIPELINES_ROOT_KEY": ROOT_KEY,
     }.items():
         monkeypatch.setenv(name, value)
-    with make_runtime(home, configs, warehouse=session_warehouse) as rt:
-        yield rt
+    return runtime_factory(home=home)
 
 
 def _http(

@@ -8,8 +8,6 @@ that become SQL identifiers (org slug, env, project, dataset) are refused unless
 from __future__ import annotations
 
 import re
-from datetime import date
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -17,7 +15,8 @@ from hypothesis import strategies as st
 
 from shared.domain.errors import BadRequest, TemplateError
 from shared.domain.sql import IDENTIFIER_RE, ORG_SLUG_RE, PROJECT_ID_RE
-from shared.domain.templates import build_variables, resolve
+from shared.domain.templates import resolve
+from tests.support.templates import run_variables
 
 NAMES = ["org_slug", "org_dataset", "date", "x", "_y1"]
 MARKERS = ["{{", "}}", "${", "}", "{", "$", " ", "|", ".", "(", ")", "*", "%"]
@@ -82,20 +81,6 @@ def test_values_are_spliced_verbatim_and_never_rescanned(value: str) -> None:
 
 
 # -- values that become identifiers --------------------------------------------------------
-def _build(**overrides: Any) -> dict[str, str]:
-    args: dict[str, Any] = {
-        "org_slug": "acme_corp",
-        "env": "prod",
-        "project_id": "my-project",
-        "start_date": date(2026, 10, 1),
-        "end_date": date(2026, 10, 2),
-        "run_id": "r1",
-        "pipeline_id": "p1",
-        "credential_id": "c1",
-    }
-    return build_variables(**(args | overrides))
-
-
 hostile = st.text(max_size=40) | st.sampled_from(
     ["acme`; DROP TABLE x; --", "acme' OR '1'='1", "acme.other", "ACME", "acme\u0455", "a" * 51]
 )
@@ -106,7 +91,7 @@ hostile = st.text(max_size=40) | st.sampled_from(
 def test_identifier_values_are_safe_or_refused_naming_the_field(field: str, value: str) -> None:
     refused: BadRequest | None = None
     try:
-        variables = _build(**{field: value})
+        variables = run_variables(**{field: value})
     except BadRequest as exc:
         refused = exc
     if refused is not None:

@@ -24,7 +24,13 @@ from shared.handlers.credentials import set_credential
 from tests.support.focus_rows import good_row
 from tests.support.http import Answer, api_rules, call_api, endpoint_name
 from tests.support.receivers import smtp_server
-from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs
+from tests.support.runtime import (
+    make_runtime,
+    new_org,
+    record_pipeline,
+    with_notifications,
+    write_configs,
+)
 
 pytestmark = pytest.mark.warehouse
 
@@ -200,15 +206,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, session_warehouse: Any) -> I
     root = tmp_path_factory.mktemp("isolation")
     with smtp_server() as (_, port), pytest.MonkeyPatch.context() as mp:
         mp.setenv("PIPELINES_ROOT_KEY", ROOT_KEY)
-        configs = write_configs(root, PIPELINES)
-        notifications = configs / "notifications" / "default.yml"
-        notifications.parent.mkdir()
-        text = (REPO / "configs" / "notifications" / "default.yml").read_text()
-        notifications.write_text(
-            text.replace("smtp_host: localhost", "smtp_host: 127.0.0.1").replace(
-                "smtp_port: 25", f"smtp_port: {port}"
-            )
-        )
+        configs = with_notifications(write_configs(root, PIPELINES), port)
         with make_runtime(root / "home", configs, warehouse=session_warehouse) as rt:
             world = World(rt, _seed(rt, A), _seed(rt, B))
             assert rt.bus.drain(30)

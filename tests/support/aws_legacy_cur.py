@@ -19,84 +19,56 @@ import pyarrow.parquet as pq
 
 from shared.demo.aws_sample import sample_cur_rows
 
-# CUR 2.0 name -> (legacy CSV name, legacy Athena/Parquet name). CUR 2.0's
-# bill_payer_account_name and line_item_usage_account_name have no legacy column.
-LEGACY_NAMES: dict[str, tuple[str, str]] = {
-    "identity_line_item_id": ("identity/LineItemId", "identity_line_item_id"),
-    "identity_time_interval": ("identity/TimeInterval", "identity_time_interval"),
-    "bill_bill_type": ("bill/BillType", "bill_bill_type"),
-    "bill_billing_entity": ("bill/BillingEntity", "bill_billing_entity"),
-    "bill_invoice_id": ("bill/InvoiceId", "bill_invoice_id"),
-    "bill_invoicing_entity": ("bill/InvoicingEntity", "bill_invoicing_entity"),
-    "bill_payer_account_id": ("bill/PayerAccountId", "bill_payer_account_id"),
-    "bill_billing_period_start_date": (
-        "bill/BillingPeriodStartDate",
-        "bill_billing_period_start_date",
-    ),
-    "bill_billing_period_end_date": ("bill/BillingPeriodEndDate", "bill_billing_period_end_date"),
-    "line_item_usage_account_id": ("lineItem/UsageAccountId", "line_item_usage_account_id"),
-    "line_item_line_item_type": ("lineItem/LineItemType", "line_item_line_item_type"),
-    "line_item_usage_start_date": ("lineItem/UsageStartDate", "line_item_usage_start_date"),
-    "line_item_usage_end_date": ("lineItem/UsageEndDate", "line_item_usage_end_date"),
-    "line_item_product_code": ("lineItem/ProductCode", "line_item_product_code"),
-    "line_item_usage_type": ("lineItem/UsageType", "line_item_usage_type"),
-    "line_item_operation": ("lineItem/Operation", "line_item_operation"),
-    "line_item_availability_zone": ("lineItem/AvailabilityZone", "line_item_availability_zone"),
-    "line_item_resource_id": ("lineItem/ResourceId", "line_item_resource_id"),
-    "line_item_usage_amount": ("lineItem/UsageAmount", "line_item_usage_amount"),
-    "line_item_currency_code": ("lineItem/CurrencyCode", "line_item_currency_code"),
-    "line_item_unblended_rate": ("lineItem/UnblendedRate", "line_item_unblended_rate"),
-    "line_item_unblended_cost": ("lineItem/UnblendedCost", "line_item_unblended_cost"),
-    "line_item_net_unblended_cost": ("lineItem/NetUnblendedCost", "line_item_net_unblended_cost"),
-    "line_item_line_item_description": (
-        "lineItem/LineItemDescription",
-        "line_item_line_item_description",
-    ),
-    "line_item_legal_entity": ("lineItem/LegalEntity", "line_item_legal_entity"),
-    "product_sku": ("product/sku", "product_sku"),
-    "product_product_family": ("product/productFamily", "product_product_family"),
-    "product_region_code": ("product/regionCode", "product_region_code"),
-    "product_instance_type": ("product/instanceType", "product_instance_type"),
-    "product_servicecode": ("product/servicecode", "product_servicecode"),
-    "pricing_term": ("pricing/term", "pricing_term"),
-    "pricing_unit": ("pricing/unit", "pricing_unit"),
-    "pricing_rate_id": ("pricing/RateId", "pricing_rate_id"),
-    "pricing_purchase_option": ("pricing/PurchaseOption", "pricing_purchase_option"),
-    "pricing_public_on_demand_rate": (
-        "pricing/publicOnDemandRate",
-        "pricing_public_on_demand_rate",
-    ),
-    "pricing_public_on_demand_cost": (
-        "pricing/publicOnDemandCost",
-        "pricing_public_on_demand_cost",
-    ),
-    "reservation_reservation_a_r_n": (
-        "reservation/ReservationARN",
-        "reservation_reservation_a_r_n",
-    ),
-    "reservation_effective_cost": ("reservation/EffectiveCost", "reservation_effective_cost"),
-    "reservation_unused_amortized_upfront_fee_for_billing_period": (
-        "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod",
-        "reservation_unused_amortized_upfront_fee_for_billing_period",
-    ),
-    "reservation_unused_recurring_fee": (
-        "reservation/UnusedRecurringFee",
-        "reservation_unused_recurring_fee",
-    ),
-    "savings_plan_savings_plan_a_r_n": (
-        "savingsPlan/SavingsPlanARN",
-        "savings_plan_savings_plan_a_r_n",
-    ),
-    "savings_plan_savings_plan_effective_cost": (
-        "savingsPlan/SavingsPlanEffectiveCost",
-        "savings_plan_savings_plan_effective_cost",
-    ),
-    "savings_plan_used_commitment": ("savingsPlan/UsedCommitment", "savings_plan_used_commitment"),
-    "savings_plan_total_commitment_to_date": (
-        "savingsPlan/TotalCommitmentToDate",
-        "savings_plan_total_commitment_to_date",
-    ),
-}
+# Each column of the sample: its CUR 2.0 name, which is also its legacy Athena (Parquet)
+# name, and its legacy CSV name. CUR 2.0's bill_payer_account_name and
+# line_item_usage_account_name have no legacy column.
+_LEGACY_TABLE = """
+    identity_line_item_id                     identity/LineItemId
+    identity_time_interval                    identity/TimeInterval
+    bill_bill_type                            bill/BillType
+    bill_billing_entity                       bill/BillingEntity
+    bill_invoice_id                           bill/InvoiceId
+    bill_invoicing_entity                     bill/InvoicingEntity
+    bill_payer_account_id                     bill/PayerAccountId
+    bill_billing_period_start_date            bill/BillingPeriodStartDate
+    bill_billing_period_end_date              bill/BillingPeriodEndDate
+    line_item_usage_account_id                lineItem/UsageAccountId
+    line_item_line_item_type                  lineItem/LineItemType
+    line_item_usage_start_date                lineItem/UsageStartDate
+    line_item_usage_end_date                  lineItem/UsageEndDate
+    line_item_product_code                    lineItem/ProductCode
+    line_item_usage_type                      lineItem/UsageType
+    line_item_operation                       lineItem/Operation
+    line_item_availability_zone               lineItem/AvailabilityZone
+    line_item_resource_id                     lineItem/ResourceId
+    line_item_usage_amount                    lineItem/UsageAmount
+    line_item_currency_code                   lineItem/CurrencyCode
+    line_item_unblended_rate                  lineItem/UnblendedRate
+    line_item_unblended_cost                  lineItem/UnblendedCost
+    line_item_net_unblended_cost              lineItem/NetUnblendedCost
+    line_item_line_item_description           lineItem/LineItemDescription
+    line_item_legal_entity                    lineItem/LegalEntity
+    product_sku                               product/sku
+    product_product_family                    product/productFamily
+    product_region_code                       product/regionCode
+    product_instance_type                     product/instanceType
+    product_servicecode                       product/servicecode
+    pricing_term                              pricing/term
+    pricing_unit                              pricing/unit
+    pricing_rate_id                           pricing/RateId
+    pricing_purchase_option                   pricing/PurchaseOption
+    pricing_public_on_demand_rate             pricing/publicOnDemandRate
+    pricing_public_on_demand_cost             pricing/publicOnDemandCost
+    reservation_reservation_a_r_n             reservation/ReservationARN
+    reservation_effective_cost                reservation/EffectiveCost
+    reservation_unused_amortized_upfront_fee_for_billing_period  reservation/UnusedAmortizedUpfrontFeeForBillingPeriod
+    reservation_unused_recurring_fee          reservation/UnusedRecurringFee
+    savings_plan_savings_plan_a_r_n           savingsPlan/SavingsPlanARN
+    savings_plan_savings_plan_effective_cost  savingsPlan/SavingsPlanEffectiveCost
+    savings_plan_used_commitment              savingsPlan/UsedCommitment
+    savings_plan_total_commitment_to_date     savingsPlan/TotalCommitmentToDate
+"""  # noqa: E501 - a table, one of its names is that long
+LEGACY_CSV_NAMES = dict(line.split() for line in _LEGACY_TABLE.strip().splitlines())
 # The product attribute and the tags the sample sets, as each legacy spelling names them.
 PRODUCT_NAME = ("product/ProductName", "product_product_name")
 TAGS = {
@@ -115,9 +87,9 @@ def legacy_cur_rows(
     spelling = 1 if athena else 0
     dropped = tuple(without)
     names = {
-        ours: pair[spelling]
-        for ours, pair in LEGACY_NAMES.items()
-        if not pair[0].startswith(dropped)  # startswith(()) is False: keep all
+        ours: ours if athena else csv_name
+        for ours, csv_name in LEGACY_CSV_NAMES.items()
+        if not csv_name.startswith(dropped)  # startswith(()) is False: keep all
     }
     header = [*names.values(), PRODUCT_NAME[spelling], *(t[spelling] for t in TAGS.values())]
     rows = []

@@ -24,31 +24,36 @@ from typing import Any
 from shared.demo.azure_sample import FX, sample_cost_rows
 from shared.domain.cloud_billing import AZURE_COLUMNS
 
-# (PascalCase, camelCase) name of each version-1 column; None: the sample has no value.
-V1_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
-    ("AccountName", "accountName", None),
-    ("AccountOwnerId", "accountOwnerId", None),
-    ("SubscriptionGuid", "subscriptionGuid", "SubscriptionId"),
-    ("SubscriptionName", "subscriptionName", "SubscriptionName"),
-    ("ResourceGroup", "resourceGroup", "ResourceGroup"),
-    ("ResourceLocation", "resourceLocation", "ResourceLocation"),
-    ("UsageDateTime", "usageDateTime", "Date"),
-    ("ProductName", "productName", "ProductName"),
-    ("MeterCategory", "meterCategory", "MeterCategory"),
-    ("MeterSubcategory", "meterSubcategory", "MeterSubCategory"),
-    ("MeterId", "meterId", "MeterId"),
-    ("MeterName", "meterName", "MeterName"),
-    ("MeterRegion", "meterRegion", None),
-    ("UnitOfMeasure", "unitOfMeasure", "UnitOfMeasure"),
-    ("UsageQuantity", "quantity", "Quantity"),
-    ("ResourceRate", "resourceRate", "EffectivePrice"),
-    ("PreTaxCost", "preTaxCost", "CostInBillingCurrency"),
-    ("ConsumedService", "consumedService", "ConsumedService"),
-    ("InstanceId", "instanceId", "ResourceId"),
-    ("Tags", "tags", "Tags"),
-    ("OfferId", "offerId", None),
-    ("AdditionalInfo", "additionalInfo", None),
-    ("Currency", "currency", "BillingCurrency"),
+# Each version-1 column: its PascalCase and camelCase names, and the sample's column that
+# holds its value ("-": the sample has none).
+_V1_TABLE = """
+    AccountName       accountName       -
+    AccountOwnerId    accountOwnerId    -
+    SubscriptionGuid  subscriptionGuid  SubscriptionId
+    SubscriptionName  subscriptionName  SubscriptionName
+    ResourceGroup     resourceGroup     ResourceGroup
+    ResourceLocation  resourceLocation  ResourceLocation
+    UsageDateTime     usageDateTime     Date
+    ProductName       productName       ProductName
+    MeterCategory     meterCategory     MeterCategory
+    MeterSubcategory  meterSubcategory  MeterSubCategory
+    MeterId           meterId           MeterId
+    MeterName         meterName         MeterName
+    MeterRegion       meterRegion       -
+    UnitOfMeasure     unitOfMeasure     UnitOfMeasure
+    UsageQuantity     quantity          Quantity
+    ResourceRate      resourceRate      EffectivePrice
+    PreTaxCost        preTaxCost        CostInBillingCurrency
+    ConsumedService   consumedService   ConsumedService
+    InstanceId        instanceId        ResourceId
+    Tags              tags              Tags
+    OfferId           offerId           -
+    AdditionalInfo    additionalInfo    -
+    Currency          currency          BillingCurrency
+"""
+V1_COLUMNS: tuple[tuple[str, str, str | None], ...] = tuple(
+    (pascal, camel, None if ours == "-" else ours)
+    for pascal, camel, ours in (line.split() for line in _V1_TABLE.strip().splitlines())
 )
 
 

@@ -13,14 +13,18 @@ from typing import Any
 from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.focus import COST_TABLE
 from shared.domain.models import Run
-from shared.domain.sql import table_ref
-from shared.handlers.dispatch import RunRequest, dispatch_run
 from shared.handlers.focus_check import check_focus
 from shared.handlers.reconciliation import reconciliation_rows
 from tests.support.focus_toolkit import assert_toolkit_accepts
+from tests.support.runtime import org_table, run_to_end
 
 # Lineage that differs between two runs of the same rows.
 RUN_LINEAGE = ("x_run_id", "x_ingested_at", "x_org_slug", "x_credential_id")
+# An order of the FOCUS rows of an AWS CUR run.
+CUR_ORDER = (
+    "BillingCurrency, ChargePeriodStart, SkuMeter, ChargeCategory, BilledCost, EffectiveCost,"
+    " ChargeDescription"
+)
 
 
 def run_billing(
@@ -34,26 +38,21 @@ def run_billing(
     pipeline: str = "billing",
 ) -> Run:
     """Dispatch ``{provider}/cost/{pipeline}`` for the org and wait for the run to finish."""
-    org = rt.services.store.get_org(slug)
-    assert org is not None
-    run = dispatch_run(
-        rt.services,
-        org,
-        RunRequest(slug, provider, "cost", pipeline, start, end, dict(parameters)),
-    )
-    assert rt.bus.drain(120)
-    final = rt.services.store.get_run(slug, run.run_id)
-    assert final is not None
-    return final
+    return run_to_end(rt, slug, f"{provider}/cost/{pipeline}", start, end, parameters)
 
 
 def focus_rows(
-    rt: EmbeddedRuntime, slug: str, order: str, leave_out: Sequence[str] = ()
+    rt: EmbeddedRuntime,
+    slug: str,
+    order: str,
+    leave_out: Sequence[str] = (),
+    *,
+    lineage: Sequence[str] = RUN_LINEAGE,
 ) -> list[dict[str, Any]]:
-    """The org's FOCUS rows without run lineage (and ``leave_out``), in ``order``."""
-    ref = table_ref(rt.warehouse.project_id, rt.settings.org_dataset(slug), COST_TABLE)
+    """The org's FOCUS rows without ``lineage`` (and ``leave_out``), in ``order``."""
+    ref = org_table(rt, slug, COST_TABLE)
     return rt.warehouse.query(
-        f"SELECT * EXCEPT ({', '.join([*RUN_LINEAGE, *leave_out])}) FROM {ref} ORDER BY {order}"
+        f"SELECT * EXCEPT ({', '.join([*lineage, *leave_out])}) FROM {ref} ORDER BY {order}"
     )
 
 

@@ -26,6 +26,7 @@ from shared.devtools.emulators import (
     wipe_firestore,
 )
 from shared.devtools.stack import REPO, Stack, down, up
+from tests.support.runtime import wait_then_after
 
 EMULATOR_PROJECT = "pipelines-test"
 STACK_PROJECT = "pipelines-stack-test"  # the function topology's own project on the emulators
@@ -135,16 +136,6 @@ def _configs_with_fast_lease(home: Path) -> Path:
     for step in body["steps"]:
         step["timeout_seconds"] = FAST_LEASE_TIMEOUT_SECONDS
     (source.parent / "subscription_cost_fast_lease.yml").write_text(yaml.safe_dump(body))
-    slow = {
-        "pipeline_id": "slow_then_more",
-        "name": "A long first step, then another",
-        "provider": "subscription",
-        "domain": "costs",
-        "version": "1.0.0",
-        "steps": [
-            {"step_id": "wait", "ps_type": "test.record", "config": {"sleep_seconds": 60}},
-            {"step_id": "after", "ps_type": "test.record", "depends_on": ["wait"]},
-        ],
-    }
+    slow = {**wait_then_after("slow_then_more"), "name": "A long first step, then another"}
     (source.parent / "slow_then_more.yml").write_text(yaml.safe_dump(slow))
     return configs

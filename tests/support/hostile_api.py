@@ -4,14 +4,12 @@ and snapshots of everything a request could write (state store and warehouse).""
 from __future__ import annotations
 
 import sqlite3
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import functions_framework
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -20,7 +18,8 @@ from google.cloud import bigquery
 from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.config.tables import ORG_TABLES
 from shared.domain.sql import table_ref
-from tests.support.runtime import REPO, make_runtime, new_org, record_pipeline, write_configs
+from tests.support.http import api_client
+from tests.support.runtime import make_runtime, new_org, record_pipeline, write_configs
 
 ROOT_KEY = "root-key-for-hostile-tests"
 PIPELINE: dict[str, Any] = record_pipeline("quick")
@@ -79,13 +78,9 @@ def open_api(
         make_runtime(home / "home", configs, warehouse=session_warehouse) as runtime,
     ):
         mp.setenv("PIPELINES_ROOT_KEY", ROOT_KEY)
-        app = functions_framework.create_app(
-            target="api", source=str(REPO / "functions/api/main.py")
-        )
-        mp.setattr(sys.modules["main"], "_services", lambda: runtime.services)
+        client = api_client(runtime, mp)
         org = f"sec_{home.name.replace('-', '_')[-20:]}".lower()
         _, key = new_org(runtime, org)
-        client = app.test_client()
         started = client.post(
             f"/api/v1/pipelines/run/{org}/subscription/costs/quick",
             json={"date": "2026-10-01"},
@@ -93,4 +88,13 @@ def open_api(
         )
         assert started.status_code == 202, started.get_json()
         assert runtime.bus.drain(10)
-        yield Api(runtime, app, client, org, key, started.get_json()["run_id"], configs, bq_client)
+        yield Api(
+            runtime,
+            client.application,
+            client,
+            org,
+            key,
+            started.get_json()["run_id"],
+            configs,
+            bq_client,
+        )

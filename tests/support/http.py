@@ -13,6 +13,7 @@ import functions_framework
 import pytest
 from flask.testing import FlaskClient
 from werkzeug.routing import Rule
+from werkzeug.test import TestResponse
 
 from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.entrypoints.http.app import create_app
@@ -63,3 +64,13 @@ def api_rules() -> list[Rule]:
 
 def endpoint_name(rule: Rule) -> str:
     return str(rule.endpoint).removeprefix("api.")
+def post_run(
+    client: FlaskClient, key: str, org: str, pipeline: str, body: Any = None
+) -> TestResponse:
+    """POST /api/v1/pipelines/run/{org}/{pipeline} (provider/domain/name) with the org's
+    key; the body defaults to one day, 2026-10-01."""
+    return client.post(
+        f"/api/v1/pipelines/run/{org}/{pipeline}",
+        json=body if body is not None else {"date": "2026-10-01"},
+        headers={"X-API-Key": key},
+    )

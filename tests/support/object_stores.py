@@ -10,22 +10,16 @@ are pip-installed dev dependencies, so they are always there), elsewhere they sk
 from __future__ import annotations
 
 import itertools
-import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from shared.devtools.emulators import free_port
 from tests.support.emulators import unavailable
 
 _names = itertools.count()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,38 +40,46 @@ class Bucket:
             self.client.put_object(Bucket=self.name, Key=key, Body=data)
 
 
-@pytest.fixture(scope="session")
-def gcs_emulator_host() -> Iterator[str]:
+def _served(what: str, start: Callable[[], tuple[Any, str]]) -> Iterator[str]:
+    """The URL of a server ``start`` starts (it returns the server and its URL) until the
+    session ends; one that cannot start fails the tests under CI and skips them elsewhere."""
     try:
-        from gcp_storage_emulator.server import create_server
-
-        port = _free_port()
-        server = create_server("127.0.0.1", port, in_memory=True)
-        server.start()
-    except Exception as exc:  # any start failure: fail under CI, skip elsewhere
-        unavailable(f"gcp-storage-emulator: {exc}")
+        server, url = start()
+    except Exception as exc:  # any start failure
+        unavailable(f"{what}: {exc}")
         raise AssertionError("unreachable") from exc
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         server.stop()
+
+
+def _gcs_server() -> tuple[Any, str]:
+    from gcp_storage_emulator.server import create_server
+
+    port = free_port()
+    server = create_server("127.0.0.1", port, in_memory=True)
+    server.start()
+    return server, f"http://127.0.0.1:{port}"
+
+
+def _s3_server() -> tuple[Any, str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return server, f"http://{host}:{port}"
+
+
+@pytest.fixture(scope="session")
+def gcs_emulator_host() -> Iterator[str]:
+    yield from _served("gcp-storage-emulator", _gcs_server)
 
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
-    try:
-        from moto.server import ThreadedMotoServer
-
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-    except Exception as exc:
-        unavailable(f"moto server: {exc}")
-        raise AssertionError("unreachable") from exc
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    yield from _served("moto server", _s3_server)
 
 
 @pytest.fixture

@@ -23,12 +23,8 @@ class SwitchableEndpoint:
         self._open: set[socket.socket] = set()
 
     @property
-    def host_port(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
     def url(self) -> str:
-        return f"http://{self.host_port}"
+        return f"http://127.0.0.1:{self.port}"
 
     def up(self) -> None:
         with self._lock:

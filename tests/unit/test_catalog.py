@@ -113,13 +113,13 @@ def test_not_found_lists_the_providers_pipelines(configs: Path) -> None:
 @pytest.mark.parametrize(
     ("provider", "domain", "pipeline"),
     [
-        ("..", "payg", "openai"),
-        ("genai", "../system", "providers"),
-        ("genai", "payg", "../x"),
-        ("genai", "payg", "open ai"),
-        ("genai", "payg", "OpenAI"),
-        ("genai", "payg", ""),
-        ("genai", "payg%2f", "x"),
+        pytest.param("..", "payg", "openai", id="parent provider"),
+        pytest.param("genai", "../system", "providers", id="into system/"),
+        pytest.param("genai", "payg", "../x", id="parent pipeline"),
+        pytest.param("genai", "payg", "open ai", id="space"),
+        pytest.param("genai", "payg", "OpenAI", id="upper case"),
+        pytest.param("genai", "payg", "", id="empty"),
+        pytest.param("genai", "payg%2f", "x", id="encoded slash"),
     ],
 )
 def test_odd_path_components_are_rejected(

@@ -222,27 +222,26 @@ def test_registry_checks_are_skipped_without_context() -> None:
     assert step.retry.max_attempts == 3
 
 
-def test_duplicate_provider_rejected() -> None:
-    entry = {
-        "provider": "gcp",
-        "name": "G",
-        "category": "cloud",
+def _provider(provider: str, category: str, domains: list[str]) -> dict[str, Any]:
+    """A registry entry of ``provider`` that needs a credential."""
+    return {
+        "provider": provider,
+        "name": provider.upper(),
+        "category": category,
         "requires_credential": True,
-        "domains": ["cost"],
+        "domains": domains,
     }
+
+
+def test_duplicate_provider_rejected() -> None:
+    entry = _provider("gcp", "cloud", ["cost"])
     with pytest.raises(ConfigError) as exc:
         parse_providers({"providers": [entry, entry]}, file="providers.yml")
     assert (exc.value.file, exc.value.field) == ("providers.yml", "providers[1].provider")
 
 
 def test_provider_category_must_be_known() -> None:
-    entry = {
-        "provider": "x",
-        "name": "X",
-        "category": "iot",
-        "requires_credential": True,
-        "domains": ["a"],
-    }
+    entry = _provider("x", "iot", ["a"])
     with pytest.raises(ConfigError) as exc:
         parse_providers({"providers": [entry]}, file="providers.yml")
     assert exc.value.field == "providers[0].category"
@@ -281,14 +280,9 @@ def test_coerce_applies_defaults_and_keeps_json_types() -> None:
 
 
 def test_coerce_converts_cli_strings() -> None:
-    given = {
-        "account": "acme",
-        "limit": "25",
-        "ratio": "0.5",
-        "dry_run": "TRUE",
-        "as_of": "2024-02-29",
-        "mode": "full",
-    }
+    given = dict(
+        account="acme", limit="25", ratio="0.5", dry_run="TRUE", as_of="2024-02-29", mode="full"
+    )
     resolved = coerce_parameters(parse(PARAMS), given)
     assert resolved == {
         "account": "acme",

@@ -8,11 +8,9 @@ from typing import Any
 
 import pytest
 
+from shared.domain import genai
 from shared.domain.genai import (
-    PageError,
     PagePosition,
-    RepeatedResult,
-    SeenResults,
     Window,
     anthropic_cost_rows,
     anthropic_usage_rows,
@@ -121,7 +119,7 @@ def test_anthropic_amounts_are_cents_and_all_input_kinds_are_kept() -> None:
     ],
 )
 def test_bad_pages_name_their_position(page: Any, message: str) -> None:
-    with pytest.raises(PageError, match=message.replace("(", r"\(").replace("'", "'")):
+    with pytest.raises(genai.PageError, match=message.replace("(", r"\(").replace("'", "'")):
         list(openai_cost_rows(page, POS, OCT))
 
 
@@ -135,21 +133,21 @@ def _usage(project: str, model: str) -> dict[str, Any]:
 
 
 def test_a_result_sent_again_on_a_later_page_is_a_repeat_naming_both_positions() -> None:
-    seen = SeenResults()
+    seen = genai.SeenResults()
     first = _page({"start_time": OCT_5, "results": [_usage("proj_1", "m"), _usage("proj_2", "m")]})
     assert len(list(openai_usage_rows("completions", first, PagePosition("usage", 1), OCT, seen)))
     again = _page({"start_time": OCT_5, "results": [_usage("proj_2", "m")]})
-    with pytest.raises(RepeatedResult) as repeat:
+    with pytest.raises(genai.RepeatedResult) as repeat:
         list(openai_usage_rows("completions", again, PagePosition("usage", 2), OCT, seen))
     assert str(repeat.value) == (
         "usage page 2 bucket 0 row 0: repeats the result at page 1 bucket 0 row 1 "
         "(bucket 2026-10-05T00:00:00Z, project_id='proj_2', model='m')"
     )
-    assert isinstance(repeat.value, PageError)  # a page problem, told apart by its type
+    assert isinstance(repeat.value, genai.PageError)  # a page problem, told apart by its type
 
 
 def test_same_bucket_start_with_another_group_key_or_endpoint_is_not_a_repeat() -> None:
-    seen = SeenResults()
+    seen = genai.SeenResults()
     bucket = {"start_time": OCT_5, "results": [_usage("proj_1", "m")]}
     list(openai_usage_rows("completions", _page(bucket), PagePosition("usage", 1), OCT, seen))
     for result in (
@@ -169,15 +167,15 @@ def test_same_bucket_start_with_another_group_key_or_endpoint_is_not_a_repeat() 
 
 def test_a_result_twice_on_one_page_is_a_repeat_and_without_seen_nothing_is_checked() -> None:
     twice = _page({"start_time": OCT_5, "results": [_usage("p", "m"), _usage("p", "m")]})
-    with pytest.raises(RepeatedResult, match=r"page 3 bucket 0 row 1: repeats .* row 0"):
-        list(openai_usage_rows("completions", twice, POS, OCT, SeenResults()))
+    with pytest.raises(genai.RepeatedResult, match=r"page 3 bucket 0 row 1: repeats .* row 0"):
+        list(openai_usage_rows("completions", twice, POS, OCT, genai.SeenResults()))
     assert len(list(openai_usage_rows("completions", twice, POS, OCT))) == 4
 
 
 def test_anthropic_and_cost_reports_key_on_their_own_group_fields() -> None:
     start = "2026-10-05T00:00:00Z"
     cost = {"amount": "1.5", "currency": "USD", "workspace_id": "w", "description": "d"}
-    seen = SeenResults()
+    seen = genai.SeenResults()
     pages = {
         "cost": lambda pos: anthropic_cost_rows(
             _page({"starting_at": start, "results": [cost]}), pos, OCT, seen
@@ -191,23 +189,25 @@ def test_anthropic_and_cost_reports_key_on_their_own_group_fields() -> None:
     }
     for name, rows in pages.items():
         list(rows(PagePosition(name, 1)))
-        with pytest.raises(RepeatedResult, match=f"{name} page 2 bucket 0 row 0: .*workspace_id"):
+        with pytest.raises(
+            genai.RepeatedResult, match=f"{name} page 2 bucket 0 row 0: .*workspace_id"
+        ):
             list(rows(PagePosition(name, 2)))
     other = {**cost, "description": "d2"}
     list(anthropic_cost_rows(_page({"starting_at": start, "results": [other]}), POS, OCT, seen))
     openai_cost = {"amount": {"value": 1, "currency": "usd"}, "line_item": "x", "project_id": "p"}
     page = _page({"start_time": OCT_5, "results": [openai_cost]})
     list(openai_cost_rows(page, PagePosition("costs", 1), OCT, seen))
-    with pytest.raises(RepeatedResult, match="line_item='x'"):
+    with pytest.raises(genai.RepeatedResult, match="line_item='x'"):
         list(openai_cost_rows(page, PagePosition("costs", 2), OCT, seen))
 
 
 def test_unhashable_or_long_group_values_still_make_a_short_key() -> None:
-    seen = SeenResults()
+    seen = genai.SeenResults()
     result = {"output_tokens": 1, "workspace_id": "w" * 500, "api_key_id": ["a"]}
     page = _page({"starting_at": "2026-10-05T00:00:00Z", "results": [result]})
     list(anthropic_usage_rows(page, POS, OCT, seen))
-    with pytest.raises(RepeatedResult) as repeat:
+    with pytest.raises(genai.RepeatedResult) as repeat:
         list(anthropic_usage_rows(page, POS, OCT, seen))
     assert "api_key_id=['a']" in str(repeat.value)
     assert len(str(repeat.value)) < 250

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from typing import Any
 
 from shared.adapters.inprocess_bus import InProcessBus
 from shared.domain.messages import Message, StepRequest, Topic
@@ -11,7 +12,8 @@ def _requests(n: int) -> list[StepRequest]:
     return [StepRequest("run", "acme", f"s{i}", 1) for i in range(n)]
 
 
-def test_delivers_every_message_once_in_normal_mode() -> None:
+def _delivered(count: int, **bus_options: Any) -> list[str]:
+    """The step ids a recording handler got, in order, for ``count`` published requests."""
     seen: list[str] = []
     lock = threading.Lock()
 
@@ -19,27 +21,21 @@ def test_delivers_every_message_once_in_normal_mode() -> None:
         with lock:
             seen.append(message.step_id)
 
-    bus = InProcessBus({Topic.STEP_REQUESTS: handler}, workers=3)
-    for message in _requests(50):
+    bus = InProcessBus({Topic.STEP_REQUESTS: handler}, **bus_options)
+    for message in _requests(count):
         bus.publish(message)
     assert bus.drain(5)
     bus.close()
+    return seen
+
+
+def test_delivers_every_message_once_in_normal_mode() -> None:
+    seen = _delivered(50, workers=3)
     assert sorted(seen) == sorted(f"s{i}" for i in range(50))
 
 
 def test_chaos_mode_delivers_twice_and_reorders() -> None:
-    seen: list[str] = []
-    lock = threading.Lock()
-
-    def handler(message: Message) -> None:
-        with lock:
-            seen.append(message.step_id)
-
-    bus = InProcessBus({Topic.STEP_REQUESTS: handler}, workers=1, chaos=True, seed=7)
-    for message in _requests(40):
-        bus.publish(message)
-    assert bus.drain(5)
-    bus.close()
+    seen = _delivered(40, workers=1, chaos=True, seed=7)
     assert Counter(seen) == {f"s{i}": 2 for i in range(40)}
     first_seen = list(dict.fromkeys(seen))
     assert first_seen != [f"s{i}" for i in range(40)], "chaos mode must reorder"

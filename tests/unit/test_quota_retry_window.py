@@ -4,15 +4,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from shared.domain import quota
 from shared.domain.errors import BadRequest
-from shared.domain.quota import (
-    QuotaLimits,
-    QuotaUsage,
-    SubscriptionStatus,
-    day_bucket,
-    decide,
-    month_bucket,
-)
+from shared.domain.quota import QuotaLimits, QuotaUsage, SubscriptionStatus
 from shared.domain.retry import backoff_delay, should_retry
 from shared.domain.run_window import MAX_RUN_DAYS, parse_run_window
 
@@ -31,7 +25,7 @@ LIMITS = QuotaLimits(daily=10, monthly=100, concurrent=2)
     ],
 )
 def test_quota_decision(usage: QuotaUsage, hit: str | None) -> None:
-    decision = decide(LIMITS, usage)
+    decision = quota.decide(LIMITS, usage)
     assert decision.admitted is (hit is None)
     assert decision.limit_hit == hit
     if hit:
@@ -42,7 +36,7 @@ def test_quota_decision(usage: QuotaUsage, hit: str | None) -> None:
 
 def test_buckets_are_utc_day_and_month() -> None:
     moment = datetime(2026, 1, 31, 23, 59, 59, tzinfo=UTC)
-    assert (day_bucket(moment), month_bucket(moment)) == ("2026-01-31", "2026-01")
+    assert (quota.day_bucket(moment), quota.month_bucket(moment)) == ("2026-01-31", "2026-01")
 
 
 def test_only_active_and_trial_may_run() -> None:

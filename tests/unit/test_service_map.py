@@ -29,11 +29,25 @@ def test_shipped_mappings_are_focus_values() -> None:
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ("provider: x\nservices:\n  VMs: [Compute, Object Storage]\n", "services.VMs", "Object"),
-        ("provider: x\nservices:\n  VMs: [Servers, Other (Servers)]\n", "services.VMs", "Servers"),
-        ("provider: x\nservices:\n  VMs: Compute\n", "services.VMs", "must be"),
-        ("provider: x\ndefault: [Other]\nservices: {}\n", "default", "must be"),
-        ("services: {}\n", "provider", "provider"),
+        pytest.param(
+            "provider: x\nservices:\n  VMs: [Compute, Object Storage]\n",
+            "services.VMs",
+            "Object",
+            id="subcategory of another category",
+        ),
+        pytest.param(
+            "provider: x\nservices:\n  VMs: [Servers, Other (Servers)]\n",
+            "services.VMs",
+            "Servers",
+            id="unknown category",
+        ),
+        pytest.param(
+            "provider: x\nservices:\n  VMs: Compute\n", "services.VMs", "must be", id="not a pair"
+        ),
+        pytest.param(
+            "provider: x\ndefault: [Other]\nservices: {}\n", "default", "must be", id="bad default"
+        ),
+        pytest.param("services: {}\n", "provider", "provider", id="no provider"),
     ],
 )
 def test_bad_mapping_names_file_and_key(

@@ -32,12 +32,12 @@ def test_legal_run_transitions(current: RunStatus, target: RunStatus) -> None:
 @pytest.mark.parametrize(
     ("current", "target"),
     [
-        (RunStatus.PENDING, RunStatus.RUNNING),  # must validate first
-        (RunStatus.PENDING, RunStatus.COMPLETED),
-        (RunStatus.COMPLETED, RunStatus.RUNNING),
-        (RunStatus.FAILED, RunStatus.COMPLETED),
-        (RunStatus.CANCELLED, RunStatus.RUNNING),
-        (RunStatus.RUNNING, RunStatus.PENDING),
+        pytest.param(RunStatus.PENDING, RunStatus.RUNNING, id="unvalidated"),
+        pytest.param(RunStatus.PENDING, RunStatus.COMPLETED, id="never ran"),
+        pytest.param(RunStatus.COMPLETED, RunStatus.RUNNING, id="completed is final"),
+        pytest.param(RunStatus.FAILED, RunStatus.COMPLETED, id="failed is final"),
+        pytest.param(RunStatus.CANCELLED, RunStatus.RUNNING, id="cancelled is final"),
+        pytest.param(RunStatus.RUNNING, RunStatus.PENDING, id="backwards"),
     ],
 )
 def test_illegal_run_transitions_are_refused(current: RunStatus, target: RunStatus) -> None:

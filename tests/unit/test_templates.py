@@ -8,23 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.domain.errors import BadRequest, TemplateError
-from shared.domain.templates import build_variables, resolve
+from shared.domain.templates import resolve
+from tests.support.templates import run_variables
 
 VARS = {"org_slug": "acme", "date": "2024-03-01", "org_dataset": "acme_local"}
-
-
-def variables(**overrides: Any) -> dict[str, str]:
-    args: dict[str, Any] = {
-        "org_slug": "acme_corp",
-        "env": "local",
-        "project_id": "local",
-        "start_date": date(2024, 2, 1),
-        "end_date": date(2024, 3, 1),
-        "run_id": "run-1",
-        "pipeline_id": "billing",
-        "credential_id": "cred-1",
-    }
-    return build_variables(**(args | overrides))
 
 
 @pytest.mark.parametrize(
@@ -88,7 +75,7 @@ def test_malformed_expression_is_an_error(text: str) -> None:
 
 
 def test_build_variables_values() -> None:
-    assert variables() == {
+    assert run_variables() == {
         "org_slug": "acme_corp",
         "env": "local",
         "project_id": "local",
@@ -107,7 +94,7 @@ def test_build_variables_values() -> None:
 
 
 def test_yesterday_across_a_year_boundary() -> None:
-    v = variables(start_date=date(2024, 1, 1), end_date=date(2024, 1, 1))
+    v = run_variables(start_date=date(2024, 1, 1), end_date=date(2024, 1, 1))
     assert (v["yesterday"], v["month"], v["day"]) == ("2023-12-31", "01", "01")
 
 
@@ -125,7 +112,7 @@ def test_yesterday_across_a_year_boundary() -> None:
 )
 def test_unsafe_identifiers_are_refused(override: dict[str, Any], field: str) -> None:
     with pytest.raises(BadRequest) as exc:
-        variables(**override)
+        run_variables(**override)
     assert exc.value.details["field"] == field
 
 
