@@ -15,12 +15,13 @@ import copy
 import functools
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
+from shared.adapters.step_protocol import RunDecision, StepDecision, StepProtocolStore
 from shared.config.catalog import PipelineCatalog
 from shared.config.settings import Settings
 from shared.domain.errors import Conflict, NotFound
@@ -35,12 +36,8 @@ from shared.domain.quota import (
     decide,
     month_bucket,
 )
-from shared.domain.states import (
-    RunStatus,
-    StepStatus,
-    check_run_transition,
-    check_step_transition,
-)
+from shared.domain.states import RunStatus, StepStatus
+from shared.domain.step_attempts import Change, StoredRun, StoredStep
 from shared.handlers.services import Services
 from shared.ports import Clock, CredentialStore, SecretBox, Warehouse
 
@@ -81,7 +78,7 @@ class _StoredRun:
     steps: dict[str, _Step] = field(default_factory=dict)  # in the pipeline's order
 
 
-class FakeStateStore:
+class FakeStateStore(StepProtocolStore):
     """The StateStore port in dicts. Records handed out are copies, as a database's are."""
 
     def __init__(self) -> None:
@@ -221,110 +218,47 @@ class FakeStateStore:
         runs.sort(key=lambda s: (_utc(s.run.created_at), s.run.run_id), reverse=True)
         return [self._copy(s, with_steps=True) for s in runs[:limit]]
 
+    # The claim / lease / finish protocol and the moves: decided in
+    # shared/domain/step_attempts.py, the public methods inherited from StepProtocolStore.
+
     @_atomic
-    def transition_run(
-        self,
-        org_slug: str,
-        run_id: str,
-        target: RunStatus,
-        reason: str,
-        at: datetime,
-        *,
-        error: str | None = None,
-    ) -> bool:
-        target = RunStatus(target)
+    def _change_run(self, org_slug: str, run_id: str, at: datetime, decide: RunDecision) -> bool:
         stored = self._org_run(org_slug, run_id)
         if stored is None:
             raise NotFound(f"run {run_id} not found", run_id=run_id)
-        run, current = stored.run, stored.run.status
-        if not _move(run, target, at, check_run_transition, RunStatus.RUNNING):
+        run = stored.run
+        change = decide(StoredRun(run.status, run.started_at))
+        if change is None:
             return False
-        run.error = error if error is not None else run.error
-        self._record(run_id, None, current, target, _with_error(reason, error), at)
+        for name, value in change.fields.items():
+            setattr(run, name, value)
+        self._write_history(run_id, None, change, at)
         return True
 
-    # -- steps -------------------------------------------------------------------
-
     @_atomic
-    def claim_step_attempt(
-        self,
-        run_id: str,
-        step_id: str,
-        attempt: int,
-        lease_until: datetime,
-        at: datetime,
-        *,
-        note: str | None = None,
+    def _change_step(
+        self, run_id: str, step_id: str, at: datetime, decide: StepDecision
     ) -> StepRun | None:
-        if attempt < 1:
-            raise ValueError("attempts are numbered from 1")
         held = self._step(run_id, step_id)
-        step = held.step
-        if step.status == StepStatus.RUNNING:
-            if attempt < step.attempt:
-                return None  # superseded
-            if attempt == step.attempt and (
-                held.outcome_attempt == attempt or _live(step.lease_until, at)
-            ):
-                return None  # it already reported, or someone holds it
-            # else: its lease expired, or a retry takes over from an earlier attempt
-        elif step.status == StepStatus.PENDING:
-            self._record(
-                run_id, step_id, step.status, StepStatus.RUNNING, f"attempt {attempt} claimed", at
-            )
-        else:
-            return None  # terminal
-        step.status, step.attempt = StepStatus.RUNNING, attempt
-        step.lease_until, step.started_at = _utc(lease_until), step.started_at or _utc(at)
-        if note is not None:
-            self._logs.append(LogEntry(run_id, step_id, "INFO", note, _utc(at)))
-        return copy.deepcopy(step)
+        change = decide(StoredStep(copy.deepcopy(held.step), held.outcome_attempt))
+        if change is None:
+            return None
+        for name, value in change.fields.items():
+            if name == "outcome_attempt":
+                held.outcome_attempt = value
+            else:
+                setattr(held.step, name, copy.deepcopy(value))
+        self._write_history(run_id, step_id, change, at)
+        return copy.deepcopy(held.step)
 
-    @_atomic
-    def finish_step_attempt(
-        self,
-        run_id: str,
-        step_id: str,
-        attempt: int,
-        target: StepStatus | None,
-        at: datetime,
-        *,
-        error: str | None = None,
-        rows_written: int = 0,
-        metrics: Mapping[str, Any] | None = None,
-    ) -> bool:
-        held = self._step(run_id, step_id)
-        step = held.step
-        if (
-            step.status != StepStatus.RUNNING
-            or attempt != step.attempt
-            or held.outcome_attempt == attempt
-        ):
-            return False  # moved on, superseded or late, or already recorded
-        if target is not None:
-            target = StepStatus(target)
-            check_step_transition(step.status, target)
-        held.outcome_attempt, step.error, step.lease_until = attempt, error, None
-        if target is None:
-            return True  # to be retried: stays running, the retry may claim at once
-        step.status, step.rows_written, step.metrics = target, rows_written, dict(metrics or {})
-        step.finished_at = _utc(at) if target.terminal else step.finished_at
-        reason = _with_error(f"attempt {attempt} {target.value}", error)
-        self._record(run_id, step_id, StepStatus.RUNNING, target, reason, at)
-        return True
-
-    @_atomic
-    def transition_step(
-        self, run_id: str, step_id: str, target: StepStatus, reason: str, at: datetime
-    ) -> bool:
-        target = StepStatus(target)
-        step = self._step(run_id, step_id).step
-        current = step.status
-        if not _move(step, target, at, check_step_transition, StepStatus.RUNNING):
-            return False
-        step.lease_until = None if target.terminal else step.lease_until
-        self._record(run_id, step_id, current, target, reason, at)
-        return True
+    def _write_history(
+        self, run_id: str, step_id: str | None, change: Change, at: datetime
+    ) -> None:
+        if change.move is not None:
+            move = change.move
+            self._record(run_id, step_id, move.from_status, move.to_status, move.reason, at)
+        if change.note is not None:
+            self._logs.append(LogEntry(run_id, step_id, "INFO", change.note, _utc(at)))
 
     @_atomic
     def get_steps(self, run_id: str) -> dict[str, StepRun]:
@@ -393,15 +327,13 @@ class FakeStateStore:
         self,
         run_id: str,
         step_id: str | None,
-        from_status: RunStatus | StepStatus | None,
-        to_status: RunStatus | StepStatus,
+        from_status: str | None,  # a RunStatus or StepStatus (StrEnums) or None
+        to_status: str,
         reason: str,
         at: datetime,
     ) -> None:
-        frm = None if from_status is None else from_status.value
-        self._transitions.append(
-            Transition(run_id, step_id, frm, to_status.value, reason, _utc(at))
-        )
+        frm = None if from_status is None else str(from_status)
+        self._transitions.append(Transition(run_id, step_id, frm, str(to_status), reason, _utc(at)))
 
 
 def _utc(value: datetime) -> datetime:
@@ -410,36 +342,12 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _move(
-    record: Any, target: Any, at: datetime, check: Callable[[Any, Any], None], running: Any
-) -> bool:
-    """Move a run or a step to ``target`` (False if it is there already; the state
-    machine's ``check`` raises if the move is forbidden), stamping its start and end."""
-    if record.status == target:
-        return False
-    check(record.status, target)
-    record.status = target
-    if target == running and record.started_at is None:
-        record.started_at = _utc(at)
-    if target.terminal:
-        record.finished_at = _utc(at)
-    return True
-
-
-def _live(lease_until: datetime | None, at: datetime) -> bool:
-    return lease_until is not None and _utc(lease_until) > _utc(at)
-
-
 def _before(run: Run, before: datetime, before_run_id: str | None) -> bool:
     """The keyset cursor of list_runs: older, or as old with a smaller run_id."""
     created = _utc(run.created_at)
     if before_run_id is None:
         return created < before
     return created < before or (created == before and run.run_id < before_run_id)
-
-
-def _with_error(reason: str, error: str | None) -> str:
-    return f"{reason}: {error}" if error else reason
 
 
 @dataclass(frozen=True)

@@ -319,7 +319,7 @@ def test_a_failed_step_skips_everything_downstream_and_fails_the_run(
     failed = services.store.get_run("acme", run.run_id)
     assert failed is not None
     assert failed.status is RunStatus.FAILED
-    assert failed.error == "extract: HTTP 403"
+    assert failed.error == "test.record: HTTP 403"
     assert _concurrent(services, org) == 0
 
 
