@@ -235,55 +235,51 @@ def first_page(spec: PaginationSpec, url: str, params: Query) -> Page:
     return Page(url, params)
 
 
-def next_page(
-    spec: PaginationSpec,
-    page: Page,
-    body: Any,
-    records_on_page: int,
-    link_next: str | None,
-    seen_cursors: set[str],
-) -> Page | None:
-    """The page after ``page``, or None when it was the last. ExtractError on a loop, a
-    foreign next URL, or more pages than ``max_pages``."""
-    following = _following(spec, page, body, records_on_page, link_next, seen_cursors)
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What one page's response says about the next: its body, how many records it held,
+    and its Link header's rel="next" URL (RFC 8288), if any."""
+
+    body: Any
+    records: int
+    link_next: str | None = None
+
+
+def next_page(spec: PaginationSpec, page: Page, answer: Answer, seen: set[str]) -> Page | None:
+    """The page after ``page``, or None when it was the last. ExtractError on a loop (a
+    cursor or link in ``seen``), a foreign next URL, or more pages than ``max_pages``."""
+    following = _following(spec, page, answer, seen)
     if following is not None and following.number > spec.max_pages:
         raise ExtractError(f"more than {spec.max_pages} pages (pagination.max_pages)")
     return following
 
 
-def _following(
-    spec: PaginationSpec,
-    page: Page,
-    body: Any,
-    records_on_page: int,
-    link_next: str | None,
-    seen_cursors: set[str],
-) -> Page | None:
+def _following(spec: PaginationSpec, page: Page, answer: Answer, seen: set[str]) -> Page | None:
     number = page.number + 1
     if spec.type == "none":
         return None
     if spec.type in ("page_number", "offset"):
-        short = records_on_page == 0 or (
-            spec.page_size is not None and records_on_page < spec.page_size
+        short = answer.records == 0 or (
+            spec.page_size is not None and answer.records < spec.page_size
         )
         if short:
             return None
         if spec.type == "page_number":
             return Page(page.url, _replaced(page.params, spec.page_param, number), number)
-        offset = int(dict(page.params).get(spec.offset_param, "0")) + records_on_page
+        offset = int(dict(page.params).get(spec.offset_param, "0")) + answer.records
         return Page(page.url, _replaced(page.params, spec.offset_param, offset), number)
     if spec.type == "cursor":
         assert spec.cursor_path is not None
         assert spec.cursor_param is not None
-        cursor = value_at(body, spec.cursor_path)
+        cursor = value_at(answer.body, spec.cursor_path)
         if cursor in (None, ""):
             return None
         cursor = str(cursor)
-        if cursor in seen_cursors:
+        if cursor in seen:
             raise ExtractError(f"page {page.number}: the next cursor repeats an earlier one")
-        seen_cursors.add(cursor)
+        seen.add(cursor)
         return Page(page.url, _replaced(page.params, spec.cursor_param, cursor), number)
-    link = link_next if spec.type == "link_header" else _next_link(spec, body)
+    link = answer.link_next if spec.type == "link_header" else _next_link(spec, answer.body)
     if not link:
         return None
     target = urljoin(page.url, link)
@@ -292,9 +288,9 @@ def _following(
             f"page {page.number}: the next link leaves {urlsplit(page.url).netloc} for "
             f"{shown(urlsplit(target).netloc, 60)}: not followed (the credential would go along)"
         )
-    if target in seen_cursors:
+    if target in seen:
         raise ExtractError(f"page {page.number}: the next link repeats an earlier one")
-    seen_cursors.add(target)
+    seen.add(target)
     # The link carries its own query: kept as the page's parameters, so the client sends
     # exactly it (and nothing of the first page's).
     parts = urlsplit(target)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -29,6 +28,7 @@ from shared.adapters.files.billing_sources import service_account_info
 from shared.adapters.google_auth import access_token
 from shared.adapters.http_pages import Fetcher, RetryPolicy
 from shared.domain.api_extract import (
+    Answer,
     ApiSource,
     AuthSpec,
     ExtractError,
@@ -51,6 +51,7 @@ from shared.processors.base import (
     ProcessorConfig,
     StepContext,
     StepResult,
+    load_result,
     parse_config,
     register,
 )
@@ -96,14 +97,7 @@ class ApiExtractor:
             raise StepFailure(f"config: {exc}", retryable=False) from None
         tally = RowTally(ctx.run.start_date, ctx.run.end_date)
         pages = 0
-        lineage = {
-            "x_org_slug": ctx.run.org_slug,
-            "x_pipeline_id": ctx.run.pipeline_id,
-            "x_credential_id": ctx.run.credential_id,
-            "x_run_id": ctx.run.run_id,
-            "x_ingested_at": datetime.now(UTC),
-            "x_source_system": config.source_system or ctx.source_system,
-        }
+        lineage = ctx.lineage(config.source_system or ctx.source_system)
         policy = RetryPolicy(config.max_attempts, config.backoff_seconds, config.max_delay_seconds)
 
         def rows(client: httpx.Client) -> Iterator[dict[str, Any]]:
@@ -149,14 +143,7 @@ class ApiExtractor:
             )
         metrics: dict[str, Any] = {"table": config.table, "pages": pages, **tally.metrics()}
         ctx.log(f"{config.table}: {pages} pages, {tally.read} records, {written} rows written")
-        if outside := tally.outside_summary():
-            ctx.log(f"counted out: {outside}")
-        if not written:
-            metrics["warning"] = (
-                tally.all_outside_warning() if outside else "the API returned no records"
-            )
-            ctx.log(f"warning: {metrics['warning']}")
-        return StepResult(rows_written=written, metrics=metrics)
+        return load_result(ctx, tally, written, metrics, "the API returned no records")
 
 
 def _pages(
@@ -174,9 +161,8 @@ def _pages(
         try:
             records = list(records_of(fetched.body, config.records_path))
             yield pos.at(), records
-            page = next_page(
-                config.pagination, page, fetched.body, len(records), fetched.link_next, seen
-            )
+            answer = Answer(fetched.body, len(records), fetched.link_next)
+            page = next_page(config.pagination, page, answer, seen)
         except ExtractError as exc:
             raise StepFailure(f"{pos.at()}: {exc}", retryable=False) from None
 

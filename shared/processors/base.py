@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from shared.domain.credentials import Credential
 from shared.domain.errors import StepFailure
 from shared.domain.models import Run
+from shared.domain.row_accounting import RowTally
 from shared.domain.sql import table_ref
 from shared.ports import LineageKey, Warehouse
 
@@ -39,6 +40,18 @@ class StepContext:
             start_date=self.run.start_date,
             end_date=self.run.end_date,
         )
+
+    def lineage(self, source_system: str) -> dict[str, Any]:
+        """The x_* lineage every row this step writes carries (x_pipeline_run_date, the
+        row's own day, is added per row: shared.domain.genai.with_lineage)."""
+        return {
+            "x_org_slug": self.run.org_slug,
+            "x_pipeline_id": self.run.pipeline_id,
+            "x_credential_id": self.run.credential_id,
+            "x_run_id": self.run.run_id,
+            "x_ingested_at": datetime.now(UTC),
+            "x_source_system": source_system,
+        }
 
     def slice_literals(self) -> dict[str, Any]:
         """The run's slice as the SQL files' literals (org_slug ... end_date, run_id)."""
@@ -70,6 +83,19 @@ def rows_of_run_by_day(ctx: StepContext, dataset: str, table: str) -> dict[date,
         },
     )
     return {d["day"]: int(d["n"]) for d in days}
+
+
+def load_result(
+    ctx: StepContext, tally: RowTally, written: int, metrics: dict[str, Any], nothing_read: str
+) -> StepResult:
+    """A load's result: the days it counted out logged, and a warning (logged and in the
+    metrics) when it wrote nothing, so a run that read rows and wrote none says so."""
+    if outside := tally.outside_summary():
+        ctx.log(f"counted out: {outside}")
+    if not written:
+        metrics["warning"] = tally.all_outside_warning() if outside else nothing_read
+        ctx.log(f"warning: {metrics['warning']}")
+    return StepResult(rows_written=written, metrics=metrics)
 
 
 def _no_credential() -> Credential:

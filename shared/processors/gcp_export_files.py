@@ -36,6 +36,7 @@ from shared.processors.base import (
     ProcessorConfig,
     StepContext,
     StepResult,
+    load_result,
     parse_config,
     register,
 )
@@ -184,14 +185,7 @@ class GcpExportFileLoad:
             "rows_in_reopened_days": sum(reopened.values()),
             "late_days_reopened": sorted(str(d) for d in reopened),
         }
-        if outside := tally.outside_summary():
-            ctx.log(f"counted out: {outside}")
-        if not written:
-            metrics["warning"] = (
-                tally.all_outside_warning() if outside else "the export files hold no rows"
-            )
-            ctx.log(f"warning: {metrics['warning']}")
-        return StepResult(rows_written=written, metrics=metrics)
+        return load_result(ctx, tally, written, metrics, "the export files hold no rows")
 
 
 def _format(path: Path) -> FileFormat:

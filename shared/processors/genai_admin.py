@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
@@ -145,14 +144,7 @@ class _AdminReport:
             if config.report == "usage"
             else (COSTS_RAW_TABLE, COSTS_RAW_COLUMNS)
         )
-        lineage = {
-            "x_org_slug": ctx.run.org_slug,
-            "x_pipeline_id": ctx.run.pipeline_id,
-            "x_credential_id": ctx.run.credential_id,
-            "x_run_id": ctx.run.run_id,
-            "x_ingested_at": datetime.now(UTC),
-            "x_source_system": self.provider,
-        }
+        lineage = ctx.lineage(self.provider)
         pages: Counter[str] = Counter()
         totals: dict[str, Decimal] = {}
         seen = SeenResults()  # across every page of every endpoint of this step

@@ -70,17 +70,6 @@ CSV_COLUMNS = frozenset({"date", "model", "sub_account_id", *CSV_TOKEN_COLUMNS})
 _PROVIDER = r"^[a-z][a-z0-9_]{0,62}$"
 
 
-def _lineage(ctx: StepContext, provider: str) -> dict[str, Any]:
-    return {
-        "x_org_slug": ctx.run.org_slug,
-        "x_pipeline_id": ctx.run.pipeline_id,
-        "x_credential_id": ctx.run.credential_id,
-        "x_run_id": ctx.run.run_id,
-        "x_ingested_at": datetime.now(UTC),
-        "x_source_system": provider,
-    }
-
-
 # -- usage file ----------------------------------------------------------------------------
 class PaygUsageConfig(ProcessorConfig):
     provider: str = Field(pattern=_PROVIDER)
@@ -105,7 +94,7 @@ class PaygUsageFile:
     def run(self, ctx: StepContext) -> StepResult:
         config = parse_config(PaygUsageConfig, ctx.config)
         path = local_path(config.uri)
-        lineage = _lineage(ctx, config.provider)
+        lineage = ctx.lineage(config.provider)
         skipped = [0]
         try:
             handle = path.open(encoding="utf-8", newline="")
@@ -218,7 +207,7 @@ class PaygCost:
         self, ctx: StepContext, config: PaygCostConfig, usage: list[dict[str, Any]]
     ) -> StepResult:
         table = load_price_table()
-        lineage = _lineage(ctx, config.provider)
+        lineage = ctx.lineage(config.provider)
         totals: dict[str, Decimal] = {}
 
         def rows() -> Iterator[dict[str, Any]]:

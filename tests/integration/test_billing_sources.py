@@ -5,10 +5,9 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.adapters.files.billing_sources import (
     GcsSource,
@@ -21,6 +20,7 @@ from shared.adapters.files.billing_sources import (
 )
 from shared.domain.credentials import Credential, Secret
 from shared.domain.errors import BadRequest, StepFailure
+from tests.support.google_apis import service_account_key
 from tests.support.object_stores import Bucket
 
 
@@ -28,21 +28,8 @@ def _credential(secret: str, provider: str = "aws") -> Credential:
     return Credential(provider=provider, credential_id=f"{provider}_x", api_key=Secret(secret))
 
 
-def _service_account_key() -> dict[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    return {
-        "type": "service_account",
-        "project_id": "billing-reader",
-        "private_key_id": "k1",
-        "private_key": pem,
-        "client_email": "reader@billing-reader.iam.gserviceaccount.com",
-        "token_uri": "https://oauth2.googleapis.com/token",
-    }
+def _service_account_key() -> dict[str, Any]:
+    return service_account_key("https://oauth2.googleapis.com/token")[0]
 
 
 def test_uri_forms() -> None:

@@ -64,6 +64,8 @@ def api_rules() -> list[Rule]:
 
 def endpoint_name(rule: Rule) -> str:
     return str(rule.endpoint).removeprefix("api.")
+
+
 def post_run(
     client: FlaskClient, key: str, org: str, pipeline: str, body: Any = None
 ) -> TestResponse:

@@ -12,6 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from shared.domain.api_extract import (
+    Answer,
     ApiSource,
     ExtractError,
     Page,
@@ -93,7 +94,7 @@ def _walk(spec: PaginationSpec, pages: list[tuple[Any, int, str | None]]) -> lis
     for body, count, link in pages:
         assert page is not None
         visited.append(page)
-        page = next_page(spec, page, body, count, link, seen)
+        page = next_page(spec, page, Answer(body, count, link), seen)
     assert page is None, "pagination went on past the last answer"
     return visited
 
@@ -108,10 +109,10 @@ def test_a_repeated_cursor_is_a_loop_not_more_data() -> None:
     spec = PaginationSpec(type="cursor", cursor_path="next", cursor_param="cursor")
     page = first_page(spec, "https://h/items", [])
     seen: set[str] = set()
-    page2 = next_page(spec, page, {"next": "x"}, 1, None, seen)
+    page2 = next_page(spec, page, Answer({"next": "x"}, 1), seen)
     assert page2 is not None
     with pytest.raises(ExtractError, match="repeats"):
-        next_page(spec, page2, {"next": "x"}, 1, None, seen)
+        next_page(spec, page2, Answer({"next": "x"}, 1), seen)
 
 
 @pytest.mark.parametrize("style", ["page_number", "offset"])
@@ -134,7 +135,7 @@ def test_next_links_are_followed_relative_or_absolute_and_never_off_host() -> No
     assert visited[1] == Page("https://h/items", [("Page", "1")], 2)  # the link's own query
     page = first_page(spec, "https://h/items", [])
     with pytest.raises(ExtractError, match=r"leaves h for 'evil\.example'"):
-        next_page(spec, page, {"next_page_uri": "https://evil.example/x"}, 1, None, set())
+        next_page(spec, page, Answer({"next_page_uri": "https://evil.example/x"}, 1), set())
 
 
 def test_link_header_pagination_follows_rel_next() -> None:
@@ -145,10 +146,10 @@ def test_link_header_pagination_follows_rel_next() -> None:
 
 def test_max_pages_bounds_a_server_that_never_stops() -> None:
     spec = PaginationSpec(type="page_number", max_pages=2)
-    second = next_page(spec, first_page(spec, "https://h", []), {}, 5, None, set())
+    second = next_page(spec, first_page(spec, "https://h", []), Answer({}, 5), set())
     assert second is not None
     with pytest.raises(ExtractError, match="more than 2 pages"):
-        next_page(spec, second, {}, 5, None, set())
+        next_page(spec, second, Answer({}, 5), set())
 
 
 def test_records_convert_to_their_column_types() -> None:

@@ -40,9 +40,7 @@ def _page(line_item: str) -> dict[str, Any]:
 def test_cost_line_items_name_their_model_and_meter(
     line_item: str, model: str | None, token_type: str
 ) -> None:
-    ((kind, row),) = openai_cost_rows(
-        _page(line_item), PagePosition("costs", 1), Window(DAY, DAY)
-    )
+    ((kind, row),) = openai_cost_rows(_page(line_item), PagePosition("costs", 1), Window(DAY, DAY))
     assert kind == "costs"
     assert (row["model"], row["token_type"]) == (model, token_type)
     assert row["line_item"] == line_item
