@@ -3,7 +3,7 @@
 Each job has its own Pub/Sub topic and its own entry point in
 functions/maintenance/main.py (one deployed function per job). The schedules are
 Cloud Scheduler crons in UTC; terraform/scheduler.tf declares the same table and
-tests/unit/test_terraform.py checks the two agree.
+tests/tooling/test_terraform.py checks the two agree.
 """
 
 from __future__ import annotations

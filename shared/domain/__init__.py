@@ -2,5 +2,5 @@
 rules, billing layouts, pricing. No I/O.
 
 May import only the standard library, third-party packages and this folder: nothing else
-of the project (tests/unit/test_layout.py checks).
+of the project (tests/tooling/test_layout.py checks).
 """
