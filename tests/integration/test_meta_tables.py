@@ -25,6 +25,8 @@ from shared.domain.models import Run
 from shared.domain.notifications import DeliveryStatus
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus, StepStatus
+from shared.entrypoints.cli.commands import ops
+from shared.entrypoints.cli.main import main
 from shared.handlers import meta_mirror, scheduler
 from shared.handlers.dispatch import RunRequest, dispatch_run
 from tests.support.outage import SwitchableEndpoint
@@ -338,3 +340,28 @@ def test_a_warehouse_outage_does_not_fail_the_run_and_the_catch_up_fills_the_row
         later = _run(rt, "meta_outage", "pair")
         [later_row] = _run_rows(rt, later.run_id)
         assert later_row["status"] == "completed"
+
+
+def test_the_cli_catch_up_restores_a_lost_row(
+    runtime: EmbeddedRuntime, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    new_org(runtime, "meta_cli")
+    run = _run(runtime, "meta_cli", "pair")
+    [mirrored] = _run_rows(runtime, run.run_id)
+    ref = table_ref(runtime.warehouse.project_id, meta.META_DATASET, meta.RUNS_TABLE)
+    runtime.warehouse.query(f"DELETE FROM {ref} WHERE run_id = @id", {"id": run.run_id})
+    assert _run_rows(runtime, run.run_id) == []
+
+    class Borrowed:  # the verb closes its runtime; this one outlives it
+        services = runtime.services
+
+        def __enter__(self) -> Borrowed:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            pass
+
+    monkeypatch.setattr(ops, "_runtime", Borrowed)
+    assert main(["meta-catch-up", "--days", "1"]) == 0
+    assert capsys.readouterr().out.startswith("1 runs, 0 schedules, 0 deliveries re-mirrored")
+    assert _run_rows(runtime, run.run_id) == [mirrored]
