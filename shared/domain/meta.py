@@ -10,10 +10,12 @@ status's rank in the state machine, then the time it reached that state
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 from shared.domain.columns import Column
@@ -106,17 +108,26 @@ def run_updated_at(run: Run) -> datetime:
     return max(t for t in times if t is not None)
 
 
+# The API's names and values (to_public) the rows take as they are; the rest are typed
+# here (timestamps as TIMESTAMP, parameters as JSON text).
+_RUN_AS_SHOWN = ("run_id", "org_slug", "provider", "domain", "pipeline", "status")
+_SCHEDULE_AS_SHOWN = (
+    "schedule_id",
+    "org_slug",
+    "provider",
+    "domain",
+    "pipeline",
+    "cron_expression",
+    "is_enabled",
+)
+
+
 def run_row(run: Run) -> dict[str, Any]:
     """The pipeline_runs row of ``run`` (read with its steps: records_processed and
     progress are theirs)."""
-    _, domain, pipeline = run.pipeline_ref.split("/")
+    shown = run.to_public()
     return {
-        "run_id": run.run_id,
-        "org_slug": run.org_slug,
-        "provider": run.provider,
-        "domain": domain,
-        "pipeline": pipeline,
-        "status": run.status.value,
+        **{name: shown[name] for name in _RUN_AS_SHOWN},
         "started_at": run.started_at,
         "completed_at": run.finished_at,
         "records_processed": run.records_processed,
@@ -132,15 +143,9 @@ def run_row(run: Run) -> dict[str, Any]:
 
 def schedule_row(schedule: Schedule, provider: str) -> dict[str, Any]:
     """The pipeline_schedules row; ``provider`` is the vendor, as runs name it."""
-    _, domain, pipeline = schedule.pipeline_ref.split("/")
+    shown = schedule.to_public(provider)
     return {
-        "schedule_id": schedule.schedule_id,
-        "org_slug": schedule.org_slug,
-        "provider": provider,
-        "domain": domain,
-        "pipeline": pipeline,
-        "cron_expression": schedule.cron,
-        "is_enabled": schedule.enabled,
+        **{name: shown[name] for name in _SCHEDULE_AS_SHOWN},
         "last_run_at": schedule.last_fire_at,
         "next_run_at": schedule.next_fire_at,
         "parameters": json_text(schedule.parameters),
@@ -164,19 +169,15 @@ def delivery_key(delivery: Delivery) -> str:
 
 
 def delivery_row(delivery: Delivery) -> dict[str, Any]:
-    return {
-        "delivery_key": delivery_key(delivery),
-        "org_slug": delivery.org_slug,
-        "event": delivery.event.value,
-        "channel": delivery.channel,
-        "target": delivery.target,
-        "run_id": delivery.run_id,
-        "trigger_key": delivery.trigger_key,
-        "status": delivery.status.value,
-        "attempts": delivery.attempts,
-        "error": delivery.error,
-        "created_at": delivery.at,
-    }
+    """The org_notification_history row: the delivery's fields (enums as their values,
+    ``at`` as created_at) after its key."""
+    row: dict[str, Any] = {"delivery_key": delivery_key(delivery)}
+    for field in dataclasses.fields(delivery):
+        value = getattr(delivery, field.name)
+        row["created_at" if field.name == "at" else field.name] = (
+            value.value if isinstance(value, Enum) else value
+        )
+    return row
 
 
 def run_version(row: Mapping[str, Any]) -> tuple[int, datetime]:

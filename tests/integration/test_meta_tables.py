@@ -4,6 +4,7 @@ caught up after a warehouse outage that the run itself never noticed."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Iterator
@@ -29,8 +30,9 @@ from shared.entrypoints.cli.commands import ops
 from shared.entrypoints.cli.main import main
 from shared.handlers import meta_mirror, scheduler
 from shared.handlers.dispatch import RunRequest, dispatch_run
+from shared.ports import Warehouse
 from tests.support.outage import SwitchableEndpoint
-from tests.support.runtime import make_runtime, new_org, write_configs
+from tests.support.runtime import make_runtime, new_org, record_pipeline, write_configs
 
 pytestmark = pytest.mark.warehouse
 
@@ -65,28 +67,21 @@ SCHEDULE_CONTRACT = {
 }
 
 
-def _step(step_id: str, *deps: str, **config: Any) -> dict[str, Any]:
-    return {
-        "step_id": step_id,
-        "ps_type": "test.record",
-        "depends_on": list(deps),
-        "retry": {"max_attempts": 1, "backoff_seconds": 0},
-        "timeout_seconds": 5,
-        "config": config,
-    }
-
-
-def _pipeline(name: str, steps: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "pipeline_id": name,
-        "name": name,
-        "provider": "subscription",
-        "domain": "costs",
-        "version": "1.0.0",
-        "schedule": "0 6 * * *",
-        "parameters": {"label": {"type": "string"}},
-        "steps": steps,
-    }
+def _pipeline(name: str, *, failing: bool = False) -> dict[str, Any]:
+    """Steps first -> second (``failing``: ok -> bad, bad failing for good), with the
+    default cron a schedule takes and one parameter."""
+    first, second = ("ok", "bad") if failing else ("first", "second")
+    body = record_pipeline(name, first)
+    body["steps"].append(
+        {
+            "step_id": second,
+            "ps_type": "test.record",
+            "depends_on": [first],
+            "retry": {"max_attempts": 1},
+            "config": {"fail_permanently": failing},
+        }
+    )
+    return {**body, "schedule": "0 6 * * *", "parameters": {"label": {"type": "string"}}}
 
 
 @pytest.fixture(scope="module")
@@ -94,12 +89,8 @@ def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_configs(
         tmp_path_factory.mktemp("meta"),
         {
-            "subscription/costs/pair": _pipeline(
-                "pair", [_step("first"), _step("second", "first")]
-            ),
-            "subscription/costs/doomed": _pipeline(
-                "doomed", [_step("ok"), _step("bad", "ok", fail_permanently=True)]
-            ),
+            "subscription/costs/pair": _pipeline("pair"),
+            "subscription/costs/doomed": _pipeline("doomed", failing=True),
         },
     )
 
@@ -286,27 +277,25 @@ def test_deliveries_appear_in_the_orgs_notification_history(runtime: EmbeddedRun
 
 # -- an outage ---------------------------------------------------------------------------
 @pytest.fixture
-def bigquery_endpoint(embedded_bq: EmbeddedBigQuery) -> Iterator[SwitchableEndpoint]:
-    target = urlsplit(embedded_bq.rest_url)
-    assert target.hostname is not None
-    assert target.port is not None
-    with SwitchableEndpoint(target.hostname, target.port) as endpoint:
-        yield endpoint
+def switchable(embedded_bq: EmbeddedBigQuery) -> Iterator[tuple[SwitchableEndpoint, Warehouse]]:
+    """A warehouse reaching the session's BigQuery through an endpoint the test can take
+    down; calls give up after 1 s (production: 60 s)."""
+    rest = urlsplit(embedded_bq.rest_url)
+    with SwitchableEndpoint(rest.hostname or "127.0.0.1", rest.port or 80) as endpoint:
+        options = ClientOptions(api_endpoint=endpoint.url)
+        client = bigquery.Client(
+            embedded_bq.project_id, credentials=AnonymousCredentials(), client_options=options
+        )
+        yield endpoint, BigQueryWarehouse(client, client.project, retry_deadline_seconds=1.0)
 
 
 def test_a_warehouse_outage_does_not_fail_the_run_and_the_catch_up_fills_the_row(
     tmp_path: Path,
     configs: Path,
-    embedded_bq: EmbeddedBigQuery,
-    bigquery_endpoint: SwitchableEndpoint,
+    switchable: tuple[SwitchableEndpoint, Warehouse],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    client = bigquery.Client(
-        project=embedded_bq.project_id,
-        credentials=AnonymousCredentials(),
-        client_options=ClientOptions(api_endpoint=bigquery_endpoint.url),
-    )
-    warehouse = BigQueryWarehouse(client, embedded_bq.project_id, retry_deadline_seconds=1.0)
+    bigquery_endpoint, warehouse = switchable
     with make_runtime(tmp_path, configs, warehouse=warehouse) as rt:
         new_org(rt, "meta_outage")  # onboarding needs the warehouse: it is up
         _route_failures(rt, "meta_outage")
@@ -352,16 +341,8 @@ def test_the_cli_catch_up_restores_a_lost_row(
     runtime.warehouse.query(f"DELETE FROM {ref} WHERE run_id = @id", {"id": run.run_id})
     assert _run_rows(runtime, run.run_id) == []
 
-    class Borrowed:  # the verb closes its runtime; this one outlives it
-        services = runtime.services
-
-        def __enter__(self) -> Borrowed:
-            return self
-
-        def __exit__(self, *_: object) -> None:
-            pass
-
-    monkeypatch.setattr(ops, "_runtime", Borrowed)
+    # The verb closes its runtime: lend it this one, left open.
+    monkeypatch.setattr(ops, "_runtime", lambda: contextlib.nullcontext(runtime))
     assert main(["meta-catch-up", "--days", "1"]) == 0
     assert capsys.readouterr().out.startswith("1 runs, 0 schedules, 0 deliveries re-mirrored")
     assert _run_rows(runtime, run.run_id) == [mirrored]

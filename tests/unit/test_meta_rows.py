@@ -21,6 +21,19 @@ T0 = datetime(2026, 10, 2, 6, 0, tzinfo=UTC)
 SQL_DIR = PROCEDURES_DIR / "meta"
 
 
+def _succeeded(step_id: str, start_s: int, end_s: int, rows: int) -> StepRun:
+    """A step of run-1 that ran from T0 + start_s to T0 + end_s and wrote ``rows``."""
+    return StepRun(
+        "run-1",
+        step_id,
+        StepStatus.SUCCEEDED,
+        attempt=1,
+        started_at=T0 + timedelta(seconds=start_s),
+        finished_at=T0 + timedelta(seconds=end_s),
+        rows_written=rows,
+    )
+
+
 def _run(**changes: object) -> Run:
     run = Run(
         run_id="run-1",
@@ -39,24 +52,8 @@ def _run(**changes: object) -> Run:
         finished_at=T0 + timedelta(seconds=30),
         error=None,
         steps={
-            "extract": StepRun(
-                "run-1",
-                "extract",
-                StepStatus.SUCCEEDED,
-                1,
-                started_at=T0 + timedelta(seconds=2),
-                finished_at=T0 + timedelta(seconds=20),
-                rows_written=120,
-            ),
-            "transform": StepRun(
-                "run-1",
-                "transform",
-                StepStatus.SUCCEEDED,
-                1,
-                started_at=T0 + timedelta(seconds=21),
-                finished_at=T0 + timedelta(seconds=29),
-                rows_written=7,
-            ),
+            "extract": _succeeded("extract", 2, 20, 120),
+            "transform": _succeeded("transform", 21, 29, 7),
         },
     )
     return dataclasses.replace(run, **changes)  # type: ignore[arg-type]
