@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -29,6 +30,7 @@ from shared.domain.states import RunStatus, StepStatus
 from shared.entrypoints.cli.commands import ops
 from shared.entrypoints.cli.main import main
 from shared.handlers import meta_mirror, scheduler
+from shared.handlers.cancel import cancel_run
 from shared.handlers.dispatch import RunRequest, dispatch_run
 from shared.ports import Warehouse
 from tests.support.outage import SwitchableEndpoint
@@ -91,6 +93,17 @@ def configs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         {
             "subscription/costs/pair": _pipeline("pair"),
             "subscription/costs/doomed": _pipeline("doomed", failing=True),
+            "subscription/costs/long": {
+                **record_pipeline("long"),
+                "steps": [
+                    {
+                        "step_id": "transform",
+                        "ps_type": "test.transform",  # the run enters processing
+                        "timeout_seconds": 60,
+                        "config": {"sleep_seconds": 30},
+                    }
+                ],
+            },
         },
     )
 
@@ -210,6 +223,26 @@ def test_an_older_state_arriving_late_does_not_overwrite_a_newer_one(
     [row] = _run_rows(runtime, run.run_id)
     assert row["completed_at"] == later.finished_at
     assert row["updated_at"] == later.finished_at
+
+
+def test_processing_and_cancelled_are_mirrored_as_they_happen(runtime: EmbeddedRuntime) -> None:
+    new_org(runtime, "meta_cancel")
+    org = runtime.services.store.get_org("meta_cancel")
+    assert org is not None
+    day = date(2026, 10, 1)
+    request = RunRequest("meta_cancel", "subscription", "costs", "long", day, day)
+    run_id = dispatch_run(runtime.services, org, request).run_id
+    deadline = time.monotonic() + 20
+    while [r["status"] for r in _run_rows(runtime, run_id)] != ["processing"]:
+        assert time.monotonic() < deadline, _run_rows(runtime, run_id)
+        time.sleep(0.1)
+
+    cancelled = cancel_run(runtime.services, "meta_cancel", run_id, reason="from the test")
+    [row] = _run_rows(runtime, run_id)
+    assert (row["status"], row["completed_at"]) == ("cancelled", cancelled.finished_at)
+    assert row["completed_at"] is not None
+    assert runtime.bus.drain(30)  # the step stops; its late outcome changes nothing
+    assert _run_rows(runtime, run_id) == [row]
 
 
 def test_schedules_are_mirrored_on_create_update_and_firing(
