@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.adapters.bigquery.sql_files import PROCEDURES_DIR, render_sql
 from shared.domain import meta
@@ -37,6 +37,7 @@ from shared.handlers.services import Services
 from shared.ports import Warehouse
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 SQL_DIR = PROCEDURES_DIR / "meta"
 CATCH_UP_DAYS = 3  # runs created this long ago or later are compared by the catch-up
@@ -111,7 +112,6 @@ def catch_up(services: Services, *, days: int = CATCH_UP_DAYS) -> CatchUp:
     the queries once the tables are current.
     """
     since = services.clock.now() - timedelta(days=days)
-    _ensure_tables(services.warehouse, meta.META_DATASET)
     runs = schedules = deliveries = 0
     for org in sorted(services.store.list_orgs(), key=lambda o: o.org_slug):
         runs += _catch_up_runs(services, org.org_slug, since)
@@ -163,7 +163,6 @@ def _catch_up_deliveries(services: Services, org_slug: str, since: datetime) -> 
     if not recorded:
         return 0
     dataset = services.settings.org_dataset(org_slug)
-    _ensure_tables(services.warehouse, dataset)
     have = {
         r["delivery_key"] for r in _query(services, "mirrored_deliveries.sql", dataset, since=since)
     }
@@ -215,20 +214,25 @@ def _schedule_row(services: Services, schedule: Schedule) -> dict[str, Any]:
 
 
 def _merge(services: Services, file: str, dataset: str, row: Mapping[str, object]) -> None:
-    """One MERGE into ``dataset``'s table, created first if this process has not yet."""
-    warehouse = services.warehouse
     sql = _render(services, file, dataset, row)
-    _ensure_tables(warehouse, dataset)
-    try:
-        warehouse.run_script(sql)
-    except NotFound:  # dropped since we ensured it (a dataset rebuilt): create it again
-        _forget_tables(warehouse, dataset)
-        _ensure_tables(warehouse, dataset)
-        warehouse.run_script(sql)
+    _on_tables(services.warehouse, dataset, lambda: services.warehouse.run_script(sql))
 
 
 def _query(services: Services, file: str, dataset: str, **literals: object) -> list[dict[str, Any]]:
-    return services.warehouse.query(_render(services, file, dataset, literals))
+    sql = _render(services, file, dataset, literals)
+    return _on_tables(services.warehouse, dataset, lambda: services.warehouse.query(sql))
+
+
+def _on_tables(warehouse: Warehouse, dataset: str, call: Callable[[], _T]) -> _T:
+    """``call`` on ``dataset``'s meta tables, created first if this process has not yet;
+    once more if they were dropped since (a dataset rebuilt)."""
+    _ensure_tables(warehouse, dataset)
+    try:
+        return call()
+    except NotFound:
+        _forget_tables(warehouse, dataset)
+        _ensure_tables(warehouse, dataset)
+        return call()
 
 
 def _render(services: Services, file: str, dataset: str, literals: Mapping[str, object]) -> str:

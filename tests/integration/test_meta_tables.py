@@ -283,7 +283,9 @@ def test_schedules_are_mirrored_on_create_update_and_firing(
     assert meta_mirror.catch_up(services).schedules == 0
 
 
-def test_deliveries_appear_in_the_orgs_notification_history(runtime: EmbeddedRuntime) -> None:
+def test_deliveries_appear_in_the_orgs_notification_history(
+    runtime: EmbeddedRuntime, bq_client: bigquery.Client
+) -> None:
     new_org(runtime, "meta_notify")
     _route_failures(runtime, "meta_notify")
     run = _run(runtime, "meta_notify", "doomed")
@@ -306,6 +308,12 @@ def test_deliveries_appear_in_the_orgs_notification_history(runtime: EmbeddedRun
         meta_mirror.mirror_delivery(runtime.services, delivery)
     again = _rows(runtime, dataset, meta.HISTORY_TABLE, "run_id = @id", id=run.run_id)
     assert len(again) == 2
+
+    # The table dropped behind the process's back (a dataset rebuilt): created again.
+    bq_client.delete_table(f"{bq_client.project}.{dataset}.{meta.HISTORY_TABLE}")
+    meta_mirror.mirror_delivery(runtime.services, recorded[0])
+    [restored] = _rows(runtime, dataset, meta.HISTORY_TABLE, "run_id = @id", id=run.run_id)
+    assert restored["delivery_key"] == meta.delivery_key(recorded[0])
 
 
 # -- an outage ---------------------------------------------------------------------------
