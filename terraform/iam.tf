@@ -5,10 +5,13 @@ locals {
     step-runner = "Runs steps: BigQuery jobs and tables, decrypts provider credentials"
     coordinator = "Records step outcomes in Firestore, publishes next steps"
     dispatcher  = "Dispatches Pub/Sub and scheduled run requests"
-    maintenance = "Quota rollovers, stale-slot sweep, schedules tick (dispatches runs)"
+    maintenance = "Quota rollovers, stale-slot sweep, schedules tick, meta tables catch-up"
   }
   # Firestore has no finer IAM than the project.
   firestore_users = ["api", "step-runner", "coordinator", "dispatcher", "maintenance"]
+  # Where runs, schedules and deliveries change, they are mirrored to the BigQuery meta
+  # tables (organizations.pipeline_*, each org's org_notification_history).
+  meta_mirror_accounts = ["api", "coordinator", "dispatcher", "maintenance"]
 }
 
 resource "google_service_account" "runtime" {
@@ -35,6 +38,16 @@ resource "google_project_iam_member" "step_runner_bigquery" {
   project  = var.project_id
   role     = each.value
   member   = google_service_account.runtime["step-runner"].member
+}
+
+resource "google_project_iam_member" "meta_mirror_bigquery" {
+  for_each = {
+    for pair in setproduct(local.meta_mirror_accounts, ["roles/bigquery.jobUser", "roles/bigquery.dataEditor"]) :
+    "${pair[0]}/${pair[1]}" => { account = pair[0], role = pair[1] }
+  }
+  project = var.project_id
+  role    = each.value.role
+  member  = google_service_account.runtime[each.value.account].member
 }
 
 resource "google_kms_crypto_key_iam_member" "decrypt" {

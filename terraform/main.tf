@@ -4,7 +4,7 @@
 locals {
   topics = [
     "run-requests", "step-requests", "step-events", "notifications", "scheduler-ticks",
-    "quota-reset-daily", "quota-reset-monthly", "stale-sweep", "schedules-tick",
+    "quota-reset-daily", "quota-reset-monthly", "stale-sweep", "schedules-tick", "meta-catch-up",
   ]
 
   # Periodic jobs (shared/config/jobs.py): Cloud Scheduler publishes to the job's topic (UTC).
@@ -13,6 +13,7 @@ locals {
     quota-reset-monthly = { entry_point = "reset_monthly_quotas", schedule = "0 0 1 * *" }
     stale-sweep         = { entry_point = "reset_stale_concurrent_counts", schedule = "*/15 * * * *" }
     schedules-tick      = { entry_point = "schedules_tick", schedule = "* * * * *" }
+    meta-catch-up       = { entry_point = "meta_catch_up", schedule = "7 * * * *" }
   }
 
   functions = {
@@ -25,6 +26,7 @@ locals {
     reset_monthly_quotas          = { source = "maintenance", entry_point = "reset_monthly_quotas", topic = "quota-reset-monthly", sa = "maintenance" }
     reset_stale_concurrent_counts = { source = "maintenance", entry_point = "reset_stale_concurrent_counts", topic = "stale-sweep", sa = "maintenance" }
     schedules_tick                = { source = "maintenance", entry_point = "schedules_tick", topic = "schedules-tick", sa = "maintenance" }
+    meta_catch_up                 = { source = "maintenance", entry_point = "meta_catch_up", topic = "meta-catch-up", sa = "maintenance" }
   }
 
   sources = toset([for f in local.functions : f.source])

@@ -1,7 +1,8 @@
 """Cloud Functions for the periodic jobs (shared/config/jobs.py): quota rollovers, the stale
-slot sweep and the schedules tick. Each is triggered by its Cloud Scheduler topic; the
-message body is not read (the time that matters is now). Every job is idempotent, so a
-redelivered tick is harmless; an exception fails the delivery and Pub/Sub retries it.
+slot sweep, the schedules tick and the BigQuery meta tables' catch-up. Each is triggered
+by its Cloud Scheduler topic; the message body is not read (the time that matters is now).
+Every job is idempotent, so a redelivered tick is harmless; an exception fails the
+delivery and Pub/Sub retries it.
 """
 
 from __future__ import annotations
@@ -60,6 +61,12 @@ def _schedules(services: Services) -> str:
     return f"{len(fired)} schedules fired, {len(retried)} queued firings retried"
 
 
+def _meta(services: Services) -> str:
+    from shared.handlers.meta_mirror import catch_up
+
+    return catch_up(services).summary()
+
+
 def _entry_point(
     name: str, topic: JobTopic, work: Callable[[Services], str]
 ) -> Callable[[CloudEvent], None]:
@@ -78,3 +85,4 @@ reset_stale_concurrent_counts = _entry_point(
     "reset_stale_concurrent_counts", JobTopic.STALE_SWEEP, _stale
 )
 schedules_tick = _entry_point("schedules_tick", JobTopic.SCHEDULES_TICK, _schedules)
+meta_catch_up = _entry_point("meta_catch_up", JobTopic.META_CATCH_UP, _meta)

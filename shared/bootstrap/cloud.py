@@ -20,6 +20,7 @@ from shared.adapters.clock import SystemClock
 from shared.config.catalog import PipelineCatalog
 from shared.config.settings import Settings
 from shared.domain.notifications import PipelineEvent
+from shared.handlers import meta_mirror
 from shared.handlers.notify import Notifier
 from shared.handlers.services import Services
 from shared.ports import SecretBox, Warehouse
@@ -68,7 +69,7 @@ def build_cloud_services(settings: Settings) -> Services:
     )
     catalog = PipelineCatalog(ps_types=PROCESSORS.keys())
     secrets = _secrets(settings)
-    return Services(
+    services = Services(
         store=FirestoreStateStore(db, clock=clock),
         bus=PubSubBus(settings.project_id),
         warehouse=_warehouse(settings),
@@ -83,6 +84,8 @@ def build_cloud_services(settings: Settings) -> Services:
             FirestoreNotificationStore(db), clock, catalog.configs_dir, secrets=secrets
         ),
     )
+    meta_mirror.attach(services)  # deliveries -> the org's BigQuery history
+    return services
 
 
 class InlineNotifier(Notifier):

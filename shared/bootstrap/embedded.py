@@ -28,6 +28,7 @@ from shared.adapters.sqlite.state import SqliteStateStore
 from shared.config.catalog import PipelineCatalog
 from shared.config.settings import Settings
 from shared.domain.messages import Message, StepEvent, StepRequest, Topic
+from shared.handlers import meta_mirror
 from shared.handlers.coordinate import coordinate
 from shared.handlers.maintenance import reset_stale_concurrent_counts
 from shared.handlers.notify import Notifier
@@ -89,6 +90,7 @@ class EmbeddedRuntime:
             backfills=SqliteBackfillStore(state_db),
             events=self.notifier,
         )
+        meta_mirror.attach(self.services)  # deliveries -> the org's BigQuery history
         # Step deliveries being handled now, per attempt: tells a runner that died holding
         # its attempt's claim from a live duplicate delivery holding it.
         self._runners: Counter[tuple[str, str, int]] = Counter()

@@ -17,6 +17,7 @@ class JobTopic(StrEnum):
     QUOTA_RESET_MONTHLY = "quota-reset-monthly"
     STALE_SWEEP = "stale-sweep"
     SCHEDULES_TICK = "schedules-tick"  # the API-managed schedules (ScheduleStore)
+    META_CATCH_UP = "meta-catch-up"  # the BigQuery meta tables behind the state store
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,4 +32,5 @@ JOBS = (
     Job(JobTopic.QUOTA_RESET_MONTHLY, "reset_monthly_quotas", "0 0 1 * *"),
     Job(JobTopic.STALE_SWEEP, "reset_stale_concurrent_counts", "*/15 * * * *"),
     Job(JobTopic.SCHEDULES_TICK, "schedules_tick", "* * * * *"),
+    Job(JobTopic.META_CATCH_UP, "meta_catch_up", "7 * * * *"),  # hourly, off the hour
 )

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from shared.domain.errors import Conflict, IllegalTransition, NotFound, shown
 from shared.domain.models import Run
 from shared.domain.states import RunStatus, StepStatus
+from shared.handlers import meta_mirror
 from shared.handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ def cancel_run(services: Services, org_slug: str, run_id: str, *, reason: str) -
     log.info("run %s cancelled: %s", run_id, reason)
     cancelled = store.get_run(org_slug, run_id)
     assert cancelled is not None
+    meta_mirror.mirror_run(services, cancelled)
     return cancelled
 
 

@@ -12,7 +12,7 @@ from shared.domain.models import Run, step_warnings
 from shared.domain.notifications import EventType
 from shared.domain.retry import backoff_delay, should_retry
 from shared.domain.states import RunStatus, StepStatus
-from shared.handlers import cost_alerts
+from shared.handlers import cost_alerts, meta_mirror
 from shared.handlers.dispatch import publish_ready
 from shared.handlers.notify import emit
 from shared.handlers.services import Services
@@ -139,6 +139,7 @@ def finish_if_done(services: Services, run: Run) -> None:
     store.release_concurrent(run.org_slug, run.run_id)
     if moved:
         log.info("run %s finished", run.run_id)
+        meta_mirror.run_changed(services, run.org_slug, run.run_id)
         if failed:
             emit(services, EventType.PIPELINE_FAILURE, run, f"run failed: {error}")
         else:

@@ -26,7 +26,7 @@ from shared.domain.notifications import EventType
 from shared.domain.sql import validate_org_slug
 from shared.domain.states import RunStatus, StepStatus
 from shared.domain.templates import resolve
-from shared.handlers import credentials
+from shared.handlers import credentials, meta_mirror
 from shared.handlers.notify import emit
 from shared.handlers.services import Services
 from shared.handlers.step_variables import step_variables
@@ -112,6 +112,7 @@ def dispatch_run(services: Services, org: Org, request: RunRequest) -> Run:
     started = store.get_run(org.org_slug, run_id)
     if started is None:  # pragma: no cover - the store just wrote it
         raise NotFound(f"run {run_id} vanished")
+    meta_mirror.mirror_run(services, started)  # created: pending -> validating -> running
     return started
 
 
@@ -152,4 +153,5 @@ def _fail_before_start(services: Services, run: Run, reason: str) -> None:
             run.org_slug, run.run_id, RunStatus.FAILED, reason, now, error=reason
         ):
             emit(services, EventType.PIPELINE_FAILURE, run, f"run failed before start: {reason}")
+            meta_mirror.run_changed(services, run.org_slug, run.run_id)
     store.release_concurrent(run.org_slug, run.run_id)

@@ -21,6 +21,7 @@ from shared.domain.notifications import EventType
 from shared.domain.quota import day_bucket, month_bucket
 from shared.domain.retry import backoff_delay
 from shared.domain.states import RunStatus, StepStatus
+from shared.handlers import meta_mirror
 from shared.handlers.notify import emit
 from shared.handlers.services import Services
 
@@ -188,4 +189,5 @@ def _fail_stale(services: Services, run: Run, reason: str, now: datetime) -> boo
                 continue
     if moved:
         emit(services, EventType.PIPELINE_FAILURE, run, f"run failed: {reason}")
+        meta_mirror.run_changed(services, run.org_slug, run.run_id)
     return moved

@@ -92,6 +92,9 @@ class Notifier:
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="notify")
         self._pending: set[Future[list[Delivery]]] = set()
         self._lock = threading.Lock()
+        # Called with each delivery once recorded (the BigQuery history mirror, set by
+        # shared.handlers.meta_mirror.attach); it must not raise.
+        self.on_recorded: Callable[[Delivery], None] | None = None
 
     # -- settings ------------------------------------------------------------------
 
@@ -235,6 +238,8 @@ class Notifier:
                 self._clock.now(),
             )
             self.store.record_delivery(delivery)
+            if self.on_recorded is not None:
+                self.on_recorded(delivery)
             return delivery
 
         if not configured:

@@ -19,6 +19,7 @@ from shared.domain.messages import StepEvent, StepRequest
 from shared.domain.models import Run, StepRun
 from shared.domain.states import RunStatus, StepStatus
 from shared.domain.templates import resolve
+from shared.handlers import meta_mirror
 from shared.handlers.cancel import stop_check
 from shared.handlers.credentials import load_credential
 from shared.handlers.services import Services
@@ -133,7 +134,10 @@ def _enter_processing(services: Services, run: Run, step_id: str, at: datetime) 
     reason = f"transformation started ({step_id})"
     # IllegalTransition: the run ended meanwhile (cancelled); the step will see it and stop.
     with contextlib.suppress(IllegalTransition):
-        services.store.transition_run(run.org_slug, run.run_id, RunStatus.PROCESSING, reason, at)
+        if services.store.transition_run(
+            run.org_slug, run.run_id, RunStatus.PROCESSING, reason, at
+        ):
+            meta_mirror.run_changed(services, run.org_slug, run.run_id)
 
 
 def lease_live(step: StepRun | None, attempt: int, at: datetime) -> bool:

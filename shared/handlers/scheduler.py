@@ -34,6 +34,7 @@ from shared.domain.schedules import (
     validate_cron,
 )
 from shared.domain.sql import validate_org_slug
+from shared.handlers import meta_mirror
 from shared.handlers.dispatch import RunRequest, dispatch_run
 from shared.handlers.services import Services
 from shared.ports import ScheduleStore
@@ -104,6 +105,7 @@ def create_schedule(services: Services, body: Mapping[str, Any]) -> Schedule:
         next_fire_at=next_fire(cron, now) if enabled else None,
     )
     schedule_store(services).create_schedule(schedule)
+    meta_mirror.mirror_schedule(services, schedule)
     return schedule
 
 
@@ -125,6 +127,7 @@ def update_schedule(services: Services, schedule_id: str, body: Mapping[str, Any
         schedule.next_fire_at = next_fire(schedule.cron, now)
     schedule.updated_at = now
     store.update_schedule(schedule)
+    meta_mirror.mirror_schedule(services, schedule)
     return schedule
 
 
@@ -215,6 +218,8 @@ def _dispatch(services: Services, schedule_id: str, fire_time: datetime) -> Sche
     if fire.status is not FireStatus.QUEUED:
         return fire
     schedule = get_schedule(services, schedule_id)
+    if fire.attempts == 0:  # its first dispatch: the claim just moved last/next_run_at
+        meta_mirror.mirror_schedule(services, schedule)
     status, error = FireStatus.DISPATCHED, None
     org = services.store.get_org(fire.org_slug)
     try:

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import base64
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import functions_framework
 import pytest
 
 import shared.handlers.maintenance
+import shared.handlers.meta_mirror
 import shared.handlers.scheduler
 from shared.config.jobs import JOBS
+from shared.handlers.meta_mirror import CatchUp
 from tests.unit.test_function_entry_points import ROOT, RecordingDeadLetters
 
 
@@ -34,6 +37,8 @@ def ran(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
     monkeypatch.setattr(maintenance, "reset_stale_concurrent_counts", record("stale", []))
     monkeypatch.setattr(shared.handlers.scheduler, "tick", record("tick", []))
     monkeypatch.setattr(shared.handlers.scheduler, "process_queue", record("queue", []))
+    caught = CatchUp(0, 0, 0, datetime(2026, 10, 1, tzinfo=UTC))
+    monkeypatch.setattr(shared.handlers.meta_mirror, "catch_up", record("meta", caught))
     return calls
 
 
@@ -63,6 +68,7 @@ EXPECTED = {
     "reset_monthly_quotas": ["monthly"],
     "reset_stale_concurrent_counts": ["stale"],
     "schedules_tick": ["tick", "queue"],
+    "meta_catch_up": ["meta"],
 }
 
 

@@ -12,7 +12,7 @@ from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.domain.bodies import key_value_params, split_pipeline_ref
 from shared.domain.errors import NotFound
 from shared.entrypoints.cli.console import print_table
-from shared.handlers import backfill, cost_alerts, maintenance, notify, scheduler
+from shared.handlers import backfill, cost_alerts, maintenance, meta_mirror, notify, scheduler
 from shared.handlers.cancel import cancel_run
 from shared.handlers.services import Services
 
@@ -86,6 +86,17 @@ def register(sub: Any) -> None:
     p = sub.add_parser("quotas", help="quota upkeep: daily/monthly rollover, stale slots")
     p.add_argument("job", choices=["daily", "monthly", "sweep"])
     p.set_defaults(func=cmd_quotas)
+
+    p = sub.add_parser(
+        "meta-catch-up", help="re-mirror what the BigQuery meta tables miss (a periodic job)"
+    )
+    p.add_argument(
+        "--days",
+        type=int,
+        default=meta_mirror.CATCH_UP_DAYS,
+        help="compare runs created this many days back",
+    )
+    p.set_defaults(func=cmd_meta_catch_up)
 
 
 def _with_services(work: Callable[[Services], int]) -> int:
@@ -323,6 +334,14 @@ def cmd_quotas(args: argparse.Namespace) -> int:
         else:
             swept = maintenance.reset_stale_concurrent_counts(services)
             print_table(maintenance.as_dicts(swept), ["org_slug", "run_id", "run_failed", "reason"])
+        return 0
+
+    return _with_services(job)
+
+
+def cmd_meta_catch_up(args: argparse.Namespace) -> int:
+    def job(services: Services) -> int:
+        print(meta_mirror.catch_up(services, days=args.days).summary())
         return 0
 
     return _with_services(job)
