@@ -70,7 +70,7 @@ def test_dispatch_refuses_without_credential_and_uses_it_inside_the_step(
     with pytest.raises(BadRequest) as refused:
         dispatch_run(services, org, _request("cred_org"))
     assert refused.value.http_status == 400
-    assert "no openai credential" in refused.value.message
+    assert refused.value.message == "openai integration not active"  # the clients' wording
     assert services.store.list_runs("cred_org") == []  # nothing reserved or created
 
     info = set_credential(services, "cred_org", "openai", PLANTED, base_url="http://127.0.0.1:9/")

@@ -167,7 +167,8 @@ def test_unknown_pipeline_is_404_naming_it(client: FlaskClient, acme: str) -> No
         ({"date": "2026-10-01", "start_date": "2026-10-01"}, "date"),
         ({"start_date": "2026-10-05", "end_date": "2026-10-01"}, "start_date"),
         ({"start_date": "2026-10-01"}, "end_date"),
-        ({"date": "2026-10-01", "colour": "red"}, "colour"),
+        # top-level fields beside the window are parameters (as the product's clients send)
+        ({"date": "2026-10-01", "colour": "red"}, "parameters.colour"),
         ({"date": "2026-10-01", "parameters": {"region": "mars"}}, "parameters.region"),
         ({"date": "2026-10-01", "parameters": {"unknown": 1}}, "parameters.unknown"),
         ({"date": "2026-10-01", "parameters": []}, "parameters"),
@@ -208,7 +209,7 @@ def test_concurrent_limit_is_429_naming_the_limit(
     assert refused.status_code == 429
     error = refused.get_json()["error"]
     assert error["details"]["limit"] == "concurrent"
-    assert "concurrent limit reached" in error["message"]
+    assert error["message"] == "Concurrent pipeline limit reached"
     assert runtime.bus.drain(10)
     assert _run(client, key, org="tiny", pipeline="blocking").status_code == 202  # slot freed
     assert runtime.bus.drain(10)

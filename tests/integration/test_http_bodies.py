@@ -47,10 +47,21 @@ def _refusal(app: flask.Flask, model: type[models.Body], body: Any) -> BadReques
 
 
 def test_an_unknown_field_is_refused_by_name(app: flask.Flask) -> None:
-    error = _refusal(app, models.RunRequest, {"date": "2026-10-01", "colour": "red"})
+    error = _refusal(app, models.CancelRequest, {"reason": "wrong", "colour": "red"})
     assert error.message == "unknown field(s) in body: colour"
     assert error.details["field"] == "colour"
-    assert error.details["allowed"] == ["date", "end_date", "parameters", "start_date"]
+    assert error.details["allowed"] == ["reason"]
+
+
+def test_a_run_body_takes_parameters_at_the_top_level_but_not_twice(app: flask.Flask) -> None:
+    parsed = _parse(app, models.RunRequest, {"date": "2026-10-01", "region": "eu"})
+    assert isinstance(parsed, models.RunRequest)
+    assert parsed.run_parameters() == {"region": "eu"}
+    twice = _parse(app, models.RunRequest, {"region": "eu", "parameters": {"region": "us"}})
+    assert isinstance(twice, models.RunRequest)
+    with pytest.raises(BadRequest, match="given twice") as refused:
+        twice.run_parameters()
+    assert refused.value.details["field"] == "parameters.region"
 
 
 def test_a_bad_value_names_the_path_of_the_field(app: flask.Flask) -> None:
@@ -74,7 +85,7 @@ def test_the_api_wording_of_a_bad_value_is_kept(app: flask.Flask) -> None:
         (Nested, {"items": [{"kind": LONG}]}),
         (models.TriggerRequest, {"schedule_id": [LONG]}),
         (models.CancelRequest, {"reason": LONG}),
-        (models.RunRequest, {LONG: 1}),
+        (models.RunRequest, {"parameters": LONG}),
         (models.NotifyTestRequest, {"event": {LONG: LONG}}),
     ],
 )

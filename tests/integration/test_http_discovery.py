@@ -61,14 +61,17 @@ def test_catalog_lists_pipelines_with_parameters_without_auth(client: FlaskClien
     ]
     quick = body["pipelines"][1]
     assert quick["schedule"] == "0 4 * * *"
-    assert quick["parameters"]["region"] == {
+    assert (quick["name"], quick["display_name"]) == ("quick", "Quick")
+    parameters = {p["name"]: p for p in quick["parameters"]}  # a list, as the clients read it
+    assert parameters["region"] == {
+        "name": "region",
         "type": "string",
         "required": False,
         "default": "eu",
         "description": "",
         "choices": ["eu", "us"],
     }
-    assert quick["parameters"]["depth"]["required"] is True
+    assert parameters["depth"]["required"] is True
     assert [i["pipeline"] for i in body["invalid"]] == ["openai/payg/broken"]
 
 

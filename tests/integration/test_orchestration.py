@@ -143,7 +143,7 @@ def test_step_timeout_fails_the_step(runtime: EmbeddedRuntime) -> None:
     org, _ = new_org(runtime, "slow_org")
     run = _run(runtime, org, "slow")
     assert run.status is RunStatus.FAILED
-    assert "timed out after 1 s" in (run.steps["sleepy"].error or "")
+    assert "Pipeline execution timed out after 1s" in (run.steps["sleepy"].error or "")
 
 
 def test_templates_resolve_before_the_processor_sees_them(runtime: EmbeddedRuntime) -> None:

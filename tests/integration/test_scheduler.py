@@ -49,7 +49,8 @@ def test_a_due_schedule_fires_once_from_racing_ticks(
     assert schedule["cron"] == "0 4 * * *"  # the pipeline's default
     assert schedule["next_fire_at"] == "2026-03-10T04:00:00+00:00"
     queue = client.get("/api/v1/scheduler/queue", headers={"X-CA-Root-Key": ROOT}).get_json()
-    assert queue == {"due": [], "queued": []}
+    assert (queue["due"], queue["queued"]) == ([], [])
+    assert [s["schedule_id"] for s in queue["schedules"]] == [schedule["schedule_id"]]
     assert _post(client, "/api/v1/scheduler/trigger").get_json()["fired"] == []  # not due yet
 
     clock.set(datetime(2026, 3, 10, 4, 0, 7, tzinfo=UTC))
@@ -113,7 +114,7 @@ def test_full_quota_keeps_the_firing_queued_until_process_queue(
     clock.set(datetime(2026, 3, 10, 4, 1, tzinfo=UTC))
     [fire] = _post(client, "/api/v1/scheduler/trigger").get_json()["fired"]
     assert (fire["status"], fire["attempts"]) == ("queued", 1)
-    assert "concurrent limit reached" in fire["error"]
+    assert "Concurrent pipeline limit reached" in fire["error"]
     assert store.list_runs("tiny") == []
     store.release_concurrent("tiny", "held")
     [done] = _post(client, "/api/v1/scheduler/process-queue").get_json()["processed"]

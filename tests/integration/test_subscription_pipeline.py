@@ -88,6 +88,7 @@ def test_a_month_runs_to_focus_with_lineage(runtime: EmbeddedRuntime) -> None:
         "pending",
         "validating",
         "running",
+        "processing",  # its procedure steps transform
         "completed",
     ]
 

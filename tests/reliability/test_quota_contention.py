@@ -92,10 +92,9 @@ def test_a_concurrent_limit_admits_exactly_its_n_of_100_simultaneous_requests(
         assert statuses(answers) == {202: n, 429: CLIENTS - n}
         for error in _refusals(answers):
             assert error["code"] == "quota_exceeded"
-            assert error["message"].startswith("concurrent limit reached: ")
-            assert error["message"].endswith(f" of {n} used")
+            assert error["message"] == "Concurrent pipeline limit reached"
             assert error["details"]["limit"] == "concurrent"
-            assert error["details"]["allowed"] == n
+            assert (error["details"]["allowed"], error["details"]["used"]) == (n, n)
         admitted = _admitted(answers)
         assert len(admitted) == n
         # Nothing but the admitted runs exists, and they hold exactly n slots.
@@ -159,7 +158,7 @@ def test_daily_and_monthly_limits_are_used_up_by_the_last_second_and_renew_at_mi
                     "monthly",
                 ), error
                 allowed = LIMITS[named]
-                assert error["message"] == f"{named} limit reached: {allowed} of {allowed} used"
+                assert error["message"] == f"{named.capitalize()} pipeline limit reached"
                 assert error["details"] == {"limit": named, "allowed": allowed, "used": allowed}
             admitted[at] = _admitted(answers)
 

@@ -29,9 +29,8 @@ def test_quota_decision(usage: QuotaUsage, hit: str | None) -> None:
     assert decision.admitted is (hit is None)
     assert decision.limit_hit == hit
     if hit:
-        assert decision.message == (
-            f"{hit} limit reached: {getattr(usage, hit)} of {getattr(LIMITS, hit)} used"
-        )
+        assert decision.message == f"{hit.capitalize()} pipeline limit reached"
+        assert (decision.used, decision.limit) == (getattr(usage, hit), getattr(LIMITS, hit))
 
 
 def test_buckets_are_utc_day_and_month() -> None:
