@@ -92,7 +92,15 @@ def fast_pipeline(
     return body
 
 
-PAGED_PS_TYPES = frozenset({"genai.openai_admin", "genai.anthropic_admin"})
+PAGED_PS_TYPES = frozenset(
+    {
+        "genai.openai_admin",
+        "genai.anthropic_admin",
+        "openai.usage",
+        "openai.cost",
+        "anthropic.usage",
+    }
+)
 
 
 def write_configs(root: Path, pipelines: Mapping[str, Mapping[str, Any]]) -> Path:
