@@ -7,6 +7,7 @@
 -- transaction (atomic; a rerun leaves the same rows; MERGE ... ON FALSE would cost target x
 -- source rows on the emulator). Filled by shared.adapters.bigquery.sql_files.render_sql; {columns} are the
 -- provider's file columns, {usage_start_column} the TIMESTAMP that dates a row.
+-- fragment lineage_columns: common/lineage_columns.sql
 BEGIN TRANSACTION;
 
 DELETE FROM `{project_id}.{dataset}.{raw_table}` AS target
@@ -15,15 +16,8 @@ AND target.x_pipeline_id = {pipeline_id}
 AND target.x_credential_id = {credential_id}
 AND target.x_pipeline_run_date BETWEEN {start_date} AND {end_date};
 
-INSERT INTO `{project_id}.{dataset}.{raw_table}` (
-  {columns},
-  x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id, x_ingested_at,
-  x_source_system
-)
-SELECT
-  {columns},
-  x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id, x_ingested_at,
-  x_source_system
+INSERT INTO `{project_id}.{dataset}.{raw_table}` ({columns}, {lineage_columns})
+SELECT {columns}, {lineage_columns}
 FROM (
   SELECT
     {columns},

@@ -6,6 +6,11 @@
 -- rows reopen earlier days): DELETE + INSERT in one transaction, so readers never see it half
 -- done and a rerun leaves the same rows. (Not MERGE ... ON FALSE: on the emulator that join
 -- costs target rows x source rows.) The run's staged rows are removed after the commit.
+-- Included (-- fragment lines): the run's staged rows, the FOCUS rules every converter's
+-- rows pass, and the removal of the staged rows.
+-- fragment staged_run_rows: cloud/staged_run_rows.sql
+-- fragment focus_conform: common/focus_conform.sql
+-- fragment discard_staging: cloud/discard_focus_staging.sql
 BEGIN TRANSACTION;
 
 DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3` AS target
@@ -15,8 +20,7 @@ WHERE target.x_org_slug = {org_slug}
   AND (target.x_pipeline_run_date BETWEEN {start_date} AND {end_date}
     OR target.x_pipeline_run_date IN (
       SELECT x_pipeline_run_date FROM `{project_id}.{dataset}.cost_data_standard_1_3_staging`
-      WHERE x_org_slug = {org_slug} AND x_pipeline_id = {pipeline_id}
-        AND x_credential_id = {credential_id} AND x_run_id = {run_id}));
+      WHERE {staged_run_rows}));
 
 -- The staged rows pass the FOCUS rules of ../common/focus_conform.sql on the way in.
 INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3` ({columns})
@@ -24,8 +28,7 @@ SELECT {columns}
 FROM (
   SELECT {focus_conform}
   FROM `{project_id}.{dataset}.cost_data_standard_1_3_staging`
-  WHERE x_org_slug = {org_slug} AND x_pipeline_id = {pipeline_id}
-    AND x_credential_id = {credential_id} AND x_run_id = {run_id});
+  WHERE {staged_run_rows});
 
 COMMIT TRANSACTION;
 

@@ -1,15 +1,20 @@
 -- sp_cloud_2_reconcile_<provider>: source totals vs FOCUS totals per usage day and billing
--- currency, one template for every provider. Filled by shared.adapters.bigquery.sql_files.render_sql:
--- the source_totals placeholder receives the provider's fragment
--- procedures/cloud/<provider>/reconcile_source_totals_<provider>.sql (one row per day and
--- currency: day, currency, n, billed, effective), the only part that differs.
+-- currency, one template for every provider, included (-- fragment reconcile) by each
+-- <provider>/sp_cloud_2_reconcile_<provider>.sql beside the signature
+-- (../common/procedure_start.sql) and its source_totals fragment
+-- <provider>/reconcile_source_totals_<provider>.sql (one row per day and currency: day,
+-- currency, n, billed, effective, source_system), the only part that differs.
 --
 -- FOCUS side: SUM(BilledCost) and SUM(EffectiveCost) of the rows this run's conversion
 -- staged in cost_data_standard_1_3_staging, before they replace the org's slice of
 -- cost_data_standard_1_3 (the step publishes them only when every day reconciles). The days
 -- are the window and those of the staged rows; their rows in cloud_cost_reconciliation are
 -- replaced (DELETE + INSERT). The calling step compares the two sides and fails beyond a cent.
--- Signature and argument check: ../common/procedure_start.sql.
+-- A row's x_source_system is its source's (both sides name the same one: the staged rows
+-- carry their source rows' system).
+-- fragment run_filter: common/run_filter.sql
+-- fragment lineage_columns: common/lineage_columns.sql
+-- fragment run_lineage: common/run_lineage.sql
 {procedure_start}
 
   -- Replace the slice: delete it, then insert. The caller wraps the CALL in a
@@ -23,23 +28,19 @@
     AND (target.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
       OR target.x_pipeline_run_date IN (
         SELECT x_pipeline_run_date FROM `{project_id}.{dataset}.cost_data_standard_1_3_staging`
-        WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
-          AND x_credential_id = p_credential_id AND x_run_id = p_run_id));
+        WHERE {run_filter}));
 
   INSERT INTO `{project_id}.{dataset}.cloud_cost_reconciliation` (
     billing_currency, source_rows, focus_rows, source_billed_cost, focus_billed_cost,
     source_effective_cost, focus_effective_cost,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
+    {lineage_columns}
   )
   SELECT
     currency, source_rows, focus_rows, source_billed_cost, focus_billed_cost,
     source_effective_cost, focus_effective_cost,
-    p_org_slug, p_pipeline_id, p_credential_id, day, p_run_id,
-    CURRENT_TIMESTAMP(), {source_system}
+    {lineage_columns}
   FROM (
     SELECT
-      COALESCE(s.day, f.day) AS day,
       COALESCE(s.currency, f.currency) AS currency,
       IFNULL(s.n, 0) AS source_rows,
       IFNULL(f.n, 0) AS focus_rows,
@@ -48,7 +49,10 @@
       PARSE_NUMERIC(FORMAT('%.9f', IFNULL(s.billed, 0))) AS source_billed_cost,
       IFNULL(f.billed, 0) AS focus_billed_cost,
       PARSE_NUMERIC(FORMAT('%.9f', IFNULL(s.effective, 0))) AS source_effective_cost,
-      IFNULL(f.effective, 0) AS focus_effective_cost
+      IFNULL(f.effective, 0) AS focus_effective_cost,
+      {run_lineage},
+      COALESCE(s.day, f.day) AS x_pipeline_run_date,
+      COALESCE(s.source_system, f.source_system) AS x_source_system
     FROM
 {source_totals} AS s
     FULL OUTER JOIN (
@@ -57,10 +61,10 @@
         BillingCurrency AS currency,
         COUNT(*) AS n,
         SUM(BilledCost) AS billed,
-        SUM(EffectiveCost) AS effective
+        SUM(EffectiveCost) AS effective,
+        MIN(x_source_system) AS source_system
       FROM `{project_id}.{dataset}.cost_data_standard_1_3_staging`
-      WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
-        AND x_credential_id = p_credential_id AND x_run_id = p_run_id
+      WHERE {run_filter}
       GROUP BY day, currency
     ) AS f
     ON s.day = f.day AND s.currency = f.currency

@@ -1,8 +1,8 @@
 -- The start of every procedure called with a run's lineage slice: the cloud ones
--- (sp_cloud_1_convert_to_focus_<provider>, sp_cloud_2_reconcile_<provider>, included by the
--- cloud.focus_convert step) and the genai / subscription ones that name it in a
--- "-- fragment procedure_start:" line (procedure named after the including file). The
--- signature the steps call and the check of its arguments.
+-- (cloud/<provider>/sp_cloud_1_convert_to_focus_<provider>, sp_cloud_2_reconcile_<provider>)
+-- and the genai / subscription ones, each naming it in a "-- fragment procedure_start:"
+-- line (procedure named after the including file). The signature the steps call and the
+-- check of its arguments.
 CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.{procedure}(
   p_org_slug STRING,
   p_start_date DATE,

@@ -30,20 +30,23 @@
 --   integer nano-units divided by NUMERIC '1000000000' (CAST AS NUMERIC and fractional
 --   NUMERIC literals lose digits on the emulator; see sp_cloud_1_convert_to_focus_gcp).
 -- Included files (-- fragment lines, read by the procedure executor): the shared signature
--- and argument check, the run-slice replace of every MERGE below, and the SKU classification
--- both MERGEs read.
+-- and argument check, the run-slice replace of every MERGE below, the SKU classification
+-- both MERGEs read, the lineage of their rows and the column lists of the two tables.
 -- fragment procedure_start: common/procedure_start.sql
 -- fragment delete_run_slice: common/delete_run_slice.sql
 -- fragment gemini_skus: genai/gemini_billing_skus.sql
+-- fragment run_lineage: common/run_lineage.sql
+-- fragment usage_raw_columns: genai/usage_raw_columns.sql
+-- fragment costs_raw_columns: genai/costs_raw_columns.sql
 {procedure_start}
 
-  -- The same classification (gemini_billing_skus.sql, under c) feeds both MERGEs.
+  -- The same classification (gemini_billing_skus.sql, under g) feeds both MERGEs.
   MERGE `{project_id}.{dataset}.genai_payg_usage_raw` AS target
   USING (
     SELECT
       g.usage_date,
       'gemini' AS provider,
-      g.service AS endpoint,
+      g.service_name AS endpoint,
       g.sub_account_id,
       g.model,
       g.token_type,
@@ -55,44 +58,15 @@
           NUMERIC '1000000000')) AS pricing_quantity,
       IF(g.unit = 'Tokens', '1M Tokens', MAX(g.usage.pricing_unit)) AS pricing_unit,
       MIN(g.usage_start_time) AS bucket_start,
-      p_org_slug AS x_org_slug,
-      p_pipeline_id AS x_pipeline_id,
-      p_credential_id AS x_credential_id,
+      {run_lineage},
       g.usage_date AS x_pipeline_run_date,
-      p_run_id AS x_run_id,
-      CURRENT_TIMESTAMP() AS x_ingested_at,
       'gemini' AS x_source_system
-    FROM (
-      SELECT
-        c.x_pipeline_run_date AS usage_date,
-        c.service.description AS service,
-        c.project.id AS sub_account_id,
-        c.model,
-        c.token_type,
-        IF(c.token_type IN ('input', 'cached_input', 'output')
-          AND LOWER(IFNULL(c.usage.unit, '')) IN ('count', 'token', 'tokens'),
-          'Tokens', c.usage.unit) AS unit,
-        c.usage,
-        c.usage_start_time
-      FROM (
-        {gemini_skus}
-      ) AS c
-      WHERE IFNULL(c.usage.amount, 0) > 0
-    ) AS g
-    GROUP BY g.usage_date, g.service, g.sub_account_id, g.model, g.token_type, g.unit
+    FROM ({gemini_skus}) AS g
+    WHERE IFNULL(g.usage.amount, 0) > 0
+    GROUP BY g.usage_date, g.service_name, g.sub_account_id, g.model, g.token_type, g.unit
   ) AS source
   {delete_run_slice}
-  WHEN NOT MATCHED THEN INSERT (
-    usage_date, provider, endpoint, sub_account_id, model, token_type, unit, quantity,
-    pricing_quantity, pricing_unit, bucket_start,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  ) VALUES (
-    usage_date, provider, endpoint, sub_account_id, model, token_type, unit, quantity,
-    pricing_quantity, pricing_unit, bucket_start,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  );
+  WHEN NOT MATCHED THEN INSERT ({usage_raw_columns}) VALUES ({usage_raw_columns});
 
   MERGE `{project_id}.{dataset}.genai_payg_costs_raw` AS target
   USING (
@@ -106,43 +80,16 @@
       g.cost_type,
       CAST(NULL AS STRING) AS service_tier,
       SAFE_DIVIDE(CAST(ROUND(SUM(g.net_cost) * 1e9) AS INT64), NUMERIC '1000000000') AS amount,
-      g.currency,
+      g.billing_currency AS currency,
       FORMAT('%.9f', SUM(g.net_cost)) AS source_amount,
       'provider' AS cost_source,
-      p_org_slug AS x_org_slug,
-      p_pipeline_id AS x_pipeline_id,
-      p_credential_id AS x_credential_id,
+      {run_lineage},
       g.usage_date AS x_pipeline_run_date,
-      p_run_id AS x_run_id,
-      CURRENT_TIMESTAMP() AS x_ingested_at,
       'gemini' AS x_source_system
-    FROM (
-      SELECT
-        c.x_pipeline_run_date AS usage_date,
-        c.project.id AS sub_account_id,
-        c.sku.description AS line_item,
-        c.model,
-        c.token_type,
-        c.cost_type,
-        UPPER(c.currency) AS currency,
-        c.cost + IFNULL((SELECT SUM(cr.amount) FROM UNNEST(c.credits) AS cr), 0) AS net_cost
-      FROM (
-        {gemini_skus}
-      ) AS c
-    ) AS g
+    FROM ({gemini_skus}) AS g
     GROUP BY g.usage_date, g.sub_account_id, g.line_item, g.model, g.token_type, g.cost_type,
-      g.currency
+      g.billing_currency
   ) AS source
   {delete_run_slice}
-  WHEN NOT MATCHED THEN INSERT (
-    cost_date, provider, sub_account_id, line_item, model, token_type, cost_type,
-    service_tier, amount, currency, source_amount, cost_source,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  ) VALUES (
-    cost_date, provider, sub_account_id, line_item, model, token_type, cost_type,
-    service_tier, amount, currency, source_amount, cost_source,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  );
+  WHEN NOT MATCHED THEN INSERT ({costs_raw_columns}) VALUES ({costs_raw_columns});
 END;

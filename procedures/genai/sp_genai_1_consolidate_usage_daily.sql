@@ -9,10 +9,13 @@
 -- cost_source 'none') and cost with no usage (quantity null, e.g. a tool fee), so the
 -- day's cost here always equals the raw cost rows' sum.
 -- Included (-- fragment lines): the signature (p_org_slug, p_start_date, p_end_date,
--- p_pipeline_id, p_credential_id, p_run_id) with its argument check, and the MERGE's
--- run-slice replace.
+-- p_pipeline_id, p_credential_id, p_run_id) with its argument check, the MERGE's
+-- run-slice replace, the slice read, the lineage of the rows and the table's columns.
 -- fragment procedure_start: common/procedure_start.sql
 -- fragment delete_run_slice: common/delete_run_slice.sql
+-- fragment slice_filter: common/slice_filter.sql
+-- fragment run_lineage: common/run_lineage.sql
+-- fragment usage_daily_columns: genai/usage_daily_columns.sql
 {procedure_start}
 
   MERGE `{project_id}.{dataset}.genai_usage_daily` AS target
@@ -25,10 +28,7 @@
         SUM(u.quantity) AS quantity,
         SUM(u.pricing_quantity) AS pricing_quantity
       FROM `{project_id}.{dataset}.genai_payg_usage_raw` AS u
-      WHERE u.x_org_slug = p_org_slug
-        AND u.x_pipeline_id = p_pipeline_id
-        AND u.x_credential_id = p_credential_id
-        AND u.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+      WHERE {slice_filter}
       GROUP BY u.usage_date, u.provider, u.sub_account_id, u.model, u.token_type
     ),
     cost_agg AS (
@@ -38,10 +38,7 @@
         MAX(c.cost_source) AS cost_source,
         SUM(c.amount) AS cost
       FROM `{project_id}.{dataset}.genai_payg_costs_raw` AS c
-      WHERE c.x_org_slug = p_org_slug
-        AND c.x_pipeline_id = p_pipeline_id
-        AND c.x_credential_id = p_credential_id
-        AND c.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+      WHERE {slice_filter}
       GROUP BY c.cost_date, c.provider, c.sub_account_id, c.model, c.token_type, c.currency
     ),
     slice_currency AS (
@@ -60,12 +57,8 @@
       IFNULL(c.cost, 0) AS cost,
       COALESCE(c.currency, (SELECT currency FROM slice_currency)) AS currency,
       IFNULL(c.cost_source, 'none') AS cost_source,
-      p_org_slug AS x_org_slug,
-      p_pipeline_id AS x_pipeline_id,
-      p_credential_id AS x_credential_id,
+      {run_lineage},
       COALESCE(u.usage_date, c.usage_date) AS x_pipeline_run_date,
-      p_run_id AS x_run_id,
-      CURRENT_TIMESTAMP() AS x_ingested_at,
       COALESCE(u.provider, c.provider) AS x_source_system
     FROM usage_agg AS u
     FULL OUTER JOIN cost_agg AS c
@@ -76,15 +69,5 @@
       AND u.token_type = c.token_type
   ) AS source
   {delete_run_slice}
-  WHEN NOT MATCHED THEN INSERT (
-    usage_date, provider, sub_account_id, model, token_type, unit, quantity,
-    pricing_quantity, pricing_unit, cost, currency, cost_source,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  ) VALUES (
-    usage_date, provider, sub_account_id, model, token_type, unit, quantity,
-    pricing_quantity, pricing_unit, cost, currency, cost_source,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  );
+  WHEN NOT MATCHED THEN INSERT ({usage_daily_columns}) VALUES ({usage_daily_columns});
 END;

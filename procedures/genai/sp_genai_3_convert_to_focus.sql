@@ -24,10 +24,19 @@
 --   token columns) and to SkuId / SkuMeter / SkuPriceDetails.
 -- * BillingAccountType 'Organization': OpenAI and Anthropic bill an organization (the
 --   Admin APIs' scope), the one kind of billing account they have (non-null in FOCUS 1.4).
--- Included (-- fragment lines): the MERGE's run-slice replace and the FOCUS rules every
--- converter's rows pass (focus_conform).
+-- * Left null: AvailabilityZone, Region*, Resource*, Tags, ChargeClass, InvoiceId, the
+--   CommitmentDiscount* columns and those no native conversion fills.
+-- Included (-- fragment lines): the MERGE's run-slice replace, the FOCUS rules every
+-- converter's rows pass (focus_conform), the FOCUS and lineage column lists, the columns
+-- left null, the slice read and the lineage of the rows.
 -- fragment delete_run_slice: common/delete_run_slice.sql
 -- fragment focus_conform: common/focus_conform.sql
+-- fragment focus_columns: common/focus_columns.sql
+-- fragment lineage_columns: common/lineage_columns.sql
+-- fragment focus_left_null: common/focus_left_null.sql
+-- fragment no_commitment: common/no_commitment.sql
+-- fragment slice_filter: common/slice_filter.sql
+-- fragment run_lineage: common/run_lineage.sql
 CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.sp_genai_3_convert_to_focus(
   p_org_slug STRING,
   p_start_date DATE,
@@ -52,6 +61,13 @@ BEGIN
   USING (
     SELECT {focus_conform} FROM (
     SELECT
+      {focus_left_null},
+      {no_commitment},
+      CAST(NULL AS STRING) AS AvailabilityZone, CAST(NULL AS STRING) AS ChargeClass,
+      CAST(NULL AS STRING) AS InvoiceId, CAST(NULL AS STRING) AS RegionId,
+      CAST(NULL AS STRING) AS RegionName, CAST(NULL AS STRING) AS ResourceId,
+      CAST(NULL AS STRING) AS ResourceName, CAST(NULL AS STRING) AS ResourceType,
+      CAST(NULL AS JSON) AS Tags,
       d.cost AS BilledCost,
       p_org_slug AS BillingAccountId,
       p_org_slug AS BillingAccountName,
@@ -102,49 +118,20 @@ BEGIN
       d.model AS x_genai_model,
       d.token_type AS x_genai_token_type,
       d.cost_source AS x_genai_cost_source,
-      p_org_slug AS x_org_slug,
-      p_pipeline_id AS x_pipeline_id,
-      p_credential_id AS x_credential_id,
+      {run_lineage},
       d.usage_date AS x_pipeline_run_date,
-      p_run_id AS x_run_id,
-      CURRENT_TIMESTAMP() AS x_ingested_at,
       d.provider AS x_source_system
     FROM `{project_id}.{dataset}.genai_usage_daily` AS d
-    WHERE d.x_org_slug = p_org_slug
-      AND d.x_pipeline_id = p_pipeline_id
-      AND d.x_credential_id = p_credential_id
-      AND d.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+    WHERE {slice_filter}
   )) AS source
   {delete_run_slice}
   WHEN NOT MATCHED THEN INSERT (
-    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
-    BillingPeriodEnd, BillingPeriodStart,
-    ChargeCategory, ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart,
-    ConsumedQuantity, ConsumedUnit, ContractedCost, ContractedUnitPrice, EffectiveCost,
-    HostProviderName, InvoiceIssuerName, ListCost, ListUnitPrice,
-    PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
-    PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice,
-    PricingQuantity, PricingUnit, ProviderName, PublisherName,
-    ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
-    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId,
-    SubAccountId, SubAccountName, SubAccountType,
+    {focus_columns},
     x_genai_provider, x_genai_model, x_genai_token_type, x_genai_cost_source,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
+    {lineage_columns}
   ) VALUES (
-    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
-    BillingPeriodEnd, BillingPeriodStart,
-    ChargeCategory, ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart,
-    ConsumedQuantity, ConsumedUnit, ContractedCost, ContractedUnitPrice, EffectiveCost,
-    HostProviderName, InvoiceIssuerName, ListCost, ListUnitPrice,
-    PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
-    PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice,
-    PricingQuantity, PricingUnit, ProviderName, PublisherName,
-    ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
-    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId,
-    SubAccountId, SubAccountName, SubAccountType,
+    {focus_columns},
     x_genai_provider, x_genai_model, x_genai_token_type, x_genai_cost_source,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
+    {lineage_columns}
   );
 END;

@@ -25,10 +25,12 @@
 -- IF ... END IF in the body; RAISE crashes a CALL there and ASSERT is unknown, so checks
 -- use ERROR() in a SELECT, reported by both as a 400 carrying the message.
 -- Included (-- fragment lines): the signature (p_org_slug, p_start_date, p_end_date,
--- p_pipeline_id, p_credential_id, p_run_id) with its argument check, and the MERGE's
--- run-slice replace.
+-- p_pipeline_id, p_credential_id, p_run_id) with its argument check, the MERGE's
+-- run-slice replace, the lineage of its rows and the table's columns.
 -- fragment procedure_start: common/procedure_start.sql
 -- fragment delete_run_slice: common/delete_run_slice.sql
+-- fragment run_lineage: common/run_lineage.sql
+-- fragment costs_daily_columns: subscription/costs_daily_columns.sql
 {procedure_start}
 
   -- A plan the formula cannot price fails the run rather than silently costing nothing.
@@ -109,22 +111,13 @@
       period_list_price * day_index / period_days
         - period_list_price * (day_index - 1) / period_days AS list_cost,
       period_price * day_index / period_days
-        - period_price * (day_index - 1) / period_days AS daily_cost
+        - period_price * (day_index - 1) / period_days AS daily_cost,
+      {run_lineage},
+      cost_date AS x_pipeline_run_date,
+      'subscription' AS x_source_system
     FROM priced
   ) AS source
   -- Nothing matches: old rows of the slice are deleted, every source row is inserted.
   {delete_run_slice}
-  WHEN NOT MATCHED THEN INSERT (
-    cost_date, subscription_id, provider, product, plan_name, billing_cycle, pricing_model,
-    currency, category, subcategory, sub_account_id, sub_account_name, tags,
-    quantity, unit_price, discount_pct, period_start, period_days, list_cost, daily_cost,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  ) VALUES (
-    cost_date, subscription_id, provider, product, plan_name, billing_cycle, pricing_model,
-    currency, category, subcategory, sub_account_id, sub_account_name, tags,
-    quantity, unit_price, discount_pct, period_start, period_days, list_cost, daily_cost,
-    p_org_slug, p_pipeline_id, p_credential_id, cost_date, p_run_id,
-    CURRENT_TIMESTAMP(), 'subscription'
-  );
+  WHEN NOT MATCHED THEN INSERT ({costs_daily_columns}) VALUES ({costs_daily_columns});
 END;

@@ -29,17 +29,30 @@
 -- * BillingAccountType 'Customer Account': the org's account with the vendor, the one kind
 --   of billing account a directly bought SaaS plan has (FOCUS 1.4 makes the column non-null).
 -- Included (-- fragment lines): the signature (p_org_slug, p_start_date, p_end_date,
--- p_pipeline_id, p_credential_id, p_run_id) with its argument check, and the MERGE's
--- run-slice replace.
+-- p_pipeline_id, p_credential_id, p_run_id) with its argument check, the MERGE's
+-- run-slice replace, the FOCUS rules every converter's rows pass, the FOCUS and lineage
+-- column lists, the columns left null, the slice read and the lineage of the rows.
 -- fragment procedure_start: common/procedure_start.sql
 -- fragment delete_run_slice: common/delete_run_slice.sql
 -- fragment focus_conform: common/focus_conform.sql
+-- fragment focus_columns: common/focus_columns.sql
+-- fragment lineage_columns: common/lineage_columns.sql
+-- fragment focus_left_null: common/focus_left_null.sql
+-- fragment no_commitment: common/no_commitment.sql
+-- fragment slice_filter: common/slice_filter.sql
+-- fragment run_lineage: common/run_lineage.sql
 {procedure_start}
 
   MERGE `{project_id}.{dataset}.cost_data_standard_1_3` AS target
   USING (
     SELECT {focus_conform} FROM (
     SELECT
+      {focus_left_null},
+      {no_commitment},
+      CAST(NULL AS STRING) AS AvailabilityZone, CAST(NULL AS STRING) AS ChargeClass,
+      CAST(NULL AS NUMERIC) AS ConsumedQuantity, CAST(NULL AS STRING) AS ConsumedUnit,
+      CAST(NULL AS STRING) AS InvoiceId,
+      CAST(NULL AS STRING) AS RegionId, CAST(NULL AS STRING) AS RegionName,
       d.daily_cost AS BilledCost,
       p_org_slug AS BillingAccountId,
       p_org_slug AS BillingAccountName,
@@ -94,52 +107,21 @@
       d.subscription_id AS x_subscription_id,
       d.plan_name AS x_plan_name,
       d.billing_cycle AS x_billing_cycle,
-      p_org_slug AS x_org_slug,
-      p_pipeline_id AS x_pipeline_id,
-      p_credential_id AS x_credential_id,
+      {run_lineage},
       d.cost_date AS x_pipeline_run_date,
-      p_run_id AS x_run_id,
-      CURRENT_TIMESTAMP() AS x_ingested_at,
       'subscription' AS x_source_system
     FROM `{project_id}.{dataset}.subscription_costs_daily` AS d
-    WHERE d.x_org_slug = p_org_slug
-      AND d.x_pipeline_id = p_pipeline_id
-      AND d.x_credential_id = p_credential_id
-      AND d.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+    WHERE {slice_filter}
   )) AS source
   -- Nothing matches: old rows of the slice are deleted, every source row is inserted.
   {delete_run_slice}
   WHEN NOT MATCHED THEN INSERT (
-    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
-    BillingPeriodEnd, BillingPeriodStart,
-    ChargeCategory, ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart,
-    ContractedCost, ContractedUnitPrice, EffectiveCost,
-    HostProviderName, InvoiceIssuerName, ListCost, ListUnitPrice,
-    PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
-    PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice,
-    PricingQuantity, PricingUnit, ProviderName, PublisherName,
-    ResourceId, ResourceName, ResourceType,
-    ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
-    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId,
-    SubAccountId, SubAccountName, SubAccountType, Tags,
+    {focus_columns},
     x_subscription_id, x_plan_name, x_billing_cycle,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
+    {lineage_columns}
   ) VALUES (
-    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
-    BillingPeriodEnd, BillingPeriodStart,
-    ChargeCategory, ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart,
-    ContractedCost, ContractedUnitPrice, EffectiveCost,
-    HostProviderName, InvoiceIssuerName, ListCost, ListUnitPrice,
-    PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
-    PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice,
-    PricingQuantity, PricingUnit, ProviderName, PublisherName,
-    ResourceId, ResourceName, ResourceType,
-    ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
-    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId,
-    SubAccountId, SubAccountName, SubAccountType, Tags,
+    {focus_columns},
     x_subscription_id, x_plan_name, x_billing_cycle,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
+    {lineage_columns}
   );
 END;

@@ -19,11 +19,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from shared.adapters.bigquery.sql_files import PROCEDURES_DIR, include_fragments, render_sql
+from shared.adapters.bigquery.sql_files import (
+    PROCEDURES_DIR,
+    declared_fragments,
+    include_fragments,
+    render_sql,
+)
 from shared.domain.errors import BadRequest, NotFound, PipelineError, shown
 from shared.domain.sql import table_ref
 from shared.handlers.services import Services
@@ -58,11 +64,6 @@ _HEADER = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _NAMED_BY_FILE = "{procedure}"
-# How a procedure file names a file it includes: "-- fragment <placeholder>: <path under
-# procedures/>", e.g. "-- fragment procedure_start: common/procedure_start.sql". The file
-# says what it includes, so every caller (executor, sync, list) renders the same SQL;
-# render_sql refuses a path outside procedures/ and a fragment with no placeholder.
-_FRAGMENT_LINE = re.compile(r"^--\s*fragment\s+([a-z_][a-z0-9_]*)\s*:\s*(\S+)\s*$", re.MULTILINE)
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)$")
 
 DeployStatus = Literal["created", "updated", "unchanged"]
@@ -72,7 +73,8 @@ DeployStatus = Literal["created", "updated", "unchanged"]
 class ProcedureFile:
     name: str
     source: str  # path under procedures/
-    # (placeholder, path under procedures/) of each "-- fragment" line of the file
+    # (placeholder, path under procedures/) of each fragment the file includes: its
+    # "-- fragment" lines and those of the fragments they name (sql_files.declared_fragments)
     fragments: tuple[tuple[str, str], ...] = ()
     named_by_file: bool = False  # the header came from a fragment: {procedure} = name
 
@@ -80,25 +82,8 @@ class ProcedureFile:
         identifiers = {"project_id": project_id, "dataset": dataset}
         if self.named_by_file:
             identifiers["procedure"] = self.name
-        return render_sql(
-            PROCEDURES_DIR / self.source,
-            identifiers=identifiers,
-            fragments=dict(self.fragments),
-        )
-
-
-def declared_fragments(source: str) -> tuple[tuple[str, str], ...]:
-    """The "-- fragment <placeholder>: <file>" lines of procedures/<source>, in order."""
-    text = (PROCEDURES_DIR / source).read_text(encoding="utf-8")
-    found = tuple(_FRAGMENT_LINE.findall(text))
-    names = [name for name, _ in found]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise BadRequest(
-            f"procedures/{source} names fragment(s) {repeated} more than once",
-            file=f"procedures/{source}",
-        )
-    return found
+        # the fragments come from the file's own "-- fragment" lines
+        return render_sql(PROCEDURES_DIR / self.source, identifiers=identifiers)
 
 
 def procedure_file(source: str) -> ProcedureFile:
@@ -109,9 +94,9 @@ def procedure_file(source: str) -> ProcedureFile:
     {procedure} is a fragment, not a procedure.
     """
     path = PROCEDURES_DIR / source
-    fragments = declared_fragments(source)
+    fragments = declared_fragments(path)
     own = _HEADER.findall(path.read_text(encoding="utf-8"))
-    found = _HEADER.findall(include_fragments(path, dict(fragments)))
+    found = _HEADER.findall(include_fragments(path))
     if len(found) != 1 or _NAMED_BY_FILE in own:
         raise BadRequest(
             f"procedures/{source} must create exactly one procedure "
@@ -145,13 +130,12 @@ def procedure_files() -> list[ProcedureFile]:
 
 def _is_procedure(path: Path) -> bool:
     """Whether the file creates a procedure: a header of its own with a name, or one from a
-    fragment it includes (fragments themselves, and templates a step fills with fragments of
-    its own like the cloud ones, are not)."""
+    fragment it includes (fragments themselves, and templates that procedure files include
+    beside the signature, like cloud/sp_cloud_2_reconcile.sql, are not)."""
     own = _HEADER.findall(path.read_text(encoding="utf-8"))
     if own:
         return _NAMED_BY_FILE not in own
-    fragments = declared_fragments(path.relative_to(PROCEDURES_DIR).as_posix())
-    return bool(fragments) and bool(_HEADER.search(include_fragments(path, dict(fragments))))
+    return bool(declared_fragments(path)) and bool(_HEADER.search(include_fragments(path)))
 
 
 def sha256(sql: str) -> str:
@@ -227,6 +211,32 @@ def ensure_current(warehouse: Warehouse, dataset: str, procedure: ProcedureFile)
         return False
     deploy(warehouse, dataset, procedure, sql)
     return True
+
+
+def call_current(
+    warehouse: Warehouse,
+    dataset: str,
+    procedure: ProcedureFile,
+    script: str,
+    log: Callable[[str], None],
+) -> None:
+    """Run ``script`` (a CALL of ``procedure``) once the procedure is current
+    (:func:`ensure_current`), telling ``log`` what it does. A procedure recorded as deployed
+    but gone (dropped by hand) is deployed again when the CALL reports it missing, and the
+    script runs once more."""
+    if ensure_current(warehouse, dataset, procedure):
+        log(f"deployed {dataset}.{procedure.name} from {procedure.source}")
+    log(f"CALL {dataset}.{procedure.name}")
+    try:
+        warehouse.run_script(script)
+    except NotFound as exc:
+        # "Not found: routine:p.d.name" (emulator), "Not found: Routine p:d.name" (BigQuery)
+        message = exc.message.lower()
+        if "routine" not in message or procedure.name.lower() not in message:
+            raise
+        log(f"{procedure.name} was missing; re-creating it")
+        deploy(warehouse, dataset, procedure, procedure.render(warehouse.project_id, dataset))
+        warehouse.run_script(script)
 
 
 # -- admin operations ------------------------------------------------------------------

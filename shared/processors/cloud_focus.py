@@ -1,18 +1,20 @@
 """``cloud.focus_convert``: a provider's raw billing rows -> FOCUS 1.3, then reconcile.
 
-Per provider, two procedures: ``sp_cloud_1_convert_to_focus_{provider}``
-(procedures/cloud/{provider}/) converts the run's raw rows into
+Per provider, two procedures, each created from its file in procedures/cloud/{provider}/
+(which names the fragments it includes, so ``procedures sync`` deploys the very same SQL):
+``sp_cloud_1_convert_to_focus_{provider}`` converts the run's raw rows into
 cost_data_standard_1_3_staging, and ``sp_cloud_2_reconcile_{provider}`` (the shared
 procedures/cloud/sp_cloud_2_reconcile.sql with the provider's source-totals fragment) writes
 source and FOCUS totals (BilledCost, EffectiveCost) per day and billing currency of those
-staged rows to cloud_cost_reconciliation. Only when every day agrees within a cent does
+staged rows to cloud_cost_reconciliation. Like every procedure a step calls, each is
+re-created only when the body recorded as deployed differs from its file's
+(shared.handlers.procedures.call_current). Only when every day agrees within a cent does
 procedures/cloud/publish_focus_slice.sql replace the run's days of cost_data_standard_1_3
 with the staged rows (one transaction); otherwise the staged rows are discarded, the FOCUS
 table keeps what it had, and the step fails, not retried, naming both figures. The totals
 stay in cloud_cost_reconciliation either way (and are the step's metrics on success).
 Before the calls the ServiceCategory mappings (configs/system/mappings) are loaded for the
-SQL to join.
-"""
+SQL to join."""
 
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from shared.domain.cloud_billing import (
 from shared.domain.errors import StepFailure
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
 from shared.domain.sql import IDENTIFIER_RE, literal, table_ref
+from shared.handlers.procedures import ProcedureFile, call_current, procedure_file
 from shared.handlers.reconciliation import describe_mismatch, reconciliation_rows
 from shared.processors.base import (
     Phase,
@@ -72,53 +75,21 @@ class CloudFocusConvert:
         )
 
         key, run_id = ctx.lineage_key, ctx.run.run_id
-        args = ", ".join(
-            literal(v)
-            for v in (
-                key.org_slug,
-                key.start_date,
-                key.end_date,
-                key.pipeline_id,
-                key.credential_id,
-                run_id,
-            )
-        )
         names = {"project_id": warehouse.project_id, "dataset": dataset}
-        source = ctx.source_system if provider == "focus_export" else provider
-        # One procedure per source: the reconciliation's source system is written into it.
-        named = provider if source == provider else f"{provider}_{source}"
-        convert = f"sp_cloud_1_convert_to_focus_{named}"
-        reconcile = f"sp_cloud_2_reconcile_{named}"
-        # Each procedure starts with the shared signature and argument check.
-        start = "common/procedure_start.sql"
-        warehouse.run_script(
-            render_sql(
-                CLOUD_SQL / provider / f"sp_cloud_1_convert_to_focus_{provider}.sql",
-                identifiers={**names, "procedure": convert},
-                fragments={"procedure_start": start, "staging_reset": "cloud/staging_reset.sql"},
-            )
-        )
-        warehouse.run_script(
-            render_sql(
-                CLOUD_SQL / "sp_cloud_2_reconcile.sql",
-                identifiers={**names, "procedure": reconcile},
-                literals={"source_system": source},
-                fragments={
-                    "procedure_start": start,
-                    "source_totals": f"cloud/{provider}/reconcile_source_totals_{provider}.sql",
-                },
-            )
-        )
+        # Each procedure file names its fragments (the shared signature and argument check,
+        # the staging reset, ...): what runs here is what `procedures sync` deploys.
+        convert = procedure_file(f"cloud/{provider}/sp_cloud_1_convert_to_focus_{provider}.sql")
+        reconcile = procedure_file(f"cloud/{provider}/sp_cloud_2_reconcile_{provider}.sql")
         # The conversion writes only this run's staged rows: no transaction needed (and none
         # wanted: the emulator would snapshot the staging table for it).
-        ctx.log(f"CALL {dataset}.{convert}")
-        warehouse.run_script(f"CALL {table_ref(warehouse.project_id, dataset, convert)}({args});")
-        ctx.log(f"CALL {dataset}.{reconcile}")
+        call_current(warehouse, dataset, convert, self._call(ctx, dataset, convert), ctx.log)
         # The reconciliation replaces its slice with DELETE + INSERT: one transaction.
-        warehouse.run_script(
-            "BEGIN TRANSACTION;\n"
-            f"CALL {table_ref(warehouse.project_id, dataset, reconcile)}({args});\n"
-            "COMMIT TRANSACTION;"
+        call_current(
+            warehouse,
+            dataset,
+            reconcile,
+            f"BEGIN TRANSACTION;\n{self._call(ctx, dataset, reconcile)}\nCOMMIT TRANSACTION;",
+            ctx.log,
         )
 
         rows = reconciliation_rows(warehouse, dataset, key.org_slug, run_id=run_id)
@@ -163,12 +134,23 @@ class CloudFocusConvert:
                 identifiers=names,
                 identifier_lists={"columns": [c.name for c in COST_TABLE_COLUMNS]},
                 literals={**slice_values, "start_date": key.start_date, "end_date": key.end_date},
-                fragments={
-                    "discard_staging": "cloud/discard_focus_staging.sql",
-                    "focus_conform": "common/focus_conform.sql",
-                },
             )
         )
         focus_rows = sum(int(r["focus_rows"]) for r in rows)
         ctx.log(f"{focus_rows} FOCUS rows; {len(rows)} day/currency totals reconcile")
         return StepResult(rows_written=focus_rows, metrics=metrics)
+
+    @staticmethod
+    def _call(ctx: StepContext, dataset: str, procedure: ProcedureFile) -> str:
+        """CALL the procedure with the run's lineage slice (typed literals)."""
+        key = ctx.lineage_key
+        values = (
+            key.org_slug,
+            key.start_date,
+            key.end_date,
+            key.pipeline_id,
+            key.credential_id,
+            ctx.run.run_id,
+        )
+        ref = table_ref(ctx.warehouse.project_id, dataset, procedure.name)
+        return f"CALL {ref}({', '.join(literal(v) for v in values)});"

@@ -18,9 +18,9 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.adapters.bigquery.sql_files import PROCEDURES_DIR
-from shared.domain.errors import BadRequest, NotFound, StepFailure
+from shared.domain.errors import BadRequest, StepFailure
 from shared.domain.sql import IDENTIFIER_RE, literal, table_ref
-from shared.handlers.procedures import deploy, ensure_current, procedure_file
+from shared.handlers.procedures import call_current, procedure_file
 from shared.processors.base import (
     Phase,
     ProcessorConfig,
@@ -93,22 +93,9 @@ class ProcedureExecutor:
                 f"config.procedure: procedures/{config.source} creates {procedure.name}, "
                 f"not {config.procedure}"
             )
-        if ensure_current(warehouse, config.dataset, procedure):
-            ctx.log(f"deployed {config.dataset}.{config.procedure} from {config.source}")
         args = ", ".join(arg.as_literal() for arg in config.args)
         call = f"CALL {table_ref(project, config.dataset, config.procedure)}({args})"
-        ctx.log(f"CALL {config.dataset}.{config.procedure}")
-        try:
-            warehouse.run_script(call)
-        except NotFound as exc:
-            # "Not found: routine:p.d.name" (emulator), "Not found: Routine p:d.name" (BigQuery)
-            message = exc.message.lower()
-            if "routine" not in message or f"{config.procedure.lower()}" not in message:
-                raise
-            # Recorded as deployed but gone (dropped by hand): deploy again, call once more.
-            ctx.log(f"{config.procedure} was missing; re-creating it")
-            deploy(warehouse, config.dataset, procedure, procedure.render(project, config.dataset))
-            warehouse.run_script(call)
+        call_current(warehouse, config.dataset, procedure, call, ctx.log)
         if config.count_rows_in is None:
             return StepResult()
         key = ctx.lineage_key

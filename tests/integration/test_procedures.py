@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from shared.bootstrap.embedded import EmbeddedRuntime
+from shared.demo.gcp_sample import load_sample_export
+from shared.domain.credentials import Credential, Secret
 from shared.domain.models import Run
 from shared.domain.states import RunStatus
 from shared.entrypoints.cli.commands import procedures as procedures_cli
@@ -21,14 +23,18 @@ from shared.handlers.procedures import (
     VERSIONS_TABLE,
     procedure_files,
     split_statements,
+    sync_procedures,
 )
 from shared.processors.base import StepContext
+from shared.processors.cloud_focus import CloudFocusConvert
+from shared.processors.gcp_bq_etl import GcpBqEtl
 from shared.processors.procedure_executor import ProcedureExecutor
 from tests.support.http import api_client
 from tests.support.runtime import make_runtime, new_org
 
 pytestmark = pytest.mark.warehouse
 ROOT = {"X-CA-Root-Key": "root"}
+START = date(2026, 3, 1)
 
 
 @pytest.fixture
@@ -222,25 +228,51 @@ def test_split_statements_keeps_quoted_semicolons_and_drops_comments() -> None:
     assert split_statements(sql) == ["SELECT ';' AS x", "SELECT `a;b` FROM t"]
 
 
+def _step(
+    runtime: EmbeddedRuntime,
+    org: str,
+    pipeline_ref: str,
+    config: dict[str, Any],
+    logs: list[str],
+    *,
+    days: int = 2,
+) -> StepContext:
+    """A step of run r1 of the org's ``pipeline_ref`` (provider/domain/pipeline) over
+    ``days`` days from START, logging to ``logs``. Its credential is a placeholder: these
+    steps read what their config names."""
+    provider, _, pipeline = pipeline_ref.split("/")
+    run = Run(
+        run_id="r1",
+        org_slug=org,
+        pipeline_ref=pipeline_ref,
+        pipeline_id=pipeline,
+        provider=provider,
+        status=RunStatus.RUNNING,
+        trigger="api",
+        start_date=START,
+        end_date=START + timedelta(days=days - 1),
+        credential_id="internal",
+        parameters={},
+        created_at=datetime(2026, 3, 3, tzinfo=UTC),
+    )
+    return StepContext(
+        run=run,
+        step_id="step",
+        config=config,
+        variables={},
+        warehouse=runtime.services.warehouse,
+        log=logs.append,
+        should_stop=lambda: False,
+        source_system=provider,
+        credential=lambda: Credential(provider, "internal", Secret("not-a-key")),
+    )
+
+
 def test_executor_deploys_only_when_the_body_changed(runtime: EmbeddedRuntime) -> None:
     new_org(runtime, "procexec")
     wh = runtime.services.warehouse
     dataset = runtime.services.settings.org_dataset("procexec")
     logs: list[str] = []
-    run = Run(
-        run_id="r1",
-        org_slug="procexec",
-        pipeline_ref="subscription/costs/daily",
-        pipeline_id="daily",
-        provider="subscription",
-        status=RunStatus.RUNNING,
-        trigger="api",
-        start_date=date(2026, 3, 1),
-        end_date=date(2026, 3, 2),
-        credential_id="internal",
-        parameters={},
-        created_at=datetime(2026, 3, 3, tzinfo=UTC),
-    )
     config = {
         "procedure": "sp_subscription_2_calculate_daily_costs",
         "source": "subscription/sp_subscription_2_calculate_daily_costs.sql",
@@ -254,16 +286,7 @@ def test_executor_deploys_only_when_the_body_changed(runtime: EmbeddedRuntime) -
             {"name": "p_run_id", "value": "r1"},
         ],
     }
-    ctx = StepContext(
-        run=run,
-        step_id="daily_costs",
-        config=config,
-        variables={},
-        warehouse=wh,
-        log=logs.append,
-        should_stop=lambda: False,
-        source_system="subscription",
-    )
+    ctx = _step(runtime, "procexec", "subscription/costs/daily", config, logs)
 
     def deployed_in_one_run() -> bool:
         logs.clear()
@@ -280,6 +303,57 @@ def test_executor_deploys_only_when_the_body_changed(runtime: EmbeddedRuntime) -
     assert deployed_in_one_run() is False
     assert any("was missing; re-creating it" in line for line in logs)
     assert deployed_in_one_run() is False
+
+
+def test_the_cloud_step_calls_the_procedures_sync_deploys(runtime: EmbeddedRuntime) -> None:
+    """cloud.focus_convert runs the very bodies `procedures sync` deploys (each file names
+    its fragments), re-created only when the record differs, or when one was dropped."""
+    new_org(runtime, "proccloud")
+    wh = runtime.services.warehouse
+    dataset = runtime.services.settings.org_dataset("proccloud")
+    assert {f"sp_cloud_{n}_gcp" for n in ("1_convert_to_focus", "2_reconcile")} <= {
+        p.name for p in procedure_files()
+    }
+    load_sample_export(wh, "proccloud_src", "export", START, 1, hours=1)
+    logs: list[str] = []
+    source = {"source_project": wh.project_id, "source_dataset": "proccloud_src"}
+    extract = {"dataset": dataset, **source, "source_table": "export"}
+    GcpBqEtl().run(_step(runtime, "proccloud", "gcp/cost/billing", extract, logs, days=1))
+    convert = _step(
+        runtime,
+        "proccloud",
+        "gcp/cost/billing",
+        {"provider": "gcp", "dataset": dataset},
+        logs,
+        days=1,
+    )
+
+    def deployed_in_one_run() -> list[str]:
+        logs.clear()
+        CloudFocusConvert().run(convert)
+        assert [line for line in logs if line.startswith("CALL ")] == [
+            f"CALL {dataset}.sp_cloud_1_convert_to_focus_gcp",
+            f"CALL {dataset}.sp_cloud_2_reconcile_gcp",
+        ]
+        return [line.split()[1] for line in logs if line.startswith("deployed ")]
+
+    report = sync_procedures(runtime.services, "proccloud")
+    assert {p["status"] for p in report[0]["procedures"]} == {"created"}
+    assert deployed_in_one_run() == []  # what sync deployed is current
+    wh.run_script(f"DROP PROCEDURE {_ref(runtime, 'proccloud', 'sp_cloud_2_reconcile_gcp')}")
+    assert deployed_in_one_run() == []
+    assert any("sp_cloud_2_reconcile_gcp was missing; re-creating it" in line for line in logs)
+    # an older body recorded: the step deploys the files' (and records them, as sync would)
+    wh.query(
+        f"UPDATE {_ref(runtime, 'proccloud', VERSIONS_TABLE)} SET sha256 = 'old' "
+        "WHERE procedure LIKE 'sp_cloud_%_gcp'"
+    )
+    assert deployed_in_one_run() == [
+        f"{dataset}.sp_cloud_1_convert_to_focus_gcp",
+        f"{dataset}.sp_cloud_2_reconcile_gcp",
+    ]
+    report = sync_procedures(runtime.services, "proccloud")
+    assert {p["status"] for p in report[0]["procedures"]} == {"unchanged"}
 
 
 def test_cli_lists_syncs_and_runs_migrations(

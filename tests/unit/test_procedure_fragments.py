@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from shared.adapters.bigquery import sql_files
 from shared.domain.errors import BadRequest
+from shared.domain.focus import FOCUS_1_3_COLUMNS, LINEAGE_COLUMN_NAMES
+from shared.domain.genai import COSTS_RAW_COLUMNS, USAGE_DAILY_COLUMNS, USAGE_RAW_COLUMNS
+from shared.domain.saas_subscriptions import DAILY_COSTS_COLUMNS
 from shared.handlers import procedures
 from shared.handlers.procedures import procedure_file, procedure_files
 
@@ -17,8 +21,13 @@ SLICE = ("delete_run_slice", "common/delete_run_slice.sql")
 
 def test_shipped_procedures_take_the_shared_start_and_slice_replace() -> None:
     found = {p.name: p for p in procedure_files()}
-    # the same procedures as before the fragments; fragments and cloud templates are none
-    assert set(found) == {
+    # fragments and the shared cloud reconcile template are none
+    cloud = {
+        f"sp_cloud_{n}_{provider}"
+        for n in ("1_convert_to_focus", "2_reconcile")
+        for provider in ("gcp", "aws", "azure", "oci", "focus_export")
+    }
+    assert set(found) == cloud | {
         "sp_genai_0_gemini_from_gcp_billing",
         "sp_genai_1_consolidate_usage_daily",
         "sp_genai_3_convert_to_focus",
@@ -34,9 +43,12 @@ def test_shipped_procedures_take_the_shared_start_and_slice_replace() -> None:
             assert SLICE in p.fragments
             continue
         assert p.named_by_file
-        assert {SHARED_START, SLICE} <= set(p.fragments)
+        # the cloud ones take the shared start through a fragment of their own
+        assert SHARED_START in p.fragments
+        assert (SLICE in p.fragments) == (name not in cloud)
         assert f"PROCEDURE `my-proj.acme_prod`.{name}(" in sql
         assert f"ERROR('{name}: every argument is required" in sql
+        assert not re.search(r"\{[a-z_]+\}", sql)  # every placeholder filled
 
     gemini = found["sp_genai_0_gemini_from_gcp_billing"].render("my-proj", "acme_prod")
     # one classification file, read by both MERGEs
@@ -44,9 +56,62 @@ def test_shipped_procedures_take_the_shared_start_and_slice_replace() -> None:
     assert gemini.count("THEN DELETE") == 2
 
 
-def test_a_fragment_is_not_a_procedure() -> None:
-    with pytest.raises(BadRequest, match="must create exactly one procedure"):
-        procedure_file("common/procedure_start.sql")
+def _names(fragment: str) -> list[str]:
+    text = (sql_files.PROCEDURES_DIR / fragment).read_text()
+    sql = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+    return [name.strip() for name in sql.split(",")]
+
+
+def test_the_column_list_fragments_are_the_domain_columns() -> None:
+    assert _names("common/focus_columns.sql") == [c.name for c in FOCUS_1_3_COLUMNS]
+    assert _names("common/lineage_columns.sql") == list(LINEAGE_COLUMN_NAMES)
+
+
+def _select_names(sql: str) -> list[str]:
+    """The name each item of a SELECT list gives its column (its alias, or the bare name)."""
+    items, depth, current = [], 0, ""
+    for char in sql:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += char
+    items.append(current)
+    return [item.split()[-1] for item in items]
+
+
+def test_every_cloud_converter_selects_every_focus_column_by_name() -> None:
+    # the SELECT list that rounds the native converters' decimals names the FOCUS columns
+    text = (sql_files.PROCEDURES_DIR / "cloud/focus_from_float.sql").read_text()
+    sql = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+    assert _select_names(sql) == [c.name for c in FOCUS_1_3_COLUMNS]
+
+
+def test_every_focus_converter_writes_every_focus_and_lineage_column_by_name() -> None:
+    columns = ", ".join(c.name for c in FOCUS_1_3_COLUMNS)
+    lineage = ", ".join(LINEAGE_COLUMN_NAMES)
+    for p in procedure_files():
+        if "convert_to_focus" not in p.name:
+            continue
+        lines = p.render("my-proj", "d").splitlines()
+        sql = " ".join(" ".join(line.split("--", 1)[0] for line in lines).split())
+        # the INSERT names them all, in order (a MERGE's VALUES too); the native cloud
+        # converters select them through focus_from_float.sql
+        assert sql.count(f"( {columns}, ") == (2 if "MERGE" in sql else 1), p.name
+        assert sql.count(lineage) == 2, p.name
+
+
+def test_the_table_column_list_fragments_are_the_domain_columns() -> None:
+    for fragment, columns in (
+        ("genai/usage_raw_columns.sql", USAGE_RAW_COLUMNS),
+        ("genai/costs_raw_columns.sql", COSTS_RAW_COLUMNS),
+        ("genai/usage_daily_columns.sql", USAGE_DAILY_COLUMNS),
+        ("subscription/costs_daily_columns.sql", DAILY_COSTS_COLUMNS),
+    ):
+        sql = sql_files.include_fragments(sql_files.PROCEDURES_DIR / fragment)
+        sql = "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
+        assert [n.strip() for n in sql.split(",")] == [c.name for c in columns], fragment
 
 
 @pytest.fixture
@@ -81,5 +146,43 @@ def test_a_fragment_line_must_be_unique_used_and_under_procedures(
     tree: Path, text: str, error: str
 ) -> None:
     (tree / "sp_x.sql").write_text(text)
+    with pytest.raises(BadRequest, match=error):
+        procedure_file("sp_x.sql")
+
+
+def test_a_fragment_names_its_own_fragments(tree: Path) -> None:
+    (tree / "filter.sql").write_text("-- rows of p\np = {value}")
+    (tree / "body.sql").write_text("-- fragment filter: filter.sql\n  SELECT 1 WHERE {filter};")
+    (tree / "sp_x.sql").write_text(
+        "-- fragment start: start.sql\n-- fragment body: body.sql\n{start}\n{body}\n"
+        "  SELECT 2 WHERE {filter};\nEND;\n"
+    )
+    p = procedure_file("sp_x.sql")
+    assert p.fragments == (
+        ("start", "start.sql"),
+        ("body", "body.sql"),
+        ("filter", "filter.sql"),
+    )
+    sql = sql_files.include_fragments(tree / "sp_x.sql")
+    # a fragment's header (its opening comment lines) is not inlined
+    assert "BEGIN\nSELECT 1 WHERE p = {value};\n  SELECT 2 WHERE p = {value};\nEND;" in sql
+
+
+@pytest.mark.parametrize(
+    ("files", "error"),
+    [
+        ({"a.sql": "-- fragment b: b.sql\n{b}", "b.sql": "-- fragment a: a.sql\n{a}"}, "itself"),
+        ({"a.sql": "-- fragment b: b.sql\n{b}", "b.sql": "-- fragment a: c.sql\nx"}, "both"),
+    ],
+)
+def test_a_fragment_may_not_include_itself_or_rebind_a_name(
+    tree: Path, files: dict[str, str], error: str
+) -> None:
+    (tree / "c.sql").write_text("c")
+    for name, text in files.items():
+        (tree / name).write_text(text)
+    (tree / "sp_x.sql").write_text(
+        "-- fragment a: a.sql\n-- fragment start: start.sql\n{start}\n{a}\n"
+    )
     with pytest.raises(BadRequest, match=error):
         procedure_file("sp_x.sql")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.bigquery.sql_files import PROCEDURES_DIR, render_sql
+from shared.adapters.bigquery.sql_files import PROCEDURES_DIR, include_fragments, render_sql
 from shared.domain.errors import BadRequest
-from shared.handlers.procedures import procedure_file
+from shared.handlers.procedures import procedure_file, procedure_files
 
 
 @pytest.fixture
@@ -60,9 +60,11 @@ def test_rejects_missing_unknown_and_unsafe_values(
 
 def test_every_shipped_sql_file_renders() -> None:
     # as the executor renders them: with the fragments each file names in its "-- fragment" lines
-    for path in sorted((PROCEDURES_DIR / "subscription").glob("*.sql")):
-        sql = procedure_file(f"subscription/{path.name}").render("my-proj", "acme_prod")
-        assert "`my-proj.acme_prod`." in sql
+    for p in procedure_files():
+        assert "`my-proj.acme_prod`." in p.render("my-proj", "acme_prod")
+    # and every other file's fragments resolve (its own placeholders left for its caller)
+    for path in sorted(PROCEDURES_DIR.rglob("*.sql")):
+        include_fragments(path)
 
 
 def test_fragments_inline_trusted_procedure_files_and_fill_their_placeholders(
@@ -111,31 +113,24 @@ def test_a_fragment_without_placeholder_or_given_twice_is_refused(tmp_path: Path
 
 
 def test_every_cloud_procedure_renders_from_its_files_and_the_shared_fragments() -> None:
-    for provider in ("gcp", "aws", "azure", "oci"):
-        procedure = f"sp_cloud_1_convert_to_focus_{provider}"
-        sql = render_sql(
-            PROCEDURES_DIR / "cloud" / provider / f"{procedure}.sql",
-            identifiers={**IDENTIFIERS, "procedure": procedure},
-            fragments={
-                "procedure_start": "common/procedure_start.sql",
-                "staging_reset": "cloud/staging_reset.sql",
-            },
-        )
-        assert f"`my-proj.acme_prod`.{procedure}(" in sql
-        assert f"ERROR('{procedure}: every argument is required" in sql
+    for provider in ("gcp", "aws", "azure", "oci", "focus_export"):
+        convert = procedure_file(f"cloud/{provider}/sp_cloud_1_convert_to_focus_{provider}.sql")
+        sql = convert.render("my-proj", "acme_prod")
+        assert f"`my-proj.acme_prod`.{convert.name}(" in sql
+        assert f"ERROR('{convert.name}: every argument is required" in sql
         assert "DELETE FROM `my-proj.acme_prod.cost_data_standard_1_3_staging`" in sql
+        # every FOCUS 1.3 and lineage column, by name, from the converter's rows
+        assert "AllocatedMethodDetails, AllocatedMethodId," in sql
+        assert "x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date" in sql
+        assert ("SAFE_DIVIDE(CAST(ROUND(BilledCost * 1e9)" in sql) == (provider != "focus_export")
 
 
 def test_every_cloud_reconcile_renders_from_the_shared_template() -> None:
-    for provider in ("gcp", "aws", "azure", "oci"):
-        sql = render_sql(
-            PROCEDURES_DIR / "cloud" / "sp_cloud_2_reconcile.sql",
-            identifiers={**IDENTIFIERS, "procedure": f"sp_cloud_2_reconcile_{provider}"},
-            literals={"source_system": provider},
-            fragments={
-                "procedure_start": "common/procedure_start.sql",
-                "source_totals": f"cloud/{provider}/reconcile_source_totals_{provider}.sql",
-            },
-        )
+    for provider in ("gcp", "aws", "azure", "oci", "focus_export"):
+        reconcile = procedure_file(f"cloud/{provider}/sp_cloud_2_reconcile_{provider}.sql")
+        assert reconcile.name == f"sp_cloud_2_reconcile_{provider}"
+        sql = reconcile.render("my-proj", "acme_prod")
         assert f"`my-proj.acme_prod`.sp_cloud_2_reconcile_{provider}(" in sql
-        assert f"CURRENT_TIMESTAMP(), '{provider}'" in sql
+        assert "COALESCE(s.source_system, f.source_system) AS x_source_system" in sql
+        source = "MIN(x_source_system)" if provider == "focus_export" else f"'{provider}'"
+        assert f"{source} AS source_system" in sql

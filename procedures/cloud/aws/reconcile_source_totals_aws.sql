@@ -6,7 +6,9 @@
 -- unblended cost, as the converter does).
 --
 -- A query with one row per usage day and billing currency of the run's source rows:
--- day, currency, n (rows), billed, effective. It may use the procedure's arguments.
+-- day, currency, n (rows), billed, effective, source_system. It may use the procedure's
+-- arguments.
+-- fragment slice_filter: common/slice_filter.sql
 (
   SELECT
     x_pipeline_run_date AS day,
@@ -27,10 +29,9 @@
             'SavingsPlanRecurringFee', 'RIFee', 'SavingsPlanNegation',
             'SavingsPlanUpfrontFee')
           OR (line_item_line_item_type = 'Fee' AND reservation_reservation_a_r_n IS NOT NULL),
-          0, line_item_unblended_cost)) AS effective
+          0, line_item_unblended_cost)) AS effective,
+    'aws' AS source_system
   FROM `{project_id}.{dataset}.aws_cur_raw`
-  WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
-    AND x_credential_id = p_credential_id
-    AND x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+  WHERE {slice_filter}
   GROUP BY day, currency
 )

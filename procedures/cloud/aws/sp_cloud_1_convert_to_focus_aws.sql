@@ -66,47 +66,24 @@
 --   bill_invoicing_entity.
 -- * BillingAccount = payer account; SubAccount = usage (linked) account. Tags =
 --   resource_tags as delivered (CUR 2.0 keys: user_*, aws_*).
--- * Money: SAFE_DIVIDE(CAST(ROUND(x * 1e9) AS INT64), NUMERIC '1000000000'); quantities:
---   integer part plus nano-units of the fraction (see the GCP procedure for why).
--- Signature and argument check: ../../common/procedure_start.sql; reset of the run's staged rows:
--- ../staging_reset.sql.
+-- * Money and quantities leave FLOAT64 through ../focus_from_float.sql (whole nano-units).
+-- * No PricingCurrency: the CUR columns loaded carry no pricing currency of their own.
+-- Included (-- fragment lines): the signature and argument check, the reset of the run's
+-- staged rows and the head of their INSERT with the FOCUS columns' FLOAT64 -> NUMERIC
+-- rounding (stage_float_rows), the columns no native conversion fills, the lineage of the
+-- rows, the service category and mapping, and the slice.
+-- fragment procedure_start: common/procedure_start.sql
+-- fragment stage_float_rows: cloud/stage_float_rows.sql
+-- fragment focus_left_null: common/focus_left_null.sql
+-- fragment run_lineage: common/run_lineage.sql
+-- fragment service_category: cloud/service_category.sql
+-- fragment service_mapping: cloud/service_mapping.sql
+-- fragment slice_filter: common/slice_filter.sql
 {procedure_start}
 
-{staging_reset}
-
-  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3_staging` (
-    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
-    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
-    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
-    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountQuantity,
-    CommitmentDiscountStatus, CommitmentDiscountType, CommitmentDiscountUnit, ConsumedQuantity, ConsumedUnit, ContractedCost,
-    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
-    ListCost, ListUnitPrice, PricingCategory, PricingQuantity, PricingUnit,
-    ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
-    ResourceName, ResourceType, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
-    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
-    SubAccountType, Tags,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  )
-  SELECT
-    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
-    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
-    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
-    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountQuantity,
-    CommitmentDiscountStatus, CommitmentDiscountType, CommitmentDiscountUnit, ConsumedQuantity, ConsumedUnit, ContractedCost,
-    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
-    ListCost, ListUnitPrice, PricingCategory, PricingQuantity, PricingUnit,
-    ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
-    ResourceName, ResourceType, ServiceCategory, ServiceName, ServiceProviderName, ServiceSubcategory,
-    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
-    SubAccountType, Tags,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  FROM (
+  {stage_float_rows}
     SELECT
-      SAFE_DIVIDE(CAST(ROUND(c.line_item_unblended_cost * 1e9) AS INT64), NUMERIC '1000000000')
-        AS BilledCost,
+      c.line_item_unblended_cost AS BilledCost,
       c.bill_payer_account_id AS BillingAccountId,
       c.bill_payer_account_name AS BillingAccountName,
       'Payer Account' AS BillingAccountType,
@@ -126,11 +103,7 @@
       c.commitment_id AS CommitmentDiscountId,
       IF(c.commitment_id IS NULL, NULL,
         REGEXP_EXTRACT(c.commitment_id, r'[^/:]+$')) AS CommitmentDiscountName,
-      IF(c.commitment_id IS NULL OR c.commitment_quantity IS NULL, NULL,
-        IF(ABS(c.commitment_quantity) < 9e18, CAST(TRUNC(c.commitment_quantity) AS INT64),
-        PARSE_NUMERIC(FORMAT('%.0f', TRUNC(c.commitment_quantity)))) + SAFE_DIVIDE(CAST(ROUND(
-          (c.commitment_quantity - TRUNC(c.commitment_quantity)) * 1e9) AS INT64),
-          NUMERIC '1000000000')) AS CommitmentDiscountQuantity,
+      IF(c.commitment_id IS NULL, NULL, c.commitment_quantity) AS CommitmentDiscountQuantity,
       IF(c.commitment_id IS NOT NULL AND c.charge_category = 'Usage', 'Used', NULL)
         AS CommitmentDiscountStatus,
       IF(c.commitment_id IS NULL, NULL,
@@ -138,34 +111,25 @@
       IF(c.commitment_id IS NULL OR c.commitment_quantity IS NULL, NULL,
         IF(c.is_savings_plan, c.line_item_currency_code, 'Hour')) AS CommitmentDiscountUnit,
       IF(c.charge_category = 'Usage' AND c.line_item_line_item_type != 'SavingsPlanNegation'
-        AND c.pricing_unit IS NOT NULL,
-        IF(ABS(c.line_item_usage_amount) < 9e18, CAST(TRUNC(c.line_item_usage_amount) AS INT64),
-        PARSE_NUMERIC(FORMAT('%.0f', TRUNC(c.line_item_usage_amount)))) + SAFE_DIVIDE(CAST(ROUND(
-          (c.line_item_usage_amount - TRUNC(c.line_item_usage_amount)) * 1e9) AS INT64),
-          NUMERIC '1000000000'), NULL) AS ConsumedQuantity,
+        AND c.pricing_unit IS NOT NULL, c.line_item_usage_amount, NULL) AS ConsumedQuantity,
       IF(c.charge_category = 'Usage' AND c.line_item_line_item_type != 'SavingsPlanNegation'
         AND c.line_item_usage_amount IS NOT NULL, c.pricing_unit, NULL) AS ConsumedUnit,
-      SAFE_DIVIDE(CAST(ROUND(c.line_item_unblended_cost * 1e9) AS INT64), NUMERIC '1000000000')
-        AS ContractedCost,
-      SAFE_DIVIDE(CAST(ROUND(c.contracted_rate * 1e9) AS INT64), NUMERIC '1000000000')
-        AS ContractedUnitPrice,
-      SAFE_DIVIDE(CAST(ROUND(c.effective_cost * 1e9) AS INT64), NUMERIC '1000000000')
-        AS EffectiveCost,
+      c.line_item_unblended_cost AS ContractedCost,
+      c.contracted_rate AS ContractedUnitPrice,
+      c.effective_cost AS EffectiveCost,
       'AWS' AS HostProviderName,
       c.bill_invoice_id AS InvoiceId,
       IFNULL(c.bill_invoicing_entity, 'Amazon Web Services, Inc.') AS InvoiceIssuerName,
-      SAFE_DIVIDE(CAST(ROUND(IFNULL(c.pricing_public_on_demand_cost, c.line_item_unblended_cost)
-        * 1e9) AS INT64), NUMERIC '1000000000') AS ListCost,
-      SAFE_DIVIDE(CAST(ROUND(c.list_rate * 1e9) AS INT64), NUMERIC '1000000000')
-        AS ListUnitPrice,
+      IFNULL(c.pricing_public_on_demand_cost, c.line_item_unblended_cost) AS ListCost,
+      c.list_rate AS ListUnitPrice,
       IF(c.charge_category NOT IN ('Usage', 'Purchase'), NULL,
         IF(c.commitment_id IS NOT NULL, 'Committed',
           IF(c.pricing_term = 'Spot', 'Dynamic', 'Standard'))) AS PricingCategory,
-      IF(c.pricing_unit IS NULL, NULL,
-        IF(ABS(c.line_item_usage_amount) < 9e18, CAST(TRUNC(c.line_item_usage_amount) AS INT64),
-        PARSE_NUMERIC(FORMAT('%.0f', TRUNC(c.line_item_usage_amount)))) + SAFE_DIVIDE(CAST(ROUND(
-          (c.line_item_usage_amount - TRUNC(c.line_item_usage_amount)) * 1e9) AS INT64),
-          NUMERIC '1000000000')) AS PricingQuantity,
+      CAST(NULL AS STRING) AS PricingCurrency,
+      CAST(NULL AS FLOAT64) AS PricingCurrencyContractedUnitPrice,
+      CAST(NULL AS FLOAT64) AS PricingCurrencyEffectiveCost,
+      CAST(NULL AS FLOAT64) AS PricingCurrencyListUnitPrice,
+      IF(c.pricing_unit IS NULL, NULL, c.line_item_usage_amount) AS PricingQuantity,
       IF(c.line_item_usage_amount IS NULL, NULL, c.pricing_unit) AS PricingUnit,
       c.service_provider AS ProviderName,
       c.service_provider AS PublisherName,
@@ -189,11 +153,9 @@
                       IF(c.line_item_resource_id IS NOT NULL
                         AND c.line_item_product_code = 'AmazonS3', 's3:bucket',
                         NULL))))))))) AS ResourceType,
-      COALESCE(m.service_category, d.service_category, 'Other') AS ServiceCategory,
+      {service_category},
       c.service_name AS ServiceName,
       c.service_provider AS ServiceProviderName,
-      IF(m.service_category IS NULL, IFNULL(d.service_subcategory, 'Other (Other)'),
-        m.service_subcategory) AS ServiceSubcategory,
       c.product_sku AS SkuId,
       c.line_item_usage_type AS SkuMeter,
       IF(c.product_instance_type IS NULL, NULL, JSON_OBJECT(
@@ -205,12 +167,9 @@
       c.line_item_usage_account_name AS SubAccountName,
       IF(c.line_item_usage_account_id IS NULL, NULL, 'Linked Account') AS SubAccountType,
       c.resource_tags AS Tags,
-      p_org_slug AS x_org_slug,
-      p_pipeline_id AS x_pipeline_id,
-      p_credential_id AS x_credential_id,
+      {focus_left_null},
+      {run_lineage},
       c.x_pipeline_run_date AS x_pipeline_run_date,
-      p_run_id AS x_run_id,
-      CURRENT_TIMESTAMP() AS x_ingested_at,
       'aws' AS x_source_system
     FROM (
       SELECT
@@ -271,16 +230,12 @@
         IF(r.bill_billing_entity = 'AWS Marketplace',
           IFNULL(r.line_item_legal_entity, 'AWS Marketplace'), 'AWS') AS service_provider,
         COALESCE(JSON_VALUE(r.product, '$.product_name'), r.product_servicecode,
-          r.line_item_product_code) AS service_name
+          r.line_item_product_code) AS service_name,
+        'aws' AS mapping_provider,
+        IFNULL(r.product_servicecode, r.line_item_product_code) AS service_key
       FROM `{project_id}.{dataset}.aws_cur_raw` AS r
-      WHERE r.x_org_slug = p_org_slug
-        AND r.x_pipeline_id = p_pipeline_id
-        AND r.x_credential_id = p_credential_id
-        AND r.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+      WHERE {slice_filter}
     ) AS c
-    LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS m
-      ON m.provider = 'aws' AND m.service_key = IFNULL(c.product_servicecode, c.line_item_product_code)
-    LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS d
-      ON d.provider = 'aws' AND d.service_key = '*'
-  ) AS source;
+    {service_mapping}
+  );
 END;

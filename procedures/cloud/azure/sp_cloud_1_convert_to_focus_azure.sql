@@ -43,50 +43,24 @@
 -- * Prices: UnitPrice, PayGPrice and EffectivePrice are in PricingCurrency; the billing-
 --   currency unit prices multiply by ExchangeRatePricingToBilling. A row with a negative
 --   price (a refund) keeps the price's size and moves the sign to the quantity.
--- Signature and argument check: ../../common/procedure_start.sql; reset of the run's staged rows:
--- ../staging_reset.sql.
+-- * Money and quantities leave FLOAT64 through ../focus_from_float.sql (whole nano-units).
+-- Included (-- fragment lines): the signature and argument check, the reset of the run's
+-- staged rows and the head of their INSERT with the FOCUS columns' FLOAT64 -> NUMERIC
+-- rounding (stage_float_rows), the columns no native conversion fills, the lineage of the
+-- rows, the service category and mapping, and the slice.
+-- fragment procedure_start: common/procedure_start.sql
+-- fragment stage_float_rows: cloud/stage_float_rows.sql
+-- fragment focus_left_null: common/focus_left_null.sql
+-- fragment run_lineage: common/run_lineage.sql
+-- fragment service_category: cloud/service_category.sql
+-- fragment service_mapping: cloud/service_mapping.sql
+-- fragment slice_filter: common/slice_filter.sql
 {procedure_start}
 
-{staging_reset}
-
-  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3_staging` (
-    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
-    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
-    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
-    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
-    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
-    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
-    ListCost, ListUnitPrice, PricingCategory, PricingCurrency,
-    PricingCurrencyContractedUnitPrice, PricingCurrencyEffectiveCost,
-    PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
-    ProviderName, PublisherName, RegionId, RegionName, ResourceId,
-    ResourceName, ResourceType, ServiceCategory, ServiceName, ServiceProviderName,
-    ServiceSubcategory,
-    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
-    SubAccountType, Tags,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  )
-  SELECT
-    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
-    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
-    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
-    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
-    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
-    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
-    ListCost, ListUnitPrice, PricingCategory, PricingCurrency,
-    PricingCurrencyContractedUnitPrice, PricingCurrencyEffectiveCost,
-    PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
-    ProviderName, PublisherName, RegionId, RegionName, ResourceId,
-    ResourceName, ResourceType, ServiceCategory, ServiceName, ServiceProviderName,
-    ServiceSubcategory,
-    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
-    SubAccountType, Tags,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  FROM (
+  {stage_float_rows}
     SELECT
-      SAFE_DIVIDE(CAST(ROUND(c.billed * 1e9) AS INT64), NUMERIC '1000000000') AS BilledCost,
+      CAST(NULL AS STRING) AS AvailabilityZone,
+      c.billed AS BilledCost,
       COALESCE(c.BillingProfileId, c.BillingAccountId, c.SubscriptionId) AS BillingAccountId,
       COALESCE(c.BillingProfileName, c.BillingAccountName, c.SubscriptionName)
         AS BillingAccountName,
@@ -116,41 +90,29 @@
         IF(STARTS_WITH(c.ChargeType, 'Unused'), 'Unused', 'Used')) AS CommitmentDiscountStatus,
       IF(c.commitment_id IS NULL, NULL, IF(c.is_savings_plan, 'Savings Plan', 'Reservation'))
         AS CommitmentDiscountType,
+      -- no commitment quantity or unit in cost details (header)
+      CAST(NULL AS FLOAT64) AS CommitmentDiscountQuantity,
+      CAST(NULL AS STRING) AS CommitmentDiscountUnit,
       IF(c.charge_category = 'Usage' AND NOT STARTS_WITH(c.ChargeType, 'Unused')
-        AND c.UnitOfMeasure IS NOT NULL,
-        IF(ABS(c.Quantity) < 9e18, CAST(TRUNC(c.Quantity) AS INT64),
-        PARSE_NUMERIC(FORMAT('%.0f', TRUNC(c.Quantity)))) + SAFE_DIVIDE(CAST(ROUND(
-          (c.Quantity - TRUNC(c.Quantity)) * 1e9) AS INT64), NUMERIC '1000000000'), NULL)
-        AS ConsumedQuantity,
+        AND c.UnitOfMeasure IS NOT NULL, c.Quantity, NULL) AS ConsumedQuantity,
       IF(c.charge_category = 'Usage' AND NOT STARTS_WITH(c.ChargeType, 'Unused')
         AND c.Quantity IS NOT NULL, c.UnitOfMeasure, NULL) AS ConsumedUnit,
-      SAFE_DIVIDE(CAST(ROUND(IFNULL(c.UnitPrice * c.Quantity * c.rate, c.cost) * 1e9) AS INT64),
-        NUMERIC '1000000000') AS ContractedCost,
-      SAFE_DIVIDE(CAST(ROUND(c.UnitPrice * c.rate * 1e9) AS INT64), NUMERIC '1000000000')
-        AS ContractedUnitPrice,
-      SAFE_DIVIDE(CAST(ROUND(c.effective * 1e9) AS INT64), NUMERIC '1000000000')
-        AS EffectiveCost,
+      IFNULL(c.UnitPrice * c.Quantity * c.rate, c.cost) AS ContractedCost,
+      c.UnitPrice * c.rate AS ContractedUnitPrice,
+      c.effective AS EffectiveCost,
       'Microsoft' AS HostProviderName,
       c.InvoiceId AS InvoiceId,
       'Microsoft' AS InvoiceIssuerName,
-      SAFE_DIVIDE(CAST(ROUND(IFNULL(c.PaygCostInBillingCurrency, c.cost) * 1e9) AS INT64),
-        NUMERIC '1000000000') AS ListCost,
-      SAFE_DIVIDE(CAST(ROUND(c.PayGPrice * c.rate * 1e9) AS INT64), NUMERIC '1000000000')
-        AS ListUnitPrice,
+      IFNULL(c.PaygCostInBillingCurrency, c.cost) AS ListCost,
+      c.PayGPrice * c.rate AS ListUnitPrice,
       IF(c.charge_category NOT IN ('Usage', 'Purchase'), NULL,
         IF(c.commitment_id IS NOT NULL OR c.PricingModel IN ('Reservation', 'SavingsPlan'),
           'Committed', IF(c.PricingModel = 'Spot', 'Dynamic', 'Standard'))) AS PricingCategory,
       c.PricingCurrency AS PricingCurrency,
-      SAFE_DIVIDE(CAST(ROUND(c.UnitPrice * 1e9) AS INT64), NUMERIC '1000000000')
-        AS PricingCurrencyContractedUnitPrice,
-      SAFE_DIVIDE(CAST(ROUND(SAFE_DIVIDE(c.effective, c.rate) * 1e9) AS INT64),
-        NUMERIC '1000000000') AS PricingCurrencyEffectiveCost,
-      SAFE_DIVIDE(CAST(ROUND(c.PayGPrice * 1e9) AS INT64), NUMERIC '1000000000')
-        AS PricingCurrencyListUnitPrice,
-      IF(c.UnitOfMeasure IS NULL, NULL, IF(ABS(c.Quantity) < 9e18, CAST(TRUNC(c.Quantity) AS INT64),
-        PARSE_NUMERIC(FORMAT('%.0f', TRUNC(c.Quantity)))) + SAFE_DIVIDE(CAST(
-        ROUND((c.Quantity - TRUNC(c.Quantity)) * 1e9) AS INT64), NUMERIC '1000000000'))
-        AS PricingQuantity,
+      c.UnitPrice AS PricingCurrencyContractedUnitPrice,
+      SAFE_DIVIDE(c.effective, c.rate) AS PricingCurrencyEffectiveCost,
+      c.PayGPrice AS PricingCurrencyListUnitPrice,
+      IF(c.UnitOfMeasure IS NULL, NULL, c.Quantity) AS PricingQuantity,
       IF(c.Quantity IS NULL, NULL, c.UnitOfMeasure) AS PricingUnit,
       c.service_provider AS ProviderName,
       c.service_provider AS PublisherName,
@@ -162,11 +124,9 @@
       REGEXP_REPLACE(
         REGEXP_EXTRACT(c.ResourceId, r'(?i)^.*/providers/([^/]+(?:/[^/]+/[^/]+)+)$'),
         r'/([^/]+)/[^/]+', r'/\1') AS ResourceType,
-      COALESCE(m.service_category, d.service_category, 'Other') AS ServiceCategory,
+      {service_category},
       c.service_name AS ServiceName,
       c.service_provider AS ServiceProviderName,
-      IF(m.service_category IS NULL, IFNULL(d.service_subcategory, 'Other (Other)'),
-        m.service_subcategory) AS ServiceSubcategory,
       c.ProductId AS SkuId,
       c.MeterName AS SkuMeter,
       IF(c.MeterId IS NULL, NULL, JSON_OBJECT(
@@ -178,12 +138,9 @@
       c.SubscriptionName AS SubAccountName,
       IF(c.SubscriptionId IS NULL, NULL, 'Subscription') AS SubAccountType,
       c.Tags AS Tags,
-      p_org_slug AS x_org_slug,
-      p_pipeline_id AS x_pipeline_id,
-      p_credential_id AS x_credential_id,
+      {focus_left_null},
+      {run_lineage},
       c.x_pipeline_run_date AS x_pipeline_run_date,
-      p_run_id AS x_run_id,
-      CURRENT_TIMESTAMP() AS x_ingested_at,
       'azure' AS x_source_system
     FROM (
       SELECT
@@ -194,7 +151,8 @@
           ABS(k.UnitPrice) AS UnitPrice,
           ABS(k.PayGPrice) AS PayGPrice),
         IF(k.commits AND k.charge_category = 'Usage', 0, k.cost) AS billed,
-        IF(k.commits AND k.ChargeType IN ('Purchase', 'Refund'), 0, k.cost) AS effective
+        IF(k.commits AND k.ChargeType IN ('Purchase', 'Refund'), 0, k.cost) AS effective,
+        k.service_name AS service_key
       FROM (
         SELECT
           r.*,
@@ -212,17 +170,12 @@
           IF(r.PublisherType = 'Marketplace', IFNULL(r.PublisherName, 'Azure Marketplace'),
             'Microsoft') AS service_provider,
           -- rows with no meter (rounding adjustments) still need a ServiceName
-          COALESCE(r.MeterCategory, r.ProductName, 'Microsoft Billing') AS service_name
+          COALESCE(r.MeterCategory, r.ProductName, 'Microsoft Billing') AS service_name,
+          'azure' AS mapping_provider
         FROM `{project_id}.{dataset}.azure_cost_details_raw` AS r
-        WHERE r.x_org_slug = p_org_slug
-          AND r.x_pipeline_id = p_pipeline_id
-          AND r.x_credential_id = p_credential_id
-          AND r.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
+        WHERE {slice_filter}
       ) AS k
     ) AS c
-    LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS m
-      ON m.provider = 'azure' AND m.service_key = c.service_name
-    LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS d
-      ON d.provider = 'azure' AND d.service_key = '*'
-  ) AS source;
+    {service_mapping}
+  );
 END;

@@ -26,111 +26,36 @@
 --   kept, filled from ServiceProviderName for a 1.3 export without them.
 -- * Provider-specific x_ columns (AWS x_ServiceCode, x_UsageType, ...; Azure x_*) are not
 --   read; x_source_system is the pipeline's provider.
--- Signature and argument check: ../../common/procedure_start.sql; reset of the run's staged
--- rows: ../staging_reset.sql.
+-- Included (-- fragment lines): the signature and argument check, the reset of the run's
+-- staged rows and the head of their INSERT (stage_focus_rows), the FOCUS and lineage column
+-- lists, the lineage of the rows and the slice.
+-- fragment procedure_start: common/procedure_start.sql
+-- fragment stage_focus_rows: cloud/stage_focus_rows.sql
+-- fragment focus_columns: common/focus_columns.sql
+-- fragment lineage_columns: common/lineage_columns.sql
+-- fragment run_lineage: common/run_lineage.sql
+-- fragment slice_filter: common/slice_filter.sql
 {procedure_start}
 
-{staging_reset}
-
-  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3_staging` (
-    AllocatedMethodDetails, AllocatedMethodId, AllocatedResourceId, AllocatedResourceName,
-    AllocatedTags, AvailabilityZone, BilledCost, BillingAccountId, BillingAccountName,
-    BillingAccountType, BillingCurrency, BillingPeriodEnd, BillingPeriodStart,
-    CapacityReservationId, CapacityReservationStatus, ChargeCategory, ChargeClass,
-    ChargeDescription, ChargeFrequency, ChargePeriodEnd, ChargePeriodStart,
-    CommitmentDiscountCategory, CommitmentDiscountId, CommitmentDiscountName,
-    CommitmentDiscountQuantity, CommitmentDiscountStatus, CommitmentDiscountType,
-    CommitmentDiscountUnit, ConsumedQuantity, ConsumedUnit, ContractApplied, ContractedCost,
-    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceId, InvoiceIssuerName,
-    ListCost, ListUnitPrice, PricingCategory, PricingCurrency,
-    PricingCurrencyContractedUnitPrice, PricingCurrencyEffectiveCost,
-    PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit, ProviderName, PublisherName,
-    RegionId, RegionName, ResourceId, ResourceName, ResourceType, ServiceCategory, ServiceName,
-    ServiceProviderName, ServiceSubcategory, SkuId, SkuMeter, SkuPriceDetails, SkuPriceId,
-    SubAccountId, SubAccountName, SubAccountType, Tags,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  )
-  SELECT
-    r.AllocatedMethodDetails,
-    r.AllocatedMethodId,
-    r.AllocatedResourceId,
-    r.AllocatedResourceName,
-    r.AllocatedTags,
-    r.AvailabilityZone,
-    r.BilledCost,
-    r.BillingAccountId,
-    r.BillingAccountName,
-    COALESCE(r.BillingAccountType, IF(r.x_source_system = 'aws', 'Payer Account',
-      IF(r.x_source_system = 'oci', 'Tenancy', 'Billing Account'))),
-    r.BillingCurrency,
-    r.BillingPeriodEnd,
-    r.BillingPeriodStart,
-    r.CapacityReservationId,
-    r.CapacityReservationStatus,
-    r.ChargeCategory,
-    r.ChargeClass,
-    r.ChargeDescription,
-    r.ChargeFrequency,
-    r.ChargePeriodEnd,
-    r.ChargePeriodStart,
-    r.CommitmentDiscountCategory,
-    r.CommitmentDiscountId,
-    r.CommitmentDiscountName,
-    r.CommitmentDiscountQuantity,
-    r.CommitmentDiscountStatus,
-    r.CommitmentDiscountType,
-    r.CommitmentDiscountUnit,
-    r.ConsumedQuantity,
-    r.ConsumedUnit,
-    r.ContractApplied,
-    r.ContractedCost,
-    r.ContractedUnitPrice,
-    r.EffectiveCost,
-    -- IF, not CASE: the emulator reads a CASE's END as the procedure's end
-    COALESCE(r.HostProviderName, IF(r.x_source_system = 'aws', 'AWS',
-      IF(r.x_source_system = 'azure', 'Microsoft', IF(r.x_source_system = 'oci', 'Oracle',
-        IF(r.x_source_system = 'gcp', 'Google Cloud', NULL))))),
-    r.InvoiceId,
-    r.InvoiceIssuerName,
-    r.ListCost,
-    r.ListUnitPrice,
-    r.PricingCategory,
-    r.PricingCurrency,
-    r.PricingCurrencyContractedUnitPrice,
-    r.PricingCurrencyEffectiveCost,
-    r.PricingCurrencyListUnitPrice,
-    r.PricingQuantity,
-    r.PricingUnit,
-    COALESCE(r.ProviderName, r.ServiceProviderName),
-    COALESCE(r.PublisherName, r.ServiceProviderName, r.ProviderName),
-    r.RegionId,
-    r.RegionName,
-    r.ResourceId,
-    r.ResourceName,
-    r.ResourceType,
-    r.ServiceCategory,
-    r.ServiceName,
-    COALESCE(r.ServiceProviderName, r.ProviderName),
-    COALESCE(r.ServiceSubcategory, CONCAT('Other (', r.ServiceCategory, ')')),
-    r.SkuId,
-    r.SkuMeter,
-    r.SkuPriceDetails,
-    r.SkuPriceId,
-    r.SubAccountId,
-    r.SubAccountName,
-    r.SubAccountType,
-    r.Tags,
-    p_org_slug,
-    p_pipeline_id,
-    p_credential_id,
-    r.x_pipeline_run_date,
-    p_run_id,
-    CURRENT_TIMESTAMP(),
-    r.x_source_system
-  FROM `{project_id}.{dataset}.focus_export_raw` AS r
-  WHERE r.x_org_slug = p_org_slug
-    AND r.x_pipeline_id = p_pipeline_id
-    AND r.x_credential_id = p_credential_id
-    AND r.x_pipeline_run_date BETWEEN p_start_date AND p_end_date;
+  {stage_focus_rows}
+  SELECT {focus_columns}, {lineage_columns}
+  FROM (
+    -- the raw table has the FOCUS 1.3 and lineage columns: each is kept but these
+    SELECT r.* REPLACE (
+      COALESCE(r.BillingAccountType, IF(r.x_source_system = 'aws', 'Payer Account',
+        IF(r.x_source_system = 'oci', 'Tenancy', 'Billing Account'))) AS BillingAccountType,
+      -- IF, not CASE: the emulator reads a CASE's END as the procedure's end
+      COALESCE(r.HostProviderName, IF(r.x_source_system = 'aws', 'AWS',
+        IF(r.x_source_system = 'azure', 'Microsoft', IF(r.x_source_system = 'oci', 'Oracle',
+          IF(r.x_source_system = 'gcp', 'Google Cloud', NULL))))) AS HostProviderName,
+      COALESCE(r.ProviderName, r.ServiceProviderName) AS ProviderName,
+      COALESCE(r.PublisherName, r.ServiceProviderName, r.ProviderName) AS PublisherName,
+      COALESCE(r.ServiceProviderName, r.ProviderName) AS ServiceProviderName,
+      COALESCE(r.ServiceSubcategory, CONCAT('Other (', r.ServiceCategory, ')'))
+        AS ServiceSubcategory,
+      {run_lineage}
+    )
+    FROM `{project_id}.{dataset}.focus_export_raw` AS r
+    WHERE {slice_filter}
+  );
 END;

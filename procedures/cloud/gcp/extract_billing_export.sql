@@ -14,6 +14,8 @@
 -- a day replaces it and a rerun leaves the same rows.
 -- Late rows reopen usage days at most {late_days} days before the window (the config's
 -- late_days): older corrections need an explicit run over their own dates.
+-- fragment export_days: cloud/gcp/export_days.sql
+-- fragment lineage_columns: common/lineage_columns.sql
 BEGIN TRANSACTION;
 
 DELETE FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS target
@@ -21,23 +23,13 @@ WHERE target.x_org_slug = {org_slug}
 AND target.x_pipeline_id = {pipeline_id}
 AND target.x_credential_id = {credential_id}
 AND target.x_pipeline_run_date IN (
-  SELECT day FROM UNNEST(GENERATE_DATE_ARRAY({start_date}, {end_date})) AS day
-  UNION DISTINCT
-  SELECT DATE(usage_start_time)
-  FROM `{source_project_id}.{source_dataset}.{source_table}`
-  WHERE DATE(export_time) BETWEEN {start_date} AND {end_date}
-    AND DATE(usage_start_time) >= DATE_SUB({start_date}, INTERVAL {late_days} DAY)
+  {export_days}
 );
 
 INSERT INTO `{project_id}.{dataset}.gcp_billing_export_raw` (
-  {columns}, x_export_row,
-  x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id, x_ingested_at,
-  x_source_system
+  {columns}, x_export_row, {lineage_columns}
 )
-SELECT
-  {columns}, x_export_row,
-  x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id, x_ingested_at,
-  x_source_system
+SELECT {columns}, x_export_row, {lineage_columns}
 FROM (
   SELECT
     {columns},
@@ -51,12 +43,7 @@ FROM (
     'gcp' AS x_source_system
   FROM `{source_project_id}.{source_dataset}.{source_table}`
   WHERE DATE(usage_start_time) IN (
-    SELECT day FROM UNNEST(GENERATE_DATE_ARRAY({start_date}, {end_date})) AS day
-    UNION DISTINCT
-    SELECT DATE(usage_start_time)
-    FROM `{source_project_id}.{source_dataset}.{source_table}`
-    WHERE DATE(export_time) BETWEEN {start_date} AND {end_date}
-      AND DATE(usage_start_time) >= DATE_SUB({start_date}, INTERVAL {late_days} DAY)
+    {export_days}
   )
 ) AS source;
 

@@ -5,7 +5,10 @@
 -- extract wrote (the window plus any day reopened by late rows).
 --
 -- A query with one row per usage day and billing currency of the run's source rows:
--- day, currency, n (rows), billed, effective. It may use the procedure's arguments.
+-- day, currency, n (rows), billed, effective, source_system. It may use the procedure's
+-- arguments.
+-- fragment run_filter: common/run_filter.sql
+-- fragment run_credits: cloud/gcp/run_credits.sql
 (
   SELECT
     costs.day,
@@ -13,25 +16,17 @@
     costs.n,
     costs.cost + IFNULL(credits.amount, 0) AS billed,
     -- no prepaid commitments to amortize: EffectiveCost is the invoiced figure
-    costs.cost + IFNULL(credits.amount, 0) AS effective
+    costs.cost + IFNULL(credits.amount, 0) AS effective,
+    'gcp' AS source_system
   FROM (
     SELECT x_pipeline_run_date AS day, currency, COUNT(*) AS n, SUM(cost) AS cost
     FROM `{project_id}.{dataset}.gcp_billing_export_raw`
-    WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
-      AND x_credential_id = p_credential_id
-      AND x_run_id = p_run_id
+    WHERE {run_filter}
     GROUP BY day, currency
   ) AS costs
   LEFT JOIN (
-    -- UNNEST over a derived table of the run's rows: see the conversion procedure
     SELECT rc.day, rc.currency, SUM(c.amount) AS amount
-    FROM (
-      SELECT x_pipeline_run_date AS day, currency, credits
-      FROM `{project_id}.{dataset}.gcp_billing_export_raw`
-      WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
-        AND x_credential_id = p_credential_id
-        AND x_run_id = p_run_id
-    ) AS rc, UNNEST(rc.credits) AS c
+    FROM {run_credits}
     GROUP BY day, currency
   ) AS credits
     ON credits.day = costs.day AND credits.currency = costs.currency

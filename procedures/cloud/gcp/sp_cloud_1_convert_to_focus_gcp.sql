@@ -37,58 +37,24 @@
 --   ('namespace/key'), the first one winning on a key clash.
 -- * PricingCurrency 'USD' with the USD figures (cost / currency_conversion_rate): GCP
 --   prices SKUs in USD and converts to the billing currency.
--- * Money leaves FLOAT64 as whole nano-units, SAFE_DIVIDE(CAST(ROUND(x * 1e9) AS INT64),
---   NUMERIC '1000000000'): exact to 9 decimals for amounts below ~9 million per row (the
---   float's own precision) and cheap. CAST(x AS NUMERIC) would do on BigQuery, but the
---   emulator gives it 3 decimals, as it does a fractional NUMERIC literal inside a
---   procedure. Quantities, which can be huge (storage in byte-seconds: 3 TiB for a month
---   is ~1e19, past INT64), are the integer part plus the nano-units of the fraction; the
---   integer part is an INT64 below 9e18 and PARSE_NUMERIC(FORMAT('%.0f', ...)) above,
---   exact for any value a NUMERIC holds. (The emulator's DOUBLE -> BIGNUMERIC cast garbles
---   digits past ~1e16 and loses NUMERIC(29, 0)'s parameters inside a procedure;
---   PARSE_NUMERIC(FORMAT('%.9f', x)) on every row is exact too but ~10x slower there.)
--- Signature and argument check: ../../common/procedure_start.sql; reset of the run's staged rows:
--- ../staging_reset.sql.
+-- * Money and quantities leave FLOAT64 through ../focus_from_float.sql (whole nano-units).
+-- Included (-- fragment lines): the signature and argument check, the reset of the run's
+-- staged rows and the head of their INSERT with the FOCUS columns' FLOAT64 -> NUMERIC
+-- rounding (stage_float_rows), the columns no native conversion fills, the lineage of the
+-- rows, the service category and mapping, and the run's own raw rows.
+-- fragment procedure_start: common/procedure_start.sql
+-- fragment stage_float_rows: cloud/stage_float_rows.sql
+-- fragment focus_left_null: common/focus_left_null.sql
+-- fragment run_lineage: common/run_lineage.sql
+-- fragment service_category: cloud/service_category.sql
+-- fragment service_mapping: cloud/service_mapping.sql
+-- fragment run_filter: common/run_filter.sql
+-- fragment run_credits: cloud/gcp/run_credits.sql
 {procedure_start}
 
-{staging_reset}
-
-  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3_staging` (
-    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
-    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
-    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
-    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
-    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
-    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceIssuerName, ListCost,
-    ListUnitPrice, PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
-    PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
-    ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
-    ResourceName, ResourceType, ServiceCategory, ServiceName, ServiceProviderName,
-    ServiceSubcategory,
-    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
-    SubAccountType, Tags,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  )
-  SELECT
-    BilledCost, BillingAccountId, BillingAccountName, BillingAccountType, BillingCurrency,
-    BillingPeriodEnd, BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription,
-    ChargeFrequency, ChargePeriodEnd, ChargePeriodStart, CommitmentDiscountCategory,
-    CommitmentDiscountId, CommitmentDiscountName, CommitmentDiscountStatus,
-    CommitmentDiscountType, ConsumedQuantity, ConsumedUnit, ContractedCost,
-    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceIssuerName, ListCost,
-    ListUnitPrice, PricingCategory, PricingCurrency, PricingCurrencyContractedUnitPrice,
-    PricingCurrencyEffectiveCost, PricingCurrencyListUnitPrice, PricingQuantity, PricingUnit,
-    ProviderName, PublisherName, RegionId, RegionName, AvailabilityZone, ResourceId,
-    ResourceName, ResourceType, ServiceCategory, ServiceName, ServiceProviderName,
-    ServiceSubcategory,
-    SkuId, SkuMeter, SkuPriceDetails, SkuPriceId, SubAccountId, SubAccountName,
-    SubAccountType, Tags,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  FROM (
+  {stage_float_rows}
     SELECT
-      SAFE_DIVIDE(CAST(ROUND(c.net_cost * 1e9) AS INT64), NUMERIC '1000000000') AS BilledCost,
+      c.net_cost AS BilledCost,
       c.billing_account_id AS BillingAccountId,
       CAST(NULL AS STRING) AS BillingAccountName,
       'Billing Account' AS BillingAccountType,
@@ -114,36 +80,31 @@
       IF(c.commitment_id IS NOT NULL AND c.charge_category = 'Usage', 'Used', NULL)
         AS CommitmentDiscountStatus,
       IF(c.commitment_id IS NULL, NULL, 'Committed Use Discount') AS CommitmentDiscountType,
-      IF(c.charge_category != 'Usage', NULL, IF(ABS(c.usage_amount) < 9e18, CAST(TRUNC(c.usage_amount) AS INT64),
-        PARSE_NUMERIC(FORMAT('%.0f', TRUNC(c.usage_amount)))) + SAFE_DIVIDE(
-        CAST(ROUND((c.usage_amount - TRUNC(c.usage_amount)) * 1e9) AS INT64), NUMERIC '1000000000'))
-        AS ConsumedQuantity,
+      -- no commitment quantity or unit in the export (header)
+      CAST(NULL AS FLOAT64) AS CommitmentDiscountQuantity,
+      CAST(NULL AS STRING) AS CommitmentDiscountUnit,
+      IF(c.charge_category != 'Usage', NULL, c.usage_amount) AS ConsumedQuantity,
       IF(c.charge_category = 'Usage' AND c.usage_amount IS NOT NULL, c.usage_unit, NULL)
         AS ConsumedUnit,
-      SAFE_DIVIDE(CAST(ROUND(c.cost * 1e9) AS INT64), NUMERIC '1000000000') AS ContractedCost,
-      SAFE_DIVIDE(CAST(ROUND(c.contracted_unit_price * 1e9) AS INT64), NUMERIC '1000000000') AS ContractedUnitPrice,
-      SAFE_DIVIDE(CAST(ROUND(c.net_cost * 1e9) AS INT64), NUMERIC '1000000000') AS EffectiveCost,
+      c.cost AS ContractedCost,
+      c.contracted_unit_price AS ContractedUnitPrice,
+      c.net_cost AS EffectiveCost,
       'Google Cloud' AS HostProviderName,
+      CAST(NULL AS STRING) AS InvoiceId,
       IF(c.transaction_type = 'THIRD_PARTY_AGENCY', c.seller_name, 'Google') AS InvoiceIssuerName,
-      SAFE_DIVIDE(CAST(ROUND(IFNULL(c.cost_at_list, c.cost) * 1e9) AS INT64), NUMERIC '1000000000') AS ListCost,
-      SAFE_DIVIDE(CAST(ROUND(SAFE_DIVIDE(c.cost_at_list, c.pricing_quantity) * 1e9) AS INT64), NUMERIC '1000000000')
-        AS ListUnitPrice,
+      IFNULL(c.cost_at_list, c.cost) AS ListCost,
+      SAFE_DIVIDE(c.cost_at_list, c.pricing_quantity) AS ListUnitPrice,
       IF(c.charge_category NOT IN ('Usage', 'Purchase'), NULL,
         IF(c.commitment_id IS NOT NULL, 'Committed',
           IF(REGEXP_CONTAINS(c.sku_description, r'(?i)spot|preemptible'), 'Dynamic', 'Standard')))
         AS PricingCategory,
       IF(c.currency_conversion_rate IS NULL, NULL, 'USD') AS PricingCurrency,
-      SAFE_DIVIDE(CAST(ROUND(SAFE_DIVIDE(c.contracted_unit_price, c.currency_conversion_rate) * 1e9) AS INT64), NUMERIC '1000000000')
+      SAFE_DIVIDE(c.contracted_unit_price, c.currency_conversion_rate)
         AS PricingCurrencyContractedUnitPrice,
-      SAFE_DIVIDE(CAST(ROUND(SAFE_DIVIDE(c.net_cost, c.currency_conversion_rate) * 1e9) AS INT64), NUMERIC '1000000000')
-        AS PricingCurrencyEffectiveCost,
-      SAFE_DIVIDE(CAST(ROUND(SAFE_DIVIDE(SAFE_DIVIDE(c.cost_at_list, c.pricing_quantity),
-        c.currency_conversion_rate) * 1e9) AS INT64), NUMERIC '1000000000')
+      SAFE_DIVIDE(c.net_cost, c.currency_conversion_rate) AS PricingCurrencyEffectiveCost,
+      SAFE_DIVIDE(SAFE_DIVIDE(c.cost_at_list, c.pricing_quantity), c.currency_conversion_rate)
         AS PricingCurrencyListUnitPrice,
-      IF(ABS(c.pricing_quantity) < 9e18, CAST(TRUNC(c.pricing_quantity) AS INT64),
-        PARSE_NUMERIC(FORMAT('%.0f', TRUNC(c.pricing_quantity)))) + SAFE_DIVIDE(
-        CAST(ROUND((c.pricing_quantity - TRUNC(c.pricing_quantity)) * 1e9) AS INT64),
-        NUMERIC '1000000000') AS PricingQuantity,
+      c.pricing_quantity AS PricingQuantity,
       IF(c.pricing_quantity IS NULL, NULL, c.usage_pricing_unit) AS PricingUnit,
       c.service_provider AS ProviderName,
       c.service_provider AS PublisherName,
@@ -156,11 +117,9 @@
       -- 'compute.googleapis.com/instances' (null unless the name has that shape)
       CONCAT(REGEXP_EXTRACT(c.resource_global_name, r'^//([^/]+)/.+/[^/]+/[^/]+$'), '/',
         REGEXP_EXTRACT(c.resource_global_name, r'^//[^/]+/.*?([^/]+)/[^/]+$')) AS ResourceType,
-      COALESCE(m.service_category, d.service_category, 'Other') AS ServiceCategory,
+      {service_category},
       c.service_description AS ServiceName,
       c.service_provider AS ServiceProviderName,
-      IF(m.service_category IS NULL, IFNULL(d.service_subcategory, 'Other (Other)'),
-        m.service_subcategory) AS ServiceSubcategory,
       c.sku_id AS SkuId,
       c.sku_description AS SkuMeter,
       IF(c.price_effective_price IS NULL, NULL, JSON_OBJECT(
@@ -174,12 +133,9 @@
       c.proj_name AS SubAccountName,
       IF(c.proj_id IS NULL, NULL, 'Project') AS SubAccountType,
       IF(c.tag_pairs IS NULL, NULL, PARSE_JSON(CONCAT('{', c.tag_pairs, '}'))) AS Tags,
-      p_org_slug AS x_org_slug,
-      p_pipeline_id AS x_pipeline_id,
-      p_credential_id AS x_credential_id,
+      {focus_left_null},
+      {run_lineage},
       c.x_pipeline_run_date AS x_pipeline_run_date,
-      p_run_id AS x_run_id,
-      CURRENT_TIMESTAMP() AS x_ingested_at,
       'gcp' AS x_source_system
     FROM (
       SELECT
@@ -201,7 +157,9 @@
         IF(STARTS_WITH(IFNULL(k.transaction_type, 'GOOGLE'), 'THIRD_PARTY')
           AND k.seller_name IS NOT NULL, k.seller_name, 'Google Cloud') AS service_provider,
         PARSE_DATE('%Y%m', IFNULL(k.invoice_month_text, FORMAT_TIMESTAMP('%Y%m', k.usage_start_time)))
-          AS invoice_month
+          AS invoice_month,
+        'gcp' AS mapping_provider,
+        k.service_description AS service_key
       FROM (
         -- The arrays (credits, labels, tags) are aggregated by joins on the row's key
         -- (usage day, x_export_row) rather than one correlated subquery per row and field:
@@ -254,12 +212,7 @@
             MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.full_name, NULL))
               AS cud_name,
             MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.type, NULL)) AS cud_type
-          FROM (
-            SELECT x_pipeline_run_date AS day, x_export_row AS row_no, credits
-            FROM `{project_id}.{dataset}.gcp_billing_export_raw`
-            WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
-              AND x_credential_id = p_credential_id AND x_run_id = p_run_id
-          ) AS rc, UNNEST(rc.credits) AS c
+          FROM {run_credits}
           GROUP BY day, row_no
         ) AS cr
           ON cr.day = r.x_pipeline_run_date AND cr.row_no = r.x_export_row
@@ -277,24 +230,21 @@
               FROM (
                 SELECT x_pipeline_run_date AS day, x_export_row AS row_no, labels AS a
                 FROM `{project_id}.{dataset}.gcp_billing_export_raw`
-                WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
-                  AND x_credential_id = p_credential_id AND x_run_id = p_run_id
+                WHERE {run_filter}
               ) AS rl, UNNEST(rl.a) AS l
               UNION ALL
               SELECT rl.day, rl.row_no, l.key, CONCAT('2', IFNULL(l.value, ''))
               FROM (
                 SELECT x_pipeline_run_date AS day, x_export_row AS row_no, system_labels AS a
                 FROM `{project_id}.{dataset}.gcp_billing_export_raw`
-                WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
-                  AND x_credential_id = p_credential_id AND x_run_id = p_run_id
+                WHERE {run_filter}
               ) AS rl, UNNEST(rl.a) AS l
               UNION ALL
               SELECT rl.day, rl.row_no, l.key, CONCAT('3', IFNULL(l.value, ''))
               FROM (
                 SELECT x_pipeline_run_date AS day, x_export_row AS row_no, project.labels AS a
                 FROM `{project_id}.{dataset}.gcp_billing_export_raw`
-                WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
-                  AND x_credential_id = p_credential_id AND x_run_id = p_run_id
+                WHERE {run_filter}
               ) AS rl, UNNEST(rl.a) AS l
               UNION ALL
               SELECT rl.day, rl.row_no,
@@ -303,8 +253,7 @@
               FROM (
                 SELECT x_pipeline_run_date AS day, x_export_row AS row_no, tags AS a
                 FROM `{project_id}.{dataset}.gcp_billing_export_raw`
-                WHERE x_org_slug = p_org_slug AND x_pipeline_id = p_pipeline_id
-                  AND x_credential_id = p_credential_id AND x_run_id = p_run_id
+                WHERE {run_filter}
               ) AS rl, UNNEST(rl.a) AS g
             )
             GROUP BY day, row_no, k
@@ -312,15 +261,9 @@
           GROUP BY day, row_no
         ) AS tg
           ON tg.day = r.x_pipeline_run_date AND tg.row_no = r.x_export_row
-        WHERE r.x_org_slug = p_org_slug
-          AND r.x_pipeline_id = p_pipeline_id
-          AND r.x_credential_id = p_credential_id
-          AND r.x_run_id = p_run_id
+        WHERE {run_filter}
       ) AS k
     ) AS c
-    LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS m
-      ON m.provider = 'gcp' AND m.service_key = c.service_description
-    LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS d
-      ON d.provider = 'gcp' AND d.service_key = '*'
-  ) AS source;
+    {service_mapping}
+  );
 END;

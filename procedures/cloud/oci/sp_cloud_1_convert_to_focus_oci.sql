@@ -22,93 +22,91 @@
 --   commitment quantities (cost reports carry no commitment columns) and allocation stay
 --   null.
 -- * Tags = the tags/<namespace>.<key> columns as {"<namespace>.<key>": value}.
--- Signature and argument check: ../../common/procedure_start.sql; reset of the run's staged rows:
--- ../staging_reset.sql.
+-- * Money and quantities leave FLOAT64 through ../focus_from_float.sql (whole nano-units).
+-- * Left null beside those: BillingAccountName, InvoiceId, ResourceName, SkuPriceDetails and
+--   the PricingCurrency* figures (PricingCurrency is the billing currency: the figures are
+--   the billing-currency ones, which ../../common/focus_conform.sql copies on publish).
+-- Included (-- fragment lines): the signature and argument check, the reset of the run's
+-- staged rows and the head of their INSERT with the FOCUS columns' FLOAT64 -> NUMERIC
+-- rounding (stage_float_rows), the columns no native conversion fills, the lineage of the
+-- rows, the service category and mapping, and the slice.
+-- fragment procedure_start: common/procedure_start.sql
+-- fragment stage_float_rows: cloud/stage_float_rows.sql
+-- fragment focus_left_null: common/focus_left_null.sql
+-- fragment no_commitment: common/no_commitment.sql
+-- fragment run_lineage: common/run_lineage.sql
+-- fragment service_category: cloud/service_category.sql
+-- fragment service_mapping: cloud/service_mapping.sql
+-- fragment slice_filter: common/slice_filter.sql
 {procedure_start}
 
-{staging_reset}
-
-  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3_staging` (
-    BilledCost, BillingAccountId, BillingAccountType, BillingCurrency, BillingPeriodEnd,
-    BillingPeriodStart, ChargeCategory, ChargeClass, ChargeDescription, ChargeFrequency,
-    ChargePeriodEnd, ChargePeriodStart, ConsumedQuantity, ConsumedUnit, ContractedCost,
-    ContractedUnitPrice, EffectiveCost, HostProviderName, InvoiceIssuerName, ListCost,
-    ListUnitPrice, PricingCategory, PricingCurrency, PricingQuantity, PricingUnit, ProviderName,
-    PublisherName,
-    RegionId, RegionName, AvailabilityZone, ResourceId, ResourceType, ServiceCategory,
-    ServiceName, ServiceProviderName, ServiceSubcategory, SkuId, SkuMeter, SkuPriceId, SubAccountId,
-    SubAccountName, SubAccountType, Tags,
-    x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id,
-    x_ingested_at, x_source_system
-  )
-  SELECT
-    SAFE_DIVIDE(CAST(ROUND(c.cost * 1e9) AS INT64), NUMERIC '1000000000'),
-    c.lineItem_tenantId,
-    'Tenancy',
-    c.cost_currencyCode,
-    TIMESTAMP(DATE_ADD(DATE_TRUNC(DATE(c.lineItem_intervalUsageStart), MONTH), INTERVAL 1 MONTH)),
-    TIMESTAMP(DATE_TRUNC(DATE(c.lineItem_intervalUsageStart), MONTH)),
-    'Usage',
-    IF(LOWER(IFNULL(c.lineItem_isCorrection, 'false')) = 'true', 'Correction', NULL),
-    c.product_Description,
-    'Usage-Based',
-    c.lineItem_intervalUsageEnd,
-    c.lineItem_intervalUsageStart,
-    IF(c.cost_skuUnitDescription IS NULL, NULL, c.quantity),
-    IF(c.quantity IS NULL, NULL, c.cost_skuUnitDescription),
-    SAFE_DIVIDE(CAST(ROUND(c.cost * 1e9) AS INT64), NUMERIC '1000000000'),
-    SAFE_DIVIDE(CAST(ROUND(c.cost_unitPrice * 1e9) AS INT64), NUMERIC '1000000000'),
-    SAFE_DIVIDE(CAST(ROUND(c.cost * 1e9) AS INT64), NUMERIC '1000000000'),
-    'Oracle',
-    'Oracle',
-    SAFE_DIVIDE(CAST(ROUND(c.cost * 1e9) AS INT64), NUMERIC '1000000000'),
-    SAFE_DIVIDE(CAST(ROUND(c.cost_unitPrice * 1e9) AS INT64), NUMERIC '1000000000'),
-    'Standard',
-    c.cost_currencyCode,
-    IF(c.cost_skuUnitDescription IS NULL, NULL, c.quantity),
-    IF(c.quantity IS NULL, NULL, c.cost_skuUnitDescription),
-    'Oracle',
-    'Oracle',
-    c.product_region,
-    c.product_region,
-    c.product_availabilityDomain,
-    c.product_resourceId,
-    REGEXP_EXTRACT(c.product_resourceId, r'^ocid1\.([a-z0-9_]+)\.'),
-    COALESCE(m.service_category, d.service_category, 'Other'),
-    c.product_service,
-    'Oracle',
-    IF(m.service_category IS NULL, IFNULL(d.service_subcategory, 'Other (Other)'),
-      m.service_subcategory),
-    c.cost_productSku,
-    c.product_Description,
-    c.cost_productSku,
-    c.product_compartmentId,
-    c.product_compartmentName,
-    IF(c.product_compartmentId IS NULL, NULL, 'Compartment'),
-    c.tags,
-    p_org_slug,
-    p_pipeline_id,
-    p_credential_id,
-    c.x_pipeline_run_date,
-    p_run_id,
-    CURRENT_TIMESTAMP(),
-    'oci'
-  FROM (
+  {stage_float_rows}
     SELECT
-      r.*,
-      IFNULL(r.cost_myCost, 0) AS cost,
-      IF(ABS(r.usage_billedQuantity) < 9e18, CAST(TRUNC(r.usage_billedQuantity) AS INT64),
-        PARSE_NUMERIC(FORMAT('%.0f', TRUNC(r.usage_billedQuantity)))) + SAFE_DIVIDE(CAST(ROUND(
-        (r.usage_billedQuantity - TRUNC(r.usage_billedQuantity)) * 1e9) AS INT64),
-        NUMERIC '1000000000') AS quantity
-    FROM `{project_id}.{dataset}.oci_cost_report_raw` AS r
-    WHERE r.x_org_slug = p_org_slug
-      AND r.x_pipeline_id = p_pipeline_id
-      AND r.x_credential_id = p_credential_id
-      AND r.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-  ) AS c
-  LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS m
-    ON m.provider = 'oci' AND m.service_key = c.product_service
-  LEFT JOIN `{project_id}.{dataset}.focus_service_mappings` AS d
-    ON d.provider = 'oci' AND d.service_key = '*';
+      {no_commitment},
+      c.cost AS BilledCost,
+      c.lineItem_tenantId AS BillingAccountId,
+      CAST(NULL AS STRING) AS BillingAccountName,
+      'Tenancy' AS BillingAccountType,
+      c.cost_currencyCode AS BillingCurrency,
+      TIMESTAMP(DATE_ADD(DATE_TRUNC(DATE(c.lineItem_intervalUsageStart), MONTH), INTERVAL 1 MONTH))
+        AS BillingPeriodEnd,
+      TIMESTAMP(DATE_TRUNC(DATE(c.lineItem_intervalUsageStart), MONTH)) AS BillingPeriodStart,
+      'Usage' AS ChargeCategory,
+      IF(LOWER(IFNULL(c.lineItem_isCorrection, 'false')) = 'true', 'Correction', NULL)
+        AS ChargeClass,
+      c.product_Description AS ChargeDescription,
+      'Usage-Based' AS ChargeFrequency,
+      c.lineItem_intervalUsageEnd AS ChargePeriodEnd,
+      c.lineItem_intervalUsageStart AS ChargePeriodStart,
+      IF(c.cost_skuUnitDescription IS NULL, NULL, c.usage_billedQuantity) AS ConsumedQuantity,
+      IF(c.usage_billedQuantity IS NULL, NULL, c.cost_skuUnitDescription) AS ConsumedUnit,
+      c.cost AS ContractedCost,
+      c.cost_unitPrice AS ContractedUnitPrice,
+      c.cost AS EffectiveCost,
+      'Oracle' AS HostProviderName,
+      CAST(NULL AS STRING) AS InvoiceId,
+      'Oracle' AS InvoiceIssuerName,
+      c.cost AS ListCost,
+      c.cost_unitPrice AS ListUnitPrice,
+      'Standard' AS PricingCategory,
+      c.cost_currencyCode AS PricingCurrency,
+      CAST(NULL AS FLOAT64) AS PricingCurrencyContractedUnitPrice,
+      CAST(NULL AS FLOAT64) AS PricingCurrencyEffectiveCost,
+      CAST(NULL AS FLOAT64) AS PricingCurrencyListUnitPrice,
+      IF(c.cost_skuUnitDescription IS NULL, NULL, c.usage_billedQuantity) AS PricingQuantity,
+      IF(c.usage_billedQuantity IS NULL, NULL, c.cost_skuUnitDescription) AS PricingUnit,
+      'Oracle' AS ProviderName,
+      'Oracle' AS PublisherName,
+      c.product_region AS RegionId,
+      c.product_region AS RegionName,
+      c.product_availabilityDomain AS AvailabilityZone,
+      c.product_resourceId AS ResourceId,
+      CAST(NULL AS STRING) AS ResourceName,
+      REGEXP_EXTRACT(c.product_resourceId, r'^ocid1\.([a-z0-9_]+)\.') AS ResourceType,
+      {service_category},
+      c.product_service AS ServiceName,
+      'Oracle' AS ServiceProviderName,
+      c.cost_productSku AS SkuId,
+      c.product_Description AS SkuMeter,
+      CAST(NULL AS JSON) AS SkuPriceDetails,
+      c.cost_productSku AS SkuPriceId,
+      c.product_compartmentId AS SubAccountId,
+      c.product_compartmentName AS SubAccountName,
+      IF(c.product_compartmentId IS NULL, NULL, 'Compartment') AS SubAccountType,
+      c.tags AS Tags,
+      {focus_left_null},
+      {run_lineage},
+      c.x_pipeline_run_date AS x_pipeline_run_date,
+      'oci' AS x_source_system
+    FROM (
+      SELECT
+        r.*,
+        IFNULL(r.cost_myCost, 0) AS cost,
+        'oci' AS mapping_provider,
+        r.product_service AS service_key
+      FROM `{project_id}.{dataset}.oci_cost_report_raw` AS r
+      WHERE {slice_filter}
+    ) AS c
+    {service_mapping}
+  );
 END;

@@ -3,8 +3,9 @@
 SQL for BigQuery lives in files; this is the one way values get into them. Identifiers are
 validated (never quoted into shape) and values become literals, so a file can only ever
 receive safe tokens. Braces that do not hold a bare name (JSON text, say) are left alone.
-A placeholder may also be filled with another file under ``procedures/`` (``fragments``):
-trusted SQL text from this repository, named by the code, never by a request.
+A placeholder may also be filled with another file under ``procedures/`` (a fragment):
+trusted SQL text from this repository, named by the file itself in a ``-- fragment`` line
+(or by the code), never by a request.
 """
 
 from __future__ import annotations
@@ -20,6 +21,14 @@ from shared.domain.sql import literal, validate_identifier, validate_project_id
 PROCEDURES_DIR = REPO_ROOT / "procedures"
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+# How a file names a file it includes: "-- fragment <placeholder>: <path under procedures/>",
+# e.g. "-- fragment procedure_start: common/procedure_start.sql". The file says what it
+# includes, so every caller (executor, step, sync, list) renders the same SQL. A fragment
+# may name fragments of its own the same way. Its text is inlined without its header (the
+# comment lines it opens with: its documentation, which the emulator would otherwise
+# translate again on every CALL) and ends with SQL, not a comment, as the including text
+# may go on on the same line.
+_FRAGMENT_LINE = re.compile(r"^--\s*fragment\s+([a-z_][a-z0-9_]*)\s*:\s*(\S+)\s*$", re.MULTILINE)
 
 
 def render_sql(
@@ -34,11 +43,12 @@ def render_sql(
 
     ``identifiers``: validated names (``project_id`` and ``*_project_id`` as GCP project
     ids, any other as a dataset/table/column name). ``literals``: values written with ``literal()``.
-    ``identifier_lists``: comma-separated validated names (column lists). ``fragments``:
-    the text of a ``.sql`` file given by its path relative to ``procedures/`` (a shared
-    template's per-provider part); it is inlined first, so its own placeholders are filled
-    like the file's. Raises BadRequest if the file has a placeholder with no value, or a
-    value has no placeholder.
+    ``identifier_lists``: comma-separated validated names (column lists). Fragments, the
+    text of ``.sql`` files given by their paths relative to ``procedures/``, are inlined
+    first, so their own placeholders are filled like the file's: those the file's
+    ``-- fragment`` lines name (and theirs), and ``fragments`` (a shared template's
+    per-provider part chosen by the code). Raises BadRequest if the file has a placeholder
+    with no value, or a value has no placeholder.
     """
     values: dict[str, str] = {}
     for name, value in (identifiers or {}).items():
@@ -65,25 +75,88 @@ def render_sql(
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
 
 
-def include_fragments(path: Path, fragments: Mapping[str, str] | None) -> str:
-    """The file's text with each fragment's text in place of its placeholder, the other
-    placeholders left as they are. Raises BadRequest for a fragment the text has no
-    placeholder for, or one that is not a .sql file under procedures/."""
+def declared_fragments(
+    path: Path, fragments: Mapping[str, str] | None = None
+) -> tuple[tuple[str, str], ...]:
+    """(placeholder, path under procedures/) of every fragment the file includes: its own
+    "-- fragment" lines, then ``fragments``, then the lines of each file those name, and so
+    on (each file read once). Raises BadRequest for a placeholder named twice in one file,
+    one bound to two different files, or a fragment that is not a .sql file under
+    procedures/."""
+    found: dict[str, str] = {}
+    pending = [*_fragment_lines(path), *(fragments or {}).items()]
+    read: set[str] = set()
+    while pending:
+        name, file = pending.pop(0)
+        if found.setdefault(name, file) != file:
+            raise BadRequest(
+                f"{path.name}: fragment {{{name}}} names both {found[name]} and {file}",
+                file=str(path),
+            )
+        if file not in read:
+            read.add(file)
+            pending.extend(_fragment_lines(_fragment_path(name, file)))
+    return tuple(found.items())
+
+
+def include_fragments(path: Path, fragments: Mapping[str, str] | None = None) -> str:
+    """The file's text with each fragment's text (:func:`declared_fragments`) in place of its
+    placeholder, wherever it stands (in the file or in another fragment), the other
+    placeholders left as they are. Raises BadRequest for a fragment no text has a
+    placeholder for, or one that includes itself."""
     text = path.read_text(encoding="utf-8")
-    if not fragments:
+    inlined = {
+        name: _without_header(_fragment_path(name, file).read_text(encoding="utf-8"))
+        for name, file in declared_fragments(path, fragments)
+    }
+    if not inlined:
         return text
-    inlined = {name: _fragment(name, file) for name, file in fragments.items()}
-    unused = inlined.keys() - set(_PLACEHOLDER.findall(text))
+    used: set[str] = set()
+
+    def expand(part: str, within: tuple[str, ...]) -> str:
+        def fill(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in inlined:
+                return match.group(0)
+            if name in within:
+                raise BadRequest(
+                    f"{path.name}: fragment {{{name}}} includes itself", file=str(path)
+                )
+            used.add(name)
+            return expand(inlined[name], (*within, name))
+
+        return _PLACEHOLDER.sub(fill, part)
+
+    # A fragment's text is searched for fragment names only: values come later, in one pass.
+    text = expand(text, ())
+    unused = inlined.keys() - used
     if unused:
         raise BadRequest(
             f"{path.name}: fragments without a placeholder: {sorted(unused)}", file=str(path)
         )
-    # One pass: a fragment's text is not searched for fragment names again.
-    return _PLACEHOLDER.sub(lambda m: inlined.get(m.group(1), m.group(0)), text)
+    return text
 
 
-def _fragment(name: str, file: str) -> str:
-    """The text of ``procedures/<file>``: a ``.sql`` file inside that folder, nothing else."""
+def _without_header(text: str) -> str:
+    """A fragment's SQL: its text less the comment (and blank) lines it opens with."""
+    lines = text.strip().splitlines()
+    while lines and (not lines[0].strip() or lines[0].lstrip().startswith("--")):
+        lines.pop(0)
+    return "\n".join(lines).strip()
+
+
+def _fragment_lines(path: Path) -> list[tuple[str, str]]:
+    """The "-- fragment <placeholder>: <file>" lines of one file, in order."""
+    found = _FRAGMENT_LINE.findall(path.read_text(encoding="utf-8"))
+    names = [name for name, _ in found]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise BadRequest(f"{path.name} names fragment(s) {repeated} more than once", file=str(path))
+    return found
+
+
+def _fragment_path(name: str, file: str) -> Path:
+    """``procedures/<file>``: a ``.sql`` file inside that folder, nothing else."""
     candidate = (PROCEDURES_DIR / file).resolve()
     if (
         Path(file).is_absolute()
@@ -95,7 +168,7 @@ def _fragment(name: str, file: str) -> str:
             f"SQL fragment {{{name}}} must be a .sql file under procedures/, not {file!r}",
             field=name,
         )
-    return candidate.read_text(encoding="utf-8").strip()
+    return candidate
 
 
 def _identifier(name: str, value: str) -> str:
