@@ -17,7 +17,7 @@ from tests.support.runtime import REGION, new_org, record_pipeline, stored_run
 
 PIPELINES: dict[str, dict[str, Any]] = {
     "subscription/costs/daily": record_pipeline(
-        "daily", config={"sleep_seconds": 0.1}, parameters=REGION
+        "daily", config={"sleep_seconds": 1.0}, parameters=REGION
     ),
 }
 PATH = "/api/v1/pipelines/backfill/acme/subscription/costs/daily"
