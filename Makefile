@@ -15,13 +15,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	# bqemulator loads DuckDB's spatial extension at start (and avro for Avro load jobs) and
 	# cannot download them offline: copy the files shipped by the pinned PyPI packages to
-	# where DuckDB looks for them.
-	$(BIN)/python -c "import duckdb, importlib, pathlib, shutil; \
+	# where DuckDB looks for them. Copied beside and renamed into place: another checkout's
+	# process may have the file mapped, and rewriting it in place crashes that process.
+	$(BIN)/python -c "import duckdb, importlib, os, pathlib, shutil; \
 	  v = duckdb.__version__; plat = duckdb.sql('PRAGMA platform').fetchone()[0]; \
 	  dst = pathlib.Path.home() / '.duckdb' / 'extensions' / f'v{v}' / plat; \
 	  dst.mkdir(parents=True, exist_ok=True); \
 	  home = lambda n: pathlib.Path(importlib.import_module(f'duckdb_extension_{n}').__file__).parent; \
-	  [shutil.copy2(src, dst / src.name) for src in \
+	  tmp = lambda src: dst / f'{src.name}.{os.getpid()}.tmp'; \
+	  [os.replace(shutil.copy2(src, tmp(src)), dst / src.name) for src in \
 	    (next(home(n).glob(f'extensions/*/{n}.duckdb_extension')) for n in ('spatial', 'avro'))]"
 	touch $(STAMP)
 
