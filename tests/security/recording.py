@@ -3,7 +3,8 @@
 The org a call is made for comes from a thread-local "acting org": the test sets it around
 its own calls (``acting_as``), and ``attribute_handlers`` sets it from each bus message
 (StepRequest / StepEvent carry their org) before the runner or the coordinator runs. Calls
-made on other threads (the notifier's pool) are recorded with no acting org.
+submitted to the runner's and the notifier's pools carry the acting org of the thread that
+submitted them; calls made on any other thread are recorded with no acting org.
 """
 
 from __future__ import annotations
@@ -72,8 +73,9 @@ class Recorder:
         return record
 
 
-def attribute_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the embedded runtime's step runner and coordinator act as the message's org."""
+def attribute_handlers(monkeypatch: pytest.MonkeyPatch, notifier: Any) -> None:
+    """Make the embedded runtime's step runner and coordinator act as the message's org,
+    and the work they hand to the processor and notifier pools act as that org too."""
 
     def acting(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         def run(services: Any, message: Message) -> Any:
@@ -91,6 +93,7 @@ def attribute_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         shared.handlers.run_step, "_executor", _Carrying(shared.handlers.run_step._executor)
     )
+    monkeypatch.setattr(notifier, "_executor", _Carrying(notifier._executor))
 
 
 class _Carrying:
@@ -98,6 +101,9 @@ class _Carrying:
 
     def __init__(self, inner: ThreadPoolExecutor) -> None:
         self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)  # shutdown() and the rest
 
     def submit(self, fn: Callable[[], Any]) -> Future[Any]:
         org = acting_org()

@@ -29,6 +29,7 @@ from shared.demo.gcp_sample import load_sample_export
 from shared.demo.subscriptions import sample_subscription_plans
 from shared.domain.cloud_billing import GCP_RAW_TABLE
 from shared.domain.focus import COST_TABLE
+from shared.domain.meta import META_DATASET
 from shared.domain.saas_subscriptions import PLANS_COLUMNS, PLANS_TABLE
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
@@ -80,6 +81,10 @@ CREDENTIAL_KEYED = {"get", "list", "put", "delete"}
 WAREHOUSE_SQL = {"query", "run_script"}
 WAREHOUSE_DATASET = {"ensure_dataset", "ensure_table", "load_rows", "replace_slice"}
 BACKQUOTED = re.compile(r"`([^`]+)`")
+# The meta tables (organizations.pipeline_runs / pipeline_schedules) are one per deployment,
+# shared by every org as the client contract names them: a statement on them is scoped by
+# the org_slug literal of the row it writes or the rows it reads.
+META_ORG = re.compile(r"'([\w-]+)' AS org_slug|\borg_slug = '([\w-]+)'")
 
 
 @dataclass
@@ -112,7 +117,7 @@ def workload(
         webhook_receiver() as hook,
         make_runtime(root, warehouse=warehouse) as rt,
     ):
-        attribute_handlers(mp)
+        attribute_handlers(mp, rt.notifier)
         services = rt.services
         services.store = cast(StateStore, Recorder(services.store, "store", calls))
         services.credentials = cast(
@@ -206,6 +211,8 @@ def _datasets(sql: str, project: str) -> set[str]:
 def _sql_problem(work: Workload, call: Recorded) -> str | None:
     sql = str(call.args[0] if call.args else call.kwargs["sql"])
     named = _datasets(sql, work.runtime.warehouse.project_id)
+    if named == {META_DATASET}:
+        return _meta_problem(sql, call.org)
     org_datasets = {work.dataset(org): org for org in ORGS}
     orgs = {org_datasets[d] for d in named if d in org_datasets}
     if len(orgs) != 1:
@@ -219,8 +226,19 @@ def _sql_problem(work: Workload, call: Recorded) -> str | None:
     return None
 
 
+def _meta_problem(sql: str, org: str | None) -> str | None:
+    scoped = {a or b for a, b in META_ORG.findall(sql)}
+    if not scoped:
+        return "names the meta dataset without an org_slug"
+    if scoped != {org}:
+        return f"acting for {org} but names meta rows of {sorted(scoped)}"
+    return None
+
+
 def _dataset_problem(work: Workload, call: Recorded) -> str | None:
     dataset = call.args[0] if call.args else call.kwargs["dataset"]
+    if dataset == META_DATASET and call.method in ("ensure_dataset", "ensure_table"):
+        return None  # the shared meta tables' DDL holds no org's rows (writes: _meta_problem)
     allowed = {work.dataset(call.org), work.sources[call.org]} if call.org else set()
     if dataset not in allowed:
         return f"writes dataset {dataset} while acting for {call.org}"
@@ -259,8 +277,10 @@ def test_the_workload_exercised_every_port(workload: Workload) -> None:
     statements = [c for c in workload.calls if c.method in WAREHOUSE_SQL]
     assert len(statements) > 25
     assert {c.org for c in statements} >= set(ORGS)
-    # the cost checks ran on the notifier's pool (no acting org) and alerted
-    assert any(c.org is None and c.thread.startswith("notify") for c in statements)
+    # the cost checks ran on the notifier's pool, acting for the org of the run, and alerted
+    assert any(c.org in ORGS and c.thread.startswith("notify") for c in statements)
+    # runs were mirrored to the shared meta tables
+    assert any(META_DATASET in str(c.args[0]) for c in statements if c.method == "run_script")
     assert workload.cost_alerts > 0
 
 
@@ -308,6 +328,10 @@ def test_the_checks_flag_what_they_are_meant_to(workload: Workload) -> None:
     assert "names 2 org datasets" in str(sql(f"SELECT 1 FROM {ref(a)} JOIN {ref(b)} USING (x)"))
     assert "names 0 org datasets" in str(sql("SELECT * FROM cost_data_standard_1_3"))
     assert "outside" in str(sql(f"SELECT 1 FROM {ref(a)}, `{project}.shared_dataset.t`"))
+    runs = f"`{project}.{META_DATASET}.pipeline_runs`"
+    assert sql(f"MERGE {runs} USING (SELECT '{a}' AS org_slug) ON FALSE") is None
+    assert "meta rows of" in str(sql(f"MERGE {runs} USING (SELECT '{b}' AS org_slug) ON FALSE"))
+    assert "without an org_slug" in str(sql(f"SELECT * FROM {runs}"))
     written = Recorded("warehouse", "load_rows", (workload.dataset(b), "t"), {}, a, "t")
     assert "writes dataset" in str(_dataset_problem(workload, written))
     run_orgs = {"run-of-b": b}
