@@ -16,7 +16,7 @@ from google.cloud import bigquery
 
 from shared.adapters.bigquery import warehouse as bigquery_warehouse
 from shared.adapters.bigquery.warehouse import BigQueryWarehouse
-from shared.domain.errors import BadRequest, Conflict, NotFound
+from shared.domain.errors import BadRequest, NotFound
 from shared.domain.focus import LINEAGE_COLUMNS
 from shared.domain.sql import table_ref
 from shared.ports import Column, FileFormat, LineageKey
@@ -55,6 +55,7 @@ def make_rows(
                     "x_pipeline_run_date": day,
                     "x_run_id": run_id,
                     "x_ingested_at": INGESTED,
+                    "x_ingestion_date": INGESTED.date(),
                     "x_source_system": "test",
                 }
             )
@@ -90,28 +91,28 @@ def test_ensure_dataset_and_table_are_idempotent(
     assert len(schema) == len(COLUMNS)
 
 
-def test_ensure_table_adds_new_columns_or_says_it_cannot(
+def test_ensure_table_adds_new_columns_in_place(
     warehouse: BigQueryWarehouse, dataset: str, bq_client: bigquery.Client
 ) -> None:
-    """A newer release's extra columns: added in place, or a clear 409 and no half-change."""
+    """A newer release's extra columns (nested ones too) are added; existing rows read NULL."""
     warehouse.ensure_table(dataset, TABLE, COLUMNS[:2])
-    refusal: Conflict | None = None
-    try:
-        warehouse.ensure_table(dataset, TABLE, COLUMNS)
-    except Conflict as exc:
-        refusal = exc
-    schema = [
-        f.name for f in bq_client.get_table(f"{warehouse.project_id}.{dataset}.{TABLE}").schema
-    ]
-    if refusal is not None:
-        assert "lacks columns used_at" in refusal.message
-        assert schema == [c.name for c in COLUMNS[:2]]
-    else:
-        names = ", ".join(c.name for c in COLUMNS)
-        assert (
-            warehouse.query(f"SELECT {names} FROM `{warehouse.project_id}.{dataset}.{TABLE}`") == []
-        )
-        assert schema == [c.name for c in COLUMNS]
+    ref = f"`{warehouse.project_id}.{dataset}.{TABLE}`"
+    warehouse.run_script(f"INSERT INTO {ref} (item, cost) VALUES ('old', 1.5)")
+    nested = Column(
+        "resource",
+        "RECORD",
+        fields=(Column("name", "STRING"), Column("tags", "STRING", mode="REPEATED")),
+    )
+    warehouse.ensure_table(dataset, TABLE, (*COLUMNS, nested))
+    warehouse.ensure_table(dataset, TABLE, (*COLUMNS, nested))  # nothing left to add
+
+    schema = bq_client.get_table(f"{warehouse.project_id}.{dataset}.{TABLE}").schema
+    assert [f.name for f in schema] == [c.name for c in (*COLUMNS, nested)]
+    assert [f.name for f in schema[-1].fields] == ["name", "tags"]
+    rows = warehouse.query(f"SELECT item, cost, used_at, x_ingestion_date, resource FROM {ref}")
+    assert len(rows) == 1
+    assert (rows[0]["item"], rows[0]["used_at"], rows[0]["x_ingestion_date"]) == ("old", None, None)
+    assert not rows[0]["resource"] or rows[0]["resource"].get("name") is None
 
 
 def test_ensure_table_rejects_unsafe_names(warehouse: BigQueryWarehouse, dataset: str) -> None:

@@ -26,7 +26,7 @@ from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
 
 from shared.adapters.bigquery.sql_files import PROCEDURES_DIR, render_sql
-from shared.domain.errors import BadRequest, Conflict, DependencyUnavailable, NotFound
+from shared.domain.errors import BadRequest, DependencyUnavailable, NotFound
 from shared.domain.focus import LINEAGE_COLUMN_NAMES
 from shared.domain.sql import table_ref, validate_identifier, validate_project_id
 from shared.ports import Column, FileFormat, LineageKey
@@ -115,8 +115,11 @@ class BigQueryWarehouse:
     def ensure_table(self, dataset: str, table: str, columns: Sequence[Column]) -> None:
         """Create the table if missing; add the columns a newer release declares.
 
-        Added columns are nullable, so existing rows read NULL; nothing is changed or
-        dropped. Adding a column is a metadata update on BigQuery.
+        Added columns are nullable, so existing rows read NULL (a migration in
+        procedures/migrations/ fills them where a value can be derived); nothing is changed
+        or dropped. The columns are added by ``ALTER TABLE ... ADD COLUMN``: a metadata
+        update on BigQuery, and the one form bqemulator also applies to the stored rows (a
+        tables.update schema change it records but does not store).
         """
         table_id = self._table_id(dataset, table)
         with _translated_errors():
@@ -126,31 +129,31 @@ class BigQueryWarehouse:
                 retry=self._retry,
                 timeout=self._timeout,
             )
-            present = {field.name for field in existing.schema}
-            missing = [c for c in columns if c.name not in present]
-            if not missing:
-                return
-            old_schema = list(existing.schema)
-            existing.schema = [*old_schema, *_schema(missing)]
-            existing = self._client.update_table(
-                existing, ["schema"], retry=self._retry, timeout=self._timeout
+        present = {field.name for field in existing.schema}
+        missing = [c for c in columns if c.name not in present]
+        if not missing:
+            return
+        # one ALTER per column: DuckDB (the emulator) takes a single action per ALTER
+        self._run(
+            ";\n".join(
+                f"ALTER TABLE `{table_id}` ADD COLUMN IF NOT EXISTS "
+                f"{validate_identifier(c.name, 'column')} {_ddl_type(c)}"
+                for c in missing
             )
-            names = ", ".join(c.name for c in missing)
-            try:
-                self._run(f"SELECT {names} FROM `{table_id}` LIMIT 0")
-            except gexc.BadRequest:
-                # bqemulator records the new schema but not its storage: put the recorded
-                # schema back (so the next call sees the gap again) and say how to rebuild.
-                existing.schema = old_schema
+        )
+        with _translated_errors():
+            altered = self._client.get_table(table_id, retry=self._retry, timeout=self._timeout)
+            recorded = {field.name for field in altered.schema}
+            if any(c.name not in recorded for c in missing):
+                # bqemulator stores the columns but does not record them in the table's
+                # schema, which its load jobs read: record them (BigQuery already has)
+                altered.schema = [
+                    *altered.schema,
+                    *_schema([c for c in missing if c.name not in recorded]),
+                ]
                 self._client.update_table(
-                    existing, ["schema"], retry=self._retry, timeout=self._timeout
+                    altered, ["schema"], retry=self._retry, timeout=self._timeout
                 )
-                raise Conflict(
-                    f"{dataset}.{table} lacks columns {names} and this warehouse cannot add "
-                    "them in place; on the embedded runtime delete $PIPELINES_HOME/warehouse "
-                    "(make clean) and rerun the pipelines",
-                    table=f"{dataset}.{table}",
-                ) from None
 
     # -- SQL -------------------------------------------------------------------------
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -362,6 +365,20 @@ def _schema(columns: Sequence[Column]) -> list[bigquery.SchemaField]:
         )
         for c in columns
     ]
+
+
+def _ddl_type(column: Column) -> str:
+    """The column's type as DDL writes it (a RECORD as STRUCT<...>, REPEATED as ARRAY<...>).
+
+    NOT NULL is never written: ADD COLUMN only takes nullable columns."""
+    if column.fields:
+        inner = ", ".join(
+            f"{validate_identifier(f.name, 'column')} {_ddl_type(f)}" for f in column.fields
+        )
+        base = f"STRUCT<{inner}>"
+    else:
+        base = column.type
+    return f"ARRAY<{base}>" if column.mode == "REPEATED" else base
 
 
 def _parameter(name: str, value: Any) -> bigquery.ScalarQueryParameter:
