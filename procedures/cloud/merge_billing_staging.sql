@@ -27,6 +27,7 @@ FROM (
     DATE({usage_start_column}) AS x_pipeline_run_date,
     {run_id} AS x_run_id,
     CURRENT_TIMESTAMP() AS x_ingested_at,
+    CURRENT_DATE() AS x_ingestion_date,
     {source_system} AS x_source_system
   FROM `{project_id}.{dataset}.{staging_table}`
   WHERE DATE({usage_start_column}) BETWEEN {start_date} AND {end_date}

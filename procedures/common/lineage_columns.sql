@@ -2,4 +2,4 @@
 -- shared/domain/focus.py): the slice key (org, pipeline, credential, usage day), then which
 -- run wrote the row, when, from which source. Rows get them from run_lineage.sql.
 x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date, x_run_id, x_ingested_at,
-x_source_system
+x_ingestion_date, x_source_system

@@ -5,4 +5,5 @@ p_org_slug AS x_org_slug,
 p_pipeline_id AS x_pipeline_id,
 p_credential_id AS x_credential_id,
 p_run_id AS x_run_id,
-CURRENT_TIMESTAMP() AS x_ingested_at
+CURRENT_TIMESTAMP() AS x_ingested_at,
+CURRENT_DATE() AS x_ingestion_date

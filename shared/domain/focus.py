@@ -120,7 +120,9 @@ FOCUS_ADDED_IN: dict[str, tuple[str, ...]] = {
     ),
 }
 
-# The idempotency key of every write is the first four; the rest say which run wrote the row.
+# The idempotency key of every write is the first four; the rest say which run wrote the row,
+# when (x_ingestion_date is x_ingested_at's UTC day, the column the clients partition by) and
+# from which source.
 LINEAGE_COLUMNS: tuple[Column, ...] = (
     Column("x_org_slug", _S),
     Column("x_pipeline_id", _S),
@@ -128,6 +130,7 @@ LINEAGE_COLUMNS: tuple[Column, ...] = (
     Column("x_pipeline_run_date", "DATE"),
     Column("x_run_id", _S),
     Column("x_ingested_at", _T),
+    Column("x_ingestion_date", "DATE"),
     Column("x_source_system", _S),
 )
 LINEAGE_COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in LINEAGE_COLUMNS)

@@ -44,12 +44,14 @@ class StepContext:
     def lineage(self, source_system: str) -> dict[str, Any]:
         """The x_* lineage every row this step writes carries (x_pipeline_run_date, the
         row's own day, is added per row: shared.domain.genai.with_lineage)."""
+        ingested_at = datetime.now(UTC)
         return {
             "x_org_slug": self.run.org_slug,
             "x_pipeline_id": self.run.pipeline_id,
             "x_credential_id": self.run.credential_id,
             "x_run_id": self.run.run_id,
-            "x_ingested_at": datetime.now(UTC),
+            "x_ingested_at": ingested_at,
+            "x_ingestion_date": ingested_at.date(),
             "x_source_system": source_system,
         }
 

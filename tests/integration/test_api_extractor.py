@@ -25,6 +25,7 @@ from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus, StepStatus
 from shared.handlers.credentials import set_credential
 from shared.handlers.dispatch import RunRequest, dispatch_run
+from tests.support.lineage import assert_ingestion_dates
 from tests.support.runtime import REPO, make_runtime, new_org, write_configs
 from tests.support.saas_api import (
     GENERIC_ITEMS_PER_DAY,
@@ -167,6 +168,8 @@ def test_github_billing_usage_lands_day_by_day_with_lineage_and_reruns_idempoten
     assert {r["usage_date"] for r in rows} == {START + timedelta(days=d) for d in range(DAYS)}
     assert all(r["x_run_id"] == run.run_id and r["x_source_system"] == "github" for r in rows)
     assert {r["x_pipeline_run_date"] for r in rows} == {r["usage_date"] for r in rows}
+    written = assert_ingestion_dates(runtime.warehouse, runtime.settings.org_dataset("acme"))
+    assert written["github_billing_usage_raw"] == len(rows)
 
     again = _run(runtime, GITHUB, github_org="acme-corp")
     assert again.status == RunStatus.COMPLETED

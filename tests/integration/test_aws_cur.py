@@ -31,7 +31,9 @@ def _run(rt: EmbeddedRuntime, slug: str, uri: str, start: date = START, end: dat
 
 def _focus(rt: EmbeddedRuntime, slug: str) -> list[dict[str, Any]]:
     """The FOCUS rows with their org and credential (one org's runs compared)."""
-    return focus_rows(rt, slug, CUR_ORDER, lineage=("x_run_id", "x_ingested_at"))
+    return focus_rows(
+        rt, slug, CUR_ORDER, lineage=("x_run_id", "x_ingested_at", "x_ingestion_date")
+    )
 
 
 @pytest.mark.parametrize("name", ["cur.parquet", "cur.csv.gz"])

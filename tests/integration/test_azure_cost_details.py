@@ -38,7 +38,8 @@ def _convert(rt: EmbeddedRuntime, slug: str, uri: Path) -> list[dict[str, Any]]:
     assert final.status is RunStatus.COMPLETED, final.error
     ref = table_ref(rt.warehouse.project_id, rt.settings.org_dataset(slug), COST_TABLE)
     return rt.warehouse.query(
-        f"SELECT * EXCEPT (x_run_id, x_ingested_at, x_org_slug, x_credential_id) FROM {ref}"
+        "SELECT * EXCEPT (x_run_id, x_ingested_at, x_ingestion_date, x_org_slug, x_credential_id)"
+        f" FROM {ref}"
         " ORDER BY ChargePeriodStart, ChargeDescription, BilledCost, EffectiveCost, ResourceId"
     )
 

@@ -49,7 +49,8 @@ def _run(rt: EmbeddedRuntime, slug: str, params: dict[str, str], start: date, en
 
 def _focus(rt: EmbeddedRuntime, slug: str, where: str = "TRUE") -> list[dict[str, Any]]:
     return rt.warehouse.query(
-        f"SELECT * EXCEPT (x_run_id, x_ingested_at) FROM {org_table(rt, slug, COST_TABLE)}"
+        "SELECT * EXCEPT (x_run_id, x_ingested_at, x_ingestion_date)"
+        f" FROM {org_table(rt, slug, COST_TABLE)}"
         f" WHERE {where} ORDER BY ChargePeriodStart, BillingCurrency, SkuId, SubAccountId,"
         " ResourceId, ChargeCategory, BilledCost"
     )

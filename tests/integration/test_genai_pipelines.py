@@ -28,6 +28,7 @@ from shared.domain.genai import COSTS_RAW_TABLE, USAGE_RAW_TABLE
 from shared.domain.models import Run
 from shared.domain.states import RunStatus, StepStatus
 from shared.handlers.credentials import set_credential
+from tests.support.lineage import assert_ingestion_dates
 from tests.support.runtime import fast_pipeline, new_org, org_table, run_to_end
 
 OPENAI_KEY = "sk-admin-openai-PLANTED-7f3a9c"
@@ -169,6 +170,8 @@ def test_a_month_of_both_providers_reconciles_to_the_cent_and_reruns_cleanly(
     }
     assert counts_after == counts_before  # the same days again: replaced, not duplicated
     assert _focus_by_day(runtime, slug) == source
+    written = assert_ingestion_dates(runtime.warehouse, runtime.settings.org_dataset(slug))
+    assert all(written[t] > 0 for t in (USAGE_RAW_TABLE, COSTS_RAW_TABLE, COST_TABLE)), written
 
     # The price cross-check: the sample server bills at the price table's prices.
     openai_run = runtime.services.store.list_runs(slug, limit=5)[-1]

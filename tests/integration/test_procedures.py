@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.demo.gcp_sample import load_sample_export
 from shared.domain.credentials import Credential, Secret
+from shared.domain.focus import LINEAGE_COLUMNS
 from shared.domain.models import Run
 from shared.domain.states import RunStatus
 from shared.entrypoints.cli.commands import procedures as procedures_cli
@@ -21,10 +22,12 @@ from shared.entrypoints.cli.main import main
 from shared.handlers.procedures import (
     MIGRATIONS_TABLE,
     VERSIONS_TABLE,
+    find_migration,
     procedure_files,
     split_statements,
     sync_procedures,
 )
+from shared.ports import Column
 from shared.processors.base import StepContext
 from shared.processors.cloud_focus import CloudFocusConvert
 from shared.processors.gcp_bq_etl import GcpBqEtl
@@ -221,6 +224,50 @@ def test_migration_dry_run_touches_nothing_then_applies_once_per_org(
         ("001_backfill_subscription_source_system", 1),
         ("002_create_daily_cost_view", 1),
     ]
+
+
+def test_ingestion_date_migration_adds_and_fills_it_on_tables_written_before_it(
+    runtime: EmbeddedRuntime, client: FlaskClient
+) -> None:
+    """003 finds every output table by its x_ingested_at (here one an API extractor config
+    named, in the shape before x_ingestion_date), adds the column and fills it with the
+    ingestion's UTC day; a view over such a table is left alone."""
+    wh = runtime.services.warehouse
+    org = "migthree"
+    new_org(runtime, org)
+    dataset = runtime.services.settings.org_dataset(org)
+    legacy = tuple(c for c in LINEAGE_COLUMNS if c.name != "x_ingestion_date")
+    wh.ensure_table(dataset, "vendor_usage_raw", (Column("amount", "NUMERIC"), *legacy))
+    table = _ref(runtime, org, "vendor_usage_raw")
+    wh.run_script(
+        f"INSERT INTO {table} (amount, x_org_slug, x_ingested_at) VALUES "
+        f"(1, '{org}', TIMESTAMP '2026-03-02 23:30:00+00'), (2, '{org}', NULL)"
+    )
+    wh.run_script(
+        f"CREATE VIEW {_ref(runtime, org, 'v_vendor_usage')} AS "
+        f"SELECT amount, x_ingested_at FROM {table}"
+    )
+    url = "/api/v1/migrations/003_fill_ingestion_date/execute"
+
+    applied = client.post(url, json={"org": org}, headers=ROOT).get_json()
+    assert [o["status"] for o in applied["orgs"]] == ["applied"], applied
+    rows = wh.query(f"SELECT amount, x_ingestion_date FROM {table} ORDER BY amount")
+    assert [(r["amount"], r["x_ingestion_date"]) for r in rows] == [
+        (1, date(2026, 3, 2)),
+        (2, None),  # nothing says when it was ingested: left NULL, not guessed
+    ]
+    # the FOCUS table new_org created already had the column: untouched, still there
+    cost = wh.query(
+        f"SELECT column_name FROM `{wh.project_id}.{dataset}`.INFORMATION_SCHEMA.COLUMNS "
+        "WHERE table_name = 'cost_data_standard_1_3' AND column_name = 'x_ingestion_date'"
+    )
+    assert len(cost) == 1
+    # harmless again (the runner records it once; the SQL itself is idempotent too)
+    wh.run_script(find_migration("003_fill_ingestion_date").render(wh.project_id, dataset))
+    again = client.post(url, json={"org": org}, headers=ROOT).get_json()
+    assert [o["status"] for o in again["orgs"]] == ["already_applied"]
+    view = wh.query(f"SELECT * FROM {_ref(runtime, org, 'v_vendor_usage')} ORDER BY amount")
+    assert [sorted(r) for r in view] == [["amount", "x_ingested_at"]] * 2
 
 
 def test_split_statements_keeps_quoted_semicolons_and_drops_comments() -> None:

@@ -29,7 +29,12 @@ PIPELINE = ("subscription", "costs", "subscription_cost_faults")
 STEPS = ("calculate_daily_costs", "convert_to_focus")
 WINDOW = (date(2026, 10, 1), date(2026, 10, 15))
 STEP_TIMEOUT_SECONDS = 5
-LINEAGE_PER_RUN = ("x_org_slug", "x_run_id", "x_ingested_at")  # differ run to run by design
+LINEAGE_PER_RUN = (
+    "x_org_slug",
+    "x_run_id",
+    "x_ingested_at",
+    "x_ingestion_date",
+)  # differ run to run by design
 # (table, the columns that identify one row: a second row with the same key is a duplicate)
 TABLES = (
     (DAILY_COSTS_TABLE, ("subscription_id", "cost_date")),

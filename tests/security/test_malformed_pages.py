@@ -290,7 +290,8 @@ def _slice(warehouse: Warehouse, target: str) -> list[dict[str, Any]]:
     table = USAGE_RAW_TABLE if target.endswith("usage") else COSTS_RAW_TABLE
     ref = table_ref(warehouse.project_id, DATASET, table)
     rows = warehouse.query(
-        f"SELECT * EXCEPT (x_ingested_at) FROM {ref} WHERE x_credential_id = @cred",
+        f"SELECT * EXCEPT (x_ingested_at, x_ingestion_date) FROM {ref}"
+        " WHERE x_credential_id = @cred",
         {"cred": f"cred-{target.split('-')[0]}"},
     )
     return sorted(rows, key=repr)

@@ -38,6 +38,7 @@ from shared.handlers.reconciliation import reconciliation_rows
 from shared.ports import CredentialStore, StateStore, Warehouse
 from tests.security.recording import Recorded, Recorder, acting_as, attribute_handlers
 from tests.support.http import Answer, call_api
+from tests.support.lineage import assert_ingestion_dates
 from tests.support.receivers import webhook_receiver
 from tests.support.runtime import REPO, make_runtime, new_org
 
@@ -345,6 +346,16 @@ def test_the_checks_flag_what_they_are_meant_to(workload: Workload) -> None:
     assert store("list_orgs") == "reads across orgs"
     assert store("get_run", a, "x", org=None) == "made outside any org's request or step"
     assert "not classified" in str(store("some_new_read", a))
+
+
+def test_every_row_the_workload_wrote_carries_its_ingestion_date(workload: Workload) -> None:
+    checked: set[str] = set()
+    for org in ORGS:
+        counted = assert_ingestion_dates(workload.runtime.warehouse, workload.dataset(org))
+        assert counted.get(COST_TABLE, 0) > 0, counted
+        checked |= {table for table, rows in counted.items() if rows}
+    # raw (AWS CUR, GCP export) and daily (subscription) tables were checked too
+    assert len(checked) >= 4, checked
 
 
 def test_an_org_cannot_name_another_orgs_dataset_as_its_export(workload: Workload) -> None:

@@ -19,7 +19,7 @@ from tests.support.focus_toolkit import assert_toolkit_accepts
 from tests.support.runtime import org_table, run_to_end
 
 # Lineage that differs between two runs of the same rows.
-RUN_LINEAGE = ("x_run_id", "x_ingested_at", "x_org_slug", "x_credential_id")
+RUN_LINEAGE = ("x_run_id", "x_ingested_at", "x_ingestion_date", "x_org_slug", "x_credential_id")
 # An order of the FOCUS rows of an AWS CUR run.
 CUR_ORDER = (
     "BillingCurrency, ChargePeriodStart, SkuMeter, ChargeCategory, BilledCost, EffectiveCost,"

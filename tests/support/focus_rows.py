@@ -43,6 +43,7 @@ def good_row(slug: str, **overrides: Any) -> dict[str, Any]:
         "x_pipeline_run_date": date(2026, 10, 2),
         "x_run_id": "run-bad",
         "x_ingested_at": datetime(2026, 10, 3, tzinfo=UTC),
+        "x_ingestion_date": date(2026, 10, 3),
         "x_source_system": "test",
     }
     row.update(overrides)

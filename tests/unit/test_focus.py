@@ -52,6 +52,7 @@ def test_lineage_columns_in_order() -> None:
         ("x_pipeline_run_date", "DATE"),
         ("x_run_id", "STRING"),
         ("x_ingested_at", "TIMESTAMP"),
+        ("x_ingestion_date", "DATE"),
         ("x_source_system", "STRING"),
     ]
     assert tuple(c.name for c in LINEAGE_COLUMNS) == LINEAGE_COLUMN_NAMES
@@ -61,5 +62,5 @@ def test_cost_table_is_focus_then_extensions_then_lineage() -> None:
     names = [c.name for c in COST_TABLE_COLUMNS]
     assert len(names) == len(set(names))
     assert COST_TABLE_COLUMNS[:65] == FOCUS_1_3_COLUMNS
-    assert COST_TABLE_COLUMNS[-7:] == LINEAGE_COLUMNS
+    assert COST_TABLE_COLUMNS[-len(LINEAGE_COLUMNS) :] == LINEAGE_COLUMNS
     assert all(name.startswith("x_") for name in names[65:])

@@ -40,6 +40,7 @@ FROM (
     DATE(usage_start_time) AS x_pipeline_run_date,
     {run_id} AS x_run_id,
     CURRENT_TIMESTAMP() AS x_ingested_at,
+    CURRENT_DATE() AS x_ingestion_date,
     'gcp' AS x_source_system
   FROM `{source_project_id}.{source_dataset}.{source_table}`
   WHERE DATE(usage_start_time) IN (
