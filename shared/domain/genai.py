@@ -39,6 +39,9 @@ COSTS_RAW_TABLE = "genai_payg_costs_raw"
 USAGE_DAILY_TABLE = "genai_usage_daily"
 SP_CONSOLIDATE = "sp_genai_1_consolidate_usage_daily"
 SP_CONVERT_TO_FOCUS = "sp_genai_3_convert_to_focus"
+# configs/genai/unified/consolidate.yml: every GenAI pipeline's daily rows of an org in one table
+UNIFIED_DAILY_TABLE = "genai_usage_daily_unified"
+SP_UNIFY_PROVIDERS = "sp_genai_4_unify_providers_daily"
 
 TOKEN_TYPES = ("input", "cached_input", "cache_write_5m", "cache_write_1h", "output")
 TOKENS_PER_PRICING_UNIT = Decimal(1_000_000)
@@ -92,6 +95,16 @@ USAGE_DAILY_COLUMNS: tuple[Column, ...] = (
     Column("cost", "NUMERIC"),  # 0 for usage the provider reported no cost for
     Column("currency", "STRING"),
     Column("cost_source", "STRING"),
+    *LINEAGE_COLUMNS,
+)
+
+# genai_usage_daily's rows of every GenAI pipeline of the org, each naming the slice it came
+# from (its pipeline, credential and run), under the unified run's own lineage.
+UNIFIED_DAILY_COLUMNS: tuple[Column, ...] = (
+    *USAGE_DAILY_COLUMNS[: -len(LINEAGE_COLUMNS)],
+    Column("source_pipeline_id", "STRING"),
+    Column("source_credential_id", "STRING"),
+    Column("source_run_id", "STRING"),
     *LINEAGE_COLUMNS,
 )
 

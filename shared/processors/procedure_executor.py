@@ -18,6 +18,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.adapters.bigquery.sql_files import PROCEDURES_DIR
+from shared.config.tables import ORG_TABLES
 from shared.domain.errors import BadRequest, StepFailure
 from shared.domain.sql import IDENTIFIER_RE, literal, table_ref
 from shared.handlers.procedures import call_current, procedure_file
@@ -92,6 +93,12 @@ class ProcedureExecutor:
             raise StepFailure(
                 f"config.procedure: procedures/{config.source} creates {procedure.name}, "
                 f"not {config.procedure}"
+            )
+        if config.count_rows_in in ORG_TABLES:
+            # the table it writes as this release declares it: a column a newer release
+            # added (x_ingestion_date) is added before the procedure's INSERT names it
+            warehouse.ensure_table(
+                config.dataset, config.count_rows_in, ORG_TABLES[config.count_rows_in]
             )
         args = ", ".join(arg.as_literal() for arg in config.args)
         call = f"CALL {table_ref(project, config.dataset, config.procedure)}({args})"

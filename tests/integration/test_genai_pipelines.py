@@ -24,7 +24,7 @@ from shared.demo.genai_sample_server import (
     openai_costs,
 )
 from shared.domain.focus import COST_TABLE
-from shared.domain.genai import COSTS_RAW_TABLE, USAGE_RAW_TABLE
+from shared.domain.genai import COSTS_RAW_TABLE, UNIFIED_DAILY_TABLE, USAGE_RAW_TABLE
 from shared.domain.models import Run
 from shared.domain.states import RunStatus, StepStatus
 from shared.handlers.credentials import set_credential
@@ -42,6 +42,8 @@ PIPELINES = {
     )
     for p in ("openai", "anthropic", "deepseek")
 }
+UNIFIED = "genai/unified/consolidate"
+PIPELINES[UNIFIED] = fast_pipeline(UNIFIED, attempts=1, backoff=0)
 pytestmark = [pytest.mark.warehouse, pytest.mark.pipelines(PIPELINES)]
 
 
@@ -179,6 +181,58 @@ def test_a_month_of_both_providers_reconciles_to_the_cent_and_reruns_cleanly(
     assert check["unpriced"] == []
     assert abs(Decimal(check["USD"]["difference"])) < CENT
     assert Decimal(check["USD"]["reported_token_cost"]) > 0
+
+
+def test_the_unified_pipeline_holds_every_provider_daily_and_never_doubles_focus(
+    runtime: EmbeddedRuntime, server: SampleGenAIServer
+) -> None:
+    slug = _org(runtime, "genai_unified", server)
+    start, end = date(2026, 10, 1), date(2026, 10, 7)
+    for vendor in ("openai", "anthropic"):
+        assert _run(runtime, slug, vendor, start, end).status is RunStatus.COMPLETED
+    focus_before = _focus_by_day(runtime, slug)
+
+    unified = run_to_end(runtime, slug, UNIFIED, start, end)
+    assert unified.status is RunStatus.COMPLETED, unified.error
+    assert unified.credential_id == "internal"  # it reads what the vendor pipelines wrote
+    rows = _query(
+        runtime,
+        slug,
+        UNIFIED_DAILY_TABLE,
+        "provider, usage_date, source_pipeline_id, x_pipeline_id, x_run_id, SUM(cost) AS cost,"
+        " COUNT(*) AS n",
+        "GROUP BY provider, usage_date, source_pipeline_id, x_pipeline_id, x_run_id",
+    )
+    by_day = {(r["provider"], r["usage_date"]): Decimal(r["cost"]).quantize(CENT) for r in rows}
+    assert by_day == _source_by_day(start, end)  # both providers, every day, to the cent
+    assert {(r["provider"], r["source_pipeline_id"]) for r in rows} == {
+        ("openai", "genai_openai"),
+        ("anthropic", "genai_anthropic"),
+    }
+    lineage = {(r["x_pipeline_id"], r["x_run_id"]) for r in rows}
+    assert lineage == {("genai_unified", unified.run_id)}
+    written = sum(r["n"] for r in rows)
+    assert unified.steps["consolidate_providers_daily"].rows_written == written
+    assert _focus_by_day(runtime, slug) == focus_before  # no second copy of the money
+
+    again = run_to_end(runtime, slug, UNIFIED, start, end)
+    assert again.status is RunStatus.COMPLETED
+    assert _query(runtime, slug, UNIFIED_DAILY_TABLE, "COUNT(*) AS n")[0]["n"] == written
+
+    # A day whose FOCUS rows went missing (a vendor conversion that failed): the run fails
+    # naming it, and the table keeps the previous run's rows.
+    runtime.warehouse.query(
+        f"DELETE FROM {org_table(runtime, slug, COST_TABLE)} WHERE x_genai_provider = "
+        "'anthropic' AND x_pipeline_run_date = DATE '2026-10-03'"
+    )
+    broken = run_to_end(runtime, slug, UNIFIED, start, end)
+    assert broken.status is RunStatus.FAILED
+    assert "anthropic on 2026-10-03 in USD" in str(broken.error), broken.error
+    assert str(broken.error).startswith("generic.procedure_executor: ")
+    kept = _query(
+        runtime, slug, UNIFIED_DAILY_TABLE, "x_run_id, COUNT(*) AS n", "GROUP BY x_run_id"
+    )
+    assert [(r["x_run_id"], r["n"]) for r in kept] == [(again.run_id, written)]
 
 
 def test_429_then_success_honours_retry_after(

@@ -10,7 +10,12 @@ import pytest
 from shared.adapters.bigquery import sql_files
 from shared.domain.errors import BadRequest
 from shared.domain.focus import FOCUS_1_3_COLUMNS, LINEAGE_COLUMN_NAMES
-from shared.domain.genai import COSTS_RAW_COLUMNS, USAGE_DAILY_COLUMNS, USAGE_RAW_COLUMNS
+from shared.domain.genai import (
+    COSTS_RAW_COLUMNS,
+    UNIFIED_DAILY_COLUMNS,
+    USAGE_DAILY_COLUMNS,
+    USAGE_RAW_COLUMNS,
+)
 from shared.domain.saas_subscriptions import DAILY_COSTS_COLUMNS
 from shared.handlers import procedures
 from shared.handlers.procedures import procedure_file, procedure_files
@@ -31,6 +36,7 @@ def test_shipped_procedures_take_the_shared_start_and_slice_replace() -> None:
         "sp_genai_0_gemini_from_gcp_billing",
         "sp_genai_1_consolidate_usage_daily",
         "sp_genai_3_convert_to_focus",
+        "sp_genai_4_unify_providers_daily",
         "sp_subscription_2_calculate_daily_costs",
         "sp_subscription_3_convert_to_focus",
     }
@@ -107,6 +113,7 @@ def test_the_table_column_list_fragments_are_the_domain_columns() -> None:
         ("genai/usage_raw_columns.sql", USAGE_RAW_COLUMNS),
         ("genai/costs_raw_columns.sql", COSTS_RAW_COLUMNS),
         ("genai/usage_daily_columns.sql", USAGE_DAILY_COLUMNS),
+        ("genai/unified_daily_columns.sql", UNIFIED_DAILY_COLUMNS),
         ("subscription/costs_daily_columns.sql", DAILY_COSTS_COLUMNS),
     ):
         sql = sql_files.include_fragments(sql_files.PROCEDURES_DIR / fragment)
