@@ -147,7 +147,36 @@ def openai_usage(endpoint: str, day: date) -> list[dict[str, Any]]:
                     "model": "dall-e-3",
                 }
             )
+        elif endpoint == "audio_speeches" and project == OPENAI_PROJECTS[0]:
+            results.append(
+                {
+                    "object": "organization.usage.audio_speeches.result",
+                    "characters": _n(day, "tts", low=0, high=400_000),
+                    "num_model_requests": _n(day, "tts-r", low=1, high=300),
+                    "project_id": project,
+                    "model": "tts-1",
+                }
+            )
+        elif endpoint == "audio_transcriptions" and project == OPENAI_PROJECTS[0]:
+            results.append(
+                {
+                    "object": "organization.usage.audio_transcriptions.result",
+                    "seconds": _n(day, "whisper", low=0, high=20_000),
+                    "num_model_requests": _n(day, "whisper-r", low=1, high=200),
+                    "project_id": project,
+                    "model": "whisper-1",
+                }
+            )
     return results
+
+
+# Cost line items of OpenAI's non-token meters (model, then the image's size and quality)
+# and their list prices per unit: images, characters spoken, seconds transcribed.
+OPENAI_METER_COSTS = (
+    ("images", "images", "dall-e-3 1024x1024 hd", Decimal("0.08")),
+    ("audio_speeches", "characters", "tts-1", Decimal("0.000015")),
+    ("audio_transcriptions", "seconds", "whisper-1", Decimal("0.0001")),
+)
 
 
 def openai_costs(day: date) -> list[dict[str, Any]]:
@@ -178,6 +207,20 @@ def openai_costs(day: date) -> list[dict[str, Any]]:
                                 "currency": "usd",
                             },
                             "line_item": f"{model}, {kind}",
+                            "project_id": project,
+                        }
+                    )
+        for endpoint, meter, line_item, unit_price in OPENAI_METER_COSTS:
+            for usage in openai_usage(endpoint, day):
+                if usage["project_id"] == project and usage[meter]:
+                    results.append(
+                        {
+                            "object": "organization.costs.result",
+                            "amount": {
+                                "value": float(usage[meter] * unit_price),
+                                "currency": "usd",
+                            },
+                            "line_item": line_item,
                             "project_id": project,
                         }
                     )

@@ -17,14 +17,21 @@ import pytest
 
 from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.demo.genai_sample_server import (
+    OPENAI_METER_COSTS,
     SampleGenAIServer,
     Scripted,
     anthropic_costs,
     anthropic_usage,
     openai_costs,
+    openai_usage,
 )
 from shared.domain.focus import COST_TABLE
-from shared.domain.genai import COSTS_RAW_TABLE, UNIFIED_DAILY_TABLE, USAGE_RAW_TABLE
+from shared.domain.genai import (
+    COSTS_RAW_TABLE,
+    UNIFIED_DAILY_TABLE,
+    USAGE_DAILY_TABLE,
+    USAGE_RAW_TABLE,
+)
 from shared.domain.models import Run
 from shared.domain.states import RunStatus, StepStatus
 from shared.handlers.credentials import set_credential
@@ -233,6 +240,47 @@ def test_the_unified_pipeline_holds_every_provider_daily_and_never_doubles_focus
         runtime, slug, UNIFIED_DAILY_TABLE, "x_run_id, COUNT(*) AS n", "GROUP BY x_run_id"
     )
     assert [(r["x_run_id"], r["n"]) for r in kept] == [(again.run_id, written)]
+
+
+def test_openai_image_and_audio_costs_reach_focus_under_their_model(
+    runtime: EmbeddedRuntime, server: SampleGenAIServer
+) -> None:
+    """dall-e, tts and whisper cost line items name no token type: each is attributed to
+    its model and the meter its usage reports, beside that usage, in the daily table and
+    in FOCUS (not left as model "(none)")."""
+    slug = _org(runtime, "genai_meters", server)
+    day = date(2026, 10, 4)
+    assert _run(runtime, slug, "openai", day, day).status is RunStatus.COMPLETED
+    expected = {}
+    for endpoint, meter, line_item, unit_price in OPENAI_METER_COSTS:
+        (usage,) = openai_usage(endpoint, day)
+        expected[(usage["model"], meter)] = (usage[meter], usage[meter] * unit_price)
+        assert line_item.startswith(usage["model"])
+    models = ", ".join(f"'{model}'" for model, _ in expected)
+    daily = _query(
+        runtime,
+        slug,
+        USAGE_DAILY_TABLE,
+        "model, token_type, quantity, cost, cost_source",
+        f"AND model IN ({models})",
+    )
+    assert {(r["model"], r["token_type"]): (r["quantity"], r["cost"]) for r in daily} == {
+        k: (q, Decimal(str(float(c)))) for k, (q, c) in expected.items()
+    }
+    assert {r["cost_source"] for r in daily} == {"provider"}
+    focus = _query(
+        runtime,
+        slug,
+        COST_TABLE,
+        "x_genai_model AS model, x_genai_token_type AS meter, ConsumedQuantity AS q,"
+        " BilledCost AS cost, ChargeDescription AS description",
+        f"AND x_genai_model IN ({models})",
+    )
+    assert {(r["model"], r["meter"]): (int(r["q"]), r["cost"]) for r in focus} == {
+        k: (q, Decimal(str(float(c)))) for k, (q, c) in expected.items()
+    }
+    none = _query(runtime, slug, COST_TABLE, "COUNT(*) AS n", "AND x_genai_model = '(none)'")
+    assert none[0]["n"] == 0
 
 
 def test_429_then_success_honours_retry_after(
