@@ -11,6 +11,15 @@
 -- fragment staged_run_rows: cloud/staged_run_rows.sql
 -- fragment focus_conform: common/focus_conform.sql
 -- fragment discard_staging: cloud/discard_focus_staging.sql
+-- The staged days, once, into a variable: the DELETE filters the partition column on
+-- constants (the window and that list), which BigQuery prunes partitions by; a subquery
+-- there would scan the whole FOCUS history.
+DECLARE staged_days ARRAY<DATE> DEFAULT (
+  SELECT ARRAY_AGG(DISTINCT x_pipeline_run_date)
+  FROM `{project_id}.{dataset}.cost_data_standard_1_3_staging`
+  WHERE {staged_run_rows}
+);
+
 BEGIN TRANSACTION;
 
 DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3` AS target
@@ -18,9 +27,7 @@ WHERE target.x_org_slug = {org_slug}
   AND target.x_pipeline_id = {pipeline_id}
   AND target.x_credential_id = {credential_id}
   AND (target.x_pipeline_run_date BETWEEN {start_date} AND {end_date}
-    OR target.x_pipeline_run_date IN (
-      SELECT x_pipeline_run_date FROM `{project_id}.{dataset}.cost_data_standard_1_3_staging`
-      WHERE {staged_run_rows}));
+    OR target.x_pipeline_run_date IN UNNEST(staged_days));
 
 -- The staged rows pass the FOCUS rules of ../common/focus_conform.sql on the way in.
 INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3` ({columns})

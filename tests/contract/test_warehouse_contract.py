@@ -91,6 +91,25 @@ def test_ensure_dataset_and_table_are_idempotent(
     assert len(schema) == len(COLUMNS)
 
 
+def test_a_lineage_table_is_partitioned_by_usage_day_and_clustered_by_its_key(
+    warehouse: BigQueryWarehouse, dataset: str, bq_client: bigquery.Client
+) -> None:
+    """What BigQuery bills a daily run for depends on this metadata (docs/COST_MODEL.md);
+    the emulator ignores it when it runs a query, so the metadata itself is checked."""
+    warehouse.ensure_table(dataset, TABLE, COLUMNS)
+    warehouse.ensure_table(dataset, "plain", COLUMNS[:2])
+    table = bq_client.get_table(f"{warehouse.project_id}.{dataset}.{TABLE}")
+    assert table.time_partitioning is not None
+    assert (table.time_partitioning.type_, table.time_partitioning.field) == (
+        "DAY",
+        "x_pipeline_run_date",
+    )
+    assert table.clustering_fields == ["x_pipeline_id", "x_credential_id", "x_run_id"]
+    plain = bq_client.get_table(f"{warehouse.project_id}.{dataset}.plain")
+    assert plain.time_partitioning is None
+    assert plain.clustering_fields is None
+
+
 def test_ensure_table_adds_new_columns_in_place(
     warehouse: BigQueryWarehouse, dataset: str, bq_client: bigquery.Client
 ) -> None:

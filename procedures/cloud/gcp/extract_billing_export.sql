@@ -16,15 +16,21 @@
 -- late_days): older corrections need an explicit run over their own dates.
 -- fragment export_days: cloud/gcp/export_days.sql
 -- fragment lineage_columns: common/lineage_columns.sql
+-- The days are computed once, into a variable, before the transaction: the DELETE and the
+-- INSERT then filter on a constant list, which BigQuery prunes partitions by (the raw table
+-- is partitioned on x_pipeline_run_date; a subquery in the filter would scan every
+-- partition), and the source is read for the list once, not twice.
+DECLARE replaced_days ARRAY<DATE> DEFAULT (
+  SELECT ARRAY_AGG(DISTINCT day ORDER BY day) FROM ({export_days})
+);
+
 BEGIN TRANSACTION;
 
 DELETE FROM `{project_id}.{dataset}.gcp_billing_export_raw` AS target
 WHERE target.x_org_slug = {org_slug}
 AND target.x_pipeline_id = {pipeline_id}
 AND target.x_credential_id = {credential_id}
-AND target.x_pipeline_run_date IN (
-  {export_days}
-);
+AND target.x_pipeline_run_date IN UNNEST(replaced_days);
 
 INSERT INTO `{project_id}.{dataset}.gcp_billing_export_raw` (
   {columns}, x_export_row, {lineage_columns}
@@ -43,9 +49,7 @@ FROM (
     CURRENT_DATE() AS x_ingestion_date,
     'gcp' AS x_source_system
   FROM `{source_project_id}.{source_dataset}.{source_table}`
-  WHERE DATE(usage_start_time) IN (
-    {export_days}
-  )
+  WHERE DATE(usage_start_time) IN UNNEST(replaced_days)
 ) AS source;
 
 COMMIT TRANSACTION;

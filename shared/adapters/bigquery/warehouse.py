@@ -29,6 +29,7 @@ from shared.adapters.bigquery.sql_files import PROCEDURES_DIR, render_sql
 from shared.domain.errors import BadRequest, DependencyUnavailable, NotFound
 from shared.domain.focus import LINEAGE_COLUMN_NAMES
 from shared.domain.sql import table_ref, validate_identifier, validate_project_id
+from shared.domain.table_layout import layout_for
 from shared.ports import Column, FileFormat, LineageKey
 
 REPLACE_SLICE_SQL = PROCEDURES_DIR / "engine" / "replace_slice.sql"
@@ -124,7 +125,7 @@ class BigQueryWarehouse:
         table_id = self._table_id(dataset, table)
         with _translated_errors():
             existing = self._client.create_table(
-                bigquery.Table(table_id, schema=_schema(columns)),
+                _table(table_id, columns),
                 exists_ok=True,
                 retry=self._retry,
                 timeout=self._timeout,
@@ -365,6 +366,21 @@ def _schema(columns: Sequence[Column]) -> list[bigquery.SchemaField]:
         )
         for c in columns
     ]
+
+
+def _table(table_id: str, columns: Sequence[Column]) -> bigquery.Table:
+    """The table as it is created: a lineage table partitioned by day and clustered
+    (shared/domain/table_layout.py). A table that exists keeps its layout: BigQuery
+    cannot repartition in place (docs/COST_MODEL.md says how to rebuild one)."""
+    table = bigquery.Table(table_id, schema=_schema(columns))
+    layout = layout_for(columns)
+    if layout.partition_by is not None:
+        table.time_partitioning = bigquery.TimePartitioning(
+            type_=bigquery.TimePartitioningType.DAY, field=layout.partition_by
+        )
+    if layout.cluster_by:
+        table.clustering_fields = list(layout.cluster_by)
+    return table
 
 
 def _ddl_type(column: Column) -> str:
