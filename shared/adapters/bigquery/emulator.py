@@ -65,6 +65,24 @@ class SerialisedRequests:
         await send({"type": "http.response.body", "body": b"bqemulator is stopping"})
 
 
+def _skip_time_travel_copies(snapshots: Any) -> None:
+    """Stop bqemulator copying a whole table after every write to it.
+
+    For ``FOR SYSTEM_TIME AS OF`` it captures an AUTO snapshot (``CREATE TABLE ... AS
+    SELECT *`` of the table) after each DML statement, load and stream: every slice
+    replace then cost a copy of the whole FOCUS table, so a run's cost grew with the
+    table's history. Nothing here reads time travel; BigQuery keeps its own. Only AUTO
+    captures are skipped: the change event still fires (materialized views), and
+    ``CREATE SNAPSHOT TABLE`` (kind USER) still copies.
+    """
+    capture = snapshots.capture
+
+    def capture_user_snapshots_only(*args: Any, kind: str = "AUTO", **kwargs: Any) -> Any:
+        return None if kind == "AUTO" else capture(*args, kind=kind, **kwargs)
+
+    snapshots.capture = capture_user_snapshots_only
+
+
 class EmbeddedBigQuery:
     """Start/stop bqemulator on a background thread with its own asyncio loop."""
 
@@ -145,6 +163,7 @@ class EmbeddedBigQuery:
         server._fastapi_server.config.app.add_middleware(
             SerialisedRequests, lock=self._lock, closing=self._closing
         )
+        _skip_time_travel_copies(server._context.snapshots)
         emulator_gc: asyncio.Task[None] = server._gc_task
         emulator_gc.cancel()
         self._gc_task = asyncio.create_task(
