@@ -137,45 +137,32 @@ def openai_usage(endpoint: str, day: date) -> list[dict[str, Any]]:
                     "model": "text-embedding-3-small",
                 }
             )
-        elif endpoint == "images" and project == OPENAI_PROJECTS[0]:
+        elif endpoint in _OPENAI_METER_ENDPOINTS and project == OPENAI_PROJECTS[0]:
+            meter, model, most, _, _ = _OPENAI_METER_ENDPOINTS[endpoint]
             results.append(
                 {
-                    "object": "organization.usage.images.result",
-                    "images": _n(day, "img", low=0, high=12),
-                    "num_model_requests": _n(day, "img", low=0, high=12),
+                    "object": f"organization.usage.{endpoint}.result",
+                    meter: _n(day, meter, low=0, high=most),
+                    "num_model_requests": _n(day, meter, "requests", low=0, high=min(most, 300)),
                     "project_id": project,
-                    "model": "dall-e-3",
-                }
-            )
-        elif endpoint == "audio_speeches" and project == OPENAI_PROJECTS[0]:
-            results.append(
-                {
-                    "object": "organization.usage.audio_speeches.result",
-                    "characters": _n(day, "tts", low=0, high=400_000),
-                    "num_model_requests": _n(day, "tts-r", low=1, high=300),
-                    "project_id": project,
-                    "model": "tts-1",
-                }
-            )
-        elif endpoint == "audio_transcriptions" and project == OPENAI_PROJECTS[0]:
-            results.append(
-                {
-                    "object": "organization.usage.audio_transcriptions.result",
-                    "seconds": _n(day, "whisper", low=0, high=20_000),
-                    "num_model_requests": _n(day, "whisper-r", low=1, high=200),
-                    "project_id": project,
-                    "model": "whisper-1",
+                    "model": model,
                 }
             )
     return results
 
 
-# Cost line items of OpenAI's non-token meters (model, then the image's size and quality)
-# and their list prices per unit: images, characters spoken, seconds transcribed.
-OPENAI_METER_COSTS = (
-    ("images", "images", "dall-e-3 1024x1024 hd", Decimal("0.08")),
-    ("audio_speeches", "characters", "tts-1", Decimal("0.000015")),
-    ("audio_transcriptions", "seconds", "whisper-1", Decimal("0.0001")),
+# OpenAI's non-token meters, reported for the first project only: endpoint, (the meter,
+# the model, most units a day, the cost line item naming the model (an image's size and
+# quality after it), the list price per unit).
+_OPENAI_METER_ENDPOINTS: dict[str, tuple[str, str, int, str, Decimal]] = {
+    "images": ("images", "dall-e-3", 12, "dall-e-3 1024x1024 hd", Decimal("0.08")),
+    "audio_speeches": ("characters", "tts-1", 400_000, "tts-1", Decimal("0.000015")),
+    "audio_transcriptions": ("seconds", "whisper-1", 20_000, "whisper-1", Decimal("0.0001")),
+}
+# (endpoint, meter, cost line item, price per unit) of each.
+OPENAI_METER_COSTS = tuple(
+    (endpoint, meter, line_item, price)
+    for endpoint, (meter, _, _, line_item, price) in _OPENAI_METER_ENDPOINTS.items()
 )
 
 

@@ -74,6 +74,14 @@ def _run(rt: EmbeddedRuntime, slug: str, vendor: str, start: date, end: date) ->
     return run_to_end(rt, slug, f"genai/payg/{vendor}", start, end)
 
 
+def _run_both(rt: EmbeddedRuntime, slug: str, start: date, end: date) -> list[Run]:
+    """The OpenAI then the Anthropic pipeline over the days, each completed."""
+    runs = [_run(rt, slug, vendor, start, end) for vendor in ("openai", "anthropic")]
+    for run in runs:
+        assert run.status is RunStatus.COMPLETED, run.error
+    return runs
+
+
 def _failed_step_error(run: Run, step_id: str) -> str:
     """The error of step ``step_id`` of ``run``, which failed."""
     assert run.status is RunStatus.FAILED
@@ -127,9 +135,7 @@ def test_a_month_of_both_providers_reconciles_to_the_cent_and_reruns_cleanly(
 ) -> None:
     slug = _org(runtime, "genai_month", server)
     start, end = date(2026, 10, 1), date(2026, 10, 31)
-    for vendor in ("openai", "anthropic"):
-        run = _run(runtime, slug, vendor, start, end)
-        assert run.status is RunStatus.COMPLETED, run.error
+    for run in _run_both(runtime, slug, start, end):
         assert all(s.status is StepStatus.SUCCEEDED for s in run.steps.values())
 
     # Multi-page: 31 daily buckets at 7 per page = 5 pages per endpoint, cursors followed.
@@ -195,8 +201,7 @@ def test_the_unified_pipeline_holds_every_provider_daily_and_never_doubles_focus
 ) -> None:
     slug = _org(runtime, "genai_unified", server)
     start, end = date(2026, 10, 1), date(2026, 10, 7)
-    for vendor in ("openai", "anthropic"):
-        assert _run(runtime, slug, vendor, start, end).status is RunStatus.COMPLETED
+    _run_both(runtime, slug, start, end)
     focus_before = _focus_by_day(runtime, slug)
 
     unified = run_to_end(runtime, slug, UNIFIED, start, end)
