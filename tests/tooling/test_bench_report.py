@@ -105,10 +105,14 @@ def test_focus_rows_from_measure_focus(monkeypatch: pytest.MonkeyPatch) -> None:
     figures = {
         "rows": 1_000_000.0,
         "copy_s": 2.0,  # 500k rows/s
-        "extract_s": 4.0,
-        "convert_s": 5.0,  # 200k rows/s: 0.4 of the copy, within 3x
+        "extract_s": 4.0,  # 250k rows/s: 2x the copy, beyond 1.5x
+        "convert_s": 2.5,  # 400k rows/s: 1.25x the copy, within 1.8x
         "reconcile_s": 1.0,
-        "focus_converter_s": 10.0,  # 100k rows/s: ours is 2x, short of 2.5x
+        "focus_converter_s": 5.0,  # 200k rows/s: ours is 2x, at least 1.5x
+        "duckdb_s": 1.0,  # 1M rows/s: ours is a third, informational
+        "focus_converter_rss_mb": 600.0,
+        "duckdb_rss_mb": 150.0,
+        "convert_rss_mb": 900.0,
     }
     asked: list[int] = []
 
@@ -117,16 +121,23 @@ def test_focus_rows_from_measure_focus(monkeypatch: pytest.MonkeyPatch) -> None:
         return figures
 
     monkeypatch.setattr(bench.focus_conversion, "measure_focus", measure_focus, raising=False)
-    copy, converter = report.focus_rows(100_000)
+    copy, extract, converter, duckdb, rss = report.focus_rows(100_000)
     assert asked == [100_000]
-    assert (copy.figure, copy.reference, copy.ratio, copy.met) == (200_000, 500_000, 0.4, "yes")
-    assert (converter.reference, converter.ratio, converter.met) == (100_000, 2.0, "NO")
+    assert (copy.figure, copy.reference, copy.ratio, copy.met) == (400_000, 500_000, 0.8, "yes")
+    assert (extract.ratio, extract.met) == (0.5, "NO")
+    assert (converter.reference, converter.ratio, converter.met) == (200_000, 2.0, "yes")
+    assert (duckdb.reference, duckdb.met) == (1_000_000, "-")  # no target
+    assert (rss.figure, rss.reference, rss.met) == (900, 600, "-")  # judged at 5M only
+    *_, rss = report.focus_rows(5_000_000)
+    assert rss.met == "yes"
 
     monkeypatch.setitem(figures, "focus_converter_s", math.nan)  # focus-converter not run
-    _, converter = report.focus_rows(100_000)
+    monkeypatch.setitem(figures, "duckdb_s", math.nan)
+    _, _, converter, duckdb, _ = report.focus_rows(100_000)
     assert converter.reference is None
     assert converter.met == "n/a"
     assert "not run" in report.cells(converter)["reference (same run)"]
+    assert "not run" in report.cells(duckdb)["reference (same run)"]
 
 
 def test_focus_rows_without_measure_focus_say_not_available(
@@ -136,7 +147,7 @@ def test_focus_rows_without_measure_focus_say_not_available(
 
     monkeypatch.delattr(bench.focus_conversion, "measure_focus", raising=False)
     rows = report.focus_rows(100_000)
-    assert [r.met for r in rows] == ["n/a", "n/a"]
+    assert [r.met for r in rows] == ["n/a", "n/a", "n/a", "-", "-"]
     assert all(r.reference_what.startswith("not available") for r in rows)
 
 
