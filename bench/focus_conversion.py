@@ -283,15 +283,7 @@ def _run_focus_converter(source: Path, out: Path, rows: int) -> tuple[float, flo
         "--export-path", str(out), "--export-format", "parquet",
         "--no-export-include-source-columns",
     ]  # fmt: skip
-    done = _run_measured(command)
-    if done.returncode != 0:
-        print(_failed("focus-converter", done))
-        return NAN_ANCHOR
-    written = _parquet_rows(out)
-    if written != rows:
-        print(f"  focus-converter wrote {written} rows, not {rows}: figure not used")
-        return NAN_ANCHOR
-    return done.seconds, done.rss_mb
+    return _run_anchor("focus-converter", command, out, rows)
 
 
 def _run_duckdb(source: Path, out: Path, rows: int) -> tuple[float, float]:
@@ -302,13 +294,19 @@ def _run_duckdb(source: Path, out: Path, rows: int) -> tuple[float, float]:
         "timeout", str(FOCUS_CONVERTER_TIMEOUT_S), sys.executable, "-m", "bench.duckdb_focus",
         str(source), str(out), "--threads", str(threads),
     ]  # fmt: skip
+    return _run_anchor("DuckDB anchor", command, out, rows)
+
+
+def _run_anchor(name: str, command: list[str], out: Path, rows: int) -> tuple[float, float]:
+    """Seconds and peak RSS (MB) of ``command``, which writes ``rows`` rows to ``out``;
+    NaN (reason printed) when it fails or writes another number of rows."""
     done = _run_measured(command)
     if done.returncode != 0:
-        print(_failed("DuckDB anchor", done))
+        print(_failed(name, done))
         return NAN_ANCHOR
     written = _parquet_rows(out)
     if written != rows:
-        print(f"  DuckDB anchor wrote {written} rows, not {rows}: figure not used")
+        print(f"  {name} wrote {written} rows, not {rows}: figure not used")
         return NAN_ANCHOR
     return done.seconds, done.rss_mb
 
