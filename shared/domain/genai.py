@@ -41,7 +41,6 @@ SP_CONSOLIDATE = "sp_genai_1_consolidate_usage_daily"
 SP_CONVERT_TO_FOCUS = "sp_genai_3_convert_to_focus"
 # configs/genai/unified/consolidate.yml: every GenAI pipeline's daily rows of an org in one table
 UNIFIED_DAILY_TABLE = "genai_usage_daily_unified"
-SP_UNIFY_PROVIDERS = "sp_genai_4_unify_providers_daily"
 
 TOKEN_TYPES = ("input", "cached_input", "cache_write_5m", "cache_write_1h", "output")
 TOKENS_PER_PRICING_UNIT = Decimal(1_000_000)
