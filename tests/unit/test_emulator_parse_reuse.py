@@ -15,7 +15,9 @@ def test_each_parse_of_a_text_is_an_equal_tree_of_its_own() -> None:
     _reuse_sql_parses()
     _reuse_sql_parses()  # applied once however often the emulator starts
     first = sqlglot.parse_one(SQL, read="bigquery")
-    first.find(exp.Where).set("this", exp.condition("b = 2"))  # a pass rewrites its tree
+    where = first.find(exp.Where)
+    assert where is not None
+    where.set("this", exp.condition("b = 2"))  # a pass rewrites its tree
     second = sqlglot.parse_one(SQL, read="bigquery")
     assert second is not first
     assert second.sql("bigquery") == SQL  # the earlier caller's change did not leak
