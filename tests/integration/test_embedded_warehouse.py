@@ -2,7 +2,8 @@
 
 bqemulator 1.4 copied the whole table after every DML statement, load and stream, for
 ``FOR SYSTEM_TIME AS OF``; a slice replace on the FOCUS table then cost a copy of its whole
-history. shared/adapters/bigquery/emulator.py skips those AUTO captures.
+history. shared/adapters/bigquery/emulator.py skips those AUTO captures. It also makes a
+CALL inside a transaction part of it (bqemulator ran the body outside it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 
 from shared.adapters.bigquery.emulator import EmbeddedBigQuery
 from shared.adapters.bigquery.warehouse import BigQueryWarehouse
+from shared.domain.errors import BadRequest
 from shared.domain.sql import table_ref
 from shared.ports import Column
 
@@ -42,3 +44,39 @@ def test_writes_leave_no_time_travel_copy_and_keep_every_row(tmp_path: Path) -> 
             f"SELECT COUNT(*) AS n, COUNTIF(item = 'changed') AS changed FROM {ref}"
         )
         assert (row["n"], row["changed"]) == (401, 1)
+
+
+def test_a_call_inside_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
+    """bqemulator ran a CALLed body outside the caller's transaction: its writes stayed
+    when the script failed after it. BigQuery rolls them back, and so does ours now."""
+    with EmbeddedBigQuery(tmp_path, PROJECT) as bq:
+        warehouse = BigQueryWarehouse(bq.client(), PROJECT)
+        warehouse.ensure_dataset("d")
+        warehouse.ensure_table("d", "t", COLUMNS)
+        ref = table_ref(PROJECT, "d", "t")
+        warehouse.run_script(f"INSERT INTO {ref} VALUES ('kept', 1)")
+        warehouse.run_script(
+            f"CREATE OR REPLACE PROCEDURE `{PROJECT}.d`.replace_all(p_item STRING)\n"
+            f"BEGIN\n  DELETE FROM {ref} WHERE TRUE;\n"
+            f"  INSERT INTO {ref} VALUES (p_item, 2);\nEND"
+        )
+        failing = (
+            "BEGIN TRANSACTION;\n"
+            f"CALL `{PROJECT}.d`.replace_all('new');\n"
+            "SELECT ERROR('the check after the call failed');\n"
+            "COMMIT TRANSACTION;"
+        )
+        with pytest.raises(BadRequest, match="the check after the call failed"):
+            warehouse.run_script(failing)
+        assert warehouse.query(f"SELECT item, n FROM {ref}") == [{"item": "kept", "n": 1}]
+
+        warehouse.run_script(
+            failing.replace("SELECT ERROR('the check after the call failed');", "")
+        )
+        assert warehouse.query(f"SELECT item, n FROM {ref}") == [{"item": "new", "n": 2}]
+        # the emulator's transaction backups are gone after the rollback and the commit
+        engine = bq._server._context.engine  # bqemulator 1.4.0 (pinned)
+        backups = engine.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '_bqemu_txn_%'"
+        ).fetchall()
+        assert backups == []

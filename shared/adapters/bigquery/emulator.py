@@ -22,7 +22,7 @@ import asyncio
 import functools
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Hashable, MutableMapping
+from collections.abc import Awaitable, Callable, Hashable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +82,48 @@ def _skip_time_travel_copies(snapshots: Any) -> None:
         return None if kind == "AUTO" else capture(*args, kind=kind, **kwargs)
 
     snapshots.capture = capture_user_snapshots_only
+
+
+def _calls_join_open_transactions() -> None:
+    """A CALL made inside BEGIN TRANSACTION ... COMMIT is part of that transaction.
+
+    bqemulator runs a procedure body in a fresh interpreter that knows nothing of the
+    caller's open transaction, so the body's writes were never snapshotted and a script
+    failing after them did not roll them back (BigQuery does: the steps' atomic slice
+    replaces rely on it). Before such a CALL, every table the body writes is snapshotted
+    into the caller's transaction by the emulator's own mechanism, so an error or ROLLBACK
+    restores it. (One level: a CALL inside the called body is not followed.)
+    """
+    from bqemulator.scripting import ast, interpreter
+    from bqemulator.scripting.parser import parse_script
+
+    scripts = interpreter.ScriptInterpreter
+    if getattr(scripts._invoke_procedure, "joins_transactions", False):
+        return
+    invoke = scripts._invoke_procedure
+
+    def written(statements: tuple[ast.Statement, ...]) -> Iterator[str]:
+        for statement in statements:
+            if isinstance(statement, ast.SqlStmt):
+                yield statement.sql
+            elif isinstance(statement, ast.IfStmt):
+                for _, body in statement.branches:
+                    yield from written(body)
+                yield from written(statement.else_body or ())
+            elif isinstance(statement, ast.BeginStmt):
+                yield from written(statement.body)
+                yield from written(statement.exception_handler or ())
+            elif isinstance(statement, ast.WhileStmt | ast.LoopStmt | ast.ForStmt):
+                yield from written(statement.body)
+
+    async def invoke_in_transaction(self: Any, routine: Any, args: list[Any]) -> Any:
+        if self._active_txn is not None:
+            for sql in written(parse_script(routine.definition_body).statements):
+                await self._snapshot_dml_targets(sql)
+        return await invoke(self, routine, args)
+
+    invoke_in_transaction.joins_transactions = True  # type: ignore[attr-defined]
+    scripts._invoke_procedure = invoke_in_transaction  # type: ignore[method-assign]
 
 
 def _reuse_sql_parses() -> None:
@@ -202,6 +244,7 @@ class EmbeddedBigQuery:
         )
         _skip_time_travel_copies(server._context.snapshots)
         _reuse_sql_parses()
+        _calls_join_open_transactions()
         emulator_gc: asyncio.Task[None] = server._gc_task
         emulator_gc.cancel()
         self._gc_task = asyncio.create_task(
