@@ -12,9 +12,10 @@ CREATE OR REPLACE PROCEDURE `{project_id}.{dataset}`.{procedure}(
   p_run_id STRING
 )
 BEGIN
-  SELECT IF(
+  -- A DECLARE, not a SELECT: BigQuery takes DECLAREs only before a body's first statement,
+  -- and an including procedure may declare its own next (cloud/*/late_days.sql).
+  DECLARE arguments_ok INT64 DEFAULT IF(
     p_org_slug IS NOT NULL AND p_pipeline_id IS NOT NULL AND p_credential_id IS NOT NULL
       AND p_run_id IS NOT NULL AND p_start_date <= p_end_date,
     0,
-    ERROR('{procedure}: every argument is required and p_start_date must not be after p_end_date')
-  ) AS arguments_ok;
+    ERROR('{procedure}: every argument is required and p_start_date must not be after p_end_date'));

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -216,27 +216,35 @@ def ensure_current(warehouse: Warehouse, dataset: str, procedure: ProcedureFile)
 def call_current(
     warehouse: Warehouse,
     dataset: str,
-    procedure: ProcedureFile,
+    procedures: ProcedureFile | Sequence[ProcedureFile],
     script: str,
     log: Callable[[str], None],
 ) -> None:
-    """Run ``script`` (a CALL of ``procedure``) once the procedure is current
+    """Run ``script`` (CALLs of ``procedures``) once each procedure is current
     (:func:`ensure_current`), telling ``log`` what it does. A procedure recorded as deployed
-    but gone (dropped by hand) is deployed again when the CALL reports it missing, and the
-    script runs once more."""
-    if ensure_current(warehouse, dataset, procedure):
-        log(f"deployed {dataset}.{procedure.name} from {procedure.source}")
-    log(f"CALL {dataset}.{procedure.name}")
-    try:
-        warehouse.run_script(script)
-    except NotFound as exc:
-        # "Not found: routine:p.d.name" (emulator), "Not found: Routine p:d.name" (BigQuery)
-        message = exc.message.lower()
-        if "routine" not in message or procedure.name.lower() not in message:
-            raise
-        log(f"{procedure.name} was missing; re-creating it")
-        deploy(warehouse, dataset, procedure, procedure.render(warehouse.project_id, dataset))
-        warehouse.run_script(script)
+    but gone (dropped by hand) is deployed again when the script reports it missing, and
+    the script runs once more. A script that CALLs inside BEGIN TRANSACTION ... COMMIT
+    leaves nothing behind when it fails that way, so running it again is safe."""
+    called = (procedures,) if isinstance(procedures, ProcedureFile) else tuple(procedures)
+    for procedure in called:
+        if ensure_current(warehouse, dataset, procedure):
+            log(f"deployed {dataset}.{procedure.name} from {procedure.source}")
+        log(f"CALL {dataset}.{procedure.name}")
+    for attempt in range(len(called) + 1):
+        try:
+            warehouse.run_script(script)
+            return
+        except NotFound as exc:
+            # "Not found: routine:p.d.name" (emulator), "Not found: Routine p:d.name" (BigQuery):
+            # one missing routine per error, so up to one more run per procedure
+            message = exc.message.lower()
+            missing = [p for p in called if "routine" in message and p.name.lower() in message]
+            if not missing or attempt == len(called):
+                raise
+            for procedure in missing:
+                log(f"{procedure.name} was missing; re-creating it")
+                body = procedure.render(warehouse.project_id, dataset)
+                deploy(warehouse, dataset, procedure, body)
 
 
 # -- admin operations ------------------------------------------------------------------

@@ -54,11 +54,3 @@ def reconciliation_rows(
         row["effective_diff"] = row["focus_effective_cost"] - row["source_effective_cost"]
         row["ok"] = abs(row["billed_diff"]) <= TOLERANCE and abs(row["effective_diff"]) <= TOLERANCE
     return rows
-
-
-def describe_mismatch(row: dict[str, Any]) -> str:
-    return (
-        f"{row['day']} {row['currency']}: BilledCost source {row['source_billed_cost']:.6f} vs "
-        f"FOCUS {row['focus_billed_cost']:.6f}; EffectiveCost source "
-        f"{row['source_effective_cost']:.6f} vs FOCUS {row['focus_effective_cost']:.6f}"
-    )

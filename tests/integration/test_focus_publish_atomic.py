@@ -1,7 +1,8 @@
 """A cloud conversion that does not reconcile leaves the org's FOCUS table as it was.
 
-cloud.focus_convert stages the converted rows, reconciles them with the source and only then
-replaces the org's slice; on a mismatch it discards them and fails naming both figures.
+cloud.focus_convert replaces the org's slice with the converted rows and reconciles them with
+the source in one transaction; on a mismatch the transaction rolls back (rows and totals) and
+the step fails naming both figures.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from shared.config import service_map
 from shared.domain.focus import COST_TABLE
 from shared.domain.sql import table_ref
 from shared.domain.states import RunStatus
+from shared.handlers.reconciliation import reconciliation_rows
 from shared.processors import cloud_focus
 from tests.integration.test_gcp_billing import END, START, _run, _setup
 
@@ -59,4 +61,10 @@ def test_a_conversion_that_does_not_reconcile_changes_nothing(
     assert Decimal(figures[2]) > Decimal(figures[1])
 
     assert _table(runtime, slug, COST_TABLE) == before
-    assert _table(runtime, slug, cloud_focus.STAGING_TABLE) == []
+    # the totals roll back with the rows: the table keeps the first run's, which match
+    kept = reconciliation_rows(
+        runtime.warehouse, runtime.settings.org_dataset(slug), slug, start=START, end=END
+    )
+    assert kept
+    assert all(r["ok"] for r in kept)
+    assert {r["run_id"] for r in kept} == {first.run_id}

@@ -105,7 +105,7 @@ def test_a_fragment_must_be_a_sql_file_under_procedures(tmp_path: Path, file: st
 def test_a_fragment_without_placeholder_or_given_twice_is_refused(tmp_path: Path) -> None:
     template = tmp_path / "t.sql"
     template.write_text("SELECT 1 FROM `{project_id}.{dataset}.t`;\n")
-    part = "cloud/discard_focus_staging.sql"
+    part = "cloud/run_days.sql"
     with pytest.raises(BadRequest, match="fragments without a placeholder"):
         render_sql(template, identifiers=IDENTIFIERS, fragments={"part": part})
     with pytest.raises(BadRequest, match="given twice"):
@@ -118,7 +118,14 @@ def test_every_cloud_procedure_renders_from_its_files_and_the_shared_fragments()
         sql = convert.render("my-proj", "acme_prod")
         assert f"`my-proj.acme_prod`.{convert.name}(" in sql
         assert f"ERROR('{convert.name}: every argument is required" in sql
-        assert "DELETE FROM `my-proj.acme_prod.cost_data_standard_1_3_staging`" in sql
+        # the run's slice of the FOCUS table itself, on the window and the late days
+        assert "DELETE FROM `my-proj.acme_prod.cost_data_standard_1_3`\n" in sql
+        assert "INSERT INTO `my-proj.acme_prod.cost_data_standard_1_3` (" in sql
+        assert "_staging" not in sql
+        late = "DEFAULT IFNULL((" if provider == "gcp" else "DEFAULT [];"
+        assert f"DECLARE late_days ARRAY<DATE> {late}" in sql
+        # the FOCUS rules on the way in (the former publish's conform step)
+        assert "IF(ChargeCategory = 'Tax', NULL, SkuId) AS SkuId" in sql
         # every FOCUS 1.3 and lineage column, by name, from the converter's rows
         assert "AllocatedMethodDetails, AllocatedMethodId," in sql
         assert "x_org_slug, x_pipeline_id, x_credential_id, x_pipeline_run_date" in sql

@@ -36,9 +36,6 @@ def test_the_partition_column_is_the_slice_day_of_the_lineage() -> None:
     assert next(c for c in LINEAGE_COLUMNS if c.name == PARTITION_COLUMN).type == "DATE"
 
 
-# The only slice filter left with a subquery: the reconciliation's own table holds a few
-# rows per day and currency, and a procedure body cannot DECLARE after its argument check.
-SUBQUERY_FILTER_ALLOWED = re.compile(r"sp_cloud_2_reconcile(_\w+)?\.sql$")
 DYNAMIC_DAY_FILTER = re.compile(r"x_pipeline_run_date\s+IN\s*\(\s*(SELECT|WITH)\b", re.I)
 
 
@@ -52,6 +49,5 @@ def test_slice_replaces_filter_the_partition_column_on_constants() -> None:
         if "x_pipeline_run_date" not in sql:
             continue
         checked += 1
-        if not SUBQUERY_FILTER_ALLOWED.search(name):
-            assert not DYNAMIC_DAY_FILTER.search(sql), name
+        assert not DYNAMIC_DAY_FILTER.search(sql), name
     assert checked > 10

@@ -1,9 +1,9 @@
 -- sp_cloud_1_convert_to_focus_aws: the org's raw AWS CUR 2.0 rows -> FOCUS 1.3 rows.
 --
--- Converts the usage days of the window into cost_data_standard_1_3_staging; the step then
--- reconciles them and replaces the window in cost_data_standard_1_3 (a rerun leaves the
--- same rows). One FOCUS
--- row per CUR line item.
+-- Replaces the window's usage days of the run's slice of cost_data_standard_1_3 with the
+-- converted rows (a rerun leaves the same rows); the step CALLs it and the reconciliation
+-- in one transaction that fails, leaving the table as it was, when a day does not
+-- reconcile. One FOCUS row per CUR line item.
 -- Mapping decisions (where FOCUS leaves a choice):
 -- * BilledCost = line_item_unblended_cost: what the invoice shows for the line (covered RI
 --   usage is 0 there, a Savings Plan's covered usage is offset by its SavingsPlanNegation
@@ -68,20 +68,22 @@
 --   resource_tags as delivered (CUR 2.0 keys: user_*, aws_*).
 -- * Money and quantities leave FLOAT64 through ../focus_from_float.sql (whole nano-units).
 -- * No PricingCurrency: the CUR columns loaded carry no pricing currency of their own.
--- Included (-- fragment lines): the signature and argument check, the reset of the run's
--- staged rows and the head of their INSERT with the FOCUS columns' FLOAT64 -> NUMERIC
--- rounding (stage_float_rows), the columns no native conversion fills, the lineage of the
+-- Included (-- fragment lines): the signature and argument check, the days late rows
+-- reopen, the slice delete and the head of the INSERT with the FOCUS columns' FLOAT64 ->
+-- NUMERIC rounding (replace_focus_slice_float), the columns no native conversion fills, the lineage of the
 -- rows, the service category and mapping, and the slice.
 -- fragment procedure_start: common/procedure_start.sql
--- fragment stage_float_rows: cloud/stage_float_rows.sql
+-- fragment late_days: cloud/no_late_days.sql
+-- fragment replace_focus_slice_float: cloud/replace_focus_slice_float.sql
 -- fragment focus_left_null: common/focus_left_null.sql
 -- fragment run_lineage: common/run_lineage.sql
 -- fragment service_category: cloud/service_category.sql
 -- fragment service_mapping: cloud/service_mapping.sql
 -- fragment slice_filter: common/slice_filter.sql
 {procedure_start}
+  {late_days}
 
-  {stage_float_rows}
+  {replace_focus_slice_float}
     SELECT
       c.line_item_unblended_cost AS BilledCost,
       c.bill_payer_account_id AS BillingAccountId,
@@ -237,5 +239,5 @@
       WHERE {slice_filter}
     ) AS c
     {service_mapping}
-  );
+  ));
 END;

@@ -2,8 +2,9 @@
 -- export (AWS Data Exports FOCUS 1.0/1.2, Azure's FocusCost export, OCI's FOCUS reports)
 -- -> FOCUS 1.3 rows, one per export row.
 --
--- Converts the usage days of the window into cost_data_standard_1_3_staging; the step then
--- reconciles them and replaces the window in cost_data_standard_1_3.
+-- Replaces the window's usage days of the run's slice of cost_data_standard_1_3 with the
+-- converted rows; the step CALLs it and the reconciliation in one transaction that fails,
+-- leaving the table as it was, when a day does not reconcile.
 -- Mapping decisions:
 -- * Every column the export has is kept as the provider wrote it: the file's numbers were
 --   read as exact decimals (NUMERIC), its JSON columns as JSON. A column of a later FOCUS
@@ -26,18 +27,20 @@
 --   kept, filled from ServiceProviderName for a 1.3 export without them.
 -- * Provider-specific x_ columns (AWS x_ServiceCode, x_UsageType, ...; Azure x_*) are not
 --   read; x_source_system is the pipeline's provider.
--- Included (-- fragment lines): the signature and argument check, the reset of the run's
--- staged rows and the head of their INSERT (stage_focus_rows), the FOCUS and lineage column
+-- Included (-- fragment lines): the signature and argument check, the days late rows
+-- reopen (none), the slice delete and the head of the INSERT (replace_focus_slice), the FOCUS and lineage column
 -- lists, the lineage of the rows and the slice.
 -- fragment procedure_start: common/procedure_start.sql
--- fragment stage_focus_rows: cloud/stage_focus_rows.sql
+-- fragment late_days: cloud/no_late_days.sql
+-- fragment replace_focus_slice: cloud/replace_focus_slice.sql
 -- fragment focus_columns: common/focus_columns.sql
 -- fragment lineage_columns: common/lineage_columns.sql
 -- fragment run_lineage: common/run_lineage.sql
 -- fragment slice_filter: common/slice_filter.sql
 {procedure_start}
+  {late_days}
 
-  {stage_focus_rows}
+  {replace_focus_slice}
   SELECT {focus_columns}, {lineage_columns}
   FROM (
     -- the raw table has the FOCUS 1.3 and lineage columns: each is kept but these
@@ -57,5 +60,5 @@
     )
     FROM `{project_id}.{dataset}.focus_export_raw` AS r
     WHERE {slice_filter}
-  );
+  ));
 END;

@@ -1,9 +1,10 @@
 -- sp_cloud_1_convert_to_focus_gcp: the org's raw GCP billing export -> FOCUS 1.3 rows.
 --
 -- Converts the usage days this run's extract wrote (raw rows carrying p_run_id: the window
--- plus any day reopened by late rows) into cost_data_standard_1_3_staging; the step then
--- reconciles them and replaces those days, and the window's, in cost_data_standard_1_3
--- (a rerun leaves the same rows).
+-- plus any day reopened by late rows, late_days.sql) and replaces those days, and the
+-- window's, of the run's slice of cost_data_standard_1_3 (a rerun leaves the same rows);
+-- the step CALLs it and the reconciliation in one transaction that fails, leaving the
+-- table as it was, when a day does not reconcile.
 -- One FOCUS row per export row. Mapping decisions (where FOCUS leaves a choice):
 -- * BilledCost = EffectiveCost = cost + SUM(credits.amount). GCP applies every credit
 --   (CUD, sustained use, free tier, promotions) on the invoice line it belongs to, so the
@@ -38,12 +39,13 @@
 -- * PricingCurrency 'USD' with the USD figures (cost / currency_conversion_rate): GCP
 --   prices SKUs in USD and converts to the billing currency.
 -- * Money and quantities leave FLOAT64 through ../focus_from_float.sql (whole nano-units).
--- Included (-- fragment lines): the signature and argument check, the reset of the run's
--- staged rows and the head of their INSERT with the FOCUS columns' FLOAT64 -> NUMERIC
--- rounding (stage_float_rows), the columns no native conversion fills, the lineage of the
+-- Included (-- fragment lines): the signature and argument check, the days late rows
+-- reopen, the slice delete and the head of the INSERT with the FOCUS columns' FLOAT64 ->
+-- NUMERIC rounding (replace_focus_slice_float), the columns no native conversion fills, the lineage of the
 -- rows, the service category and mapping, and the run's own raw rows.
 -- fragment procedure_start: common/procedure_start.sql
--- fragment stage_float_rows: cloud/stage_float_rows.sql
+-- fragment late_days: cloud/gcp/late_days.sql
+-- fragment replace_focus_slice_float: cloud/replace_focus_slice_float.sql
 -- fragment focus_left_null: common/focus_left_null.sql
 -- fragment run_lineage: common/run_lineage.sql
 -- fragment service_category: cloud/service_category.sql
@@ -51,8 +53,9 @@
 -- fragment run_filter: common/run_filter.sql
 -- fragment run_credits: cloud/gcp/run_credits.sql
 {procedure_start}
+  {late_days}
 
-  {stage_float_rows}
+  {replace_focus_slice_float}
     SELECT
       c.net_cost AS BilledCost,
       c.billing_account_id AS BillingAccountId,
@@ -265,5 +268,5 @@
       ) AS k
     ) AS c
     {service_mapping}
-  );
+  ));
 END;

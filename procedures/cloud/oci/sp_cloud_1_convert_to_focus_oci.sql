@@ -1,9 +1,9 @@
 -- sp_cloud_1_convert_to_focus_oci: the org's raw OCI cost-report rows -> FOCUS 1.3 rows.
 --
--- Converts the usage days of the window into cost_data_standard_1_3_staging; the step then
--- reconciles them and replaces the window in cost_data_standard_1_3 (a rerun leaves the
--- same rows). One FOCUS
--- row per cost-report line. Mapping decisions (where FOCUS leaves a choice):
+-- Replaces the window's usage days of the run's slice of cost_data_standard_1_3 with the
+-- converted rows (a rerun leaves the same rows); the step CALLs it and the reconciliation
+-- in one transaction that fails, leaving the table as it was, when a day does not
+-- reconcile. One FOCUS row per cost-report line. Mapping decisions (where FOCUS leaves a choice):
 -- * BilledCost = EffectiveCost = ContractedCost = cost/myCost (the tenancy's price, what is
 --   invoiced; OCI reports no prepaid amortization). cost/unitPrice is the contracted unit
 --   price; the report carries no list price, so ListCost = myCost and ListUnitPrice =
@@ -26,12 +26,13 @@
 -- * Left null beside those: BillingAccountName, InvoiceId, ResourceName, SkuPriceDetails and
 --   the PricingCurrency* figures (PricingCurrency is the billing currency: the figures are
 --   the billing-currency ones, which ../../common/focus_conform.sql copies on publish).
--- Included (-- fragment lines): the signature and argument check, the reset of the run's
--- staged rows and the head of their INSERT with the FOCUS columns' FLOAT64 -> NUMERIC
--- rounding (stage_float_rows), the columns no native conversion fills, the lineage of the
+-- Included (-- fragment lines): the signature and argument check, the days late rows
+-- reopen, the slice delete and the head of the INSERT with the FOCUS columns' FLOAT64 ->
+-- NUMERIC rounding (replace_focus_slice_float), the columns no native conversion fills, the lineage of the
 -- rows, the service category and mapping, and the slice.
 -- fragment procedure_start: common/procedure_start.sql
--- fragment stage_float_rows: cloud/stage_float_rows.sql
+-- fragment late_days: cloud/no_late_days.sql
+-- fragment replace_focus_slice_float: cloud/replace_focus_slice_float.sql
 -- fragment focus_left_null: common/focus_left_null.sql
 -- fragment no_commitment: common/no_commitment.sql
 -- fragment run_lineage: common/run_lineage.sql
@@ -39,8 +40,9 @@
 -- fragment service_mapping: cloud/service_mapping.sql
 -- fragment slice_filter: common/slice_filter.sql
 {procedure_start}
+  {late_days}
 
-  {stage_float_rows}
+  {replace_focus_slice_float}
     SELECT
       {no_commitment},
       c.cost AS BilledCost,
@@ -108,5 +110,5 @@
       WHERE {slice_filter}
     ) AS c
     {service_mapping}
-  );
+  ));
 END;
