@@ -232,7 +232,8 @@ def focus_rows(rows: int) -> list[Row]:
             "copy",
             targets[0],
             note=(
-                f"FOCUS at {n:,.0f} rows: reconcile {f['reconcile_s']:.1f} s; targets judged"
+                f"FOCUS at {n:,.0f} rows, the whole step (reconcile {f['reconcile_s']:.1f} s"
+                " of it); targets judged"
                 " at 1M rows; our peak RSS includes the embedded warehouse (same process)"
             ),
         ),
