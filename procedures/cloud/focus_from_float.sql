@@ -1,7 +1,7 @@
 -- The FOCUS 1.3 columns of a native cloud converter's rows, in the order of
 -- ../common/focus_columns.sql, with the one rounding every such converter applies: its
 -- decimal columns, computed as FLOAT64 from the provider's figures, become NUMERIC. The
--- SELECT list of the INSERT that stage_float_rows.sql opens (-- fragment line there).
+-- SELECT list of the INSERT that replace_focus_slice_float.sql opens (-- fragment line there).
 -- * Money leaves FLOAT64 as whole nano-units, SAFE_DIVIDE(CAST(ROUND(x * 1e9) AS INT64),
 --   NUMERIC '1000000000'): exact to 9 decimals for amounts below ~9 million per row (the
 --   float's own precision) and cheap. CAST(x AS NUMERIC) would do on BigQuery, but the

@@ -1,5 +1,5 @@
 -- The FOCUS 1.3 Cost and Usage columns, in the specification's (alphabetical) order: the
--- column list of every converter's write to cost_data_standard_1_3 or its staging table
+-- column list of every converter's write to cost_data_standard_1_3
 -- (-- fragment line), beside lineage_columns.sql. The same names as FOCUS_1_3_COLUMNS of
 -- shared/domain/focus.py (tests/unit/test_procedure_fragments.py compares them).
 AllocatedMethodDetails, AllocatedMethodId, AllocatedResourceId, AllocatedResourceName,

@@ -1,7 +1,7 @@
 -- The FOCUS rules every converter's rows are brought to on their way into
 -- cost_data_standard_1_3, written once: included (-- fragment line) as
--- "SELECT <this> FROM (<the converter's FOCUS-shaped rows>)" by the cloud publish
--- (cloud/publish_focus_slice.sql), the GenAI and the subscription converters. Each rule is
+-- "SELECT <this> FROM (<the converter's FOCUS-shaped rows>)" by the cloud slice replace
+-- (cloud/replace_focus_slice.sql), the GenAI and the subscription converters. Each rule is
 -- one the FinOps toolkit's FOCUS lint (focus-data-toolkit) and shared/domain/focus_rules.py
 -- check; the spec choice each makes:
 -- * ListCost / ContractedCost = ListUnitPrice / ContractedUnitPrice x PricingQuantity, to the
