@@ -31,8 +31,8 @@
 --   export (null). BillingPeriod = invoice.month (UTC month, end exclusive).
 -- * ResourceType = the service host and the resource's collection in resource.global_name
 --   (the full resource name, '//<service host>/<collection>/<id>/.../<collection>/<id>'):
---   e.g. 'compute.googleapis.com/instances'; null without a global name (standard export,
---   rows not tied to a resource). CommitmentDiscountQuantity/Unit stay null: the export
+--   e.g. 'compute.googleapis.com/instances' (resource_type.sql); null without a global
+--   name (standard export, rows not tied to a resource). CommitmentDiscountQuantity/Unit stay null: the export
 --   carries CUD credits and fees as money but not the commitment's quantity or unit.
 -- * Tags = user labels, then system labels, project labels and resource-manager tags
 --   ('namespace/key'), the first one winning on a key clash.
@@ -41,13 +41,15 @@
 -- * Money and quantities leave FLOAT64 through ../focus_from_float.sql (whole nano-units).
 -- Included (-- fragment lines): the signature and argument check, the days late rows
 -- reopen, the slice delete and the head of the INSERT with the FOCUS columns' FLOAT64 ->
--- NUMERIC rounding (replace_focus_slice_float), the columns no native conversion fills, the lineage of the
--- rows, the service category and mapping, and the run's own raw rows.
+-- NUMERIC rounding (replace_focus_slice_float), the columns no native conversion fills,
+-- the lineage of the rows, the resource type, the service category and mapping, and the
+-- run's own raw rows.
 -- fragment procedure_start: common/procedure_start.sql
 -- fragment late_days: cloud/gcp/late_days.sql
 -- fragment replace_focus_slice_float: cloud/replace_focus_slice_float.sql
 -- fragment focus_left_null: common/focus_left_null.sql
 -- fragment run_lineage: common/run_lineage.sql
+-- fragment resource_type: cloud/gcp/resource_type.sql
 -- fragment service_category: cloud/service_category.sql
 -- fragment service_mapping: cloud/service_mapping.sql
 -- fragment run_filter: common/run_filter.sql
@@ -116,10 +118,7 @@
       NULLIF(c.location_zone, '') AS AvailabilityZone,
       c.resource_global_name AS ResourceId,
       c.resource_name AS ResourceName,
-      -- '//compute.googleapis.com/projects/p/zones/z/instances/vm' ->
-      -- 'compute.googleapis.com/instances' (null unless the name has that shape)
-      CONCAT(REGEXP_EXTRACT(c.resource_global_name, r'^//([^/]+)/.+/[^/]+/[^/]+$'), '/',
-        REGEXP_EXTRACT(c.resource_global_name, r'^//[^/]+/.*?([^/]+)/[^/]+$')) AS ResourceType,
+      {resource_type},
       {service_category},
       c.service_description AS ServiceName,
       c.service_provider AS ServiceProviderName,
