@@ -104,11 +104,12 @@ GCP_DETAILED_EXPORT_COLUMNS = GCP_STANDARD_EXPORT_COLUMNS + GCP_DETAILED_ONLY_CO
 
 GCP_RAW_TABLE = "gcp_billing_export_raw"
 # x_pipeline_run_date is the usage day (DATE(usage_start_time)): the unit of re-extraction.
-# x_export_row numbers the rows of one usage day (set by the extract): with the day it keys
-# a row, so the conversion can aggregate its arrays by joins instead of per-row subqueries.
+# x_export_row_id keys a row (a GENERATE_UUID() of the extract), so the conversion can
+# aggregate its arrays by joins instead of per-row subqueries. (Tables created before it
+# also hold x_export_row, the row's number within its day, which nothing reads now.)
 GCP_RAW_COLUMNS: tuple[Column, ...] = (
     *GCP_DETAILED_EXPORT_COLUMNS,
-    Column("x_export_row", "INT64"),
+    Column("x_export_row_id", "STRING"),
     *LINEAGE_COLUMNS,
 )
 

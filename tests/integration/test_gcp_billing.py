@@ -14,7 +14,8 @@ import pytest
 from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.config import service_map
 from shared.demo.gcp_sample import load_sample_export, sample_gcp_export_rows
-from shared.domain.cloud_billing import EXPORT_SCHEMAS
+from shared.domain.cloud_billing import EXPORT_SCHEMAS, GCP_RAW_COLUMNS, GCP_RAW_TABLE
+from shared.domain.columns import Column
 from shared.domain.focus import COST_TABLE
 from shared.domain.models import Run
 from shared.domain.states import RunStatus
@@ -177,6 +178,28 @@ def test_incremental_days_late_rows_and_identical_reruns(runtime: EmbeddedRuntim
         "2026-10-02",
     ]
     assert _focus(runtime, slug) == full
+
+
+def test_a_raw_table_of_an_earlier_release_takes_the_row_ids(runtime: EmbeddedRuntime) -> None:
+    """Raw tables created before x_export_row_id keyed their rows by x_export_row (INT64): the
+    column is added, the old one stays null, and the rows convert as on a new table."""
+    slug = "gcp_old_raw"
+    params = _setup(runtime, slug)
+    earlier = tuple(
+        Column("x_export_row", "INT64") if c.name == "x_export_row_id" else c
+        for c in GCP_RAW_COLUMNS
+    )
+    runtime.warehouse.ensure_dataset(runtime.settings.org_dataset(slug))
+    runtime.warehouse.ensure_table(runtime.settings.org_dataset(slug), GCP_RAW_TABLE, earlier)
+    run = _run(runtime, slug, params, START, END)
+    assert run.status is RunStatus.COMPLETED, run.error
+    [keys] = runtime.warehouse.query(
+        "SELECT COUNT(*) AS n, COUNT(DISTINCT x_export_row_id) AS ids, COUNT(x_export_row) AS old"
+        f" FROM {org_table(runtime, slug, GCP_RAW_TABLE)}"
+    )
+    exported = sum(1 for _ in sample_gcp_export_rows(START, DAYS))
+    assert keys == {"n": exported, "ids": exported, "old": 0}
+    assert len(_focus(runtime, slug)) == keys["n"]
 
 
 def test_standard_export_schema(runtime: EmbeddedRuntime, tmp_path: Path) -> None:

@@ -164,7 +164,7 @@
         k.service_description AS service_key
       FROM (
         -- The arrays (credits, labels, tags) are aggregated by joins on the row's key
-        -- (usage day, x_export_row) rather than one correlated subquery per row and field:
+        -- (usage day, x_export_row_id) rather than one correlated subquery per row and field:
         -- one scan each, which is several times faster on BigQuery and the emulator alike.
         -- Each UNNEST reads a derived table that already holds only this run's rows and
         -- the array as a top-level column: on the emulator (DuckDB) an UNNEST beside a
@@ -208,61 +208,61 @@
         LEFT JOIN (
           SELECT
             rc.day,
-            rc.row_no,
+            rc.row_id,
             SUM(c.amount) AS credit_total,
             MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.id, NULL)) AS cud_id,
             MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.full_name, NULL))
               AS cud_name,
             MIN(IF(STARTS_WITH(c.type, 'COMMITTED_USAGE_DISCOUNT'), c.type, NULL)) AS cud_type
           FROM {run_credits}
-          GROUP BY day, row_no
+          GROUP BY day, row_id
         ) AS cr
-          ON cr.day = r.x_pipeline_run_date AND cr.row_no = r.x_export_row
+          ON cr.day = r.x_pipeline_run_date AND cr.row_id = r.x_export_row_id
         LEFT JOIN (
           SELECT
             day,
-            row_no,
+            row_id,
             STRING_AGG(CONCAT(TO_JSON_STRING(k), ':', TO_JSON_STRING(SUBSTR(v, 2))), ',')
               AS tag_pairs
           FROM (
             -- first source wins on a clash: the value carries its source's rank in front
-            SELECT day, row_no, k, MIN(v) AS v
+            SELECT day, row_id, k, MIN(v) AS v
             FROM (
-              SELECT rl.day, rl.row_no, l.key AS k, CONCAT('1', IFNULL(l.value, '')) AS v
+              SELECT rl.day, rl.row_id, l.key AS k, CONCAT('1', IFNULL(l.value, '')) AS v
               FROM (
-                SELECT x_pipeline_run_date AS day, x_export_row AS row_no, labels AS a
+                SELECT x_pipeline_run_date AS day, x_export_row_id AS row_id, labels AS a
                 FROM `{project_id}.{dataset}.gcp_billing_export_raw`
                 WHERE {run_filter}
               ) AS rl, UNNEST(rl.a) AS l
               UNION ALL
-              SELECT rl.day, rl.row_no, l.key, CONCAT('2', IFNULL(l.value, ''))
+              SELECT rl.day, rl.row_id, l.key, CONCAT('2', IFNULL(l.value, ''))
               FROM (
-                SELECT x_pipeline_run_date AS day, x_export_row AS row_no, system_labels AS a
+                SELECT x_pipeline_run_date AS day, x_export_row_id AS row_id, system_labels AS a
                 FROM `{project_id}.{dataset}.gcp_billing_export_raw`
                 WHERE {run_filter}
               ) AS rl, UNNEST(rl.a) AS l
               UNION ALL
-              SELECT rl.day, rl.row_no, l.key, CONCAT('3', IFNULL(l.value, ''))
+              SELECT rl.day, rl.row_id, l.key, CONCAT('3', IFNULL(l.value, ''))
               FROM (
-                SELECT x_pipeline_run_date AS day, x_export_row AS row_no, project.labels AS a
+                SELECT x_pipeline_run_date AS day, x_export_row_id AS row_id, project.labels AS a
                 FROM `{project_id}.{dataset}.gcp_billing_export_raw`
                 WHERE {run_filter}
               ) AS rl, UNNEST(rl.a) AS l
               UNION ALL
-              SELECT rl.day, rl.row_no,
+              SELECT rl.day, rl.row_id,
                 IF(g.namespace IS NULL, g.key, CONCAT(g.namespace, '/', g.key)),
                 CONCAT('4', IFNULL(g.value, ''))
               FROM (
-                SELECT x_pipeline_run_date AS day, x_export_row AS row_no, tags AS a
+                SELECT x_pipeline_run_date AS day, x_export_row_id AS row_id, tags AS a
                 FROM `{project_id}.{dataset}.gcp_billing_export_raw`
                 WHERE {run_filter}
               ) AS rl, UNNEST(rl.a) AS g
             )
-            GROUP BY day, row_no, k
+            GROUP BY day, row_id, k
           )
-          GROUP BY day, row_no
+          GROUP BY day, row_id
         ) AS tg
-          ON tg.day = r.x_pipeline_run_date AND tg.row_no = r.x_export_row
+          ON tg.day = r.x_pipeline_run_date AND tg.row_id = r.x_export_row_id
         WHERE {run_filter}
       ) AS k
     ) AS c
