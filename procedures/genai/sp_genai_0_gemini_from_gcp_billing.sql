@@ -4,9 +4,11 @@
 -- BigQuery: no row passes through Python.
 --
 -- Reads the run's lineage slice of the raw copy (org, pipeline, credential, usage days of the
--- window) and replaces the same slice of both GenAI raw tables with MERGE ... ON FALSE (atomic
--- per table; no transaction: the emulator cannot hold one in a procedure body). Reruns leave
--- the same rows. Then sp_genai_1 / sp_genai_3 consolidate and convert them like any vendor.
+-- window) and replaces the same slice of both GenAI raw tables: per table a DELETE of the
+-- slice, then an INSERT of its rows. The generic.procedure_executor step CALLs it in one
+-- transaction (the emulator cannot hold one in a procedure body), so a failure leaves both
+-- tables as they were. Reruns leave the same rows. Then sp_genai_1 / sp_genai_3 consolidate
+-- and convert them like any vendor.
 --
 -- What is taken: rows whose service.description is 'Gemini API', 'Generative Language API' or
 -- 'Vertex AI' AND whose sku.description names Gemini (the word "gemini"). Every other SKU of
@@ -30,19 +32,23 @@
 --   integer nano-units divided by NUMERIC '1000000000' (CAST AS NUMERIC and fractional
 --   NUMERIC literals lose digits on the emulator; see sp_cloud_1_convert_to_focus_gcp).
 -- Included files (-- fragment lines, read by the procedure executor): the shared signature
--- and argument check, the run-slice replace of every MERGE below, the SKU classification
--- both MERGEs read, the lineage of their rows and the column lists of the two tables.
+-- and argument check, the SKU classification both INSERTs read, the run's slice (the
+-- DELETEs' filter, and the classification's read), the lineage of their rows and the
+-- column lists of the two tables.
 -- fragment procedure_start: common/procedure_start.sql
--- fragment delete_run_slice: common/delete_run_slice.sql
+-- fragment slice_filter: common/slice_filter.sql
 -- fragment gemini_skus: genai/gemini_billing_skus.sql
 -- fragment run_lineage: common/run_lineage.sql
 -- fragment usage_raw_columns: genai/usage_raw_columns.sql
 -- fragment costs_raw_columns: genai/costs_raw_columns.sql
 {procedure_start}
 
-  -- The same classification (gemini_billing_skus.sql, under g) feeds both MERGEs.
-  MERGE `{project_id}.{dataset}.genai_payg_usage_raw` AS target
-  USING (
+  -- The same classification (gemini_billing_skus.sql, under g) feeds both INSERTs.
+  DELETE FROM `{project_id}.{dataset}.genai_payg_usage_raw` WHERE {slice_filter};
+
+  INSERT INTO `{project_id}.{dataset}.genai_payg_usage_raw` ({usage_raw_columns})
+  SELECT {usage_raw_columns}
+  FROM (
     SELECT
       g.usage_date,
       'gemini' AS provider,
@@ -64,12 +70,13 @@
     FROM ({gemini_skus}) AS g
     WHERE IFNULL(g.usage.amount, 0) > 0
     GROUP BY g.usage_date, g.service_name, g.sub_account_id, g.model, g.token_type, g.unit
-  ) AS source
-  {delete_run_slice}
-  WHEN NOT MATCHED THEN INSERT ({usage_raw_columns}) VALUES ({usage_raw_columns});
+  );
 
-  MERGE `{project_id}.{dataset}.genai_payg_costs_raw` AS target
-  USING (
+  DELETE FROM `{project_id}.{dataset}.genai_payg_costs_raw` WHERE {slice_filter};
+
+  INSERT INTO `{project_id}.{dataset}.genai_payg_costs_raw` ({costs_raw_columns})
+  SELECT {costs_raw_columns}
+  FROM (
     SELECT
       g.usage_date AS cost_date,
       'gemini' AS provider,
@@ -89,7 +96,5 @@
     FROM ({gemini_skus}) AS g
     GROUP BY g.usage_date, g.sub_account_id, g.line_item, g.model, g.token_type, g.cost_type,
       g.billing_currency
-  ) AS source
-  {delete_run_slice}
-  WHEN NOT MATCHED THEN INSERT ({costs_raw_columns}) VALUES ({costs_raw_columns});
+  );
 END;

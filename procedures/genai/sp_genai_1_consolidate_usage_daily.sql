@@ -3,23 +3,26 @@
 --
 -- Reads the run's lineage slice of `genai_payg_usage_raw` (quantities) and
 -- `genai_payg_costs_raw` (money: reported by the provider, or priced from
--- configs/pricing by genai.payg_cost) and replaces the same slice of `genai_usage_daily`
--- with one atomic MERGE ... ON FALSE (no transaction: the emulator cannot hold one in a
--- procedure body). A FULL OUTER JOIN keeps both sides: usage with no cost line (cost 0,
--- cost_source 'none') and cost with no usage (quantity null, e.g. a tool fee), so the
--- day's cost here always equals the raw cost rows' sum.
+-- configs/pricing by genai.payg_cost) and replaces the same slice of `genai_usage_daily`:
+-- a DELETE of the slice, then an INSERT of its rows, in the one transaction the
+-- generic.procedure_executor step CALLs it in (the emulator cannot hold one in a procedure
+-- body), so a failure leaves the slice as it was. A FULL OUTER JOIN keeps both sides:
+-- usage with no cost line (cost 0, cost_source 'none') and cost with no usage (quantity
+-- null, e.g. a tool fee), so the day's cost here always equals the raw cost rows' sum.
 -- Included (-- fragment lines): the signature (p_org_slug, p_start_date, p_end_date,
--- p_pipeline_id, p_credential_id, p_run_id) with its argument check, the MERGE's
--- run-slice replace, the slice read, the lineage of the rows and the table's columns.
+-- p_pipeline_id, p_credential_id, p_run_id) with its argument check, the run's slice (the
+-- reads and the DELETE), the lineage of the rows and the table's columns.
 -- fragment procedure_start: common/procedure_start.sql
--- fragment delete_run_slice: common/delete_run_slice.sql
 -- fragment slice_filter: common/slice_filter.sql
 -- fragment run_lineage: common/run_lineage.sql
 -- fragment usage_daily_columns: genai/usage_daily_columns.sql
 {procedure_start}
 
-  MERGE `{project_id}.{dataset}.genai_usage_daily` AS target
-  USING (
+  DELETE FROM `{project_id}.{dataset}.genai_usage_daily` WHERE {slice_filter};
+
+  INSERT INTO `{project_id}.{dataset}.genai_usage_daily` ({usage_daily_columns})
+  SELECT {usage_daily_columns}
+  FROM (
     WITH usage_agg AS (
       SELECT
         u.usage_date, u.provider, u.sub_account_id, u.model, u.token_type,
@@ -67,7 +70,5 @@
       AND IFNULL(u.sub_account_id, '') = IFNULL(c.sub_account_id, '')
       AND IFNULL(u.model, '') = IFNULL(c.model, '')
       AND u.token_type = c.token_type
-  ) AS source
-  {delete_run_slice}
-  WHEN NOT MATCHED THEN INSERT ({usage_daily_columns}) VALUES ({usage_daily_columns});
+  );
 END;

@@ -1,8 +1,10 @@
 -- sp_genai_3_convert_to_focus: consolidated GenAI usage/cost -> FOCUS 1.3 rows.
 --
 -- Reads the run's lineage slice of `genai_usage_daily` (sp_genai_1) and replaces the same
--- slice of `cost_data_standard_1_3` with one atomic MERGE ... ON FALSE: reruns leave the
--- same rows. One FOCUS row per day, provider, sub-account, model and token type.
+-- slice of `cost_data_standard_1_3`: a DELETE of the slice, then an INSERT of its rows, in
+-- the one transaction the generic.procedure_executor step CALLs it in, so a failure leaves
+-- the slice as it was; reruns leave the same rows. One FOCUS row per day, provider,
+-- sub-account, model and token type.
 --
 -- Mapping decisions:
 -- * ChargeCategory 'Usage', ChargeFrequency 'Usage-Based', PricingCategory 'Standard'
@@ -26,10 +28,9 @@
 --   Admin APIs' scope), the one kind of billing account they have (non-null in FOCUS 1.4).
 -- * Left null: AvailabilityZone, Region*, Resource*, Tags, ChargeClass, InvoiceId, the
 --   CommitmentDiscount* columns and those no native conversion fills.
--- Included (-- fragment lines): the MERGE's run-slice replace, the FOCUS rules every
--- converter's rows pass (focus_conform), the FOCUS and lineage column lists, the columns
--- left null, the slice read and the lineage of the rows.
--- fragment delete_run_slice: common/delete_run_slice.sql
+-- Included (-- fragment lines): the FOCUS rules every converter's rows pass
+-- (focus_conform), the FOCUS and lineage column lists, the columns left null, the run's
+-- slice (the read and the DELETE) and the lineage of the rows.
 -- fragment focus_conform: common/focus_conform.sql
 -- fragment focus_columns: common/focus_columns.sql
 -- fragment lineage_columns: common/lineage_columns.sql
@@ -57,8 +58,18 @@ BEGIN
     ERROR('sp_genai_3_convert_to_focus: every argument is required and p_start_date must not be after p_end_date')
   ) AS arguments_ok;
 
-  MERGE `{project_id}.{dataset}.cost_data_standard_1_3` AS target
-  USING (
+  DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3` WHERE {slice_filter};
+
+  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3` (
+    {focus_columns},
+    x_genai_provider, x_genai_model, x_genai_token_type, x_genai_cost_source,
+    {lineage_columns}
+  )
+  SELECT
+    {focus_columns},
+    x_genai_provider, x_genai_model, x_genai_token_type, x_genai_cost_source,
+    {lineage_columns}
+  FROM (
     SELECT {focus_conform} FROM (
     SELECT
       {focus_left_null},
@@ -123,15 +134,5 @@ BEGIN
       d.provider AS x_source_system
     FROM `{project_id}.{dataset}.genai_usage_daily` AS d
     WHERE {slice_filter}
-  )) AS source
-  {delete_run_slice}
-  WHEN NOT MATCHED THEN INSERT (
-    {focus_columns},
-    x_genai_provider, x_genai_model, x_genai_token_type, x_genai_cost_source,
-    {lineage_columns}
-  ) VALUES (
-    {focus_columns},
-    x_genai_provider, x_genai_model, x_genai_token_type, x_genai_cost_source,
-    {lineage_columns}
-  );
+  ));
 END;

@@ -6,7 +6,8 @@
 -- rows of every such slice for the usage days p_start_date to p_end_date into
 -- genai_usage_daily_unified (one row per provider, sub-account, model, day and token type,
 -- naming the pipeline, credential and run it came from), replacing the own slice of the
--- unified run there in one MERGE ... ON FALSE.
+-- unified run there: a DELETE of the slice, then an INSERT of its rows, in the one
+-- transaction the generic.procedure_executor step CALLs it in.
 --
 -- It writes no FOCUS rows of its own: the FOCUS rows of the vendor pipelines are the same money,
 -- and a second copy would count every GenAI cost twice in cost_data_standard_1_3. Instead
@@ -14,10 +15,10 @@
 -- currency, SUM(BilledCost) of the GenAI FOCUS rows equals SUM(cost) of the daily rows. A
 -- difference (a vendor run whose conversion failed, rows written by hand) fails the call
 -- with the first such day named, before anything is written.
--- Included (-- fragment lines): the signature and its argument check, the MERGE
--- run-slice replace, the lineage of the rows and the columns of the table.
+-- Included (-- fragment lines): the signature and its argument check, the run's slice
+-- (the DELETE's filter), the lineage of the rows and the columns of the table.
 -- fragment procedure_start: common/procedure_start.sql
--- fragment delete_run_slice: common/delete_run_slice.sql
+-- fragment slice_filter: common/slice_filter.sql
 -- fragment run_lineage: common/run_lineage.sql
 -- fragment unified_daily_columns: genai/unified_daily_columns.sql
 {procedure_start}
@@ -63,8 +64,11 @@
   )
   WHERE IFNULL(daily_cost, 0) != IFNULL(focus_cost, 0);
 
-  MERGE `{project_id}.{dataset}.genai_usage_daily_unified` AS target
-  USING (
+  DELETE FROM `{project_id}.{dataset}.genai_usage_daily_unified` WHERE {slice_filter};
+
+  INSERT INTO `{project_id}.{dataset}.genai_usage_daily_unified` ({unified_daily_columns})
+  SELECT {unified_daily_columns}
+  FROM (
     SELECT
       d.usage_date, d.provider, d.sub_account_id, d.model, d.token_type, d.unit, d.quantity,
       d.pricing_quantity, d.pricing_unit, d.cost, d.currency, d.cost_source,
@@ -77,7 +81,5 @@
     FROM `{project_id}.{dataset}.genai_usage_daily` AS d
     WHERE d.x_org_slug = p_org_slug
       AND d.x_pipeline_run_date BETWEEN p_start_date AND p_end_date
-  ) AS source
-  {delete_run_slice}
-  WHEN NOT MATCHED THEN INSERT ({unified_daily_columns}) VALUES ({unified_daily_columns});
+  );
 END;

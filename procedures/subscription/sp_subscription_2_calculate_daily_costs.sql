@@ -16,19 +16,21 @@
 -- per day), any run of days to its prorated amount within 1e-9, and each day differs from
 -- P / n by at most 1e-9.
 --
--- Idempotent: one MERGE ... ON FALSE deletes the slice (x_org_slug, x_pipeline_id,
--- x_credential_id, days of the range) and inserts its new rows atomically (a single DML
--- statement); x_pipeline_run_date is the cost day.
+-- Idempotent: a DELETE of the slice (x_org_slug, x_pipeline_id, x_credential_id, days of
+-- the range), then an INSERT of its new rows; x_pipeline_run_date is the cost day. The
+-- generic.procedure_executor step CALLs it in one transaction, so a failure after the
+-- DELETE leaves the slice as it was. (Not MERGE ... ON FALSE, the one atomic statement: on
+-- the emulator it costs target x source rows, bench/slice_replace.py.)
 --
 -- Written for both BigQuery and bqemulator 1.4, whose procedure parser pairs every BEGIN
--- with the next END: so no BEGIN TRANSACTION (hence the MERGE), no CASE ... END and no
+-- with the next END: so no BEGIN TRANSACTION (the caller opens it), no CASE ... END and no
 -- IF ... END IF in the body; RAISE crashes a CALL there and ASSERT is unknown, so checks
 -- use ERROR() in a SELECT, reported by both as a 400 carrying the message.
 -- Included (-- fragment lines): the signature (p_org_slug, p_start_date, p_end_date,
--- p_pipeline_id, p_credential_id, p_run_id) with its argument check, the MERGE's
--- run-slice replace, the lineage of its rows and the table's columns.
+-- p_pipeline_id, p_credential_id, p_run_id) with its argument check, the run's slice
+-- (the DELETE's filter), the lineage of its rows and the table's columns.
 -- fragment procedure_start: common/procedure_start.sql
--- fragment delete_run_slice: common/delete_run_slice.sql
+-- fragment slice_filter: common/slice_filter.sql
 -- fragment run_lineage: common/run_lineage.sql
 -- fragment costs_daily_columns: subscription/costs_daily_columns.sql
 {procedure_start}
@@ -57,8 +59,11 @@
       OR IFNULL(discount_pct, 0) NOT BETWEEN 0 AND 100
     );
 
-  MERGE `{project_id}.{dataset}.subscription_costs_daily` AS target
-  USING (
+  DELETE FROM `{project_id}.{dataset}.subscription_costs_daily` WHERE {slice_filter};
+
+  INSERT INTO `{project_id}.{dataset}.subscription_costs_daily` ({costs_daily_columns})
+  SELECT {costs_daily_columns}
+  FROM (
     WITH plan_days AS (
       SELECT
         day AS cost_date,
@@ -116,8 +121,5 @@
       cost_date AS x_pipeline_run_date,
       'subscription' AS x_source_system
     FROM priced
-  ) AS source
-  -- Nothing matches: old rows of the slice are deleted, every source row is inserted.
-  {delete_run_slice}
-  WHEN NOT MATCHED THEN INSERT ({costs_daily_columns}) VALUES ({costs_daily_columns});
+  );
 END;

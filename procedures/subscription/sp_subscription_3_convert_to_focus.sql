@@ -2,8 +2,9 @@
 --
 -- Reads the slice of `subscription_costs_daily` written by sp_subscription_2 for the same
 -- (org, pipeline, credential, date range) and replaces the same slice of
--- `cost_data_standard_1_3` with one atomic MERGE ... ON FALSE (see sp_subscription_2 for
--- why not a transaction): rerunning it leaves the same rows.
+-- `cost_data_standard_1_3`: a DELETE of the slice, then an INSERT of its rows, in the one
+-- transaction the step CALLs it in (see sp_subscription_2): rerunning it leaves the same
+-- rows.
 --
 -- Mapping decisions (one FOCUS row per plan per day):
 -- * ChargeCategory 'Purchase', ChargeFrequency 'Recurring', PricingCategory 'Standard': a
@@ -29,11 +30,10 @@
 -- * BillingAccountType 'Customer Account': the org's account with the vendor, the one kind
 --   of billing account a directly bought SaaS plan has (FOCUS 1.4 makes the column non-null).
 -- Included (-- fragment lines): the signature (p_org_slug, p_start_date, p_end_date,
--- p_pipeline_id, p_credential_id, p_run_id) with its argument check, the MERGE's
--- run-slice replace, the FOCUS rules every converter's rows pass, the FOCUS and lineage
--- column lists, the columns left null, the slice read and the lineage of the rows.
+-- p_pipeline_id, p_credential_id, p_run_id) with its argument check, the FOCUS rules
+-- every converter's rows pass, the FOCUS and lineage column lists, the columns left null,
+-- the run's slice (the read and the DELETE) and the lineage of the rows.
 -- fragment procedure_start: common/procedure_start.sql
--- fragment delete_run_slice: common/delete_run_slice.sql
 -- fragment focus_conform: common/focus_conform.sql
 -- fragment focus_columns: common/focus_columns.sql
 -- fragment lineage_columns: common/lineage_columns.sql
@@ -43,8 +43,18 @@
 -- fragment run_lineage: common/run_lineage.sql
 {procedure_start}
 
-  MERGE `{project_id}.{dataset}.cost_data_standard_1_3` AS target
-  USING (
+  DELETE FROM `{project_id}.{dataset}.cost_data_standard_1_3` WHERE {slice_filter};
+
+  INSERT INTO `{project_id}.{dataset}.cost_data_standard_1_3` (
+    {focus_columns},
+    x_subscription_id, x_plan_name, x_billing_cycle,
+    {lineage_columns}
+  )
+  SELECT
+    {focus_columns},
+    x_subscription_id, x_plan_name, x_billing_cycle,
+    {lineage_columns}
+  FROM (
     SELECT {focus_conform} FROM (
     SELECT
       {focus_left_null},
@@ -112,16 +122,5 @@
       'subscription' AS x_source_system
     FROM `{project_id}.{dataset}.subscription_costs_daily` AS d
     WHERE {slice_filter}
-  )) AS source
-  -- Nothing matches: old rows of the slice are deleted, every source row is inserted.
-  {delete_run_slice}
-  WHEN NOT MATCHED THEN INSERT (
-    {focus_columns},
-    x_subscription_id, x_plan_name, x_billing_cycle,
-    {lineage_columns}
-  ) VALUES (
-    {focus_columns},
-    x_subscription_id, x_plan_name, x_billing_cycle,
-    {lineage_columns}
-  );
+  ));
 END;

@@ -1,12 +1,13 @@
 """How an output table is laid out on BigQuery: partitioned by day, clustered by lineage.
 
 Every write the engine makes replaces a lineage slice (org, pipeline, credential, usage
-days: procedures/common/slice_filter.sql, delete_run_slice.sql, the engine's
-replace_slice.sql), and every late-row lookup, reconciliation and report reads days of
-it. Partitioning on ``x_pipeline_run_date`` -- the usage day each of those statements
-filters on -- lets BigQuery read only the run's days, not the table's history; clustering
-on the rest of the key (the org is the dataset's only one) narrows the blocks inside a
-day. docs/COST_MODEL.md derives what that saves.
+days: procedures/common/slice_filter.sql, the DELETE of every genai and subscription
+procedure's replace; the engine's replace_slice.sql), and every late-row lookup,
+reconciliation and report reads days of it. Partitioning on ``x_pipeline_run_date`` --
+the usage day each of those statements filters on -- lets BigQuery read only the run's
+days, not the table's history; clustering on the rest of the key (the org is the
+dataset's only one) narrows the blocks inside a day. docs/COST_MODEL.md derives what that
+saves.
 
 Not ``x_ingestion_date``: rows of one usage day are re-ingested on later days (late rows,
 re-runs, backfills), so a replace filtered on usage days would scan every ingestion

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ from flask.testing import FlaskClient
 
 from shared.bootstrap.embedded import EmbeddedRuntime
 from shared.demo.gcp_sample import load_sample_export
+from shared.domain import saas_subscriptions as subs
 from shared.domain.credentials import Credential, Secret
+from shared.domain.errors import BadRequest
 from shared.domain.focus import LINEAGE_COLUMNS
 from shared.domain.models import Run
 from shared.domain.states import RunStatus
@@ -31,7 +34,7 @@ from shared.ports import Column
 from shared.processors.base import StepContext
 from shared.processors.cloud_focus import CloudFocusConvert
 from shared.processors.gcp_bq_etl import GcpBqEtl
-from shared.processors.procedure_executor import ProcedureExecutor
+from shared.processors.procedure_executor import ProcedureArg, ProcedureExecutor
 from tests.support.http import api_client
 from tests.support.runtime import make_runtime, new_org
 
@@ -350,6 +353,82 @@ def test_executor_deploys_only_when_the_body_changed(runtime: EmbeddedRuntime) -
     assert deployed_in_one_run() is False
     assert any("was missing; re-creating it" in line for line in logs)
     assert deployed_in_one_run() is False
+
+
+def _plan(subscription_id: str, unit_price: str, seats: int) -> dict[str, Any]:
+    return {
+        "subscription_id": subscription_id,
+        "provider": "Slack",
+        "plan_name": "Business+",
+        "billing_cycle": "monthly",
+        "pricing_model": "per_seat",
+        "unit_price": Decimal(unit_price),
+        "seats": seats,
+        "currency": "USD",
+        "start_date": START - timedelta(days=30),
+        "status": "active",
+    }
+
+
+def test_a_procedure_failing_after_its_delete_leaves_the_previous_slice(
+    runtime: EmbeddedRuntime,
+) -> None:
+    """The executor CALLs in one transaction: a procedure that fails after the DELETE of
+    its slice, in the INSERT's SELECT (a plan the check before the DELETE lets through but
+    whose seats x price overflows NUMERIC), leaves the previous run's rows in place."""
+    new_org(runtime, "procatomic")
+    wh = runtime.services.warehouse
+    dataset = runtime.services.settings.org_dataset("procatomic")
+    wh.ensure_table(dataset, subs.PLANS_TABLE, subs.PLANS_COLUMNS)
+    wh.load_rows(dataset, subs.PLANS_TABLE, subs.PLANS_COLUMNS, [_plan("s1", "8.75", 4)])
+
+    def config(run_id: str) -> dict[str, Any]:
+        values = {
+            "p_org_slug": ("STRING", "procatomic"),
+            "p_start_date": ("DATE", "2026-03-01"),
+            "p_end_date": ("DATE", "2026-03-02"),
+            "p_pipeline_id": ("STRING", "daily"),
+            "p_credential_id": ("STRING", "internal"),
+            "p_run_id": ("STRING", run_id),
+        }
+        return {
+            "procedure": subs.SP_CALCULATE_DAILY_COSTS,
+            "source": f"subscription/{subs.SP_CALCULATE_DAILY_COSTS}.sql",
+            "dataset": dataset,
+            "count_rows_in": subs.DAILY_COSTS_TABLE,
+            "args": [{"name": n, "type": t, "value": v} for n, (t, v) in values.items()],
+        }
+
+    daily_costs = _ref(runtime, "procatomic", subs.DAILY_COSTS_TABLE)
+
+    def rows_by_run() -> dict[str, int]:
+        rows = wh.query(
+            f"SELECT x_run_id, COUNT(*) AS n FROM {daily_costs}"
+            " WHERE x_pipeline_id = 'daily' GROUP BY x_run_id"
+        )
+        return {r["x_run_id"]: r["n"] for r in rows}
+
+    logs: list[str] = []
+    first = ProcedureExecutor().run(
+        _step(runtime, "procatomic", "subscription/costs/daily", config("r1"), logs)
+    )
+    assert first.rows_written == 2  # one plan, two days
+    assert rows_by_run() == {"r1": 2}
+
+    overflowing = _plan("s2", "100000000000000000000", 10**12)  # 1e32: NUMERIC ends at 1e29
+    wh.load_rows(dataset, subs.PLANS_TABLE, subs.PLANS_COLUMNS, [overflowing], replace=False)
+    rerun = _step(runtime, "procatomic", "subscription/costs/daily", config("r2"), logs)
+    with pytest.raises(BadRequest, match="Overflow"):
+        ProcedureExecutor().run(rerun)
+    assert rows_by_run() == {"r1": 2}  # the DELETE rolled back with the failed INSERT
+
+    # The same CALL outside a transaction: the DELETE stays, the slice is gone. (So the
+    # failure above did come after the DELETE, and the transaction is what kept the rows.)
+    procedure = _ref(runtime, "procatomic", subs.SP_CALCULATE_DAILY_COSTS)
+    arguments = ", ".join(ProcedureArg(**a).as_literal() for a in config("r2")["args"])
+    with pytest.raises(BadRequest, match="Overflow"):
+        wh.run_script(f"CALL {procedure}({arguments})")
+    assert rows_by_run() == {}
 
 
 def test_the_cloud_step_calls_the_procedures_sync_deploys(runtime: EmbeddedRuntime) -> None:

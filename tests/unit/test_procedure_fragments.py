@@ -21,7 +21,7 @@ from shared.handlers import procedures
 from shared.handlers.procedures import procedure_file, procedure_files
 
 SHARED_START = ("procedure_start", "common/procedure_start.sql")
-SLICE = ("delete_run_slice", "common/delete_run_slice.sql")
+SLICE = ("slice_filter", "common/slice_filter.sql")
 
 
 def test_shipped_procedures_take_the_shared_start_and_slice_replace() -> None:
@@ -42,7 +42,14 @@ def test_shipped_procedures_take_the_shared_start_and_slice_replace() -> None:
     }
     for name, p in found.items():
         sql = p.render("my-proj", "acme_prod")
-        assert sql.count("THEN DELETE") == sql.count("MERGE `my-proj.acme_prod.")
+        # a slice replace is a DELETE of the slice, then an INSERT (the executor's
+        # transaction makes the pair atomic), never MERGE ... ON FALSE
+        assert "MERGE `" not in sql, name
+        if name not in cloud:
+            deletes = re.findall(r"DELETE FROM `my-proj\.acme_prod\.(\w+)` WHERE x_org_slug", sql)
+            inserts = re.findall(r"INSERT INTO `my-proj\.acme_prod\.(\w+)`", sql)
+            assert deletes, name
+            assert deletes == inserts, name  # the tables deleted from, in order, are inserted into
         if name == "sp_genai_3_convert_to_focus":  # its own signature (three more arguments)
             assert not p.named_by_file
             assert SHARED_START not in p.fragments
@@ -51,15 +58,15 @@ def test_shipped_procedures_take_the_shared_start_and_slice_replace() -> None:
         assert p.named_by_file
         # the cloud ones take the shared start through a fragment of their own
         assert SHARED_START in p.fragments
-        assert (SLICE in p.fragments) == (name not in cloud)
+        assert SLICE in p.fragments or name in cloud
         assert f"PROCEDURE `my-proj.acme_prod`.{name}(" in sql
         assert f"ERROR('{name}: every argument is required" in sql
         assert not re.search(r"\{[a-z_]+\}", sql)  # every placeholder filled
 
     gemini = found["sp_genai_0_gemini_from_gcp_billing"].render("my-proj", "acme_prod")
-    # one classification file, read by both MERGEs
+    # one classification file, read by both INSERTs
     assert gemini.count("FROM `my-proj.acme_prod.gcp_billing_export_raw` AS r") == 2
-    assert gemini.count("THEN DELETE") == 2
+    assert gemini.count("DELETE FROM `my-proj.acme_prod.genai_payg_") == 2
 
 
 def _names(fragment: str) -> list[str]:
@@ -102,9 +109,9 @@ def test_every_focus_converter_writes_every_focus_and_lineage_column_by_name() -
             continue
         lines = p.render("my-proj", "d").splitlines()
         sql = " ".join(" ".join(line.split("--", 1)[0] for line in lines).split())
-        # the INSERT names them all, in order (a MERGE's VALUES too); the native cloud
-        # converters select them through focus_from_float.sql
-        assert sql.count(f"( {columns}, ") == (2 if "MERGE" in sql else 1), p.name
+        # the INSERT names them all, in order, and so does the SELECT that feeds it (the
+        # native cloud converters select them through focus_from_float.sql)
+        assert sql.count(f"( {columns}, ") == 1, p.name
         assert sql.count(lineage) == 2, p.name
 
 
