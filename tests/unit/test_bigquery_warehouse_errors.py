@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from google.api_core import exceptions as gexc
 
-from shared.adapters.bigquery.warehouse import BigQueryWarehouse
+from shared.adapters.bigquery.warehouse import BigQueryWarehouse, job_should_restart
 from shared.domain.errors import BadRequest, DependencyUnavailable, NotFound
 
 
@@ -66,3 +66,18 @@ def test_a_permission_error_is_not_hidden() -> None:
     denied = api_error(gexc.Forbidden, "Access Denied", errors=[{"reason": "accessDenied"}])
     with pytest.raises(gexc.Forbidden):
         warehouse_failing_with(denied).query("SELECT 1")
+
+
+def test_a_transaction_aborted_by_a_concurrent_update_is_run_again() -> None:
+    aborted = api_error(
+        gexc.BadRequest,
+        "Query error: Transaction is aborted due to concurrent update against table"
+        " p:acme_prod.cost_data_standard_1_3. Transaction ID: 61e3 at [24:9]",
+    )
+    assert job_should_restart(aborted)
+    assert job_should_restart(api_error(gexc.RetryError, "gave up", aborted))
+    # the client's own reasons still restart a job; a query error does not
+    rate = api_error(gexc.Forbidden, "quota", errors=[{"reason": "rateLimitExceeded"}])
+    assert job_should_restart(rate)
+    assert not job_should_restart(api_error(gexc.BadRequest, "Syntax error: Unexpected ')'"))
+    assert not job_should_restart(api_error(gexc.NotFound, "Table p:d.t was not found"))

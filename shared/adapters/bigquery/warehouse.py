@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from google.api_core import exceptions as gexc
 from google.cloud import bigquery
-from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
+from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY, _job_should_retry
 
 from shared.adapters.bigquery.sql_files import PROCEDURES_DIR, render_sql
 from shared.domain.errors import BadRequest, DependencyUnavailable, NotFound
@@ -59,6 +59,25 @@ _LOAD_BATCH_BYTES = 30_000_000
 RowCheck = Callable[[int, Mapping[str, Any]], None]
 
 
+# BigQuery cancels a transaction that mutates a table another job is mutating ("Transaction
+# is aborted due to concurrent update against table ..."), where DML outside a transaction
+# would have queued: two runs of one org replacing their slices of cost_data_standard_1_3
+# at once. The transaction left nothing behind and every script that opens one replaces
+# a slice, so running it again is safe.
+_CONCURRENT_UPDATE = "aborted due to concurrent update"
+# the predicate of the client's DEFAULT_JOB_RETRY (unannotated), which ours extends
+_client_restarts: Callable[[BaseException], bool] = _job_should_retry
+
+
+def job_should_restart(exc: BaseException) -> bool:
+    """Whether a failed query job is run again: the client's own reasons, and a
+    transaction aborted by a concurrent update."""
+    if _client_restarts(exc):
+        return True
+    cause = exc.cause if isinstance(exc, gexc.RetryError) else exc
+    return isinstance(cause, gexc.BadRequest) and _CONCURRENT_UPDATE in str(cause.message)
+
+
 class BigQueryWarehouse:
     """Warehouse (shared.ports) on a ``bigquery.Client``; datasets live in ``project_id``."""
 
@@ -85,8 +104,11 @@ class BigQueryWarehouse:
         self._location = location
         self._retry = DEFAULT_RETRY.with_deadline(retry_deadline_seconds)
         # Twice the call deadline, as the client's defaults keep it (an ambiguous job
-        # error first refreshes the job, then restarts it).
-        self._job_retry = DEFAULT_JOB_RETRY.with_deadline(2 * retry_deadline_seconds)
+        # error first refreshes the job, then restarts it). A script whose transaction
+        # BigQuery aborted for a concurrent update of its table is restarted too.
+        self._job_retry = DEFAULT_JOB_RETRY.with_deadline(
+            2 * retry_deadline_seconds
+        ).with_predicate(job_should_restart)
         # Per HTTP request: a slow answer is not an outage (the emulator runs a query
         # inside jobs.insert), so never shorter than MIN_REQUEST_TIMEOUT_S; it still
         # ends a wait on an endpoint that accepts connections and never answers.
