@@ -5,7 +5,8 @@ The export lives in the customer's project/dataset (``source_project``, ``source
 over another table), else from the org's credential (metadata ``billing_export_table`` =
 ``project.dataset.table``, stored with ``pipelines credentials set ORG gcp
 --billing-export-table``), else from the step config. The warehouse's own client reads it,
-so the service account needs read access to that dataset. The copy is one MERGE
+so the service account needs read access to that dataset. The copy is one script, a DELETE
+and an INSERT of the replaced days in one transaction
 (procedures/cloud/gcp/extract_billing_export.sql): no row passes through Python.
 """
 
