@@ -55,7 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from importlib.metadata import version as _version
@@ -71,6 +71,7 @@ from shared.demo.gcp_sample import load_sample_export
 from shared.domain.cloud_billing import GCP_DETAILED_EXPORT_COLUMNS
 from shared.domain.credentials import Credential, Secret
 from shared.domain.focus import COST_TABLE, COST_TABLE_COLUMNS
+from shared.domain.models import Run
 from shared.domain.sql import table_ref
 from shared.handlers.focus_export import export_focus
 from shared.handlers.procedures import procedure_file
@@ -181,20 +182,24 @@ def _build_export(warehouse: BigQueryWarehouse, dataset: str, rows: int) -> str:
 
 
 def _context(
-    warehouse: BigQueryWarehouse, org_dataset: str, config: dict[str, object]
+    warehouse: BigQueryWarehouse,
+    run: Run,
+    config: dict[str, object],
+    variables: Mapping[str, str] | None = None,
 ) -> StepContext:
-    run = memory.bench_run("gcp/cost/billing", START, date(2026, 10, SEED_DAYS))
+    """One step of ``run`` (memory.bench_run) on ``warehouse``, its source system the run's
+    provider."""
     return StepContext(
         run=run,
         step_id="bench",
         config=config,
-        variables={},
+        variables=variables or {},
         warehouse=warehouse,
         log=lambda _: None,
         should_stop=lambda: False,
-        source_system="gcp",
-        # The export is named by the step config, not by the (absent) org credential.
-        credential=lambda: Credential("gcp", "bench", Secret("bench-not-a-key")),
+        source_system=run.provider,
+        # The source is named by the step config, not by the (absent) org credential.
+        credential=lambda: Credential(run.provider, "bench", Secret("bench-not-a-key")),
     )
 
 
@@ -349,11 +354,11 @@ def _measure(bq: EmbeddedBigQuery, rows: int) -> dict[str, float]:
         "source_dataset": source_dataset,
         "source_table": table,
     }
-    ctx = _context(warehouse, org_dataset, source)
+    run = memory.bench_run("gcp/cost/billing", START, date(2026, 10, SEED_DAYS))
+    ctx = _context(warehouse, run, source)
     extract_s, extract_rss = _timed_peak(lambda: GcpBqEtl().run(ctx))
     timed = _TimedWarehouse(bq.client(), (CONVERT_CALL,))
-    convert_ctx = _context(timed, org_dataset, {"provider": "gcp", "dataset": org_dataset})
-    convert_ctx.run = ctx.run
+    convert_ctx = _context(timed, run, {"provider": "gcp", "dataset": org_dataset})
     result = None
 
     def convert() -> None:
