@@ -10,6 +10,9 @@ ratio, the target and whether it is met. Sections (each module also runs alone):
 * ``focus``: GCP detailed export -> FOCUS 1.3 rows/s against a plain copy, the FinOps
   Foundation's focus-converter in its fastest mode and (informational) one DuckDB SELECT,
   and the convert step's peak RSS (bench/focus_conversion.py);
+* ``clouds``: AWS CUR, Azure cost details and OCI cost reports -> FOCUS 1.3, each convert
+  step's rows/s against a plain copy of its raw table, and its peak RSS
+  (bench/cloud_conversions.py);
 * ``memory``: peak RSS extracting provider usage rows (bench/genai_memory.py) and loading a
   CUR file (bench/cur_load_memory.py), warehouse out of process; reference: the same child
   doing nothing;
@@ -19,7 +22,7 @@ ratio, the target and whether it is met. Sections (each module also runs alone):
   concurrent requesters, and the admitted count against the limit (bench/quota.py).
 
 A section that fails or is unavailable still gets its rows, saying so. ``--quick`` uses
-100k rows instead of 1M for the FOCUS and memory sections.
+100k rows instead of 1M for the FOCUS, clouds and memory sections.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from typing import Literal, cast
 
 from shared.entrypoints.cli.console import print_table
 
-SECTIONS = ("orchestration", "focus", "memory", "imports", "quota")
+SECTIONS = ("orchestration", "focus", "clouds", "memory", "imports", "quota")
 FULL_ROWS = 1_000_000
 QUICK_ROWS = 100_000
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -279,6 +282,40 @@ def focus_rows(rows: int) -> list[Row]:
     ]
 
 
+# the issue's target for the other clouds (bench/cloud_conversions.py prints the same)
+CLOUD_CONVERT_VS_COPY = Target(">=", 1 / 2.0, "ratio", "within 2x of copy")
+
+
+def cloud_rows(rows: int) -> list[Row]:
+    from bench.cloud_conversions import measure_clouds
+
+    out = []
+    for f in measure_clouds(rows):
+        out += [
+            Row(
+                f"{f.provider} FOCUS convert {f.rows:,} rows vs plain copy",
+                f.rows / f.convert_s,
+                "rows/s",
+                f.rows / f.copy_s,
+                "copy",
+                CLOUD_CONVERT_VS_COPY,
+                note=(
+                    f"{f.provider}: the whole step, {f.transaction_s:.1f} s of it its"
+                    f" transaction (reconcile {f.reconcile_s:.1f} s); {f.focus_rows:,} FOCUS"
+                    " rows; copy = CREATE TABLE AS SELECT * of the raw table"
+                ),
+            ),
+            Row(
+                f"{f.provider} FOCUS convert step peak RSS",
+                None if math.isnan(f.convert_rss_mb) else f.convert_rss_mb,
+                "MB",
+                None if math.isnan(f.copy_rss_mb) else f.copy_rss_mb,
+                "copy" if not math.isnan(f.copy_rss_mb) else "",
+            ),
+        ]
+    return out
+
+
 def memory_rows(rows: int) -> list[Row]:
     from bench.cur_load_memory import measure_cur_memory
     from bench.genai_memory import measure_genai_memory
@@ -368,6 +405,11 @@ def collect(sections: Sequence[str], *, quick: bool, emulators: bool) -> list[Ro
             [EMBEDDED_MS],
         ),
         "focus": (lambda: focus_rows(rows_n), ["FOCUS conversion"], [CONVERT_VS_COPY]),
+        "clouds": (
+            lambda: cloud_rows(rows_n),
+            ["AWS/Azure/OCI FOCUS conversion"],
+            [CLOUD_CONVERT_VS_COPY],
+        ),
         "memory": (lambda: memory_rows(rows_n), ["peak RSS"], [RSS_MB]),
         "imports": (import_rows, ["cold import"], [IMPORT_MS]),
         "quota": (quota_rows, ["quota reservations"], [RESERVATIONS]),

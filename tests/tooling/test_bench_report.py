@@ -158,3 +158,36 @@ def test_peak_rss_is_this_programs_own_high_water_mark(tmp_path: Path) -> None:
     )
     assert peak_rss_mb(status) == 200.0
     assert peak_rss_mb() > 0  # this process, from /proc or getrusage
+
+
+def test_cloud_rows_from_measure_clouds(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bench.cloud_conversions
+    from bench.cloud_conversions import CONVERT_VS_COPY_MAX, ConversionFigures
+
+    def figures(provider: str, convert_s: float, rss_mb: float) -> ConversionFigures:
+        return ConversionFigures(
+            provider=provider,
+            rows=200_000,
+            focus_rows=200_000,
+            copy_s=1.0,  # 200k rows/s
+            convert_s=convert_s,
+            transaction_s=convert_s / 2,
+            reconcile_s=0.1,
+            copy_rss_mb=500.0,
+            convert_rss_mb=rss_mb,
+        )
+
+    asked: list[int] = []
+
+    def measure_clouds(rows: int) -> list[ConversionFigures]:
+        asked.append(rows)
+        return [figures("aws", 1.5, 700.0), figures("oci", 2.5, math.nan)]
+
+    monkeypatch.setattr(bench.cloud_conversions, "measure_clouds", measure_clouds)
+    aws, aws_rss, oci, oci_rss = report.cloud_rows(200_000)
+    assert asked == [200_000]
+    assert report.CLOUD_CONVERT_VS_COPY.value == 1 / CONVERT_VS_COPY_MAX  # the bench's own
+    assert (aws.figure, aws.reference, aws.met) == (200_000 / 1.5, 200_000, "yes")  # 1.5x
+    assert (oci.ratio, oci.met) == (0.4, "NO")  # 2.5x the copy's seconds
+    assert (aws_rss.figure, aws_rss.reference, aws_rss.met) == (700, 500, "-")
+    assert (oci_rss.figure, oci_rss.met) == (None, "-")  # no peak where /proc cannot reset it
