@@ -28,6 +28,9 @@ process, as the embedded runtime runs it):
   transaction"), then the reconciliation read. It must write one FOCUS row per raw row.
   "reconcile" is the reconciliation CALL alone, run once more after the step
   (informational: it is part of the step's figure).
+* FOCUS copy (informational): ``CREATE TABLE ... AS SELECT *`` of the FOCUS rows the step
+  wrote, after it: what writing rows of that shape costs the warehouse at all, the floor
+  under the convert step (its rows are wider than most raw tables').
 
 Peak RSS: this process's VmHWM reset before the phase (bench.focus_conversion._timed_peak;
 NaN where /proc cannot reset it), so it includes the embedded warehouse and its tables.
@@ -204,6 +207,7 @@ class ConversionFigures:
     convert_s: float  # the whole step
     transaction_s: float  # of which its one transaction (the CALLs and the check)
     reconcile_s: float  # the reconciliation CALL alone, run again after the step
+    focus_copy_s: float  # a plain copy of the FOCUS rows the step wrote
     copy_rss_mb: float
     convert_rss_mb: float
 
@@ -243,10 +247,15 @@ def measure_conversion(
     timed = _TimedWarehouse(client, (transaction,))
     convert = _context(timed, run, {"provider": source.provider, "dataset": org_dataset})
     convert_s, convert_rss = _timed_peak(lambda: CloudFocusConvert().run(convert))
+    focus = table_ref(PROJECT, org_dataset, COST_TABLE)
     [written] = warehouse.query(
-        f"SELECT COUNT(*) AS n FROM {table_ref(PROJECT, org_dataset, COST_TABLE)}"
-        " WHERE x_run_id = @run",
-        {"run": run.run_id},
+        f"SELECT COUNT(*) AS n FROM {focus} WHERE x_run_id = @run", {"run": run.run_id}
+    )
+    focus_copy_s = _timed(
+        lambda: warehouse.run_script(
+            f"CREATE TABLE {table_ref(PROJECT, seed_dataset, 'focus_copy')} AS"
+            f" SELECT * FROM {focus}"
+        )
     )
     reconcile = procedure_file(
         f"cloud/{source.provider}/sp_cloud_2_reconcile_{source.provider}.sql"
@@ -262,6 +271,7 @@ def measure_conversion(
         convert_s=convert_s,
         transaction_s=timed.seconds[transaction],
         reconcile_s=reconcile_s,
+        focus_copy_s=focus_copy_s,
         copy_rss_mb=copy_rss,
         convert_rss_mb=convert_rss,
     )
@@ -298,6 +308,7 @@ def report(f: ConversionFigures) -> None:
     line("convert (the step)", f.convert_s, f.convert_rss_mb)
     line("  of which the transaction", f.transaction_s)
     line("reconcile CALL alone (in the step)", f.reconcile_s)
+    line("plain copy of the FOCUS rows", f.focus_copy_s)
     verdict = "met" if f.target_met else "NOT met"
     print(
         f"  convert vs plain copy: {f.ratio_to_copy:.2f}x"

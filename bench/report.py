@@ -302,7 +302,8 @@ def cloud_rows(rows: int) -> list[Row]:
                 note=(
                     f"{f.provider}: the whole step, {f.transaction_s:.1f} s of it its"
                     f" transaction (reconcile {f.reconcile_s:.1f} s); {f.focus_rows:,} FOCUS"
-                    " rows; copy = CREATE TABLE AS SELECT * of the raw table"
+                    " rows; copy = CREATE TABLE AS SELECT * of the raw table (of the FOCUS"
+                    f" rows: {f.focus_copy_s:.1f} s)"
                 ),
             ),
             Row(

@@ -173,6 +173,7 @@ def test_cloud_rows_from_measure_clouds(monkeypatch: pytest.MonkeyPatch) -> None
             convert_s=convert_s,
             transaction_s=convert_s / 2,
             reconcile_s=0.1,
+            focus_copy_s=1.2,
             copy_rss_mb=500.0,
             convert_rss_mb=rss_mb,
         )
