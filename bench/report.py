@@ -13,6 +13,9 @@ ratio, the target and whether it is met. Sections (each module also runs alone):
 * ``clouds``: AWS CUR, Azure cost details and OCI cost reports -> FOCUS 1.3, each convert
   step's rows/s against a plain copy of its raw table, and its peak RSS
   (bench/cloud_conversions.py);
+* ``slices``: the SaaS subscription procedures' slice replace (DELETE + INSERT in the step's
+  transaction), each step's rerun rows/s against a plain copy of the rows it wrote, and the
+  MERGE ... ON FALSE it replaced where it is run (bench/slice_replace.py);
 * ``memory``: peak RSS extracting provider usage rows (bench/genai_memory.py) and loading a
   CUR file (bench/cur_load_memory.py), warehouse out of process; reference: the same child
   doing nothing;
@@ -22,7 +25,7 @@ ratio, the target and whether it is met. Sections (each module also runs alone):
   concurrent requesters, and the admitted count against the limit (bench/quota.py).
 
 A section that fails or is unavailable still gets its rows, saying so. ``--quick`` uses
-100k rows instead of 1M for the FOCUS, clouds and memory sections.
+100k rows instead of 1M for the FOCUS, clouds, slices and memory sections.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from typing import Literal, cast
 
 from shared.entrypoints.cli.console import print_table
 
-SECTIONS = ("orchestration", "focus", "clouds", "memory", "imports", "quota")
+SECTIONS = ("orchestration", "focus", "clouds", "slices", "memory", "imports", "quota")
 FULL_ROWS = 1_000_000
 QUICK_ROWS = 100_000
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -317,6 +320,30 @@ def cloud_rows(rows: int) -> list[Row]:
     return out
 
 
+def slice_rows(rows: int) -> list[Row]:
+    from bench.slice_replace import DAYS, measure_slice_replace
+
+    out = []
+    for procedure, f in measure_slice_replace(rows - rows % DAYS).items():
+        n, merge = f["rows"], f["merge_rerun_s"]
+        before = (
+            f"MERGE ... ON FALSE rerun: {merge:.1f} s ({merge / f['copy_s']:.0f}x copy)"
+            if not math.isnan(merge)
+            else "MERGE ... ON FALSE not run at this size (its time grows with target x source)"
+        )
+        out.append(
+            Row(
+                f"{procedure} rerun {n:,.0f} rows vs plain copy",
+                n / f["step_rerun_s"],
+                "rows/s",
+                n / f["copy_s"],
+                "copy",
+                note=f"{procedure}: the whole step replacing its slice; {before}",
+            )
+        )
+    return out
+
+
 def memory_rows(rows: int) -> list[Row]:
     from bench.cur_load_memory import measure_cur_memory
     from bench.genai_memory import measure_genai_memory
@@ -399,7 +426,7 @@ def _reason(exc: BaseException) -> str:
 
 def collect(sections: Sequence[str], *, quick: bool, emulators: bool) -> list[Row]:
     rows_n = QUICK_ROWS if quick else FULL_ROWS
-    plan: dict[str, tuple[Callable[[], list[Row]], list[str], list[Target]]] = {
+    plan: dict[str, tuple[Callable[[], list[Row]], list[str], list[Target | None]]] = {
         "orchestration": (
             lambda: orchestration_rows(emulators=emulators),
             ["orchestration"],
@@ -411,6 +438,7 @@ def collect(sections: Sequence[str], *, quick: bool, emulators: bool) -> list[Ro
             ["AWS/Azure/OCI FOCUS conversion"],
             [CLOUD_CONVERT_VS_COPY],
         ),
+        "slices": (lambda: slice_rows(rows_n), ["subscription slice replace"], [None]),
         "memory": (lambda: memory_rows(rows_n), ["peak RSS"], [RSS_MB]),
         "imports": (import_rows, ["cold import"], [IMPORT_MS]),
         "quota": (quota_rows, ["quota reservations"], [RESERVATIONS]),

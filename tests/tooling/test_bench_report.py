@@ -192,3 +192,28 @@ def test_cloud_rows_from_measure_clouds(monkeypatch: pytest.MonkeyPatch) -> None
     assert (oci.ratio, oci.met) == (0.4, "NO")  # 2.5x the copy's seconds
     assert (aws_rss.figure, aws_rss.reference, aws_rss.met) == (700, 500, "-")
     assert (oci_rss.figure, oci_rss.met) == (None, "-")  # no peak where /proc cannot reset it
+
+
+def test_slice_rows_from_measure_slice_replace(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bench.slice_replace
+
+    asked: list[int] = []
+
+    def measure_slice_replace(rows: int) -> dict[str, dict[str, float]]:
+        asked.append(rows)
+        return {
+            "sp_a": {"rows": 100_000, "copy_s": 0.5, "step_rerun_s": 1.0, "merge_rerun_s": 50.0},
+            "sp_b": {
+                "rows": 100_000,
+                "copy_s": 1.0,
+                "step_rerun_s": 2.0,
+                "merge_rerun_s": math.nan,
+            },
+        }
+
+    monkeypatch.setattr(bench.slice_replace, "measure_slice_replace", measure_slice_replace)
+    a, b = report.slice_rows(100_005)  # rounded down to whole days of plans
+    assert asked == [100_000]
+    assert (a.figure, a.reference, a.ratio, a.met) == (100_000, 200_000, 0.5, "-")
+    assert "MERGE ... ON FALSE rerun: 50.0 s (100x copy)" in a.note
+    assert "not run at this size" in b.note
