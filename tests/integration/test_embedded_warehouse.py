@@ -3,7 +3,8 @@
 bqemulator 1.4 copied the whole table after every DML statement, load and stream, for
 ``FOR SYSTEM_TIME AS OF``; a slice replace on the FOCUS table then cost a copy of its whole
 history. shared/adapters/bigquery/emulator.py skips those AUTO captures. It also makes a
-CALL inside a transaction part of it (bqemulator ran the body outside it).
+CALL inside a transaction part of it (bqemulator ran the body outside it), and filters
+``x IN UNNEST(array)`` with DuckDB's list_contains, not a semi join.
 """
 
 from __future__ import annotations
@@ -80,3 +81,32 @@ def test_a_call_inside_a_failed_transaction_leaves_nothing(tmp_path: Path) -> No
             "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '_bqemu_txn_%'"
         ).fetchall()
         assert backups == []
+
+
+def test_in_unnest_filters_keep_bigquerys_answers(session_warehouse: BigQueryWarehouse) -> None:
+    """The rows an ``IN UNNEST`` keeps, NULLs included, wherever it stands: a filter
+    (rewritten to list_contains), under NOT and in a SELECT list (left as they were)."""
+    wh = session_warehouse
+    wh.ensure_dataset("in_unnest")
+    wh.ensure_table("in_unnest", "t", COLUMNS)
+    ref = table_ref(wh.project_id, "in_unnest", "t")
+    wh.run_script(f"INSERT INTO {ref} VALUES ('a', 1), ('b', 2), ('c', NULL), ('d', 4)")
+
+    def items(where: str) -> list[str]:
+        return [r["item"] for r in wh.query(f"SELECT item FROM {ref} WHERE {where} ORDER BY 1")]
+
+    assert items("n IN UNNEST([1, 4])") == ["a", "d"]
+    assert items("n IN UNNEST([1, NULL])") == ["a"]  # NULL matches nothing
+    assert items("item = 'b' OR n IN UNNEST([4])") == ["b", "d"]
+    assert items("n IN UNNEST(CAST([] AS ARRAY<INT64>))") == []
+    # NOT: no match beside a NULL element is NULL, so NOT keeps no row of those either
+    assert items("NOT n IN UNNEST([1, NULL])") == []
+    assert items("NOT n IN UNNEST([1])") == ["b", "d"]
+    hits = wh.query(f"SELECT item, n IN UNNEST([1, NULL]) AS hit FROM {ref} ORDER BY 1")
+    assert [r["hit"] for r in hits] == [True, None, None, None]
+    # a script variable, in a DELETE, as the extract and the slice replaces use it
+    wh.run_script(
+        "DECLARE gone ARRAY<INT64> DEFAULT [2, 4];\n"
+        f"DELETE FROM {ref} WHERE item != 'a' AND n IN UNNEST(gone);"
+    )
+    assert items("TRUE") == ["a", "c"]
