@@ -66,6 +66,20 @@ class SerialisedRequests:
         await send({"type": "http.response.body", "body": b"bqemulator is stopping"})
 
 
+def serialise_requests(app: Any, lock: asyncio.Lock, closing: asyncio.Event) -> None:
+    """Put :class:`SerialisedRequests` in front of a Starlette ``app``'s requests.
+
+    ``add_middleware`` refuses once the app has served a request (its stack is built on
+    the first one, e.g. a readiness probe that came in as the port opened, which failed
+    the emulator's start under load); then the built stack is wrapped instead. Both run
+    on the event loop that serves the requests, so no request slips between the test and
+    the change."""
+    if app.middleware_stack is None:
+        app.add_middleware(SerialisedRequests, lock=lock, closing=closing)
+    else:
+        app.middleware_stack = SerialisedRequests(app.middleware_stack, lock, closing)
+
+
 def _skip_time_travel_copies(snapshots: Any) -> None:
     """Stop bqemulator copying a whole table after every write to it.
 
@@ -289,13 +303,12 @@ class EmbeddedBigQuery:
     async def _serialise(self, server: Any) -> None:
         """Put every request, and the snapshot GC, under one lock (see the module doc).
 
-        Runs right after ``server.start()``, before any client has connected, so the
-        middleware is in place before Starlette builds its stack on the first request.
-        The attributes read here are bqemulator 1.4.0's (pinned); a change fails loudly.
+        Runs right after ``server.start()``. The port is open by then, so a caller's
+        readiness probe may already have made Starlette build its middleware stack;
+        :func:`serialise_requests` handles both cases. The attributes read here are
+        bqemulator 1.4.0's (pinned); a change fails loudly.
         """
-        server._fastapi_server.config.app.add_middleware(
-            SerialisedRequests, lock=self._lock, closing=self._closing
-        )
+        serialise_requests(server._fastapi_server.config.app, self._lock, self._closing)
         _skip_time_travel_copies(server._context.snapshots)
         _reuse_sql_parses()
         _calls_join_open_transactions()
