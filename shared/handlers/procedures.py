@@ -217,15 +217,17 @@ def call_current(
     warehouse: Warehouse,
     dataset: str,
     procedures: ProcedureFile | Sequence[ProcedureFile],
-    script: str,
+    statements: Sequence[str],
     log: Callable[[str], None],
 ) -> None:
-    """Run ``script`` (CALLs of ``procedures``) once each procedure is current
-    (:func:`ensure_current`), telling ``log`` what it does. A procedure recorded as deployed
-    but gone (dropped by hand) is deployed again when the script reports it missing, and
-    the script runs once more. A script that CALLs inside BEGIN TRANSACTION ... COMMIT
-    leaves nothing behind when it fails that way, so running it again is safe."""
+    """Run ``statements`` (CALLs of ``procedures``, and any checks after them) as ONE
+    transaction once each procedure is current (:func:`ensure_current`), telling ``log``
+    what it does. The procedures replace slices with a DELETE then an INSERT, so a failure
+    anywhere leaves the tables as they were. A procedure recorded as deployed but gone
+    (dropped by hand) is deployed again when the script reports it missing, and the script
+    runs once more: the failed transaction left nothing behind, so that is safe."""
     called = (procedures,) if isinstance(procedures, ProcedureFile) else tuple(procedures)
+    script = "\n".join(("BEGIN TRANSACTION;", *statements, "COMMIT TRANSACTION;"))
     for procedure in called:
         if ensure_current(warehouse, dataset, procedure):
             log(f"deployed {dataset}.{procedure.name} from {procedure.source}")

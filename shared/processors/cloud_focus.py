@@ -99,17 +99,9 @@ class CloudFocusConvert:
                 "run_id": run_id,
             },
         )
-        script = "\n".join(
-            (
-                "BEGIN TRANSACTION;",
-                self._call(ctx, dataset, convert),
-                self._call(ctx, dataset, reconcile),
-                check,
-                "COMMIT TRANSACTION;",
-            )
-        )
+        calls = [self._call(ctx, dataset, convert), self._call(ctx, dataset, reconcile)]
         try:
-            call_current(warehouse, dataset, (convert, reconcile), script, ctx.log)
+            call_current(warehouse, dataset, (convert, reconcile), [*calls, check], ctx.log)
         except BadRequest as exc:
             # assert_reconciled.sql's ERROR(): the warehouse wraps it in its own words
             found = exc.message.find(f"{provider} {NOT_RECONCILED}")

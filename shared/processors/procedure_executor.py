@@ -6,11 +6,10 @@ differs from the file's rendered SQL -- so a changed file never leaves a stale p
 behind, and an unchanged one is not re-created on every run. A procedure dropped by hand
 is re-created when its CALL reports it missing. It is called with typed literal arguments:
 BigQuery scripts cannot take query parameters on the emulator, and production runs the
-same SQL. The CALL runs inside ``BEGIN TRANSACTION ... COMMIT TRANSACTION``: the
-procedures replace their slice with a DELETE then an INSERT (procedures/common/
-slice_filter.sql), so a failure after the DELETE rolls it back, the table keeps the slice
-it had and readers never see it half replaced (a procedure body cannot open the
-transaction itself on the emulator).
+same SQL. The CALL runs as one transaction (``call_current``): the procedures replace
+their slice with a DELETE then an INSERT (procedures/common/slice_filter.sql), so a failure
+after the DELETE rolls it back, the table keeps the slice it had and readers never see it
+half replaced (a procedure body cannot open the transaction itself on the emulator).
 """
 
 from __future__ import annotations
@@ -106,8 +105,7 @@ class ProcedureExecutor:
             )
         args = ", ".join(arg.as_literal() for arg in config.args)
         call = f"CALL {table_ref(project, config.dataset, config.procedure)}({args});"
-        script = f"BEGIN TRANSACTION;\n{call}\nCOMMIT TRANSACTION;"
-        call_current(warehouse, config.dataset, procedure, script, ctx.log)
+        call_current(warehouse, config.dataset, procedure, [call], ctx.log)
         if config.count_rows_in is None:
             return StepResult()
         key = ctx.lineage_key
