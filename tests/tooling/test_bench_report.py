@@ -140,6 +140,40 @@ def test_focus_rows_from_measure_focus(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "not run" in report.cells(duckdb)["reference (same run)"]
 
 
+def test_the_focus_section_runs_each_size_and_judges_the_targets_at_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bench.focus_conversion
+
+    asked: list[int] = []
+
+    def measure_focus(rows: int) -> dict[str, float]:
+        asked.append(rows)
+        if rows == 5_000_000:
+            raise MemoryError("Out of Memory Error: failed to pin block")
+        figures = {"rows": float(rows), "copy_s": 1.0, "extract_s": 1.0, "convert_s": 1.0}
+        return figures | {"reconcile_s": 0.1, "focus_converter_s": 1.0, "duckdb_s": 1.0}
+
+    monkeypatch.setattr(bench.focus_conversion, "measure_focus", measure_focus, raising=False)
+    focus = report.collect(["focus"], quick=False, emulators=False)
+    assert asked == [100_000, 1_000_000, 5_000_000]
+    judged = [r.what for r in focus if r.target is not None]
+    assert judged == [
+        "FOCUS convert 1,000,000 rows vs plain copy",
+        "FOCUS extract 1,000,000 rows vs plain copy",
+        "FOCUS convert 1,000,000 rows vs focus-converter",
+    ]
+    *_, failed = focus  # the 5M size failed alone: its row says why, the others stand
+    assert (failed.what, failed.figure) == ("FOCUS convert 5,000,000 rows", None)
+    assert "failed: Out of Memory Error" in failed.reference_what
+    assert len(focus) == 2 * 5 + 1
+
+    asked.clear()
+    quick = report.collect(["focus"], quick=True, emulators=False)
+    assert asked == [100_000]
+    assert [r.met for r in quick][:3] == ["yes", "yes", "NO"]  # judged at the quick size
+
+
 def test_focus_rows_without_measure_focus_say_not_available(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
