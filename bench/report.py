@@ -243,8 +243,8 @@ def focus_rows(rows: int, *, judged: bool = True) -> list[Row]:
             targets[0],
             note=(
                 f"FOCUS at {n:,.0f} rows, the whole step (reconcile {f['reconcile_s']:.1f} s"
-                " of it); targets judged"
-                " at 1M rows; our peak RSS includes the embedded warehouse (same process)"
+                " of it); targets judged at 1M rows in a full run (--quick: at its size);"
+                " our peak RSS includes the embedded warehouse (same process)"
             ),
         ),
         Row(what[1], n / f["extract_s"], "rows/s", n / f["copy_s"], "copy", targets[1]),
