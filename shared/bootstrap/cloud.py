@@ -12,8 +12,8 @@ for what it builds.
 
 from __future__ import annotations
 
+import functools
 import importlib
-import logging
 import os
 
 from shared.adapters.clock import SystemClock
@@ -24,8 +24,6 @@ from shared.handlers import meta_mirror
 from shared.handlers.notify import Notifier
 from shared.handlers.services import Services
 from shared.ports import SecretBox, Warehouse
-
-log = logging.getLogger(__name__)
 
 RUNTIMES = ("emulators", "gcp")
 # Extra modules whose processors register on import (comma-separated module names):
@@ -98,10 +96,7 @@ class InlineNotifier(Notifier):
     """
 
     def emit(self, event: PipelineEvent) -> None:
-        try:
-            self.deliver(event)
-        except Exception:
-            log.exception("notification for run %s not delivered", event.run_id)
+        self.deliver_now(functools.partial(self.deliver, event), f"run {event.run_id}")
 
 
 def _warehouse(settings: Settings) -> Warehouse:

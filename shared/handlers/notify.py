@@ -176,7 +176,11 @@ class Notifier:
         self._submit(lambda: [d for event in compute() for d in self.deliver(event)])
 
     def _submit(self, work: Callable[[], list[Delivery]]) -> None:
-        future = self._executor.submit(work)
+        try:
+            future = self._executor.submit(work)
+        except RuntimeError:  # closed: a handler still finishing as the runtime stops
+            self.deliver_now(work, "emitted after close")  # late rather than lost
+            return
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._done)
@@ -195,6 +199,14 @@ class Notifier:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+
+    @staticmethod
+    def deliver_now(work: Callable[[], list[Delivery]], about: str) -> None:
+        """Run a delivery in this thread; a failure is logged, never raised (EventSink)."""
+        try:
+            work()
+        except Exception:
+            log.exception("notification (%s) not delivered", about)
 
     def deliver(self, event: PipelineEvent) -> list[Delivery]:
         settings = self.settings_for(event.org_slug)

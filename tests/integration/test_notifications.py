@@ -158,6 +158,20 @@ def test_a_delivery_that_never_succeeds_is_failed_and_not_cooled_down(
     assert retried.status is DeliveryStatus.SENT
 
 
+def test_an_event_emitted_after_close_is_delivered_not_raised_or_lost(
+    direct: tuple[Notifier, list[float]], hook: Webhook
+) -> None:
+    notifier, _ = direct
+    notifier.set_org_settings(
+        "acme", {"events": {"PIPELINE_FAILURE": ["slack"]}, "slack": {"webhook_url": hook.url}}
+    )
+    notifier.close()  # the runtime stopping while a handler still finishes
+    notifier.emit(_event())  # the executor refuses new work: delivered in this thread
+    assert hook.requests == 1
+    [delivery] = notifier.store.list_deliveries("acme", limit=10)
+    assert delivery.status is DeliveryStatus.SENT
+
+
 def test_unconfigured_channel_is_recorded_as_failed(direct: tuple[Notifier, list[float]]) -> None:
     notifier, _ = direct
     deliveries = notifier.deliver(_event())  # root routes email+slack; acme set neither
