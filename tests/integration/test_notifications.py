@@ -162,9 +162,7 @@ def test_an_event_emitted_after_close_is_delivered_not_raised_or_lost(
     direct: tuple[Notifier, list[float]], hook: Webhook
 ) -> None:
     notifier, _ = direct
-    notifier.set_org_settings(
-        "acme", {"events": {"PIPELINE_FAILURE": ["slack"]}, "slack": {"webhook_url": hook.url}}
-    )
+    notifier.set_org_settings("acme", _slack_only(hook.url))
     notifier.close()  # the runtime stopping while a handler still finishes
     notifier.emit(_event())  # the executor refuses new work: delivered in this thread
     assert hook.requests == 1
